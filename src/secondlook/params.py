@@ -1,0 +1,441 @@
+"""params.yaml -> frozen, validated settings.
+
+This is the one module that knows the shape of ``params.yaml``. Each stage has a section,
+described here as a frozen dataclass. :func:`load_section` builds it from the parsed YAML and
+rejects unknown keys, missing keys, wrong types and out-of-range values with a
+:class:`ParamsError` whose message names the full dotted key (``synth.harm.beta.drug``).
+
+Constraints are declared with :data:`typing.Annotated` markers (:data:`Prob`, :data:`NonNeg`,
+:data:`Pos`) so the rule sits beside the field it governs. Cross-field rules (``end`` after
+``start``) live in each class's ``check`` method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
+
+import yaml
+
+__all__ = [
+    "ParamsError",
+    "Prob",
+    "NonNeg",
+    "Pos",
+    "SynthParams",
+    "load_params",
+    "load_section",
+    "from_mapping",
+]
+
+
+class ParamsError(ValueError):
+    """A parameter is missing, unknown, of the wrong type or out of range."""
+
+
+class _Check:
+    def __init__(self, name: str, ok: typing.Callable[[float], bool], text: str) -> None:
+        self.name, self.ok, self.text = name, ok, text
+
+
+#: a probability in [0, 1]
+Prob = Annotated[float, _Check("prob", lambda v: 0.0 <= v <= 1.0, "a probability in [0, 1]")]
+#: a number >= 0
+NonNeg = Annotated[float, _Check("nonneg", lambda v: v >= 0, "a number >= 0")]
+#: an integer > 0
+Pos = Annotated[int, _Check("pos", lambda v: v > 0, "an integer > 0")]
+
+T = TypeVar("T")
+
+
+def _fail(path: str, message: str) -> typing.NoReturn:
+    raise ParamsError(f"params: `{path}` {message}")
+
+
+def _convert(value: Any, hint: Any, path: str) -> Any:
+    """Convert one YAML value to ``hint``, naming ``path`` on failure."""
+    checks: list[_Check] = []
+    if get_origin(hint) is Annotated:
+        base, *extras = get_args(hint)
+        checks = [e for e in extras if isinstance(e, _Check)]
+        hint = base
+    out = _convert_plain(value, hint, path)
+    for check in checks:
+        if not check.ok(out):
+            _fail(path, f"must be {check.text}, got {value!r}")
+    return out
+
+
+def _convert_plain(value: Any, hint: Any, path: str) -> Any:
+    origin = get_origin(hint)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if not isinstance(value, Mapping):
+            _fail(path, f"must be a mapping, got {type(value).__name__}")
+        return from_mapping(hint, value, path)
+    if hint is bool:
+        if not isinstance(value, bool):
+            _fail(path, f"must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(path, f"must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            _fail(path, f"must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            _fail(path, f"must be a string, got {value!r}")
+        return value
+    if hint is dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            _fail(path, f"must be a date YYYY-MM-DD, got {value!r}")
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            _fail(path, f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        args = get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], path)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            _fail(path, f"must be a list, got {value!r}")
+        args = get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            _fail(path, f"must be a list of {len(args)} values, got {value!r}")
+        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+    if origin in (Mapping, dict, typing.Mapping):
+        if not isinstance(value, Mapping):
+            _fail(path, f"must be a mapping, got {value!r}")
+        key_t, val_t = get_args(hint)
+        return types.MappingProxyType(
+            {_convert(k, key_t, path): _convert(v, val_t, f"{path}.{k}") for k, v in value.items()}
+        )
+    raise TypeError(f"unsupported parameter type {hint!r} at {path}")  # pragma: no cover
+
+
+def from_mapping(cls: type[T], data: Mapping[str, Any], path: str) -> T:
+    """Build the frozen dataclass ``cls`` from ``data``.
+
+    Parameters
+    ----------
+    cls
+        A dataclass type whose fields describe the section.
+    data
+        The parsed YAML mapping.
+    path
+        Dotted name of the section, used in error messages (``"synth"``).
+
+    Returns
+    -------
+    T
+        The validated settings.
+
+    Raises
+    ------
+    ParamsError
+        On an unknown, missing, mistyped or out-of-range key; the message names it.
+    """
+    assert dataclasses.is_dataclass(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        _fail(f"{path}.{unknown[0]}", f"is not a known key (known: {', '.join(sorted(fields))})")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is not dataclasses.MISSING:
+                continue
+            _fail(f"{path}.{name}", "is missing")
+        kwargs[name] = _convert(data[name], hints[name], f"{path}.{name}")
+    obj = cls(**kwargs)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        for key, message in check():
+            _fail(f"{path}.{key}", message)
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# synth: the simulated world
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class HouseholdParams:
+    """How households form and who lives in them."""
+
+    children_weights: tuple[float, float, float, float]
+    father_present: Prob
+    young_parent: Prob
+    earlier_removal: Prob
+    disability: Prob
+    partner_join: Prob
+    partner_leave: Prob
+    violent_adult: Prob
+    father_violent: Prob
+    pregnancy_notice_months: tuple[int, int]
+    ethnicity_weights: Mapping[str, NonNeg]
+
+    def check(self) -> list[tuple[str, str]]:
+        errors = []
+        if any(w < 0 for w in self.children_weights) or sum(self.children_weights) <= 0:
+            errors.append(("children_weights", "must be 4 non-negative weights, not all zero"))
+        lo, hi = self.pregnancy_notice_months
+        if not 1 <= lo <= hi <= 9:
+            errors.append(("pregnancy_notice_months", "must satisfy 1 <= low <= high <= 9"))
+        from secondlook.schema import ETHNICITIES
+
+        if set(self.ethnicity_weights) != set(ETHNICITIES):
+            errors.append(("ethnicity_weights", f"must give a weight for each of {ETHNICITIES}"))
+        return errors
+
+
+@dataclasses.dataclass(frozen=True)
+class MarkovParams:
+    """Monthly onset and recovery probabilities of one hidden factor."""
+
+    onset: Prob
+    recovery: Prob
+
+
+@dataclasses.dataclass(frozen=True)
+class FactorParams:
+    """The hidden parental factors, each a monthly Markov process."""
+
+    drug: MarkovParams
+    alcohol: MarkovParams
+    mental_health: MarkovParams
+    domestic_abuse: MarkovParams
+    frailty_sd: NonNeg
+    deprivation_onset: float
+
+
+@dataclasses.dataclass(frozen=True)
+class AgeParams:
+    """Log-odds added to the harm hazard by the child's age band."""
+
+    under_6m: float
+    under_1y: float
+    under_2y: float
+    under_5y: float
+    under_11y: float
+    over_11y: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BetaParams:
+    """Log-odds of each hidden factor in the 12-month harm risk."""
+
+    drug: float
+    alcohol: float
+    mental_health: float
+    domestic_abuse: float
+    unassessed_violent_adult: float
+    earlier_removal: float
+    young_parent: float
+    deprivation: float
+    disability: float
+
+
+@dataclasses.dataclass(frozen=True)
+class HarmParams:
+    """The true risk of significant harm: a logistic model of the hidden state."""
+
+    intercept: float
+    age: AgeParams
+    beta: BetaParams
+    co_occurrence: float
+    escalation_effect: float
+    protect_months: Pos
+
+
+@dataclasses.dataclass(frozen=True)
+class SignalParams:
+    """Monthly chances that agencies see and record something."""
+
+    police_domestic: Prob
+    adult_service: Prob
+    ed_accidental: Prob
+    harm_seen: Prob
+    bruising_non_mobile: Prob
+    accidental_bruise_non_mobile: Prob
+    health_visit: Prob
+    missed_appointment: Prob
+    school_concern: Prob
+    background_referral: Prob
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferralParams:
+    """Chance that a recorded signal becomes a referral to children's social care."""
+
+    police_domestic: Prob
+    adult_service: Prob
+    harm_seen: Prob
+    school_concern: Prob
+    missed_appointment: Prob
+    prebirth: Prob
+    prebirth_late: Prob
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasParams:
+    """Planted biases. Each set to zero switches it off."""
+
+    surveillance: NonNeg
+    disproportionality: Mapping[str, float]
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.schema import ETHNICITIES
+
+        if set(self.disproportionality) != set(ETHNICITIES):
+            return [("disproportionality", f"must give a value for each of {ETHNICITIES}")]
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class PracticeParams:
+    """How simulated practice decides referrals, with the failure modes reviews describe."""
+
+    s47_cut: float
+    nfa_cut: float
+    la_sd: NonNeg
+    n_local_authorities: Pos
+    weight_concern: Mapping[str, float]
+    weight_own_history: float
+    weight_sibling_history: float
+    start_again: Prob
+    weight_known_factors: float
+    weight_unassessed_adult: float
+    bruising_missed: Prob
+    weight_bruising: float
+    weight_true_risk: float
+    assess_father: Prob
+    factor_found: Prob
+    icpc: Prob
+    plan: Prob
+    plan_end: Prob
+    removal: Prob
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.schema import CONCERNS
+
+        errors = []
+        if set(self.weight_concern) != set(CONCERNS):
+            errors.append(("weight_concern", f"must give a weight for each of {CONCERNS}"))
+        if self.nfa_cut >= self.s47_cut:
+            errors.append(("nfa_cut", "must be below s47_cut"))
+        if self.n_local_authorities > 99:
+            errors.append(("n_local_authorities", "must be at most 99"))
+        return errors
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthParams:
+    """The ``synth:`` section: everything the simulated world is made from."""
+
+    seed: int
+    cohort_seed: int
+    n_households: Pos
+    cohort_households: Pos
+    history_start: dt.date
+    start: dt.date
+    decisions_from: dt.date
+    end: dt.date
+    follow_up_months: int
+    escalation_threshold: Prob
+    vignettes: tuple[str, ...]
+    household: HouseholdParams
+    factors: FactorParams
+    harm: HarmParams
+    signals: SignalParams
+    referral: ReferralParams
+    bias: BiasParams
+    practice: PracticeParams
+
+    def check(self) -> list[tuple[str, str]]:
+        errors = []
+        if not self.history_start <= self.start:
+            errors.append(("history_start", "must not be after start"))
+        if not self.start < self.end:
+            errors.append(("end", f"must be after start ({self.start})"))
+        if not self.start <= self.decisions_from < self.end:
+            errors.append(("decisions_from", "must lie between start and end"))
+        if self.start.day != 1:
+            errors.append(("start", "must be the first day of a month"))
+        if self.follow_up_months < 0:
+            errors.append(("follow_up_months", "must be >= 0"))
+        if self.seed == self.cohort_seed:
+            errors.append(("cohort_seed", "must differ from seed"))
+        return errors
+
+
+SECTIONS: dict[str, type] = {"synth": SynthParams}
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read a params file into a plain mapping, with a clear error if it is not YAML.
+
+    Parameters
+    ----------
+    path
+        The params file (default ``params.yaml``).
+
+    Returns
+    -------
+    dict
+        The parsed top-level mapping.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"params: file {path} not found") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"params: {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"params: {path} must hold a mapping of sections")
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ParamsError(
+            f"params: `{unknown[0]}` is not a known section (known: {', '.join(sorted(SECTIONS))})"
+        )
+    return data
+
+
+def load_section(name: str, data: Mapping[str, Any]) -> Any:
+    """Validate one top-level section of the parsed params.
+
+    Parameters
+    ----------
+    name
+        Section name, e.g. ``"synth"``.
+    data
+        The whole parsed params mapping.
+
+    Returns
+    -------
+    object
+        The section's frozen settings object.
+    """
+    if name not in data:
+        raise ParamsError(f"params: section `{name}` is missing")
+    return from_mapping(SECTIONS[name], data[name], name)

@@ -1,0 +1,376 @@
+"""The canonical tables and the event vocabulary.
+
+This module is the contract between the generator, the features and batch scoring: the
+generator writes these tables, the features and ``secondlook score`` read them. Each table is a
+pandera schema; :func:`validate_tables` checks a set of tables against the schemas and against
+the rules that span tables (referential integrity, dates inside the window, nothing dated before
+a person's birth month except events about an unborn child). Every failure is raised as one
+:class:`TableError` naming the table, the column and the first offending rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+# --- vocabulary ------------------------------------------------------------------------------
+
+ROLES = ("child", "mother", "father", "partner", "other_adult")
+ADULT_ROLES = ("mother", "father", "partner", "other_adult")
+SEXES = ("F", "M")
+ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other")
+CONCERNS = (
+    "physical_injury",
+    "neglect",
+    "domestic_abuse",
+    "parental_drug_misuse",
+    "parental_alcohol_misuse",
+    "parental_mental_health",
+    "emotional",
+    "sexual",
+    "other",
+)
+OUTCOMES = ("nfa", "assessment", "s47")
+PLAN_CATEGORIES = ("neglect", "physical", "emotional", "sexual")
+SOURCES = (
+    "police",
+    "health_visitor",
+    "gp",
+    "hospital",
+    "school",
+    "probation",
+    "adult_services",
+    "housing",
+    "self_family",
+    "anonymous",
+    "other",
+)
+#: event type -> allowed ``detail`` values (``None``: detail must be empty).
+EVENT_DETAILS: dict[str, tuple[str, ...] | None] = {
+    "referral": CONCERNS,
+    "referral_outcome": OUTCOMES,
+    "assessment_completed": ("not_in_need",) + CONCERNS,  # factors are ';'-joined concerns
+    "adult_assessed": None,
+    "s47_concluded": ("substantiated", "not_substantiated"),
+    "icpc": ("plan", "no_plan"),
+    "cp_plan_started": PLAN_CATEGORIES,
+    "cp_plan_ended": PLAN_CATEGORIES,
+    "child_removed": None,
+    "ed_attendance": (
+        "injury_explained",
+        "injury_unexplained",
+        "bruising",
+        "fracture",
+        "burn",
+        "ingestion",
+        "illness",
+    ),
+    "health_contact": ("routine", "missed_appointment", "bruising_observed", "faltering_growth"),
+    "school_concern": ("attendance", "presentation", "disclosure"),
+    "police_domestic_incident": None,
+    "adult_joined": None,
+    "adult_left": None,
+    "adult_service_contact": (
+        "drug_treatment",
+        "alcohol_treatment",
+        "mental_health_crisis",
+        "mental_health_treatment",
+        "probation",
+    ),
+    "pregnancy_notified": None,
+    "birth": ("premature", "term"),
+}
+EVENT_TYPES = tuple(EVENT_DETAILS)
+#: events whose subject is an adult (all others are about a child)
+ADULT_EVENTS = (
+    "adult_assessed",
+    "police_domestic_incident",
+    "adult_joined",
+    "adult_left",
+    "adult_service_contact",
+    "pregnancy_notified",
+)
+#: events about a child that may precede its birth month (by at most ten months)
+PRENATAL_EVENTS = ("referral", "referral_outcome", "assessment_completed")
+MAX_PRENATAL_MONTHS = 10
+
+#: the hidden factors of the true risk, named as in the truth table's ``driver_<factor>``
+FACTORS = (
+    "drug",
+    "alcohol",
+    "mental_health",
+    "domestic_abuse",
+    "unassessed_violent_adult",
+    "earlier_removal",
+    "young_parent",
+    "deprivation",
+    "disability",
+)
+PROXY_LABELS = ("cp_plan_12m", "rereferral_12m", "removal_12m")
+LABELS = ("warrants_escalation", "harm_12m_no_action", "harm_12m_observed") + PROXY_LABELS
+
+TABLES = ("households", "people", "events", "decisions", "truth")
+COHORT_TABLES = ("households", "people", "events")
+
+
+class TableError(ValueError):
+    """A table breaks the contract; the message names the table, column and first rows."""
+
+    def __init__(self, table: str, column: str, check: str, rows: pd.DataFrame) -> None:
+        self.table, self.column, self.check, self.rows = table, column, check, rows
+        shown = rows.head(5).to_string(index=True, max_colwidth=40)
+        super().__init__(
+            f"table `{table}`, column `{column}`: {len(rows)} row(s) fail `{check}`; "
+            f"first offending rows:\n{shown}"
+        )
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+_ID = pa.Column(str, nullable=False)
+_DATE = pa.Column("datetime64[s]", nullable=False)
+
+
+def _isin(values: Sequence[str]) -> pa.Check:
+    return pa.Check.isin(list(values), name=f"one of {', '.join(values)}")
+
+
+HOUSEHOLDS = pa.DataFrameSchema(
+    {
+        "household_id": pa.Column(str, unique=True),
+        "local_authority": pa.Column(str, pa.Check.str_matches(r"^LA\d\d$", name="LA code")),
+        "deprivation_decile": pa.Column("int64", pa.Check.in_range(1, 10)),
+    },
+    strict=True,
+    name="households",
+)
+PEOPLE = pa.DataFrameSchema(
+    {
+        "person_id": pa.Column(str, unique=True),
+        "household_id": _ID,
+        "role": pa.Column(str, _isin(ROLES)),
+        "sex": pa.Column(str, _isin(SEXES)),
+        "birth_month": pa.Column(
+            "datetime64[s]", pa.Check(lambda s: s.dt.day == 1, name="first of a month")
+        ),
+        "ethnicity": pa.Column(str, _isin(ETHNICITIES)),
+        "disability": pa.Column("boolean", nullable=True),
+    },
+    strict=True,
+    name="people",
+)
+EVENTS = pa.DataFrameSchema(
+    {
+        "event_id": pa.Column(str, unique=True),
+        "household_id": _ID,
+        "person_id": _ID,
+        "date": _DATE,
+        "type": pa.Column(str, _isin(EVENT_TYPES)),
+        "source": pa.Column(str, _isin(SOURCES)),
+        "detail": pa.Column(str, nullable=True),
+        "related_person_id": pa.Column(str, nullable=True),
+    },
+    strict=True,
+    name="events",
+)
+DECISIONS = pa.DataFrameSchema(
+    {
+        "decision_id": pa.Column(str, unique=True),
+        "person_id": _ID,
+        "household_id": _ID,
+        "referral_event_id": pa.Column(str, unique=True),
+        "decision_date": _DATE,
+        "practice_outcome": pa.Column(str, _isin(OUTCOMES)),
+    },
+    strict=True,
+    name="decisions",
+)
+TRUTH = pa.DataFrameSchema(
+    {
+        "decision_id": pa.Column(str, unique=True),
+        "true_risk_12m": pa.Column("float64", pa.Check.in_range(0.0, 1.0)),
+        "true_logodds": pa.Column("float64"),
+        "baseline_logodds": pa.Column("float64"),
+        **{label: pa.Column("bool") for label in LABELS},
+        **{f"state_{f}": pa.Column("bool") for f in FACTORS},
+        **{f"driver_{f}": pa.Column("float64") for f in FACTORS},
+    },
+    strict=True,
+    name="truth",
+)
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "households": HOUSEHOLDS,
+    "people": PEOPLE,
+    "events": EVENTS,
+    "decisions": DECISIONS,
+    "truth": TRUTH,
+}
+
+
+def _raise_from(table: str, df: pd.DataFrame, err: pa.errors.SchemaErrors) -> None:
+    cases = err.failure_cases
+    first = cases.iloc[0]
+    column = str(first["column"]) if pd.notna(first["column"]) else "(table)"
+    check = str(first["check"])
+    same = cases[(cases["column"].astype(str) == str(first["column"])) & (cases["check"] == check)]
+    idx = pd.to_numeric(same["index"], errors="coerce").dropna().astype(int).unique()
+    if len(idx) and column in df.columns:
+        rows = df.iloc[idx]
+    elif len(idx):
+        rows = df.iloc[idx]
+    else:
+        rows = same[["failure_case"]].rename(columns={"failure_case": column})
+    raise TableError(table, column, check, rows)
+
+
+def validate_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Check one table against its schema.
+
+    Parameters
+    ----------
+    name
+        One of :data:`TABLES`.
+    df
+        The table, with a default RangeIndex.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` unchanged.
+
+    Raises
+    ------
+    TableError
+        Naming the table, the first failing column and its first offending rows.
+    """
+    try:
+        SCHEMAS[name].validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        _raise_from(name, df.reset_index(drop=True), err)
+    return df
+
+
+def _require(table: str, column: str, check: str, df: pd.DataFrame, bad: np.ndarray) -> None:
+    if bad.any():
+        raise TableError(table, column, check, df.loc[bad])
+
+
+def validate_tables(
+    tables: Mapping[str, pd.DataFrame],
+    window: tuple[dt.date, dt.date] | None = None,
+) -> None:
+    """Check tables against their schemas and the rules that span them.
+
+    Parameters
+    ----------
+    tables
+        Some of ``households``, ``people``, ``events``, ``decisions``, ``truth``
+        (at least the first three).
+    window
+        ``(first, last)`` valid event date; events outside it are refused.
+
+    Raises
+    ------
+    TableError
+        On the first broken rule: the table, the column and the first offending rows.
+    """
+    for name in TABLES:
+        if name in tables:
+            validate_table(name, tables[name])
+    hh, people, events = tables["households"], tables["people"], tables["events"]
+    _require(
+        "people",
+        "household_id",
+        "refers to a household that exists",
+        people,
+        ~people["household_id"].isin(hh["household_id"]).to_numpy(),
+    )
+    person_hh = people.set_index("person_id")["household_id"]
+    ev_person = events["person_id"].isin(person_hh.index).to_numpy()
+    _require("events", "person_id", "refers to a person that exists", events, ~ev_person)
+    rel = events["related_person_id"]
+    bad_rel = rel.notna().to_numpy() & ~rel.isin(person_hh.index).to_numpy()
+    _require("events", "related_person_id", "refers to a person that exists", events, bad_rel)
+    _require(
+        "events",
+        "household_id",
+        "refers to a household that exists",
+        events,
+        ~events["household_id"].isin(hh["household_id"]).to_numpy(),
+    )
+    # detail vocabulary, per type
+    bad_detail = np.zeros(len(events), dtype=bool)
+    types = events["type"].to_numpy()
+    detail = events["detail"]
+    for etype, allowed in EVENT_DETAILS.items():
+        mask = types == etype
+        if not mask.any():
+            continue
+        d = detail[mask]
+        if allowed is None:
+            bad_detail[mask] = d.notna().to_numpy()
+        elif etype == "assessment_completed":
+            parts = d.fillna("").str.split(";").explode()
+            ok = parts.isin(allowed).groupby(level=0).all()
+            bad_detail[mask] = ~ok.reindex(d.index).fillna(False).to_numpy(dtype=bool)
+        else:
+            bad_detail[mask] = ~d.isin(allowed).to_numpy()
+    _require("events", "detail", "allowed detail for the event type", events, bad_detail)
+    # subject role matches the event type
+    role = events["person_id"].map(people.set_index("person_id")["role"])
+    is_adult_event = events["type"].isin(ADULT_EVENTS).to_numpy()
+    is_child = (role == "child").to_numpy()
+    _require(
+        "events",
+        "person_id",
+        "subject is a child for child events and an adult for adult events",
+        events,
+        is_adult_event == is_child,
+    )
+    # dates in the window
+    dates = events["date"]
+    if window is not None:
+        lo, hi = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+        out = ((dates < lo) | (dates > hi)).to_numpy()
+        _require("events", "date", f"inside the window {window[0]}..{window[1]}", events, out)
+    # nothing before a person's birth month, except prenatal events (at most ten months before)
+    birth = events["person_id"].map(people.set_index("person_id")["birth_month"])
+    before = (dates < birth).to_numpy()
+    prenatal = events["type"].isin(PRENATAL_EVENTS).to_numpy() & is_child
+    too_early = (dates < birth - pd.DateOffset(months=MAX_PRENATAL_MONTHS)).to_numpy()
+    bad_birth = (before & ~prenatal) | (prenatal & too_early)
+    _require("events", "date", "not before the person's birth month", events, bad_birth)
+    if "decisions" in tables:
+        dec = tables["decisions"]
+        ref = events.set_index("event_id")
+        known = dec["referral_event_id"].isin(ref.index).to_numpy()
+        _require("decisions", "referral_event_id", "refers to an event", dec, ~known)
+        r = ref.loc[dec["referral_event_id"]]
+        bad = (
+            (r["type"].to_numpy() != "referral")
+            | (r["person_id"].to_numpy() != dec["person_id"].to_numpy())
+            | (r["date"].to_numpy() != dec["decision_date"].to_numpy())
+        )
+        _require(
+            "decisions",
+            "referral_event_id",
+            "is a referral of the same person on the decision date",
+            dec,
+            bad,
+        )
+    if "truth" in tables and "decisions" in tables:
+        truth, dec = tables["truth"], tables["decisions"]
+        _require(
+            "truth",
+            "decision_id",
+            "one row per decision",
+            truth,
+            ~truth["decision_id"].isin(dec["decision_id"]).to_numpy(),
+        )
+        if len(truth) != len(dec):
+            missing = dec[~dec["decision_id"].isin(truth["decision_id"])]
+            raise TableError("truth", "decision_id", "one row per decision", missing)
