@@ -23,6 +23,7 @@ from rich.console import Console  # noqa: E402
 
 from secondlook.params import ParamsError, load_params, load_section  # noqa: E402
 from secondlook.schema import TableError  # noqa: E402
+from secondlook.synth.vignettes import VignetteError  # noqa: E402
 
 app = typer.Typer(
     name="secondlook",
@@ -48,7 +49,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (ParamsError, TableError, UserError) as exc:
+        except (ParamsError, TableError, VignetteError, UserError) as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(code=2) from None
 
@@ -79,6 +80,29 @@ def generate(
     from secondlook.synth.stage import run_generate
 
     run_generate(section(params, "synth"), out, cohort, vignettes, log=err.print)
+
+
+@app.command()
+@user_errors
+def featurize(
+    raw: Annotated[Path, typer.Option(help="Folder of the labelled world's tables.")] = Path(
+        "data/raw"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the split feature tables.")] = Path(
+        "features"
+    ),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Build point-in-time features, split them by date and write the feature catalogue."""
+    from secondlook.features.stage import run_featurize
+
+    data = load_params(params)
+    settings = load_section("features", data)
+    synth = load_section("synth", data)
+    try:
+        run_featurize(settings, raw, out, synth=synth, log=err.print)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -28,6 +28,10 @@ __all__ = [
     "NonNeg",
     "Pos",
     "SynthParams",
+    "FeaturesParams",
+    "TrainParams",
+    "EvaluateParams",
+    "FAMILY_NAMES",
     "load_params",
     "load_section",
     "from_mapping",
@@ -119,7 +123,9 @@ def _convert_plain(value: Any, hint: Any, path: str) -> Any:
             return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
         if len(args) != len(value):
             _fail(path, f"must be a list of {len(args)} values, got {value!r}")
-        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+        return tuple(
+            _convert(v, a, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
     if origin in (Mapping, dict, typing.Mapping):
         if not isinstance(value, Mapping):
             _fail(path, f"must be a mapping, got {value!r}")
@@ -388,7 +394,253 @@ class SynthParams:
         return errors
 
 
-SECTIONS: dict[str, type] = {"synth": SynthParams}
+# ---------------------------------------------------------------------------------------------
+# features: the temporal split and the optional group-attribute input
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowParams:
+    """One split window: decisions dated ``start`` to ``end`` inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+    def check(self) -> list[tuple[str, str]]:
+        if self.end < self.start:
+            return [("end", f"must not be before start ({self.start})")]
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitParams:
+    """``features.split``: train, valid and test windows, in time order, not overlapping."""
+
+    train: WindowParams
+    valid: WindowParams
+    test: WindowParams
+
+    def check(self) -> list[tuple[str, str]]:
+        errors = []
+        if not self.train.end < self.valid.start:
+            errors.append(("valid.start", f"must be after train.end ({self.train.end})"))
+        if not self.valid.end < self.test.start:
+            errors.append(("test.start", f"must be after valid.end ({self.valid.end})"))
+        return errors
+
+    def windows(self) -> dict[str, WindowParams]:
+        """The windows by split name, in time order."""
+        return {"train": self.train, "valid": self.valid, "test": self.test}
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturesParams:
+    """The ``features:`` section: the temporal split and whether deprivation is an input.
+
+    Each window must lie inside the world and leave ``synth.follow_up_months`` of follow-up
+    before ``synth.end``; :meth:`check_world` checks that against the ``synth`` section.
+    """
+
+    split: SplitParams
+    include_deprivation: bool
+
+    def check_world(self, synth: SynthParams) -> list[tuple[str, str]]:
+        """Errors (dotted key under ``features``, message) against the simulated world."""
+        import pandas as pd
+
+        errors = []
+        last = (pd.Timestamp(synth.end) - pd.DateOffset(months=synth.follow_up_months)).date()
+        for name, window in self.split.windows().items():
+            if window.start < synth.decisions_from:
+                errors.append(
+                    (
+                        f"split.{name}.start",
+                        f"must not be before synth.decisions_from ({synth.decisions_from})",
+                    )
+                )
+            if window.end > last:
+                errors.append(
+                    (
+                        f"split.{name}.end",
+                        f"must leave synth.follow_up_months={synth.follow_up_months} months of "
+                        f"follow-up before synth.end ({synth.end}): at most {last}",
+                    )
+                )
+        return errors
+
+
+# ---------------------------------------------------------------------------------------------
+# train: the model families, calibration and the capacity threshold
+# ---------------------------------------------------------------------------------------------
+
+#: the model families, in the order reports list them; ``gbm`` is the black-box reference
+FAMILY_NAMES = ("rules", "logreg", "tree", "ebm", "gbm")
+FamilyName = Literal["rules", "logreg", "tree", "ebm", "gbm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RulesPoints:
+    """Points each checklist item adds (0 switches an item off)."""
+
+    bruising_non_mobile: int
+    unborn_earlier_removal: int
+    sibling_ever_removed: int
+    unassessed_adult_named_in_da: int
+    unexplained_injuries: int
+    concern_sexual: int
+    injury_non_mobile: int
+    repeat_referrals: int
+    sibling_referrals: int
+    police_domestic: int
+    cp_plan_active: int
+
+    def check(self) -> list[tuple[str, str]]:
+        return [
+            (f.name, f"must be an integer >= 0, got {getattr(self, f.name)!r}")
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) < 0
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class RulesParams:
+    """``train.rules``: a fixed checklist from guidance; only its flag cut is set from data."""
+
+    points: RulesPoints
+    referrals_12m_min: Pos
+    sibling_referrals_36m_min: Pos
+    police_domestic_12m_min: Pos
+
+
+@dataclasses.dataclass(frozen=True)
+class LogRegParams:
+    """``train.logreg``: standardised inputs, elastic-net logistic regression (saga)."""
+
+    C: float
+    l1_ratio: Prob
+    max_iter: Pos
+
+    def check(self) -> list[tuple[str, str]]:
+        return [] if self.C > 0 else [("C", f"must be a number > 0, got {self.C!r}")]
+
+
+@dataclasses.dataclass(frozen=True)
+class TreeParams:
+    """``train.tree``: a shallow decision tree a reader can follow (depth at most 4)."""
+
+    max_depth: Pos
+    min_samples_leaf: Pos
+    ccp_alpha: NonNeg
+
+    def check(self) -> list[tuple[str, str]]:
+        if self.max_depth > 4:
+            return [("max_depth", f"must be at most 4, got {self.max_depth}")]
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class EBMParams:
+    """``train.ebm``: interpret-core ExplainableBoostingClassifier settings."""
+
+    interactions: int
+    outer_bags: Pos
+    max_rounds: Pos
+    learning_rate: float
+    max_bins: Pos
+    min_samples_leaf: Pos
+    n_jobs: int
+
+    def check(self) -> list[tuple[str, str]]:
+        errors = []
+        if self.interactions < 0:
+            errors.append(("interactions", f"must be an integer >= 0, got {self.interactions}"))
+        if not 0 < self.learning_rate <= 1:
+            errors.append(("learning_rate", f"must be in (0, 1], got {self.learning_rate}"))
+        if self.n_jobs == 0:
+            errors.append(("n_jobs", "must not be 0 (use a positive count, or -1 for all cores)"))
+        return errors
+
+
+@dataclasses.dataclass(frozen=True)
+class GBMParams:
+    """``train.gbm``: HistGradientBoostingClassifier, the black-box reference."""
+
+    max_iter: Pos
+    learning_rate: float
+    max_leaf_nodes: Pos
+    min_samples_leaf: Pos
+    l2_regularization: NonNeg
+
+    def check(self) -> list[tuple[str, str]]:
+        if not 0 < self.learning_rate <= 1:
+            return [("learning_rate", f"must be in (0, 1], got {self.learning_rate}")]
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainParams:
+    """The ``train:`` section: which families, on which label, calibrated how, flagging how many."""
+
+    seed: int
+    families: tuple[FamilyName, ...]
+    label: str
+    capacity: Prob
+    calibration: Literal["isotonic", "sigmoid"]
+    include_group_attributes: bool
+    rules: RulesParams
+    logreg: LogRegParams
+    tree: TreeParams
+    ebm: EBMParams
+    gbm: GBMParams
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.schema import LABELS
+
+        errors = []
+        if not self.families or len(set(self.families)) != len(self.families):
+            errors.append(("families", "must list at least one family, each once"))
+        if self.label not in LABELS:
+            errors.append(("label", f"must be one of {', '.join(LABELS)}; got {self.label!r}"))
+        if not 0 < self.capacity < 1:
+            errors.append(("capacity", f"must be strictly between 0 and 1, got {self.capacity}"))
+        return errors
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate: metrics with bootstrap intervals on the test split
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateParams:
+    """The ``evaluate:`` section: the headline label, bootstrap size and interval level."""
+
+    seed: int
+    n_boot: Pos
+    ci: Prob
+    label: str
+    ece_bins: Pos
+    select_by: Literal["auroc", "auprc"]
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.schema import LABELS
+
+        errors = []
+        if not 0 < self.ci < 1:
+            errors.append(("ci", f"must be strictly between 0 and 1, got {self.ci}"))
+        if self.label not in LABELS:
+            errors.append(("label", f"must be one of {', '.join(LABELS)}; got {self.label!r}"))
+        if self.ece_bins < 2:
+            errors.append(("ece_bins", f"must be at least 2, got {self.ece_bins}"))
+        return errors
+
+
+SECTIONS: dict[str, type] = {
+    "synth": SynthParams,
+    "features": FeaturesParams,
+    "train": TrainParams,
+    "evaluate": EvaluateParams,
+}
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:

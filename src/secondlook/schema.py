@@ -95,7 +95,15 @@ ADULT_EVENTS = (
     "pregnancy_notified",
 )
 #: events about a child that may precede its birth month (by at most ten months)
-PRENATAL_EVENTS = ("referral", "referral_outcome", "assessment_completed")
+PRENATAL_EVENTS = (
+    "referral",
+    "referral_outcome",
+    "assessment_completed",
+    "s47_concluded",
+    "icpc",
+    "cp_plan_started",
+    "cp_plan_ended",
+)
 MAX_PRENATAL_MONTHS = 10
 
 #: the hidden factors of the true risk, named as in the truth table's ``driver_<factor>``
@@ -132,7 +140,11 @@ class TableError(ValueError):
 # --- schemas ---------------------------------------------------------------------------------
 
 _ID = pa.Column(str, nullable=False)
-_DATE = pa.Column("datetime64[s]", nullable=False)
+#: dates may come at any resolution (parquet stores seconds as milliseconds)
+_IS_DATE = pa.Check(
+    lambda s: pd.api.types.is_datetime64_dtype(s.dtype), element_wise=False, name="a date column"
+)
+_DATE = pa.Column(None, _IS_DATE, nullable=False)
 
 
 def _isin(values: Sequence[str]) -> pa.Check:
@@ -155,7 +167,9 @@ PEOPLE = pa.DataFrameSchema(
         "role": pa.Column(str, _isin(ROLES)),
         "sex": pa.Column(str, _isin(SEXES)),
         "birth_month": pa.Column(
-            "datetime64[s]", pa.Check(lambda s: s.dt.day == 1, name="first of a month")
+            None,
+            [_IS_DATE, pa.Check(lambda s: s.dt.day == 1, name="first of a month")],
+            nullable=False,
         ),
         "ethnicity": pa.Column(str, _isin(ETHNICITIES)),
         "disability": pa.Column("boolean", nullable=True),
@@ -222,6 +236,8 @@ def _raise_from(table: str, df: pd.DataFrame, err: pa.errors.SchemaErrors) -> No
         rows = df.iloc[idx]
     elif len(idx):
         rows = df.iloc[idx]
+    elif column in df.columns:  # a whole-column check (its type): show the type found
+        rows = pd.DataFrame({"found dtype": [str(df[column].dtype)]})
     else:
         rows = same[["failure_case"]].rename(columns={"failure_case": column})
     raise TableError(table, column, check, rows)

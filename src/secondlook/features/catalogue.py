@@ -1,0 +1,637 @@
+"""The feature catalogue: the single source of what each feature means.
+
+Every feature that :func:`secondlook.features.build_features` computes is declared here, once,
+as a :class:`FeatureSpec`: its name, family, a plain-language description, its unit, a reason
+template that turns a value into a sentence a review panel can read, the hidden factor of the
+synthetic world it is evidence of (named as in the truth table's ``driver_<factor>`` columns),
+and whether it is a group attribute (kept out of models unless a study switches it on).
+
+The builder's columns, ``features/catalogue.md``, the explanations and the report all read this
+list; a test holds the builder's output to exactly these names, in this order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Literal
+
+from secondlook.schema import CONCERNS, FACTORS, SOURCES
+
+__all__ = [
+    "CATALOGUE",
+    "FAMILIES",
+    "NO_REFERRAL_DAYS",
+    "NON_MOBILE_MONTHS",
+    "FeatureSpec",
+    "catalogue_version",
+    "feature_names",
+    "render_markdown",
+    "reason_text",
+    "spec",
+]
+
+Unit = Literal["months", "days", "count", "yes/no", "decile"]
+
+#: ``days_since_last_referral`` when the child has no earlier referral (also its cap)
+NO_REFERRAL_DAYS = 9999
+#: a baby is counted as not yet mobile below this age in completed months
+NON_MOBILE_MONTHS = 6
+
+#: family -> heading used in the catalogue and the report's data dictionary
+FAMILIES: dict[str, str] = {
+    "child": "The child",
+    "history": "This child's history",
+    "siblings": "The siblings' history",
+    "household": "Household and agency signals",
+    "adults": "Adults in the household",
+    "pregnancy": "Pregnancy",
+    "referral": "The current referral",
+    "group": "Group attributes (not model inputs unless a study switches them on)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSpec:
+    """One feature: what it measures and how to say it in words.
+
+    Attributes
+    ----------
+    name
+        Column name in the feature tables.
+    family
+        One of :data:`FAMILIES`.
+    description
+        What the feature measures, in plain language, including its point-in-time window.
+    unit
+        ``months``, ``days``, ``count``, ``yes/no`` (0/1) or ``decile``.
+    reason
+        Template for a reason sentence; ``{value}`` is replaced by the formatted value.
+    evidence_of
+        The hidden factor (one of :data:`secondlook.schema.FACTORS`) the feature is evidence
+        of, or ``None``.
+    group_attribute
+        True for attributes that describe a group rather than the case (never a model input
+        unless a study asks for it).
+    reason_zero
+        Sentence used when the value is 0 (for yes/no features: the "no" sentence).
+    sentinel
+        A value that means "none recorded" (e.g. no earlier referral), or ``None``.
+    reason_sentinel
+        Sentence used when the value equals ``sentinel``.
+    """
+
+    name: str
+    family: str
+    description: str
+    unit: Unit
+    reason: str
+    evidence_of: str | None = None
+    group_attribute: bool = False
+    reason_zero: str | None = None
+    sentinel: int | None = None
+    reason_sentinel: str | None = None
+
+
+_DRIVER_OF_CONCERN: dict[str, str | None] = {
+    "physical_injury": None,
+    "neglect": None,
+    "domestic_abuse": "domestic_abuse",
+    "parental_drug_misuse": "drug",
+    "parental_alcohol_misuse": "alcohol",
+    "parental_mental_health": "mental_health",
+    "emotional": None,
+    "sexual": None,
+    "other": None,
+}
+
+#: adult service contact detail -> short name used in the feature name
+ADULT_CONTACT_KINDS: dict[str, str] = {
+    "drug_treatment": "drug",
+    "alcohol_treatment": "alcohol",
+    "mental_health_crisis": "mental_health_crisis",
+    "mental_health_treatment": "mental_health_treatment",
+    "probation": "probation",
+}
+_DRIVER_OF_CONTACT: dict[str, str | None] = {
+    "drug": "drug",
+    "alcohol": "alcohol",
+    "mental_health_crisis": "mental_health",
+    "mental_health_treatment": "mental_health",
+    "probation": None,
+}
+#: concerns an assessment may record as a factor that the features look for
+ASSESSMENT_FACTORS = (
+    "parental_drug_misuse",
+    "parental_alcohol_misuse",
+    "parental_mental_health",
+    "domestic_abuse",
+    "neglect",
+)
+
+
+def _words(concern: str) -> str:
+    return concern.replace("_", " ")
+
+
+def _yes_no(
+    name: str, family: str, description: str, yes: str, no: str, evidence_of: str | None = None
+) -> FeatureSpec:
+    return FeatureSpec(name, family, description, "yes/no", yes, evidence_of, reason_zero=no)
+
+
+def _count(
+    name: str,
+    family: str,
+    description: str,
+    reason: str,
+    zero: str,
+    evidence_of: str | None = None,
+) -> FeatureSpec:
+    return FeatureSpec(name, family, description, "count", reason, evidence_of, reason_zero=zero)
+
+
+def _build() -> tuple[FeatureSpec, ...]:
+    specs: list[FeatureSpec] = [
+        # --- the child ---------------------------------------------------------------------
+        FeatureSpec(
+            "age_months",
+            "child",
+            "Age in completed calendar months on the decision date (0 for an unborn child).",
+            "months",
+            "the child was {value} months old",
+            reason_zero="the child was under one month old or not yet born",
+        ),
+        _yes_no(
+            "unborn",
+            "child",
+            "The referral is about an unborn child (the decision precedes the expected birth "
+            "month).",
+            "the referral was about an unborn child",
+            "the child was already born",
+        ),
+        _yes_no(
+            "not_yet_mobile",
+            "child",
+            f"A born baby under {NON_MOBILE_MONTHS} months old, taken as not yet mobile.",
+            "the baby was not yet mobile",
+            "the child was not a non-mobile baby",
+        ),
+        _yes_no(
+            "disability",
+            "child",
+            "The child has a recorded disability.",
+            "the child has a disability",
+            "no disability is recorded for the child",
+            "disability",
+        ),
+    ]
+    # --- this child's history ----------------------------------------------------------------
+    for months in (3, 12, 36):
+        specs.append(
+            _count(
+                f"referrals_{months}m",
+                "history",
+                f"Earlier referrals about this child in the {months} months before the decision "
+                "date (the current referral excluded).",
+                f"{{value}} earlier referrals about this child in the last {months} months",
+                f"no earlier referrals about this child in the last {months} months",
+            )
+        )
+    for concern in CONCERNS:
+        specs.append(
+            _count(
+                f"referrals_36m_{concern}",
+                "history",
+                f"Earlier referrals about this child whose concern was {_words(concern)}, in the "
+                "36 months before the decision date.",
+                f"{{value}} earlier referrals about this child for {_words(concern)} in the "
+                "last 36 months",
+                f"no earlier referrals about this child for {_words(concern)} in the last 36 "
+                "months",
+                _DRIVER_OF_CONCERN[concern],
+            )
+        )
+    specs += [
+        FeatureSpec(
+            "days_since_last_referral",
+            "history",
+            f"Days since this child's most recent earlier referral; {NO_REFERRAL_DAYS} when "
+            f"there is none (and the cap for longer gaps).",
+            "days",
+            "the previous referral about this child was {value} days earlier",
+            sentinel=NO_REFERRAL_DAYS,
+            reason_sentinel="no earlier referral about this child is recorded",
+        ),
+        _count(
+            "prior_nfa",
+            "history",
+            "Earlier referrals about this child that ended in no further action (outcomes "
+            "recorded before the decision date).",
+            "{value} earlier referrals about this child ended in no further action",
+            "no earlier referral about this child ended in no further action",
+        ),
+        _count(
+            "prior_assessment",
+            "history",
+            "Earlier referrals about this child that led to a social work assessment.",
+            "{value} earlier referrals about this child led to an assessment",
+            "no earlier referral about this child led to an assessment",
+        ),
+        _count(
+            "prior_s47",
+            "history",
+            "Earlier referrals about this child that led to a child protection (s47) enquiry.",
+            "{value} earlier child protection enquiries about this child",
+            "no earlier child protection enquiry about this child",
+        ),
+        _count(
+            "prior_s47_substantiated",
+            "history",
+            "Earlier child protection enquiries about this child concluded as substantiated.",
+            "{value} earlier child protection enquiries about this child were substantiated",
+            "no earlier child protection enquiry about this child was substantiated",
+        ),
+        _yes_no(
+            "cp_plan_ever",
+            "history",
+            "This child was on a child protection plan at some time before the decision date.",
+            "the child has been on a child protection plan before",
+            "the child has never been on a child protection plan",
+        ),
+        _yes_no(
+            "cp_plan_active",
+            "history",
+            "This child is on a child protection plan on the decision date (a plan started and "
+            "not yet ended).",
+            "the child is on a child protection plan now",
+            "the child is not on a child protection plan now",
+        ),
+    ]
+    # --- the siblings' history ---------------------------------------------------------------
+    for months in (12, 36):
+        specs.append(
+            _count(
+                f"sibling_referrals_{months}m",
+                "siblings",
+                f"Referrals about the other children of the household in the {months} months "
+                "before the decision date.",
+                f"{{value}} referrals about siblings in the last {months} months",
+                f"no referrals about siblings in the last {months} months",
+            )
+        )
+    for concern in CONCERNS:
+        specs.append(
+            _count(
+                f"sibling_referrals_36m_{concern}",
+                "siblings",
+                f"Referrals about the other children of the household whose concern was "
+                f"{_words(concern)}, in the 36 months before the decision date.",
+                f"{{value}} referrals about siblings for {_words(concern)} in the last 36 months",
+                f"no referrals about siblings for {_words(concern)} in the last 36 months",
+                _DRIVER_OF_CONCERN[concern],
+            )
+        )
+    specs += [
+        _count(
+            "sibling_prior_s47",
+            "siblings",
+            "Earlier referrals about the other children of the household that led to a child "
+            "protection (s47) enquiry.",
+            "{value} earlier child protection enquiries about siblings",
+            "no referral about a sibling was ever escalated to a child protection enquiry",
+        ),
+        _yes_no(
+            "sibling_ever_removed",
+            "siblings",
+            "Another child of the household was removed into care before the decision date "
+            "(including removals recorded before the simulated window).",
+            "a sibling was removed into care earlier",
+            "no sibling has been removed into care",
+            "earlier_removal",
+        ),
+        _yes_no(
+            "sibling_on_plan",
+            "siblings",
+            "Another child of the household is on a child protection plan on the decision "
+            "date.",
+            "a sibling is on a child protection plan now",
+            "no sibling is on a child protection plan now",
+        ),
+    ]
+    # --- household and agency signals --------------------------------------------------------
+    for months in (12, 36):
+        specs.append(
+            _count(
+                f"police_domestic_{months}m",
+                "household",
+                f"Police reports of domestic incidents in the household in the {months} months "
+                "before the decision date.",
+                f"{{value}} police reports of domestic incidents in the household in the last "
+                f"{months} months",
+                f"no police report of a domestic incident in the household in the last {months} "
+                "months",
+                "domestic_abuse",
+            )
+        )
+    for detail, kind in ADULT_CONTACT_KINDS.items():
+        specs.append(
+            _count(
+                f"adult_contacts_{kind}_36m",
+                "household",
+                f"Adult service contacts of kind {_words(detail)} for adults of the household "
+                "in the 36 months before the decision date.",
+                f"{{value}} {_words(detail)} contacts for adults in the household in the last "
+                "36 months",
+                f"no {_words(detail)} contacts for adults in the household in the last 36 months",
+                _DRIVER_OF_CONTACT[kind],
+            )
+        )
+    for concern in ASSESSMENT_FACTORS:
+        specs.append(
+            _yes_no(
+                f"assessment_found_{concern}",
+                "household",
+                f"An earlier assessment of a child in the household recorded "
+                f"{_words(concern)} as a factor.",
+                f"an earlier assessment in the household recorded {_words(concern)}",
+                f"no earlier assessment in the household recorded {_words(concern)}",
+                _DRIVER_OF_CONCERN[concern],
+            )
+        )
+    specs += [
+        _count(
+            "ed_attendances_12m",
+            "household",
+            "This child's emergency department attendances in the 12 months before the "
+            "decision date.",
+            "{value} emergency department attendances for the child in the last 12 months",
+            "no emergency department attendance for the child in the last 12 months",
+        ),
+        _count(
+            "unexplained_injuries_12m",
+            "household",
+            "This child's emergency department attendances in the last 12 months for an injury "
+            "without an accidental explanation (unexplained injury, bruising, fracture or "
+            "burn).",
+            "{value} injuries without an accidental explanation in the last 12 months",
+            "no injury without an accidental explanation in the last 12 months",
+        ),
+        _yes_no(
+            "bruising_non_mobile",
+            "household",
+            f"Bruising was recorded (emergency department or health contact) while this child "
+            f"was under {NON_MOBILE_MONTHS} months old, before the decision date.",
+            "bruising was recorded while the baby was not yet mobile",
+            "no bruising was recorded while the child was a non-mobile baby",
+        ),
+        _count(
+            "missed_appointments_12m",
+            "household",
+            "This child's missed health appointments in the 12 months before the decision "
+            "date.",
+            "{value} missed health appointments in the last 12 months",
+            "no missed health appointments in the last 12 months",
+        ),
+        _count(
+            "school_concerns_12m",
+            "household",
+            "Concerns raised by this child's school in the 12 months before the decision date.",
+            "{value} school concerns in the last 12 months",
+            "no school concerns in the last 12 months",
+        ),
+    ]
+    # --- adults ------------------------------------------------------------------------------
+    specs += [
+        _count(
+            "adults_joined_12m",
+            "adults",
+            "Adults who joined the household in the 12 months before the decision date.",
+            "{value} adults joined the household in the last 12 months",
+            "no adult joined the household in the last 12 months",
+            "unassessed_violent_adult",
+        ),
+        _count(
+            "adults_present",
+            "adults",
+            "Adults living in the household the day before the decision: mother and father "
+            "unless recorded as having left, other adults from when they joined until they left.",
+            "{value} adults were living in the household",
+            "no adult was recorded as living in the household",
+        ),
+        _yes_no(
+            "unassessed_adult_present",
+            "adults",
+            "A father, partner or other adult living in the household has never been included "
+            "in an assessment before the decision date.",
+            "an adult living in the household has never been assessed",
+            "every adult besides the mother living in the household has been assessed",
+            "unassessed_violent_adult",
+        ),
+        _yes_no(
+            "unassessed_adult_named_in_da",
+            "adults",
+            "An adult named as the alleged perpetrator in a police report of a domestic "
+            "incident in the household has never been included in an assessment.",
+            "an adult named in domestic abuse reports has never been assessed",
+            "no unassessed adult is named in domestic abuse reports",
+            "unassessed_violent_adult",
+        ),
+    ]
+    # --- pregnancy ---------------------------------------------------------------------------
+    specs += [
+        _yes_no(
+            "unborn_earlier_removal",
+            "pregnancy",
+            "The referral is about an unborn child and another child of the household was "
+            "removed into care earlier.",
+            "an unborn child in a household where a child was removed before",
+            "not an unborn child in a household with an earlier removal",
+            "earlier_removal",
+        ),
+        FeatureSpec(
+            "months_notification_to_prebirth_referral",
+            "pregnancy",
+            "For a pre-birth referral: calendar months from the pregnancy notification to the "
+            "referral (0 when not a pre-birth referral or no notification is recorded).",
+            "months",
+            "the pre-birth referral came {value} months after the pregnancy was notified",
+            reason_zero="not a pre-birth referral made after a pregnancy notification",
+        ),
+        FeatureSpec(
+            "months_prebirth_referral_before_due",
+            "pregnancy",
+            "For a pre-birth referral: calendar months between the referral and the expected "
+            "birth month (0 when not a pre-birth referral, or in the month of the birth).",
+            "months",
+            "the pre-birth referral came {value} months before the due date",
+            reason_zero="not a pre-birth referral made before the month of the due date",
+        ),
+    ]
+    # --- the current referral ----------------------------------------------------------------
+    for source in SOURCES:
+        specs.append(
+            _yes_no(
+                f"source_{source}",
+                "referral",
+                f"The current referral was made by {_words(source)}.",
+                f"the referral came from {_words(source)}",
+                f"the referral did not come from {_words(source)}",
+            )
+        )
+    for concern in CONCERNS:
+        specs.append(
+            _yes_no(
+                f"concern_{concern}",
+                "referral",
+                f"The current referral's primary concern is {_words(concern)}.",
+                f"the referral's concern is {_words(concern)}",
+                f"the referral's concern is not {_words(concern)}",
+                _DRIVER_OF_CONCERN[concern],
+            )
+        )
+    # --- group attribute ---------------------------------------------------------------------
+    specs.append(
+        FeatureSpec(
+            "deprivation_decile",
+            "group",
+            "Deprivation decile of the household's area (1 = most deprived). A group attribute: "
+            "a model input only when a study sets features.include_deprivation.",
+            "decile",
+            "the household lives in deprivation decile {value}",
+            "deprivation",
+            group_attribute=True,
+        )
+    )
+    return tuple(specs)
+
+
+#: every feature, in the builder's column order
+CATALOGUE: tuple[FeatureSpec, ...] = _build()
+_BY_NAME: dict[str, FeatureSpec] = {s.name: s for s in CATALOGUE}
+assert len(_BY_NAME) == len(CATALOGUE), "feature names must be unique"
+assert all(s.family in FAMILIES for s in CATALOGUE)
+assert all(s.evidence_of is None or s.evidence_of in FACTORS for s in CATALOGUE)
+
+
+def feature_names() -> list[str]:
+    """The catalogue's feature names, in column order.
+
+    Returns
+    -------
+    list of str
+    """
+    return [s.name for s in CATALOGUE]
+
+
+def spec(name: str) -> FeatureSpec:
+    """The catalogue entry of one feature.
+
+    Parameters
+    ----------
+    name
+        A feature name.
+
+    Returns
+    -------
+    FeatureSpec
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not in the catalogue (the message lists the nearest names).
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        near = [n for n in _BY_NAME if n.split("_")[0] == name.split("_")[0]][:5]
+        raise KeyError(f"`{name}` is not in the feature catalogue (similar: {near})") from None
+
+
+def catalogue_version() -> str:
+    """A short content hash of the catalogue (changes whenever any entry changes).
+
+    Returns
+    -------
+    str
+        Twelve hexadecimal characters.
+    """
+    payload = json.dumps([dataclasses.asdict(s) for s in CATALOGUE], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def _format(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.1f}"
+
+
+def reason_text(name: str, value: float) -> str:
+    """The plain-language reason sentence for a feature at a value.
+
+    Parameters
+    ----------
+    name
+        A feature name from :data:`CATALOGUE`.
+    value
+        The feature's value for the case.
+
+    Returns
+    -------
+    str
+        E.g. ``reason_text("sibling_referrals_36m", 7)`` is
+        ``"7 referrals about siblings in the last 36 months"``.
+    """
+    s = spec(name)
+    if s.sentinel is not None and s.reason_sentinel is not None and value >= s.sentinel:
+        return s.reason_sentinel
+    if value == 0 and s.reason_zero is not None:
+        return s.reason_zero
+    if s.unit == "yes/no":
+        return s.reason
+    return s.reason.format(value=_format(value))
+
+
+def render_markdown() -> str:
+    """Render the catalogue as the markdown document ``features/catalogue.md``.
+
+    Returns
+    -------
+    str
+        A heading, the catalogue version and one table per family.
+    """
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "# Feature catalogue",
+        "",
+        f"Generated from `secondlook.features.catalogue` (version `{catalogue_version()}`); "
+        "do not edit by hand.",
+        "",
+        "Every feature is computed at the decision date from events dated strictly before it, "
+        "plus the current referral's own source and concern; never from the referral's outcome "
+        "or anything later. `evidence of` names the hidden factor of the synthetic world "
+        "(`driver_<factor>` in the truth table) the feature is a signal of.",
+        "",
+        f"{len(CATALOGUE)} features.",
+    ]
+    for family, heading in FAMILIES.items():
+        members = [s for s in CATALOGUE if s.family == family]
+        if not members:
+            continue
+        lines += [
+            "",
+            f"## {heading}",
+            "",
+            "| feature | unit | description | reason | evidence of |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for s in members:
+            lines.append(
+                f"| `{s.name}` | {s.unit} | {cell(s.description)} | {cell(s.reason)} | "
+                f"{s.evidence_of or '—'} |"
+            )
+    return "\n".join(lines) + "\n"

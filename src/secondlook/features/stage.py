@@ -1,0 +1,171 @@
+"""The ``featurize`` stage: raw tables -> the train/valid/test feature tables and the catalogue.
+
+:func:`assemble` is the pure core (tables and settings in, split tables out); :func:`run_featurize`
+is the thin edge that reads ``data/raw`` and writes ``features/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from secondlook.features.build import build_features
+from secondlook.features.catalogue import render_markdown
+from secondlook.params import FeaturesParams, ParamsError, SynthParams
+from secondlook.schema import LABELS, validate_tables
+
+__all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "run_featurize"]
+
+SPLITS = ("train", "valid", "test")
+#: the group attributes every split table carries (never model inputs)
+GROUP_COLUMNS = (
+    "group_ethnicity",
+    "group_deprivation_quintile",
+    "group_sex",
+    "group_disability",
+    "group_local_authority",
+)
+_RAW = ("households", "people", "events", "decisions", "truth")
+
+
+def _attach(
+    features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Add ``practice_outcome``, the ``label_`` columns and the ``group_`` columns."""
+    decisions = tables["decisions"].set_index("decision_id")
+    truth = tables["truth"].set_index("decision_id")
+    people = tables["people"].set_index("person_id")
+    households = tables["households"].set_index("household_id")
+    ids = features["decision_id"]
+    missing = ~ids.isin(truth.index)
+    if missing.any():
+        raise ValueError(
+            f"truth: no row for decision(s) {ids[missing].head(5).tolist()}"
+        )
+    extra = {"practice_outcome": decisions.loc[ids, "practice_outcome"].to_numpy()}
+    for label in LABELS:
+        extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
+    person = people.loc[features["person_id"]]
+    household = households.loc[features["household_id"]]
+    decile = household["deprivation_decile"].to_numpy(dtype=np.int64)
+    extra["group_ethnicity"] = person["ethnicity"].to_numpy()
+    extra["group_deprivation_quintile"] = (decile + 1) // 2
+    extra["group_sex"] = person["sex"].to_numpy()
+    extra["group_disability"] = (
+        person["disability"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    )
+    extra["group_local_authority"] = household["local_authority"].to_numpy()
+    return pd.concat([features, pd.DataFrame(extra, index=features.index)], axis=1)
+
+
+def assemble(
+    tables: Mapping[str, pd.DataFrame], settings: FeaturesParams
+) -> dict[str, pd.DataFrame]:
+    """Featurize every decision and split the rows by decision date.
+
+    Parameters
+    ----------
+    tables
+        ``households``, ``people``, ``events``, ``decisions`` and ``truth``.
+    settings
+        The ``features`` section; its ``split`` windows are inclusive date ranges.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``train``, ``valid``, ``test``: the identifiers, the features, ``practice_outcome``,
+        every ``label_<label>`` and the ``group_`` columns, one row per decision in the window,
+        sorted by decision date then decision id. Decisions outside every window are dropped.
+    """
+    features = build_features(
+        tables["households"], tables["people"], tables["events"], tables["decisions"]
+    )
+    full = _attach(features, tables)
+    full = full.sort_values(["decision_date", "decision_id"], kind="stable")
+    out = {}
+    for name, window in settings.split.windows().items():
+        in_window = (full["decision_date"] >= pd.Timestamp(window.start)) & (
+            full["decision_date"] <= pd.Timestamp(window.end)
+        )
+        out[name] = full[in_window].reset_index(drop=True)
+    return out
+
+
+def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.DataFrame]:
+    """Read the canonical tables from ``raw_dir/<name>.parquet``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the first missing file.
+    """
+    tables = {}
+    for name in names:
+        path = Path(raw_dir) / f"{name}.parquet"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found (run `secondlook generate` first)")
+        tables[name] = pd.read_parquet(path)
+    return tables
+
+
+def run_featurize(
+    settings: FeaturesParams,
+    raw_dir: Path,
+    out_dir: Path,
+    *,
+    synth: SynthParams | None = None,
+    log: Callable[[str], object] = print,
+) -> dict[str, pd.DataFrame]:
+    """Read the raw tables, build the split feature tables and write them with the catalogue.
+
+    Parameters
+    ----------
+    settings
+        The ``features`` section.
+    raw_dir
+        Folder holding ``households``, ``people``, ``events``, ``decisions`` and ``truth``
+        parquet files.
+    out_dir
+        Folder receiving ``train.parquet``, ``valid.parquet``, ``test.parquet`` and
+        ``catalogue.md``.
+    synth
+        The ``synth`` section; when given, the windows are checked to leave
+        ``follow_up_months`` before the world's end and the tables are validated against the
+        world's dates.
+    log
+        Progress messages.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The split tables that were written.
+
+    Raises
+    ------
+    ParamsError
+        If a split window does not fit the world.
+    FileNotFoundError, TableError
+        If an input table is missing or breaks the schema.
+    """
+    window = None
+    if synth is not None:
+        problems = settings.check_world(synth)
+        if problems:
+            key, message = problems[0]
+            raise ParamsError(f"params: `features.{key}` {message}")
+        window = (synth.history_start, synth.end)
+    tables = read_tables(Path(raw_dir))
+    validate_tables(tables, window=window)
+    splits = assemble(tables, settings)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in SPLITS:
+        splits[name].to_parquet(out_dir / f"{name}.parquet", index=False)
+        log(f"featurize: {name}: {len(splits[name])} decisions -> {out_dir / name}.parquet")
+    dropped = len(tables["decisions"]) - sum(len(t) for t in splits.values())
+    log(f"featurize: {dropped} decisions fall outside every split window")
+    (out_dir / "catalogue.md").write_text(render_markdown())
+    return splits

@@ -1,0 +1,128 @@
+"""Saving and loading models with skops, and their metadata.
+
+No pickle is executed on load: :func:`load_model` reads the skops file with the explicit list of
+types in :data:`TRUSTED_TYPES`, each reviewed, and :func:`save_model` refuses to write a model
+holding any other type (a new type is a change to review, not something to trust silently).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from secondlook.models.calibrate import CalibratedModel
+
+__all__ = [
+    "MODEL_FILE",
+    "METADATA_FILE",
+    "TRUSTED_TYPES",
+    "UntrustedModelError",
+    "save_model",
+    "load_model",
+    "load_metadata",
+    "file_sha256",
+]
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+
+#: every type beyond skops' defaults (numpy, scipy, plain sklearn estimators) a model may hold
+TRUSTED_TYPES: list[str] = [
+    # ours
+    "secondlook.models.calibrate.CalibratedModel",
+    "secondlook.models.rules.RulesModel",
+    "secondlook.models.linear.LogRegModel",
+    "secondlook.models.trees.TreeModel",
+    "secondlook.models.trees.GBMModel",
+    "secondlook.models.ebm.EBMModel",
+    # the fitted internals of scikit-learn's trees and boosting
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # interpret-core's EBM (plain attributes: arrays, lists, dicts)
+    "interpret.glassbox._ebm._ebm.ExplainableBoostingClassifier",
+]
+
+
+class UntrustedModelError(ValueError):
+    """A model holds a type that is not in :data:`TRUSTED_TYPES`."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (the data hash recorded with every model)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_model(model: CalibratedModel, folder: str | Path, metadata: dict[str, Any]) -> Path:
+    """Write ``model.skops`` and ``metadata.json`` into ``folder``.
+
+    Parameters
+    ----------
+    model
+        The fitted, calibrated model.
+    folder
+        Destination folder (created).
+    metadata
+        JSON-able description of the model; written with sorted keys.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of the skops file.
+
+    Raises
+    ------
+    UntrustedModelError
+        If the model holds a type outside :data:`TRUSTED_TYPES`.
+    """
+    data = sio.dumps(model)
+    extra = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    if extra:
+        raise UntrustedModelError(
+            f"the model holds types not in TRUSTED_TYPES: {', '.join(extra)}; "
+            "review them and add them to secondlook.models.persist.TRUSTED_TYPES"
+        )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / MODEL_FILE
+    path.write_bytes(data)
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_model(folder: str | Path) -> CalibratedModel:
+    """Load ``model.skops`` from ``folder``, trusting only :data:`TRUSTED_TYPES`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds no model file.
+    UntrustedModelError
+        If the file holds a type outside the trusted list.
+    """
+    path = Path(folder) / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no model at {path}; run `secondlook train` first")
+    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+    if untrusted:
+        raise UntrustedModelError(f"{path} holds untrusted types: {', '.join(untrusted)}")
+    model = sio.load(path, trusted=TRUSTED_TYPES)
+    if not isinstance(model, CalibratedModel):
+        raise UntrustedModelError(f"{path} does not hold a CalibratedModel")
+    return model
+
+
+def load_metadata(folder: str | Path) -> dict[str, Any]:
+    """Read ``metadata.json`` from a model folder."""
+    path = Path(folder) / METADATA_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no model metadata at {path}; run `secondlook train` first")
+    out: dict[str, Any] = json.loads(path.read_text())
+    return out

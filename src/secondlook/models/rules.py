@@ -1,0 +1,188 @@
+"""``rules``: a transparent checklist from guidance, scored in additive points.
+
+Nothing is learned from data except where the flag cut falls (set by the capacity threshold in
+:mod:`secondlook.models.calibrate`). The margin is the **points total**: each item that holds adds
+its points (params ``train.rules.points``); the scale is points, not log-odds, and calibration maps
+the total to a probability. The items (column names are those of the feature tables):
+
+==============================  ===============================================================
+item                            holds when
+==============================  ===============================================================
+bruising_non_mobile             ``bruising_non_mobile > 0`` (any bruising in a baby not yet mobile)
+unborn_earlier_removal          ``unborn_earlier_removal == 1``
+sibling_ever_removed            ``sibling_ever_removed == 1``
+unassessed_adult_named_in_da    ``unassessed_adult_named_in_da == 1``
+unexplained_injuries            ``unexplained_injuries_12m > 0``
+concern_sexual                  ``concern_sexual == 1``
+injury_non_mobile               ``concern_physical_injury == 1 and not_yet_mobile == 1``
+repeat_referrals                ``referrals_12m >= referrals_12m_min``
+sibling_referrals               ``sibling_referrals_36m >= sibling_referrals_36m_min``
+police_domestic                 ``police_domestic_12m >= police_domestic_12m_min``
+cp_plan_active                  ``cp_plan_active == 1``
+==============================  ===============================================================
+
+A referral is flagged when its points total reaches the cut stored with the model
+(``CalibratedModel.margin_threshold_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from secondlook.models.base import ModelFamily, ModelInputError
+
+__all__ = ["RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
+
+#: the feature columns the checklist reads
+RULE_COLUMNS = (
+    "bruising_non_mobile",
+    "unborn_earlier_removal",
+    "sibling_ever_removed",
+    "unassessed_adult_named_in_da",
+    "unexplained_injuries_12m",
+    "concern_sexual",
+    "concern_physical_injury",
+    "not_yet_mobile",
+    "referrals_12m",
+    "sibling_referrals_36m",
+    "police_domestic_12m",
+    "cp_plan_active",
+)
+
+#: plain-language text of each item ({n} is the item's minimum count)
+RULE_TEXT = {
+    "bruising_non_mobile": "bruising recorded in a baby who is not yet mobile",
+    "unborn_earlier_removal": "an unborn child whose mother had an earlier child removed",
+    "sibling_ever_removed": "a sibling has been removed into care",
+    "unassessed_adult_named_in_da": "an adult named in domestic abuse incidents was never assessed",
+    "unexplained_injuries": "an unexplained injury in the last 12 months",
+    "concern_sexual": "the referral's concern is sexual abuse",
+    "injury_non_mobile": "a physical injury concern about a baby not yet mobile",
+    "repeat_referrals": "{n} or more referrals of this child in the last 12 months",
+    "sibling_referrals": "{n} or more referrals of siblings in the last 36 months",
+    "police_domestic": "{n} or more police domestic incidents in the last 12 months",
+    "cp_plan_active": "the child is already on a child protection plan",
+}
+
+#: default points, the same as params.yaml ``train.rules.points``
+DEFAULT_POINTS: dict[str, int] = {
+    "bruising_non_mobile": 5,
+    "unborn_earlier_removal": 4,
+    "sibling_ever_removed": 2,
+    "unassessed_adult_named_in_da": 2,
+    "unexplained_injuries": 2,
+    "concern_sexual": 3,
+    "injury_non_mobile": 3,
+    "repeat_referrals": 1,
+    "sibling_referrals": 1,
+    "police_domestic": 1,
+    "cp_plan_active": 1,
+}
+
+
+class RulesModel(ModelFamily):
+    """Additive checklist (see the module docstring for every item).
+
+    Parameters
+    ----------
+    points
+        Points per item, keys as in :data:`RULE_TEXT`; ``None`` uses :data:`DEFAULT_POINTS`.
+    referrals_12m_min, sibling_referrals_36m_min, police_domestic_12m_min
+        Minimum counts for the count items. Default 3, 3, 2.
+    """
+
+    name = "rules"
+    interpretable = True
+    margin_scale = "points"
+
+    def __init__(
+        self,
+        points: Mapping[str, int] | None = None,
+        referrals_12m_min: int = 3,
+        sibling_referrals_36m_min: int = 3,
+        police_domestic_12m_min: int = 2,
+    ) -> None:
+        self.points = points
+        self.referrals_12m_min = referrals_12m_min
+        self.sibling_referrals_36m_min = sibling_referrals_36m_min
+        self.police_domestic_12m_min = police_domestic_12m_min
+
+    def _points(self) -> dict[str, int]:
+        points = dict(DEFAULT_POINTS if self.points is None else self.points)
+        unknown = sorted(set(points) - set(RULE_TEXT))
+        missing = sorted(set(RULE_TEXT) - set(points))
+        if unknown or missing:
+            raise ValueError(f"rules points: unknown items {unknown}, missing items {missing}")
+        if any(int(v) < 0 for v in points.values()):
+            raise ValueError("rules points must be >= 0")
+        return {k: int(points[k]) for k in RULE_TEXT}
+
+    def _select(self, X: pd.DataFrame) -> list[str]:
+        missing = [c for c in RULE_COLUMNS if c not in X.columns]
+        if missing:
+            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(missing)}")
+        return list(RULE_COLUMNS)
+
+    def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
+        self.points_ = self._points()
+
+    def items(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Which checklist items hold for each row.
+
+        Parameters
+        ----------
+        X
+            Feature table with the columns in :data:`RULE_COLUMNS`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Shape (n_rows, 11), one 0/1 int column per item, in :data:`RULE_TEXT` order.
+        """
+        from secondlook.models.base import as_inputs
+
+        f = as_inputs(X, list(RULE_COLUMNS))
+        held = {
+            "bruising_non_mobile": f["bruising_non_mobile"] > 0,
+            "unborn_earlier_removal": f["unborn_earlier_removal"] >= 1,
+            "sibling_ever_removed": f["sibling_ever_removed"] >= 1,
+            "unassessed_adult_named_in_da": f["unassessed_adult_named_in_da"] >= 1,
+            "unexplained_injuries": f["unexplained_injuries_12m"] > 0,
+            "concern_sexual": f["concern_sexual"] >= 1,
+            "injury_non_mobile": (f["concern_physical_injury"] >= 1) & (f["not_yet_mobile"] >= 1),
+            "repeat_referrals": f["referrals_12m"] >= self.referrals_12m_min,
+            "sibling_referrals": f["sibling_referrals_36m"] >= self.sibling_referrals_36m_min,
+            "police_domestic": f["police_domestic_12m"] >= self.police_domestic_12m_min,
+            "cp_plan_active": f["cp_plan_active"] >= 1,
+        }
+        return pd.DataFrame({k: v.astype(np.int64) for k, v in held.items()}, index=X.index)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Points each item adds for each row; the row sums equal :meth:`margin` exactly."""
+        points = getattr(self, "points_", None) or self._points()
+        items = self.items(X)
+        return items * pd.Series(points)[items.columns]
+
+    def _margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        return self.contributions(X).sum(axis=1).to_numpy(dtype=np.float64)
+
+    def checklist(self) -> list[dict[str, Any]]:
+        """The checklist as rows of ``item``, ``points``, ``text``."""
+        points = getattr(self, "points_", None) or self._points()
+        mins = {
+            "repeat_referrals": self.referrals_12m_min,
+            "sibling_referrals": self.sibling_referrals_36m_min,
+            "police_domestic": self.police_domestic_12m_min,
+        }
+        return [
+            {"item": k, "points": points[k], "text": RULE_TEXT[k].format(n=mins.get(k, ""))}
+            for k in RULE_TEXT
+        ]
+
+    def _describe(self) -> dict[str, Any]:
+        return {"checklist": self.checklist()}

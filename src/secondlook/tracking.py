@@ -1,0 +1,301 @@
+"""The MLflow boundary: the only module that imports :mod:`mlflow`.
+
+- **Where runs go.** ``MLFLOW_TRACKING_URI`` if set; otherwise an *absolute* SQLite URI to
+  ``<repo root>/experiments/mlflow.db``, with artifacts in ``<repo root>/experiments/mlartifacts``.
+  The repo root is resolved so that runs under ``dvc exp run --temp`` or ``--queue`` (which execute
+  in a copy of the repository under ``<root>/.dvc/tmp/exps/``) land in the real repository's
+  database, not in the temporary copy that DVC deletes afterwards.
+- **What a pipeline run logs.** One parent run, and a child run per model family holding its
+  flattened params, metrics with interval bounds (``auroc``, ``auroc_lo``, ``auroc_hi``…), its
+  metadata, and the model itself (skops-serialised, explicit signature and input example),
+  registered as ``secondlook-<family>``. The best interpretable family's new version gets the
+  alias ``candidate`` (removed from every other family, so exactly one candidate exists).
+- Telemetry is off (``MLFLOW_DISABLE_TELEMETRY``, ``DO_NOT_TRACK``) before mlflow is imported.
+
+Everything else in secondlook works with tracking off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import pandas as pd  # noqa: E402
+
+__all__ = [
+    "EXPERIMENT",
+    "CANDIDATE_ALIAS",
+    "FamilyRun",
+    "repo_root",
+    "tracking_uri",
+    "artifact_location",
+    "configure",
+    "flatten",
+    "registered_name",
+    "log_pipeline_run",
+]
+
+#: the MLflow experiment every pipeline run is logged to
+EXPERIMENT = "secondlook"
+#: the registry alias of the best interpretable family
+CANDIDATE_ALIAS = "candidate"
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The repository root, also from inside a DVC temporary experiment copy.
+
+    Parameters
+    ----------
+    start
+        Where to start looking; default the current directory.
+
+    Returns
+    -------
+    pathlib.Path
+        The first ancestor holding ``.dvc/`` or ``.git``, except that a path inside
+        ``<root>/.dvc/tmp/`` (DVC's ``--temp``/``--queue`` workspaces) resolves to ``<root>``.
+    """
+    here = Path(start if start is not None else os.getcwd()).resolve()
+    parts = here.parts
+    for i in range(len(parts) - 1):
+        if parts[i] == ".dvc" and parts[i + 1] == "tmp":
+            return Path(*parts[:i])
+    for candidate in (here, *here.parents):
+        if (candidate / ".dvc").is_dir() or (candidate / ".git").exists():
+            return candidate
+    return here
+
+
+def tracking_uri(root: Path | None = None) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/experiments/mlflow.db``."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    db = (root or repo_root()) / "experiments" / "mlflow.db"
+    return f"sqlite:///{db.resolve()}"
+
+
+def artifact_location(root: Path | None = None) -> str:
+    """Absolute ``file:`` URI of ``<root>/experiments/mlartifacts``."""
+    return ((root or repo_root()) / "experiments" / "mlartifacts").resolve().as_uri()
+
+
+def configure(uri: str | None = None, experiment: str = EXPERIMENT) -> str:
+    """Point MLflow at ``uri`` (default :func:`tracking_uri`) and select ``experiment``.
+
+    A new experiment created on a local SQLite store gets the absolute artifact location of
+    :func:`artifact_location`, so artifacts never land in a temporary working copy.
+
+    Returns
+    -------
+    str
+        The experiment id.
+    """
+    import mlflow
+
+    uri = uri or tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        location = None
+        if uri.startswith("sqlite:///"):
+            db = Path(uri.removeprefix("sqlite:///"))
+            location = (db.parent / "mlartifacts").resolve().as_uri()
+        exp_id = client.create_experiment(experiment, artifact_location=location)
+    else:
+        exp_id = exp.experiment_id
+    # the fluent API caches the experiment across URIs: select it explicitly
+    mlflow.set_experiment(experiment_id=exp_id)
+    return str(exp_id)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested mappings and dataclasses to ``{"a.b.c": value}`` (lists become strings)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            out[name] = ",".join(map(str, value))
+        else:
+            out[name] = value
+    return out
+
+
+def registered_name(family: str) -> str:
+    """The registry name of a family's model: ``secondlook-<family>``."""
+    return f"secondlook-{family}"
+
+
+@dataclasses.dataclass
+class FamilyRun:
+    """What one family's child run logs.
+
+    Attributes
+    ----------
+    family
+        The family name.
+    model
+        The fitted :class:`~secondlook.models.calibrate.CalibratedModel`.
+    metadata
+        The model's ``metadata.json`` content.
+    metrics
+        Flat ``{name: value}`` (``auroc``, ``auroc_lo``, …).
+    input_example
+        A few rows of the model's inputs (float64), used for the signature and example.
+    """
+
+    family: str
+    model: Any
+    metadata: dict[str, Any]
+    metrics: dict[str, float]
+    input_example: pd.DataFrame
+
+
+def _git_commit(cwd: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [
+        f"{p}=={version(p)}"
+        for p in ("scikit-learn", "interpret-core", "skops", "numpy", "pandas", "scipy")
+    ]
+
+
+def _log_model(run: FamilyRun) -> Any:
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from secondlook.models.persist import TRUSTED_TYPES
+
+    example = run.input_example
+    signature = infer_signature(example, run.model.predict_proba(example))
+    return mlflow.sklearn.log_model(
+        run.model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        pyfunc_predict_fn="predict_proba",
+        serialization_format="skops",
+        skops_trusted_types=TRUSTED_TYPES,
+        pip_requirements=_requirements(),
+        registered_model_name=registered_name(run.family),
+    )
+
+
+def log_pipeline_run(
+    runs: list[FamilyRun],
+    *,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    artifacts: list[Path],
+    candidate: str | None,
+    tags: Mapping[str, str] | None = None,
+    uri: str | None = None,
+    experiment: str = EXPERIMENT,
+) -> dict[str, Any]:
+    """Log one pipeline run: a parent run and a child run (with a registered model) per family.
+
+    Parameters
+    ----------
+    runs
+        One :class:`FamilyRun` per family.
+    params
+        Nested params (e.g. ``{"train": TrainParams, "evaluate": EvaluateParams}``), flattened.
+    metrics
+        Flat pipeline-level metrics for the parent run.
+    artifacts
+        Files to attach to the parent run (leaderboard, plots, catalogue…); missing ones skipped.
+    candidate
+        The family whose new model version gets the ``candidate`` alias (None: no alias change).
+    tags
+        Extra tags (the data hash, …); ``git_commit`` and ``dvc_exp_name`` are added here.
+    uri, experiment
+        Tracking URI (default :func:`tracking_uri`) and experiment name.
+
+    Returns
+    -------
+    dict
+        ``parent_run_id``, ``runs`` (family -> child run id), ``versions`` (family -> registered
+        version), ``tracking_uri``.
+    """
+    import mlflow
+
+    uri = uri or tracking_uri()
+    configure(uri, experiment)
+    root = repo_root()
+    exp_name = os.environ.get("DVC_EXP_NAME", "")
+    all_tags = {
+        "git_commit": _git_commit(Path.cwd()),
+        "dvc_exp_name": exp_name,
+        "repo_root": str(root),
+        **dict(tags or {}),
+    }
+    flat_params = flatten(params)
+    child_ids: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    with mlflow.start_run(run_name=exp_name or "pipeline") as parent:
+        mlflow.set_tags(all_tags)
+        mlflow.log_params(flat_params)
+        mlflow.log_metrics(
+            {k: float(v) for k, v in metrics.items() if v is not None and v == v}
+        )
+        for path in artifacts:
+            p = Path(path)
+            if p.is_dir():
+                mlflow.log_artifacts(str(p), artifact_path=p.name)
+            elif p.is_file():
+                mlflow.log_artifact(str(p))
+        for run in runs:
+            with mlflow.start_run(run_name=run.family, nested=True) as child:
+                mlflow.set_tags({**all_tags, "family": run.family})
+                meta = {k: v for k, v in run.metadata.items() if k != "description"}
+                mlflow.log_params(flatten({"model": meta}))
+                mlflow.log_metrics(
+                    {k: float(v) for k, v in run.metrics.items() if v is not None and v == v}
+                )
+                mlflow.log_dict(run.metadata, "metadata.json")
+                info = _log_model(run)
+                child_ids[run.family] = child.info.run_id
+                versions[run.family] = str(info.registered_model_version)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    if candidate is not None and candidate in versions:
+        for run in runs:
+            if run.family == candidate:
+                continue
+            try:
+                client.delete_registered_model_alias(registered_name(run.family), CANDIDATE_ALIAS)
+            except mlflow.exceptions.MlflowException:
+                pass  # that family never held the alias
+        client.set_registered_model_alias(
+            registered_name(candidate), CANDIDATE_ALIAS, versions[candidate]
+        )
+    return {
+        "parent_run_id": parent.info.run_id,
+        "runs": child_ids,
+        "versions": versions,
+        "tracking_uri": uri,
+    }
