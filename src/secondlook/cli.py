@@ -105,6 +105,116 @@ def featurize(
         raise UserError(str(exc)) from None
 
 
+@app.command()
+@user_errors
+def train(
+    family: Annotated[str, typer.Option(help="The model family (one of train.families).")],
+    train_split: Annotated[Path, typer.Option("--train", help="Training feature table.")] = Path(
+        "features/train.parquet"
+    ),
+    valid_split: Annotated[
+        Path, typer.Option("--valid", help="Validation feature table (calibration, cut).")
+    ] = Path("features/valid.parquet"),
+    out: Annotated[Path, typer.Option(help="Model folder, e.g. models/<family>.")] = Path(
+        "models/logreg"
+    ),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Fit one model family, calibrate it on the validation split, set its capacity cut, save it."""
+    from secondlook.models.stage import run_train
+
+    cfg = section(params, "train")
+    for path in (train_split, valid_split):
+        if not path.is_file():
+            raise UserError(f"{path} not found; run `dvc repro featurize` first")
+    try:
+        run_train(cfg, family, train_split, valid_split, out, log=err.print)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+@user_errors
+def evaluate(
+    models: Annotated[Path, typer.Option(help="Folder with one model folder per family.")] = Path(
+        "models"
+    ),
+    test: Annotated[Path, typer.Option(help="Test feature table.")] = Path("features/test.parquet"),
+    metrics: Annotated[Path, typer.Option(help="Metrics JSON.")] = Path("reports/metrics.json"),
+    leaderboard_md: Annotated[Path, typer.Option(help="Leaderboard (markdown).")] = Path(
+        "reports/leaderboard.md"
+    ),
+    leaderboard_csv: Annotated[Path, typer.Option(help="Leaderboard (CSV).")] = Path(
+        "reports/leaderboard.csv"
+    ),
+    by_label: Annotated[Path, typer.Option(help="Every metric against every label (CSV).")] = Path(
+        "reports/metrics-by-label.csv"
+    ),
+    practice: Annotated[Path, typer.Option(help="Practice comparison (CSV).")] = Path(
+        "reports/practice-comparison.csv"
+    ),
+    seed_cases: Annotated[Path, typer.Option(help="Seed-case scores and flags (CSV).")] = Path(
+        "reports/seed-cases.csv"
+    ),
+    plots: Annotated[Path, typer.Option(help="Folder for ROC, PR, calibration CSVs.")] = Path(
+        "reports/plots"
+    ),
+    catalogue: Annotated[
+        Path | None, typer.Option(help="Feature catalogue to attach to the MLflow run.")
+    ] = None,
+    track: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Evaluate every family on the test split with bootstrap intervals; log to MLflow."""
+    from secondlook.evaluate.stage import run_evaluate
+    from secondlook.models import UntrustedModelError
+
+    data = load_params(params)
+    try:
+        run_evaluate(
+            load_section("evaluate", data),
+            load_section("train", data),
+            models,
+            test,
+            metrics_path=metrics,
+            leaderboard_md=leaderboard_md,
+            leaderboard_csv=leaderboard_csv,
+            by_label_csv=by_label,
+            practice_csv=practice,
+            seed_cases_csv=seed_cases,
+            plots_dir=plots,
+            catalogue=catalogue,
+            track=track,
+            log=err.print,
+        )
+    except (FileNotFoundError, UntrustedModelError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+@user_errors
+def study(
+    name: Annotated[str, typer.Argument(help="Study name: experiments/studies/<name>.yaml.")],
+    studies: Annotated[Path, typer.Option(help="Folder of study files.")] = Path(
+        "experiments/studies"
+    ),
+    queue: Annotated[
+        bool, typer.Option(help="Queue it (`dvc exp run --run-all` runs it).")
+    ] = False,
+    temp: Annotated[bool, typer.Option(help="Run it in a temporary copy of the repo.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the dvc command, run nothing.")] = False,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Run a named study as a DVC experiment (`dvc exp run -n NAME -S ...`)."""
+    from secondlook.studies import run_study
+
+    code = run_study(
+        name, studies, load_params(params), queue=queue, temp=temp, dry_run=dry_run, log=err.print
+    )
+    if code:
+        raise typer.Exit(code=code)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Run the app."""
     app()

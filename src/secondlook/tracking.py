@@ -260,9 +260,7 @@ def log_pipeline_run(
     with mlflow.start_run(run_name=exp_name or "pipeline") as parent:
         mlflow.set_tags(all_tags)
         mlflow.log_params(flat_params)
-        mlflow.log_metrics(
-            {k: float(v) for k, v in metrics.items() if v is not None and v == v}
-        )
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
         for path in artifacts:
             p = Path(path)
             if p.is_dir():

@@ -166,7 +166,10 @@ def summary(world: World, tables: dict[str, pd.DataFrame], params: SynthParams) 
         "prevalence": {label: round(float(truth[label].mean()), 4) for label in LABELS},
         "practice_outcomes": {
             k: round(float(v), 4)
-            for k, v in decisions["practice_outcome"].value_counts(normalize=True).sort_index().items()
+            for k, v in decisions["practice_outcome"]
+            .value_counts(normalize=True)
+            .sort_index()
+            .items()
         },
         "counts": {name: int(len(df)) for name, df in tables.items()},
     }

@@ -49,7 +49,9 @@ def build_world(
     return world, tables
 
 
-def build_cohort(params: SynthParams, *, n_households: int | None = None) -> dict[str, pd.DataFrame]:
+def build_cohort(
+    params: SynthParams, *, n_households: int | None = None
+) -> dict[str, pd.DataFrame]:
     """Simulate the unlabelled scoring cohort (another seed; no decisions, no truth)."""
     world = simulate(
         params, params.cohort_seed, n_households or params.cohort_households, keep_panels=False
@@ -108,7 +110,11 @@ def run_generate(
     world, tables = build_world(params, vignettes)
     summ = summary(world, tables, params)
     summ["seed_cases"] = {
-        v.name: sorted(tables["decisions"].loc[tables["decisions"]["decision_id"].str.startswith(f"{v.name}-"), "decision_id"])
+        v.name: sorted(
+            tables["decisions"].loc[
+                tables["decisions"]["decision_id"].str.startswith(f"{v.name}-"), "decision_id"
+            ]
+        )
         for v in vignettes
     }
     cohort_tables = build_cohort(params)

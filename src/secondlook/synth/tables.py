@@ -92,7 +92,9 @@ def truth_from_state(
     return pd.DataFrame(out)
 
 
-def to_tables(world: World, params: SynthParams, *, labelled: bool = True) -> dict[str, pd.DataFrame]:
+def to_tables(
+    world: World, params: SynthParams, *, labelled: bool = True
+) -> dict[str, pd.DataFrame]:
     """Name everything and build the canonical tables (and decisions and truth if labelled).
 
     Parameters
@@ -201,8 +203,8 @@ def to_tables(world: World, params: SynthParams, *, labelled: bool = True) -> di
     truth["harm_12m_no_action"] = harm_no_action
     truth["harm_12m_observed"] = harm_observed
     proxies = proxy_labels(decisions, events)
-    for col in proxies:
-        truth[col] = proxies[col].to_numpy()
+    for label in proxies.columns:
+        truth[str(label)] = proxies[label].to_numpy()
     tables["decisions"] = decisions
     tables["truth"] = truth
     return tables

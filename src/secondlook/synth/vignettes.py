@@ -129,14 +129,23 @@ class Vignette:
                 errors.append((f"people.{key}.role", f"must be one of {ROLES}"))
             if p.role == "child" and p.disability is None:
                 errors.append((f"people.{key}.disability", "is required for a child"))
-        allowed_state = set(FACTORS) - {"deprivation", "disability", "earlier_removal", "young_parent"}
+        allowed_state = set(FACTORS) - {
+            "deprivation",
+            "disability",
+            "earlier_removal",
+            "young_parent",
+        }
         for factor in self.state:
             if factor not in allowed_state:
-                errors.append((f"state.{factor}", f"is not a hidden factor ({sorted(allowed_state)})"))
+                errors.append(
+                    (f"state.{factor}", f"is not a hidden factor ({sorted(allowed_state)})")
+                )
         for i, e in enumerate(self.events):
             where = f"events[{i}]"
             if e.type not in EVENT_DETAILS:
-                errors.append((f"{where}.type", f"must be an event type ({', '.join(EVENT_DETAILS)})"))
+                errors.append(
+                    (f"{where}.type", f"must be an event type ({', '.join(EVENT_DETAILS)})")
+                )
                 continue
             if e.person not in self.people:
                 errors.append((f"{where}.person", f"`{e.person}` is not one of the people"))
@@ -147,13 +156,19 @@ class Vignette:
             allowed = EVENT_DETAILS[e.type]
             if allowed is None and e.detail is not None:
                 errors.append((f"{where}.detail", f"must be empty for {e.type}"))
-            elif allowed is not None and e.type != "assessment_completed" and e.detail not in allowed:
+            elif (
+                allowed is not None and e.type != "assessment_completed" and e.detail not in allowed
+            ):
                 errors.append((f"{where}.detail", f"must be one of {', '.join(allowed)}"))
             if (e.type == "referral") != (e.outcome is not None):
                 errors.append((f"{where}.outcome", "is required for a referral, and only there"))
             elif e.outcome is not None and e.outcome not in OUTCOMES:
                 errors.append((f"{where}.outcome", f"must be one of {', '.join(OUTCOMES)}"))
-            if e.type in ADULT_EVENTS and e.person in self.people and self.people[e.person].role == "child":
+            if (
+                e.type in ADULT_EVENTS
+                and e.person in self.people
+                and self.people[e.person].role == "child"
+            ):
                 errors.append((f"{where}.person", f"{e.type} is about an adult"))
         for i, h in enumerate(self.harm):
             if h.person not in self.people or self.people[h.person].role != "child":
@@ -303,7 +318,9 @@ def vignette_tables(v: Vignette, params: SynthParams) -> dict[str, pd.DataFrame]
     truth = truth_from_state(
         state, np.full(len(decisions), v.household.deprivation_decile), age, params
     )
-    harm_days = {k: [anchor + pd.Timedelta(days=h.day) for h in v.harm if h.person == k] for k in v.people}
+    harm_days = {
+        k: [anchor + pd.Timedelta(days=h.day) for h in v.harm if h.person == k] for k in v.people
+    }
     harmed = np.array(
         [
             any(d < h <= d + pd.Timedelta(days=365) for h in harm_days[k])
@@ -316,8 +333,8 @@ def vignette_tables(v: Vignette, params: SynthParams) -> dict[str, pd.DataFrame]
     truth["harm_12m_no_action"] = harmed
     truth["harm_12m_observed"] = harmed
     proxies = proxy_labels(decisions, events)
-    for col in proxies:
-        truth[col] = proxies[col].to_numpy()
+    for label in proxies.columns:
+        truth[str(label)] = proxies[label].to_numpy()
     tables = {
         "households": households,
         "people": people,

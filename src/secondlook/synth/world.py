@@ -267,13 +267,12 @@ def simulate(
     World
     """
     rng = np.random.default_rng(seed)
-    hp, fp, hz, sg, rf, bias, pr = (
+    hp, fp, hz, sg, rf, pr = (
         params.household,
         params.factors,
         params.harm,
         params.signals,
         params.referral,
-        params.bias,
         params.practice,
     )
     start_month = np.datetime64(params.start, "M")
@@ -314,7 +313,9 @@ def simulate(
     p_dis: list[np.ndarray] = []
     n_people = 0
 
-    def add_people(hh: IntArray, role: int, sex: IntArray, birth: IntArray, dis: IntArray) -> IntArray:
+    def add_people(
+        hh: IntArray, role: int, sex: npt.ArrayLike, birth: npt.ArrayLike, dis: npt.ArrayLike
+    ) -> IntArray:
         nonlocal n_people
         ids = np.arange(n_people, n_people + len(hh), dtype=np.int64)
         n_people += len(hh)
@@ -326,12 +327,17 @@ def simulate(
         return ids
 
     hh_all = np.arange(nh, dtype=np.int64)
-    mother_age = np.where(young, rng.integers(16 * 12, 20 * 12, nh), rng.integers(20 * 12, 41 * 12, nh))
+    mother_age = np.where(
+        young, rng.integers(16 * 12, 20 * 12, nh), rng.integers(20 * 12, 41 * 12, nh)
+    )
     mother = add_people(hh_all, 1, np.zeros(nh), first_birth - mother_age, np.full(nh, -1))
     father = np.full(nh, -1, dtype=np.int64)
     fh = np.flatnonzero(father_present)
     father[fh] = add_people(
-        fh, 2, np.ones(len(fh)), first_birth[fh] - mother_age[fh] - rng.integers(0, 72, len(fh)),
+        fh,
+        2,
+        np.ones(len(fh)),
+        first_birth[fh] - mother_age[fh] - rng.integers(0, 72, len(fh)),
         np.full(len(fh), -1),
     )
     c_hh = np.repeat(hh_all, 4)[keep_child.ravel()]
@@ -347,7 +353,9 @@ def simulate(
     # earlier removals, dated between history_start and the window's start
     er = np.flatnonzero(earlier_removal)
     rem_day = rng.integers(history_day, start_day, size=len(er))
-    rem_month = (rem_day.astype("datetime64[D]").astype("datetime64[M]") - start_month).astype(np.int64)
+    rem_month = (rem_day.astype("datetime64[D]").astype("datetime64[M]") - start_month).astype(
+        np.int64
+    )
     rem_birth = rem_month - rng.integers(0, 48, len(er))
     rem_person = add_people(er, 0, rng.integers(0, 2, len(er)), rem_birth, np.zeros(len(er)))
     ev.add(er, rem_person, rem_day, "child_removed", "other")
@@ -374,8 +382,8 @@ def simulate(
     plan_cat = np.full(nc, -1, dtype=np.int64)
     protect_until = np.full(nc, -1, dtype=np.int64)
     ring = np.zeros((nc, 12), dtype=np.int64)  # referrals per month, last 12 months
-    prebirth_month = np.full(nc, -10**6, dtype=np.int64)
-    recent_harm = np.full(nc, -10**6, dtype=np.int64)  # month of last harm
+    prebirth_month = np.full(nc, -(10**6), dtype=np.int64)
+    recent_harm = np.full(nc, -(10**6), dtype=np.int64)  # month of last harm
 
     panel_shape = (nc, n_months) if keep_panels else (0, 0)
     eta_panel = np.zeros(panel_shape)
@@ -386,10 +394,21 @@ def simulate(
     ref_parts: dict[str, list[np.ndarray]] = {
         k: []
         for k in ("child", "month", "eta", "age", "concern", "source", "outcome", "day")
-        + tuple(f"state_{f}" for f in ("drug", "alcohol", "mental_health", "domestic_abuse", "unassessed_violent_adult"))
+        + tuple(
+            f"state_{f}"
+            for f in (
+                "drug",
+                "alcohol",
+                "mental_health",
+                "domestic_abuse",
+                "unassessed_violent_adult",
+            )
+        )
     }
     n_refs = 0
-    diag: dict[str, list[float]] = {k: [] for k in ("children", "on_plan", "on_plan_under1", "on_plan_unborn")}
+    diag: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("children", "on_plan", "on_plan_under1", "on_plan_unborn")
+    }
     harm_parts: dict[str, list[np.ndarray]] = {"child": [], "month": [], "any_trio_factor": []}
     w_concern_idx = {c: i for i, c in enumerate(CONCERNS)}
     plan_categories = ("neglect", "physical", "emotional", "sexual")
@@ -407,14 +426,22 @@ def simulate(
         if len(assessed) < n_people:
             assessed = np.concatenate([assessed, np.zeros(n_people - len(assessed), dtype=bool)])
         leaving = np.flatnonzero((partner >= 0) & (rng.random(nh) < hp.partner_leave))
-        ev.add(leaving, partner[leaving], mday + rng.integers(0, 28, len(leaving)), "adult_left", "other")
+        ev.add(
+            leaving,
+            partner[leaving],
+            mday + rng.integers(0, 28, len(leaving)),
+            "adult_left",
+            "other",
+        )
         partner[leaving] = -1
         partner_violent[leaving] = False
         can_join = (partner < 0) & ~father_present
         joining = np.flatnonzero(can_join & (rng.random(nh) < hp.partner_join))
         if len(joining):
             pid = add_people(
-                joining, 3, np.ones(len(joining)),
+                joining,
+                3,
+                np.ones(len(joining)),
                 first_birth[joining] - mother_age[joining] - rng.integers(-60, 120, len(joining)),
                 np.full(len(joining), -1),
             )
@@ -460,13 +487,18 @@ def simulate(
         harm = born & (u < monthly_hazard(eta + hz.escalation_effect * protected))
         if keep_panels:
             eta_panel[:, m], u_panel[:, m], harm_panel[:, m], prot_panel[:, m] = (
-                eta, u, harm, protected
+                eta,
+                u,
+                harm,
+                protected,
             )
         recent_harm[harm] = m
         hc = np.flatnonzero(harm)
         harm_parts["child"].append(hc)
         harm_parts["month"].append(np.full(len(hc), m))
-        trio_any = state["drug"] | state["alcohol"] | state["mental_health"] | state["domestic_abuse"]
+        trio_any = (
+            state["drug"] | state["alcohol"] | state["mental_health"] | state["domestic_abuse"]
+        )
         harm_parts["any_trio_factor"].append(trio_any[c_hh[hc]])
 
         # plans end, removals
@@ -476,9 +508,22 @@ def simulate(
         removed = plan_kids[r < p_remove]
         ended = plan_kids[(r >= p_remove) & (r < p_remove + pr.plan_end)]
         for kids in (ended, removed):
-            ev.add(c_hh[kids], c_person[kids], mday + rng.integers(0, 28, len(kids)), "cp_plan_ended", "other", cat_code[plan_cat[kids]])
+            ev.add(
+                c_hh[kids],
+                c_person[kids],
+                mday + rng.integers(0, 28, len(kids)),
+                "cp_plan_ended",
+                "other",
+                cat_code[plan_cat[kids]],
+            )
         day_rm = mday + 27
-        ev.add(c_hh[removed], c_person[removed], np.full(len(removed), day_rm), "child_removed", "other")
+        ev.add(
+            c_hh[removed],
+            c_person[removed],
+            np.full(len(removed), day_rm),
+            "child_removed",
+            "other",
+        )
         on_plan[ended] = False
         on_plan[removed] = False
         c_removed[removed] = True
@@ -487,19 +532,35 @@ def simulate(
         # births and pregnancies
         newborn = np.flatnonzero(c_birth == m)
         premature = rng.random(len(newborn)) < 0.07 + 0.06 * trio_any[c_hh[newborn]]
-        ev.add(c_hh[newborn], c_person[newborn], mday + rng.integers(0, 28, len(newborn)), "birth", "hospital",
-               np.where(premature, _DCODE["premature"], _DCODE["term"]))
+        ev.add(
+            c_hh[newborn],
+            c_person[newborn],
+            mday + rng.integers(0, 28, len(newborn)),
+            "birth",
+            "hospital",
+            np.where(premature, _DCODE["premature"], _DCODE["term"]),
+        )
         notified = np.flatnonzero(c_notified == m)
-        ev.add(c_hh[notified], mother[c_hh[notified]], mday + rng.integers(0, 20, len(notified)),
-               "pregnancy_notified", _choice_src(rng, ("gp", "health_visitor", "hospital"), len(notified)),
-               None, c_person[notified])
+        ev.add(
+            c_hh[notified],
+            mother[c_hh[notified]],
+            mday + rng.integers(0, 20, len(notified)),
+            "pregnancy_notified",
+            _choice_src(rng, ("gp", "health_visitor", "hospital"), len(notified)),
+            None,
+            c_person[notified],
+        )
         # decide now whether (and when) a pre-birth referral will come
         nh_ = c_hh[notified]
         risk_known = earlier_removal[nh_] | (known_mask[nh_] != 0) | (on_plan[notified])
         will = risk_known & (rng.random(len(notified)) < p_ref(rf.prebirth, nh_))
         late = rng.random(len(notified)) < rf.prebirth_late
         span = np.maximum(c_birth[notified] - 1 - (m + 1), 0)
-        when = np.where(late, c_birth[notified] - 1, m + 1 + (rng.random(len(notified)) * (span + 1)).astype(np.int64))
+        when = np.where(
+            late,
+            c_birth[notified] - 1,
+            m + 1 + (rng.random(len(notified)) * (span + 1)).astype(np.int64),
+        )
         when = np.maximum(when, m + 1)
         prebirth_month[notified[will]] = when[will]
 
@@ -510,14 +571,31 @@ def simulate(
         cand_concern: list[np.ndarray] = []
         cand_bruise: list[np.ndarray] = []
 
-        def candidates(kids: IntArray, day: IntArray, src: IntArray | str, concern: IntArray | str, bruise: BoolArray | bool = False) -> None:
+        def candidates(
+            kids: IntArray,
+            day: IntArray,
+            src: IntArray | str,
+            concern: IntArray | str,
+            bruise: BoolArray | bool = False,
+            cand_child: list[np.ndarray] = cand_child,
+            cand_day: list[np.ndarray] = cand_day,
+            cand_src: list[np.ndarray] = cand_src,
+            cand_concern: list[np.ndarray] = cand_concern,
+            cand_bruise: list[np.ndarray] = cand_bruise,
+        ) -> None:
             n = len(kids)
             if n == 0:
                 return
             cand_child.append(kids)
             cand_day.append(np.broadcast_to(day, (n,)).astype(np.int64))
-            cand_src.append(np.broadcast_to(_SCODE[src] if isinstance(src, str) else src, (n,)).astype(np.int64))
-            cand_concern.append(np.broadcast_to(w_concern_idx[concern] if isinstance(concern, str) else concern, (n,)).astype(np.int64))
+            cand_src.append(
+                np.broadcast_to(_SCODE[src] if isinstance(src, str) else src, (n,)).astype(np.int64)
+            )
+            cand_concern.append(
+                np.broadcast_to(
+                    w_concern_idx[concern] if isinstance(concern, str) else concern, (n,)
+                ).astype(np.int64)
+            )
             cand_bruise.append(np.broadcast_to(bruise, (n,)).astype(bool))
 
         # harm seen by an agency
@@ -533,33 +611,88 @@ def simulate(
         # bruising in a non-mobile baby: health visitor or hospital
         b = seen[bruise]
         hv = rng.random(len(b)) < 0.5
-        ev.add(c_hh[b[hv]], c_person[b[hv]], day[bruise][hv], "health_contact", "health_visitor", "bruising_observed")
-        ev.add(c_hh[b[~hv]], c_person[b[~hv]], day[bruise][~hv], "ed_attendance", "hospital", "bruising")
+        ev.add(
+            c_hh[b[hv]],
+            c_person[b[hv]],
+            day[bruise][hv],
+            "health_contact",
+            "health_visitor",
+            "bruising_observed",
+        )
+        ev.add(
+            c_hh[b[~hv]],
+            c_person[b[~hv]],
+            day[bruise][~hv],
+            "ed_attendance",
+            "hospital",
+            "bruising",
+        )
         # injuries to older children at hospital
         inj = ~bruise & ~neglect_kind & ~school_age
         k = seen[inj]
-        ev.add(c_hh[k], c_person[k], day[inj], "ed_attendance", "hospital",
-               np.array([_DCODE[d] for d in ("injury_unexplained", "fracture", "burn", "ingestion")])[rng.integers(0, 4, len(k))])
+        ev.add(
+            c_hh[k],
+            c_person[k],
+            day[inj],
+            "ed_attendance",
+            "hospital",
+            np.array([_DCODE[d] for d in ("injury_unexplained", "fracture", "burn", "ingestion")])[
+                rng.integers(0, 4, len(k))
+            ],
+        )
         sch = ~bruise & school_age
         s = seen[sch]
-        ev.add(c_hh[s], c_person[s], day[sch], "school_concern", "school",
-               np.array([_DCODE["disclosure"], _DCODE["presentation"]])[rng.integers(0, 2, len(s))])
+        ev.add(
+            c_hh[s],
+            c_person[s],
+            day[sch],
+            "school_concern",
+            "school",
+            np.array([_DCODE["disclosure"], _DCODE["presentation"]])[rng.integers(0, 2, len(s))],
+        )
         ng = ~bruise & neglect_kind & ~school_age
         g = seen[ng]
-        ev.add(c_hh[g], c_person[g], day[ng], "health_contact", "health_visitor", "faltering_growth")
+        ev.add(
+            c_hh[g], c_person[g], day[ng], "health_contact", "health_visitor", "faltering_growth"
+        )
         refer = rng.random(len(seen)) < p_ref(rf.harm_seen, c_hh[seen])
-        src = np.where(bruise, np.where(rng.random(len(seen)) < 0.5, _SCODE["health_visitor"], _SCODE["hospital"]),
-                       np.where(school_age & ~bruise, _SCODE["school"],
-                                np.where(ng, _SCODE["health_visitor"], _SCODE["hospital"])))
-        conc = np.where(sch, np.array([_CCODE["emotional"], _CCODE["sexual"], _CCODE["neglect"]])[rng.integers(0, 3, len(seen))],
-                        np.where(ng, _CCODE["neglect"], _CCODE["physical_injury"]))
-        candidates(seen[refer], day[refer] + rng.integers(1, 4, refer.sum()), src[refer], conc[refer], bruise[refer])
+        src = np.where(
+            bruise,
+            np.where(rng.random(len(seen)) < 0.5, _SCODE["health_visitor"], _SCODE["hospital"]),
+            np.where(
+                school_age & ~bruise,
+                _SCODE["school"],
+                np.where(ng, _SCODE["health_visitor"], _SCODE["hospital"]),
+            ),
+        )
+        conc = np.where(
+            sch,
+            np.array([_CCODE["emotional"], _CCODE["sexual"], _CCODE["neglect"]])[
+                rng.integers(0, 3, len(seen))
+            ],
+            np.where(ng, _CCODE["neglect"], _CCODE["physical_injury"]),
+        )
+        candidates(
+            seen[refer],
+            day[refer] + rng.integers(1, 4, refer.sum()),
+            src[refer],
+            conc[refer],
+            bruise[refer],
+        )
 
         # accidents and illness at hospital; accidental bruising in non-mobile babies
         kids = np.flatnonzero(born)
         acc = kids[rng.random(len(kids)) < sg.ed_accidental]
-        ev.add(c_hh[acc], c_person[acc], mday + rng.integers(0, 28, len(acc)), "ed_attendance", "hospital",
-               np.array([_DCODE[d] for d in ("injury_explained", "illness", "illness", "ingestion")])[rng.integers(0, 4, len(acc))])
+        ev.add(
+            c_hh[acc],
+            c_person[acc],
+            mday + rng.integers(0, 28, len(acc)),
+            "ed_attendance",
+            "hospital",
+            np.array([_DCODE[d] for d in ("injury_explained", "illness", "illness", "ingestion")])[
+                rng.integers(0, 4, len(acc))
+            ],
+        )
         nm = kids[c_age[kids] < 6]
         ab = nm[rng.random(len(nm)) < sg.accidental_bruise_non_mobile]
         d_ab = mday + rng.integers(0, 24, len(ab))
@@ -570,12 +703,20 @@ def simulate(
         # police domestic incidents: each child in the household may be referred
         da_hh = np.flatnonzero(state["domestic_abuse"] & (rng.random(nh) < sg.police_domestic))
         inc_day = mday + rng.integers(0, 24, nh)
-        ev.add(da_hh, mother[da_hh], inc_day[da_hh], "police_domestic_incident", "police", None, perpetrator[da_hh])
+        ev.add(
+            da_hh,
+            mother[da_hh],
+            inc_day[da_hh],
+            "police_domestic_incident",
+            "police",
+            None,
+            perpetrator[da_hh],
+        )
         incident = np.zeros(nh, dtype=bool)
         incident[da_hh] = True
         kids_da = kids[incident[c_hh[kids]]]
-        r = rng.random(len(kids_da)) < p_ref(rf.police_domestic, c_hh[kids_da])
-        kd = kids_da[r]
+        refer_da = rng.random(len(kids_da)) < p_ref(rf.police_domestic, c_hh[kids_da])
+        kd = kids_da[refer_da]
         candidates(kd, inc_day[c_hh[kd]] + rng.integers(1, 4, len(kd)), "police", "domestic_abuse")
 
         # adult services see parental drug, alcohol and mental health problems
@@ -586,12 +727,20 @@ def simulate(
         ):
             seen_hh = np.flatnonzero(state[f] & (rng.random(nh) < sg.adult_service))
             if f == "mental_health":
-                det = np.where(rng.random(len(seen_hh)) < 0.3, _DCODE["mental_health_crisis"], _DCODE[detail])
+                det = np.where(
+                    rng.random(len(seen_hh)) < 0.3, _DCODE["mental_health_crisis"], _DCODE[detail]
+                )
             else:
                 det = np.full(len(seen_hh), _DCODE[detail])
-            subj = np.where((father[seen_hh] >= 0) & (rng.random(len(seen_hh)) < 0.35), father[seen_hh], mother[seen_hh])
+            subj = np.where(
+                (father[seen_hh] >= 0) & (rng.random(len(seen_hh)) < 0.35),
+                father[seen_hh],
+                mother[seen_hh],
+            )
             cday = mday + rng.integers(0, 24, nh)
-            srcs = np.where(rng.random(len(seen_hh)) < 0.2, _SCODE["probation"], _SCODE["adult_services"])
+            srcs = np.where(
+                rng.random(len(seen_hh)) < 0.2, _SCODE["probation"], _SCODE["adult_services"]
+            )
             ev.add(seen_hh, subj, cday[seen_hh], "adult_service_contact", srcs, det)
             flag = np.zeros(nh, dtype=bool)
             flag[seen_hh] = True
@@ -605,10 +754,24 @@ def simulate(
         inf = kids[c_age[kids] < 24]
         hv_day = mday + rng.integers(0, 24, len(inf))
         routine = rng.random(len(inf)) < sg.health_visit
-        ev.add(c_hh[inf[routine]], c_person[inf[routine]], hv_day[routine], "health_contact", "health_visitor", "routine")
+        ev.add(
+            c_hh[inf[routine]],
+            c_person[inf[routine]],
+            hv_day[routine],
+            "health_contact",
+            "health_visitor",
+            "routine",
+        )
         p_miss = 0.01 + sg.missed_appointment * trio_any[c_hh[inf]]
         miss = rng.random(len(inf)) < p_miss
-        ev.add(c_hh[inf[miss]], c_person[inf[miss]], hv_day[miss], "health_contact", "health_visitor", "missed_appointment")
+        ev.add(
+            c_hh[inf[miss]],
+            c_person[inf[miss]],
+            hv_day[miss],
+            "health_contact",
+            "health_visitor",
+            "missed_appointment",
+        )
         rm = miss & (rng.random(len(inf)) < p_ref(rf.missed_appointment, c_hh[inf]))
         candidates(inf[rm], hv_day[rm] + rng.integers(1, 4, rm.sum()), "health_visitor", "neglect")
 
@@ -618,28 +781,70 @@ def simulate(
         sc_hit = rng.random(len(sc)) < sg.school_concern * (0.3 + n_f)
         s_k = sc[sc_hit]
         s_day = mday + rng.integers(0, 24, len(s_k))
-        ev.add(c_hh[s_k], c_person[s_k], s_day, "school_concern", "school",
-               np.array([_DCODE["attendance"], _DCODE["presentation"]])[rng.integers(0, 2, len(s_k))])
+        ev.add(
+            c_hh[s_k],
+            c_person[s_k],
+            s_day,
+            "school_concern",
+            "school",
+            np.array([_DCODE["attendance"], _DCODE["presentation"]])[rng.integers(0, 2, len(s_k))],
+        )
         rs = rng.random(len(s_k)) < p_ref(rf.school_concern, c_hh[s_k])
-        candidates(s_k[rs], s_day[rs] + rng.integers(1, 4, rs.sum()), "school",
-                   np.array([_CCODE["neglect"], _CCODE["emotional"], _CCODE["other"], _CCODE["neglect"]])[rng.integers(0, 4, rs.sum())])
+        candidates(
+            s_k[rs],
+            s_day[rs] + rng.integers(1, 4, rs.sum()),
+            "school",
+            np.array([_CCODE["neglect"], _CCODE["emotional"], _CCODE["other"], _CCODE["neglect"]])[
+                rng.integers(0, 4, rs.sum())
+            ],
+        )
 
         # background referrals with no recorded signal behind them
         # concentrated in some households (their frailty), as repeat referrals are
-        p_bg = sigmoid(_logit(sg.background_referral) + referral_bias[c_hh[kids]] + 1.3 * frailty[c_hh[kids]] - 0.85)
+        p_bg = sigmoid(
+            _logit(sg.background_referral)
+            + referral_bias[c_hh[kids]]
+            + 1.3 * frailty[c_hh[kids]]
+            - 0.85
+        )
         bg = kids[rng.random(len(kids)) < p_bg]
-        bg_src = _choice(rng, SOURCES, (0.20, 0.06, 0.07, 0.05, 0.24, 0.01, 0.01, 0.05, 0.13, 0.09, 0.09), len(bg))
-        bg_con = _choice(rng, CONCERNS, (0.10, 0.25, 0.08, 0.03, 0.02, 0.04, 0.16, 0.02, 0.30), len(bg))
+        bg_src = _choice(
+            rng,
+            SOURCES,
+            (0.20, 0.06, 0.07, 0.05, 0.24, 0.01, 0.01, 0.05, 0.13, 0.09, 0.09),
+            len(bg),
+        )
+        bg_con = _choice(
+            rng, CONCERNS, (0.10, 0.25, 0.08, 0.03, 0.02, 0.04, 0.16, 0.02, 0.30), len(bg)
+        )
         candidates(bg, mday + rng.integers(1, 27, len(bg)), bg_src, bg_con)
 
         # pre-birth referrals scheduled for this month
         pb = np.flatnonzero((prebirth_month == m) & ~c_removed)
         hh_pb = c_hh[pb]
-        pb_con = np.where(state["drug"][hh_pb], _CCODE["parental_drug_misuse"],
-                          np.where(state["domestic_abuse"][hh_pb], _CCODE["domestic_abuse"],
-                                   np.where(state["mental_health"][hh_pb], _CCODE["parental_mental_health"],
-                                            np.where(state["alcohol"][hh_pb], _CCODE["parental_alcohol_misuse"], _CCODE["neglect"]))))
-        candidates(pb, mday + rng.integers(1, 27, len(pb)), _choice_src(rng, ("health_visitor", "gp", "hospital"), len(pb)), pb_con)
+        pb_con = np.where(
+            state["drug"][hh_pb],
+            _CCODE["parental_drug_misuse"],
+            np.where(
+                state["domestic_abuse"][hh_pb],
+                _CCODE["domestic_abuse"],
+                np.where(
+                    state["mental_health"][hh_pb],
+                    _CCODE["parental_mental_health"],
+                    np.where(
+                        state["alcohol"][hh_pb],
+                        _CCODE["parental_alcohol_misuse"],
+                        _CCODE["neglect"],
+                    ),
+                ),
+            ),
+        )
+        candidates(
+            pb,
+            mday + rng.integers(1, 27, len(pb)),
+            _choice_src(rng, ("health_visitor", "gp", "hospital"), len(pb)),
+            pb_con,
+        )
 
         # one referral per child per month: the earliest
         if cand_child:
@@ -668,18 +873,42 @@ def simulate(
         sib = hh_sum[hh_r] - own
         known = np.array([bin(int(v)).count("1") for v in range(64)])[known_mask[hh_r] & 63]
         outcome = practice_outcomes(
-            rng, params, concern=concs, own_history=own, sibling_history=sib,
-            known_factors=known.astype(np.float64), bruising_non_mobile=bruises, eta=eta[ch],
-            unassessed_adult=unassessed[hh_r], la_offset=la_offset[la[hh_r]],
+            rng,
+            params,
+            concern=concs,
+            own_history=own,
+            sibling_history=sib,
+            known_factors=known.astype(np.float64),
+            bruising_non_mobile=bruises,
+            eta=eta[ch],
+            unassessed_adult=unassessed[hh_r],
+            la_offset=la_offset[la[hh_r]],
         )
         ridx = np.arange(n_refs, n_refs + len(ch))
         n_refs += len(ch)
-        ev.add(hh_r, c_person[ch], dy, "referral", srcs, np.array([_DCODE[c] for c in CONCERNS])[concs], None, ridx)
+        ev.add(
+            hh_r,
+            c_person[ch],
+            dy,
+            "referral",
+            srcs,
+            np.array([_DCODE[c] for c in CONCERNS])[concs],
+            None,
+            ridx,
+        )
         ev.add(hh_r, c_person[ch], dy, "referral_outcome", "other", outcome_code[outcome])
         ring[:, m % 12] = 0
         ring[ch, m % 12] = 1
-        for key, val in (("child", ch), ("month", np.full(len(ch), m)), ("eta", eta[ch]), ("age", c_age[ch]),
-                         ("concern", concs), ("source", srcs), ("outcome", outcome), ("day", dy)):
+        for key, val in (
+            ("child", ch),
+            ("month", np.full(len(ch), m)),
+            ("eta", eta[ch]),
+            ("age", c_age[ch]),
+            ("concern", concs),
+            ("source", srcs),
+            ("outcome", outcome),
+            ("day", dy),
+        ):
             ref_parts[key].append(val)
         for f in PARENT_FACTORS:
             ref_parts[f"state_{f}"].append(state[f][hh_r])
@@ -694,22 +923,36 @@ def simulate(
             found = state[f][ha] & (rng.random(len(a)) < pr.factor_found)
             bits |= found.astype(np.int64) << _ASSESS_BITS.index(FACTOR_CONCERN[f])
         harmed = (m - recent_harm[ka]) < 3
-        bits |= (harmed & (concs[a] == _CCODE["physical_injury"])).astype(np.int64) << _ASSESS_BITS.index("physical_injury")
-        bits |= (harmed & (concs[a] != _CCODE["physical_injury"]) | (trio_any[ha] & (rng.random(len(a)) < 0.05))).astype(np.int64) << _ASSESS_BITS.index("neglect")
+        bits |= (harmed & (concs[a] == _CCODE["physical_injury"])).astype(
+            np.int64
+        ) << _ASSESS_BITS.index("physical_injury")
+        bits |= (
+            harmed & (concs[a] != _CCODE["physical_injury"])
+            | (trio_any[ha] & (rng.random(len(a)) < 0.05))
+        ).astype(np.int64) << _ASSESS_BITS.index("neglect")
         s47 = outcome[a] == 2
         # an s47 enquiry always records at least the concern it was about
-        concern_bit = np.array([1 << _ASSESS_BITS.index(c) if c in _ASSESS_BITS else 1 << _ASSESS_BITS.index("neglect") for c in CONCERNS])
+        concern_bit = np.array(
+            [
+                1 << _ASSESS_BITS.index(c)
+                if c in _ASSESS_BITS
+                else 1 << _ASSESS_BITS.index("neglect")
+                for c in CONCERNS
+            ]
+        )
         bits = np.where(s47 & (bits == 0), concern_bit[concs[a]], bits)
-        detail = np.where(bits == 0, _DCODE["not_in_need"], _COMBO_CODE[bits])
+        a_detail = np.where(bits == 0, _DCODE["not_in_need"], _COMBO_CODE[bits])
         a_day = np.minimum(a_day, end_day)
-        ev.add(ha, c_person[ka], a_day, "assessment_completed", "other", detail)
+        ev.add(ha, c_person[ka], a_day, "assessment_completed", "other", a_detail)
         np.bitwise_or.at(known_mask, ha, bits & 15)
         ev.add(ha, mother[ha], a_day, "adult_assessed", "other", None, c_person[ka])
         assessed[mother[ha]] = True
         for adult in (father, partner):
             who = adult[ha]
             inc = (who >= 0) & (rng.random(len(a)) < pr.assess_father)
-            ev.add(ha[inc], who[inc], a_day[inc], "adult_assessed", "other", None, c_person[ka[inc]])
+            ev.add(
+                ha[inc], who[inc], a_day[inc], "adult_assessed", "other", None, c_person[ka[inc]]
+            )
             assessed[who[inc]] = True
 
         # s47 enquiries, conferences and plans
@@ -719,20 +962,45 @@ def simulate(
         harmed_e = (m - recent_harm[ke]) < 3
         subst = rng.random(len(e)) < sigmoid(-1.2 + 2.0 * harmed_e + 0.6 * (eta[ke] + 4.0))
         e_day = np.minimum(dy[e] + rng.integers(5, 16, len(e)), end_day)
-        ev.add(he, c_person[ke], e_day, "s47_concluded", "other",
-               np.where(subst, _DCODE["substantiated"], _DCODE["not_substantiated"]))
+        ev.add(
+            he,
+            c_person[ke],
+            e_day,
+            "s47_concluded",
+            "other",
+            np.where(subst, _DCODE["substantiated"], _DCODE["not_substantiated"]),
+        )
         conf = rng.random(len(e)) < np.clip(pr.icpc * np.where(subst, 1.7, 0.55), 0, 1)
         conf &= ~on_plan[ke]
         kc, hc_ = ke[conf], he[conf]
         c_day = np.minimum(e_day[conf] + rng.integers(7, 15, conf.sum()), end_day)
         plan = rng.random(len(kc)) < pr.plan
-        ev.add(hc_, c_person[kc], c_day, "icpc", "other", np.where(plan, _DCODE["plan"], _DCODE["no_plan"]))
+        ev.add(
+            hc_,
+            c_person[kc],
+            c_day,
+            "icpc",
+            "other",
+            np.where(plan, _DCODE["plan"], _DCODE["no_plan"]),
+        )
         kp, hpp = kc[plan], hc_[plan]
         conc_p = concs[e][conf][plan]
         rcat = rng.random(len(kp))
-        cat = np.where(conc_p == _CCODE["sexual"], 3,
-                       np.where((conc_p == _CCODE["physical_injury"]) & (rcat < 0.3), 1,
-                                np.where(state["domestic_abuse"][hpp] | (conc_p == _CCODE["emotional"]) | (conc_p == _CCODE["domestic_abuse"]), 2, 0)))
+        cat = np.where(
+            conc_p == _CCODE["sexual"],
+            3,
+            np.where(
+                (conc_p == _CCODE["physical_injury"]) & (rcat < 0.3),
+                1,
+                np.where(
+                    state["domestic_abuse"][hpp]
+                    | (conc_p == _CCODE["emotional"])
+                    | (conc_p == _CCODE["domestic_abuse"]),
+                    2,
+                    0,
+                ),
+            ),
+        )
         # most plans for physical injury are recorded as neglect or emotional abuse
         cat = np.where((cat == 2) & (rcat > 0.7), 0, cat)
         ev.add(hpp, c_person[kp], c_day[plan], "cp_plan_started", "other", cat_code[cat])

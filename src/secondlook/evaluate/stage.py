@@ -1,0 +1,465 @@
+"""The ``evaluate`` stage: every family on the test split, against every label.
+
+:func:`evaluate_models` is the pure core (models and a frame in, an :class:`Evaluation` out);
+:func:`run_evaluate` is the stage entry that reads and writes the paths dvc.yaml passes and,
+unless told not to, logs the pipeline run to MLflow through :mod:`secondlook.tracking`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from secondlook.evaluate.compare import practice_comparison, seed_case_table
+from secondlook.evaluate.curves import calibration_frame, pr_frame, roc_frame
+from secondlook.evaluate.metrics import METRICS, Bootstrap, Scores, bootstrap
+from secondlook.models import (
+    INTERPRETABLE,
+    CalibratedModel,
+    add_group_inputs,
+    file_sha256,
+    label_column,
+    load_metadata,
+    load_model,
+)
+from secondlook.params import EvaluateParams, TrainParams
+from secondlook.schema import LABELS
+
+__all__ = ["Evaluation", "evaluate_models", "leaderboard_markdown", "run_evaluate"]
+
+#: metrics a lower value of which is better
+LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
+#: metrics shown per label in metrics.json (the CSV has all of them)
+BY_LABEL_IN_JSON = ("auroc", "auprc", "recall")
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Everything the evaluate stage writes.
+
+    Attributes
+    ----------
+    metrics
+        The content of ``metrics.json``.
+    by_label
+        Long table: ``label``, ``family``, ``metric``, ``value``, ``lo``, ``hi``.
+    leaderboard
+        One row per family on the headline label, best first by ``evaluate.select_by``.
+    practice
+        The practice comparison (see :func:`~secondlook.evaluate.compare.practice_comparison`).
+    seed_cases
+        The seed cases' decisions with each family's score and flag.
+    curves
+        ``curves[kind][family]`` for kind in ``roc``, ``pr``, ``calibration``.
+    best_interpretable
+        The interpretable family with the best ``select_by`` on the headline label (or None).
+    """
+
+    metrics: dict[str, Any]
+    by_label: pd.DataFrame
+    leaderboard: pd.DataFrame
+    practice: pd.DataFrame
+    seed_cases: pd.DataFrame
+    curves: dict[str, dict[str, pd.DataFrame]]
+    best_interpretable: str | None
+
+
+def _flat(boot: Bootstrap, family: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k in METRICS:
+        iv = boot.interval(family, k)
+        out.update({k: iv.value, f"{k}_lo": iv.lo, f"{k}_hi": iv.hi})
+    return out
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN -> None, numpy scalars -> Python."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def evaluate_models(
+    models: Mapping[str, CalibratedModel],
+    test: pd.DataFrame,
+    cfg: EvaluateParams,
+    *,
+    train_label: str,
+    fit_seconds: Mapping[str, float] | None = None,
+) -> Evaluation:
+    """Evaluate each model on ``test`` against every label present.
+
+    Parameters
+    ----------
+    models
+        Family -> fitted calibrated model, in report order.
+    test
+        The test feature table (``label_<x>`` columns, ``practice_outcome``, ``decision_id``).
+    cfg
+        The ``evaluate:`` section (headline label, bootstrap size, seed, interval level).
+    train_label
+        The label the models were trained on (reported beside the headline label).
+    fit_seconds
+        Family -> training time, shown in the leaderboard.
+
+    Returns
+    -------
+    Evaluation
+    """
+    if not models:
+        raise ValueError("no models to evaluate")
+    head = label_column(cfg.label)
+    if head not in test.columns:
+        raise ValueError(f"the test split has no column {head} (evaluate.label)")
+    probability = {f: m.probability(test) for f, m in models.items()}
+    margin = {f: m.margin(test) for f, m in models.items()}
+    flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
+    scores = {f: Scores(probability[f], flags[f]) for f in models}
+    labels = [x for x in LABELS if label_column(x) in test.columns]
+
+    boots: dict[str, Bootstrap] = {}
+    rows = []
+    for i, x in enumerate(labels):
+        y = test[label_column(x)].to_numpy().astype(np.int64)
+        if y.min() == y.max():
+            continue  # one class only: no ranking metric is defined
+        boots[x] = bootstrap(
+            y, scores, n_boot=cfg.n_boot, seed=cfg.seed + i, ci=cfg.ci, ece_bins=cfg.ece_bins
+        )
+        for f in models:
+            for k in METRICS:
+                iv = boots[x].interval(f, k)
+                rows.append(
+                    {"label": x, "family": f, "metric": k, "value": iv.value}
+                    | {"lo": iv.lo, "hi": iv.hi}
+                )
+    by_label = pd.DataFrame(rows, columns=["label", "family", "metric", "value", "lo", "hi"])
+    if cfg.label not in boots:
+        raise ValueError(f"the test split's {head} has a single class; nothing to evaluate")
+    main = boots[cfg.label]
+
+    interpretable = [f for f in models if f in INTERPRETABLE]
+    sign = -1.0 if cfg.select_by in LOWER_IS_BETTER else 1.0
+    best = max(interpretable, key=lambda f: sign * main.point[f][cfg.select_by], default=None)
+
+    y_head = test[head].to_numpy().astype(bool)
+    if "practice_outcome" in test.columns:
+        escalated = (test["practice_outcome"].astype(str) == "s47").to_numpy()
+        practice = practice_comparison(
+            y_head, escalated, margin, n_boot=cfg.n_boot, seed=cfg.seed, ci=cfg.ci
+        )
+    else:
+        practice = pd.DataFrame()
+    seeds = seed_case_table(test, probability, flags, labels)
+
+    board_rows = []
+    for f in models:
+        row: dict[str, Any] = {
+            "family": f,
+            "interpretable": f in INTERPRETABLE,
+            "label": cfg.label,
+            **_flat(main, f),
+        }
+        if not practice.empty:
+            p = practice.set_index("who").loc[f]
+            row |= {
+                "recall_at_practice_k": p["recall"],
+                "recall_at_practice_k_lo": p["recall_lo"],
+                "recall_at_practice_k_hi": p["recall_hi"],
+            }
+        if "gbm" in models:
+            d = main.difference("gbm", f, cfg.select_by)
+            row |= {
+                f"price_{cfg.select_by}": d.value,
+                f"price_{cfg.select_by}_lo": d.lo,
+                f"price_{cfg.select_by}_hi": d.hi,
+            }
+        row["fit_seconds"] = (fit_seconds or {}).get(f, float("nan"))
+        board_rows.append(row)
+    board = pd.DataFrame(board_rows)
+    board = board.sort_values(
+        cfg.select_by, ascending=cfg.select_by in LOWER_IS_BETTER, kind="stable"
+    ).reset_index(drop=True)
+
+    curves = {
+        "roc": {f: roc_frame(y_head, probability[f]) for f in models},
+        "pr": {f: pr_frame(y_head, probability[f]) for f in models},
+        "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
+    }
+
+    metrics: dict[str, Any] = {
+        "label": cfg.label,
+        "train_label": train_label,
+        "n_test": len(test),
+        "prevalence": float(y_head.mean()),
+        "best_interpretable": best,
+        "families": {f: _flat(main, f) for f in models},
+        "by_label": {
+            x: {
+                f: {
+                    key: val
+                    for k in BY_LABEL_IN_JSON
+                    for key, val in zip(
+                        (k, f"{k}_lo", f"{k}_hi"),
+                        dataclasses.astuple(b.interval(f, k)),
+                        strict=True,
+                    )
+                }
+                for f in models
+            }
+            for x, b in boots.items()
+        },
+    }
+    if best is not None and "gbm" in models:
+        d = main.difference("gbm", best, cfg.select_by)
+        metrics["price_of_interpretability"] = {
+            "metric": cfg.select_by,
+            "family": best,
+            "gbm_minus_family": d.value,
+            "lo": d.lo,
+            "hi": d.hi,
+        }
+    if not practice.empty:
+        metrics["practice"] = {
+            str(r["who"]): {
+                "escalations": int(r["escalations"]),
+                "caught": int(r["caught"]),
+                "recall": r["recall"],
+                "recall_lo": r["recall_lo"],
+                "recall_hi": r["recall_hi"],
+            }
+            for r in practice.to_dict("records")
+        }
+    return Evaluation(
+        metrics=_clean(metrics),
+        by_label=by_label,
+        leaderboard=board,
+        practice=practice,
+        seed_cases=seeds,
+        curves=curves,
+        best_interpretable=best,
+    )
+
+
+def _fmt(v: float, lo: float, hi: float, digits: int = 3) -> str:
+    if not np.isfinite(v):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{v:.{digits}f}"
+    return f"{v:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def leaderboard_markdown(ev: Evaluation, cfg: EvaluateParams) -> str:
+    """The leaderboard, the price of interpretability and the practice comparison as markdown."""
+    ci = f"{cfg.ci:.0%}"
+    b = ev.leaderboard
+    shown = ["auroc", "auprc", "brier", "ece", "precision", "recall", "flag_rate"]
+    lines = [
+        "# Leaderboard",
+        "",
+        f"Test split, label `{cfg.label}` (trained on `{ev.metrics['train_label']}`), "
+        f"{ev.metrics['n_test']} referrals, prevalence {ev.metrics['prevalence']:.3f}. "
+        f"Each cell: estimate ({ci} bootstrap interval, {cfg.n_boot} replicates). "
+        "Precision, recall and flag rate are at each model's capacity cut.",
+        "",
+        "| family | interpretable | " + " | ".join(shown) + " | fit s |",
+        "|---|---|" + "---|" * len(shown) + "---|",
+    ]
+    for r in b.to_dict("records"):
+        cells = [_fmt(r[k], r[f"{k}_lo"], r[f"{k}_hi"]) for k in shown]
+        fit = r.get("fit_seconds", float("nan"))
+        lines.append(
+            f"| {r['family']} | {'yes' if r['interpretable'] else 'no'} | "
+            + " | ".join(cells)
+            + f" | {fit:.1f} |"
+        )
+    price = ev.metrics.get("price_of_interpretability")
+    lines += ["", "## The price of interpretability", ""]
+    if price:
+        lines.append(
+            f"The black-box reference `gbm` minus the best interpretable family "
+            f"(`{price['family']}`) in {price['metric'].upper()}: "
+            f"{_fmt(price['gbm_minus_family'], price['lo'], price['hi'])} "
+            "(paired bootstrap; an interval that covers 0 means no measurable price)."
+        )
+        col = f"price_{cfg.select_by}"
+        if col in b.columns:
+            lines += ["", f"| family | gbm minus family, {cfg.select_by} |", "|---|---|"]
+            for r in b.to_dict("records"):
+                lines.append(f"| {r['family']} | {_fmt(r[col], r[col + '_lo'], r[col + '_hi'])} |")
+    else:
+        lines.append("Not computed: it needs `gbm` and at least one interpretable family.")
+    p = ev.practice
+    lines += ["", "## Against practice, at practice's workload", ""]
+    if p.empty:
+        lines.append("Not computed: the test split has no `practice_outcome`.")
+    else:
+        k, total = int(p["escalations"].iloc[0]), int(p["warranted"].iloc[0])
+        lines += [
+            f"Practice made {k} section 47 enquiries; {total} referrals warranted escalation. "
+            f"Each family escalates its own top {k} by score.",
+            "",
+            "| who | caught | recall | recall minus practice's |",
+            "|---|---|---|---|",
+        ]
+        for r in p.to_dict("records"):
+            vs = (
+                "–"
+                if r["who"] == "practice"
+                else _fmt(r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"])
+            )
+            lines.append(
+                f"| {r['who']} | {r['caught']} | "
+                f"{_fmt(r['recall'], r['recall_lo'], r['recall_hi'])} | {vs} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def run_evaluate(
+    cfg: EvaluateParams,
+    train_cfg: TrainParams,
+    models_dir: Path,
+    test_path: Path,
+    *,
+    metrics_path: Path,
+    leaderboard_md: Path,
+    leaderboard_csv: Path,
+    by_label_csv: Path,
+    practice_csv: Path,
+    seed_cases_csv: Path,
+    plots_dir: Path,
+    catalogue: Path | None = None,
+    track: bool = True,
+    log: Callable[[str], Any] = print,
+) -> Evaluation:
+    """Stage entry: load ``models_dir/<family>`` for each of ``train.families``, evaluate, write.
+
+    Parameters
+    ----------
+    cfg, train_cfg
+        The ``evaluate:`` and ``train:`` sections.
+    models_dir
+        Folder holding one model folder per family.
+    test_path
+        The test feature table (parquet).
+    metrics_path, leaderboard_md, leaderboard_csv, by_label_csv, practice_csv, seed_cases_csv
+        Output files.
+    plots_dir
+        Folder for ``roc/<family>.csv``, ``pr/<family>.csv``, ``calibration/<family>.csv``.
+    catalogue
+        The feature catalogue, attached to the MLflow run.
+    track
+        Log the run to MLflow (parent run, child run and registered model per family).
+    log
+        Where progress lines go.
+
+    Returns
+    -------
+    Evaluation
+    """
+    models: dict[str, CalibratedModel] = {}
+    metas: dict[str, dict[str, Any]] = {}
+    for f in train_cfg.families:
+        models[f] = load_model(models_dir / f)
+        metas[f] = load_metadata(models_dir / f)
+    test = add_group_inputs(pd.read_parquet(test_path))
+    ev = evaluate_models(
+        models,
+        test,
+        cfg,
+        train_label=train_cfg.label,
+        fit_seconds={f: m.get("fit_seconds", float("nan")) for f, m in metas.items()},
+    )
+    ev.metrics["test_sha256"] = file_sha256(test_path)
+
+    for path in (
+        metrics_path,
+        leaderboard_md,
+        leaderboard_csv,
+        by_label_csv,
+        practice_csv,
+        seed_cases_csv,
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(ev.metrics, indent=2, sort_keys=False) + "\n")
+    ev.leaderboard.to_csv(leaderboard_csv, index=False, float_format="%.6g")
+    leaderboard_md.write_text(leaderboard_markdown(ev, cfg))
+    ev.by_label.to_csv(by_label_csv, index=False, float_format="%.6g")
+    ev.practice.to_csv(practice_csv, index=False, float_format="%.6g")
+    ev.seed_cases.to_csv(seed_cases_csv, index=False, float_format="%.6g")
+    for kind, per in ev.curves.items():
+        (plots_dir / kind).mkdir(parents=True, exist_ok=True)
+        for name, frame in per.items():
+            frame.to_csv(plots_dir / kind / f"{name}.csv", index=False, float_format="%.6g")
+    for r in ev.leaderboard.to_dict("records"):
+        log(
+            f"evaluate {r['family']}: AUROC {r['auroc']:.3f} ({r['auroc_lo']:.3f}-"
+            f"{r['auroc_hi']:.3f}), AUPRC {r['auprc']:.3f}, recall@cut {r['recall']:.3f}"
+        )
+    if track:
+        from secondlook import tracking
+
+        example = {f: test[m.inputs].head(5).astype("float64") for f, m in models.items()}
+        runs = [
+            tracking.FamilyRun(
+                family=f,
+                model=models[f],
+                metadata=metas[f],
+                metrics=ev.metrics["families"][f] | {"fit_seconds": metas[f]["fit_seconds"]},
+                input_example=example[f],
+            )
+            for f in models
+        ]
+        head = {
+            k: v
+            for k, v in (
+                ev.metrics.get("price_of_interpretability", {})
+                | {"prevalence": ev.metrics["prevalence"]}
+            ).items()
+            if isinstance(v, int | float)
+        }
+        out = tracking.log_pipeline_run(
+            runs,
+            params={"train": train_cfg, "evaluate": cfg},
+            metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()},
+            artifacts=[
+                p
+                for p in (
+                    leaderboard_md,
+                    leaderboard_csv,
+                    practice_csv,
+                    seed_cases_csv,
+                    by_label_csv,
+                    metrics_path,
+                    plots_dir,
+                    catalogue,
+                )
+                if p is not None
+            ],
+            candidate=ev.best_interpretable,
+            tags={
+                "test_sha256": ev.metrics["test_sha256"],
+                "train_sha256": str(
+                    next(iter(metas.values())).get("data", {}).get("train_sha256", "")
+                ),
+                "label": train_cfg.label,
+            },
+        )
+        log(
+            f"mlflow: run {out['parent_run_id']} at {out['tracking_uri']}; "
+            f"candidate = {ev.best_interpretable}"
+        )
+    return ev

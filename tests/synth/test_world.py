@@ -1,0 +1,205 @@
+"""The simulated world: contract, truth, potential outcomes, determinism and planted biases."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from secondlook.params import SynthParams
+from secondlook.schema import FACTORS, TABLES, validate_tables
+from secondlook.synth import build_world, simulate
+from secondlook.synth.calibration import summary
+from secondlook.synth.stage import build_cohort, write_tables_atomically
+from secondlook.synth.tables import to_tables
+from tests.conftest import TINY
+
+
+def test_tables_follow_the_contract(synth_params: SynthParams, tiny_world) -> None:
+    _, tables = tiny_world
+    validate_tables(tables, (synth_params.history_start, synth_params.end))
+    assert set(tables) == set(TABLES)
+    assert len(tables["decisions"]) == len(tables["truth"]) > 100
+
+
+def test_drivers_sum_to_true_logodds_minus_baseline(tiny_world) -> None:
+    _, tables = tiny_world
+    truth = tables["truth"]
+    drivers = truth[[f"driver_{f}" for f in FACTORS]].sum(axis=1)
+    assert_allclose(drivers, truth["true_logodds"] - truth["baseline_logodds"], rtol=0, atol=1e-9)
+    assert_allclose(truth["true_risk_12m"], 1 / (1 + np.exp(-truth["true_logodds"])), atol=1e-12)
+
+
+def test_truth_logodds_is_the_simulated_hazard_at_the_decision(tiny_world) -> None:
+    world, tables = tiny_world
+    # the simulation's own log-odds at each referral, recorded in the monthly loop
+    sim = world.referrals["eta"]
+    truth = tables["truth"]
+    simulated = truth[~truth["decision_id"].str.contains("-")]
+    assert np.isin(np.round(simulated["true_logodds"], 9), np.round(sim, 9)).all()
+
+
+def test_potential_outcomes_use_common_random_numbers(make_synth: Callable) -> None:
+    # with escalation effective, observed harm implies harm without action
+    params = make_synth(**{"harm.escalation_effect": -3.0})
+    tables = to_tables(simulate(params, 11, TINY), params)
+    t = tables["truth"]
+    assert not (t["harm_12m_observed"] & ~t["harm_12m_no_action"]).any()
+    assert t["harm_12m_no_action"].sum() > t["harm_12m_observed"].sum()
+    # with no effect of escalation the two potential outcomes coincide exactly
+    params0 = make_synth(**{"harm.escalation_effect": 0.0})
+    t0 = to_tables(simulate(params0, 11, TINY), params0)["truth"]
+    assert (t0["harm_12m_observed"] == t0["harm_12m_no_action"]).all()
+
+
+def test_warrants_escalation_is_the_threshold_on_true_risk(
+    synth_params: SynthParams, tiny_world
+) -> None:
+    t = tiny_world[1]["truth"]
+    expected = t["true_risk_12m"] >= synth_params.escalation_threshold
+    assert (t["warrants_escalation"] == expected).all()
+    assert 0.02 < t["warrants_escalation"].mean() < 0.5
+
+
+def test_harm_tracks_true_risk(tiny_world) -> None:
+    t = tiny_world[1]["truth"]
+    high = t["true_risk_12m"] > t["true_risk_12m"].quantile(0.8)
+    assert t.loc[high, "harm_12m_no_action"].mean() > 2 * t.loc[~high, "harm_12m_no_action"].mean()
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())}
+
+
+def test_same_seed_gives_byte_identical_files(synth_params: SynthParams, tmp_path: Path) -> None:
+    digests = []
+    for run in ("a", "b"):
+        world, tables = build_world(synth_params, n_households=300)
+        write_tables_atomically(
+            tables, tmp_path / run, {"summary.json": summary(world, tables, synth_params)}
+        )
+        digests.append(_digest(tmp_path / run))
+    assert digests[0] == digests[1]
+    assert len(digests[0]) == 6
+
+
+def test_another_seed_gives_other_files(make_synth: Callable, tmp_path: Path) -> None:
+    a = to_tables(simulate(make_synth(), 1, 300), make_synth())
+    b = to_tables(simulate(make_synth(), 2, 300), make_synth())
+    write_tables_atomically(a, tmp_path / "a")
+    write_tables_atomically(b, tmp_path / "b")
+    da, db = _digest(tmp_path / "a"), _digest(tmp_path / "b")
+    assert all(da[k] != db[k] for k in da)
+
+
+def test_cohort_has_no_labels(synth_params: SynthParams) -> None:
+    cohort = build_cohort(synth_params, n_households=200)
+    assert set(cohort) == {"households", "people", "events"}
+    assert (cohort["events"]["type"] == "referral").sum() > 0
+
+
+def test_no_partial_output_on_failure(tmp_path: Path) -> None:
+    class Boom:
+        def to_parquet(self, *args: object, **kwargs: object) -> None:
+            raise OSError("disk full")
+
+    good = pd.DataFrame({"a": [1]})
+    with pytest.raises(OSError, match="disk full"):
+        write_tables_atomically({"good": good, "bad": Boom()}, tmp_path / "out")  # type: ignore[dict-item]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def _background_only(make_synth: Callable, **bias: object) -> SynthParams:
+    """A world where referrals come only from the background process (no risk behind them)."""
+    signals = {
+        f"signals.{k}": 0.0
+        for k in (
+            "police_domestic",
+            "adult_service",
+            "harm_seen",
+            "school_concern",
+            "accidental_bruise_non_mobile",
+            "missed_appointment",
+        )
+    }
+    return make_synth(
+        **signals,
+        **{
+            "signals.background_referral": 0.004,
+            "referral.prebirth": 0.0,
+            "factors.frailty_sd": 0.0,
+        },
+        **{f"bias.{k}": v for k, v in bias.items()},
+    )
+
+
+def _referral_rates(params: SynthParams, seed: int) -> tuple[pd.Series, pd.Series]:
+    tables = to_tables(simulate(params, seed, 3000, keep_panels=False), params, labelled=False)
+    people, hh, ev = tables["people"], tables["households"], tables["events"]
+    kids = people[people["role"] == "child"].merge(hh, on="household_id")
+    n_ref = ev[ev["type"] == "referral"].groupby("person_id").size()
+    kids["referrals"] = kids["person_id"].map(n_ref).fillna(0)
+    deprived = kids["deprivation_decile"] <= 3
+    by_dep = pd.Series(
+        {
+            "deprived": kids.loc[deprived, "referrals"].mean(),
+            "affluent": kids.loc[kids["deprivation_decile"] >= 8, "referrals"].mean(),
+        }
+    )
+    by_eth = kids.groupby("ethnicity")["referrals"].mean()
+    return by_dep, by_eth
+
+
+def test_surveillance_bias_and_its_absence(make_synth: Callable) -> None:
+    dispro0 = {e: 0.0 for e in ("White", "Mixed", "Asian", "Black", "Other")}
+    on, _ = _referral_rates(
+        _background_only(make_synth, surveillance=1.0, disproportionality=dispro0), 5
+    )
+    off, _ = _referral_rates(
+        _background_only(make_synth, surveillance=0.0, disproportionality=dispro0), 5
+    )
+    assert on["deprived"] / on["affluent"] > 1.5
+    assert off["deprived"] / off["affluent"] == pytest.approx(1.0, abs=0.12)
+
+
+def test_disproportionality_and_its_absence(make_synth: Callable) -> None:
+    planted = {"White": 0.0, "Mixed": 0.0, "Asian": 0.0, "Black": 1.0, "Other": 0.0}
+    zero = dict.fromkeys(planted, 0.0)
+    weights = {"White": 0.5, "Mixed": 0.0, "Asian": 0.0, "Black": 0.5, "Other": 0.0}
+    params_on = _background_only(make_synth, surveillance=0.0, disproportionality=planted)
+    params_off = _background_only(make_synth, surveillance=0.0, disproportionality=zero)
+    import dataclasses
+
+    params_on = dataclasses.replace(
+        params_on, household=dataclasses.replace(params_on.household, ethnicity_weights=weights)
+    )
+    params_off = dataclasses.replace(
+        params_off, household=dataclasses.replace(params_off.household, ethnicity_weights=weights)
+    )
+    _, on = _referral_rates(params_on, 6)
+    _, off = _referral_rates(params_off, 6)
+    assert on["Black"] / on["White"] > 2.0
+    assert off["Black"] / off["White"] == pytest.approx(1.0, abs=0.12)
+
+
+@pytest.mark.slow
+def test_default_world_is_within_every_calibration_tolerance(synth_params: SynthParams) -> None:
+    world, tables = build_world(synth_params)
+    s = summary(world, tables, synth_params)
+    off = {r["key"]: r["generated"] for r in s["calibration"] if not r["within"]}
+    assert not off, json.dumps(off)
+    assert s["all_within"]
+
+
+def test_summary_reports_prevalences(synth_params: SynthParams, tiny_world) -> None:
+    world, tables = tiny_world
+    s = summary(world, tables, synth_params)
+    assert set(s["prevalence"]) >= {"warrants_escalation", "cp_plan_12m", "rereferral_12m"}
+    assert {r["key"] for r in s["calibration"]} >= {"referrals_per_10k", "nfa_share"}
+    assert all(isinstance(r["within"], bool) for r in s["calibration"])

@@ -1,0 +1,73 @@
+"""The table contract: each broken rule names the table, the column and the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from secondlook.schema import TableError, validate_tables
+
+
+@pytest.fixture
+def tables(tiny_world) -> dict[str, pd.DataFrame]:
+    return {k: v.copy() for k, v in tiny_world[1].items()}
+
+
+WINDOW = (dt.date(2008, 1, 1), dt.date(2024, 12, 31))
+
+
+def _fails(tables: dict[str, pd.DataFrame], table: str, column: str) -> TableError:
+    with pytest.raises(TableError) as exc:
+        validate_tables(tables, WINDOW)
+    assert exc.value.table == table and exc.value.column == column, str(exc.value)
+    assert f"table `{table}`, column `{column}`" in str(exc.value)
+    return exc.value
+
+
+def test_unknown_person_in_events(tables) -> None:
+    tables["events"].loc[7, "person_id"] = "P9999999"
+    err = _fails(tables, "events", "person_id")
+    assert "P9999999" in str(err)
+
+
+def test_duplicate_ids(tables) -> None:
+    tables["households"].loc[1, "household_id"] = tables["households"].loc[0, "household_id"]
+    _fails(tables, "households", "household_id")
+
+
+def test_unknown_event_type(tables) -> None:
+    tables["events"].loc[3, "type"] = "visit"
+    _fails(tables, "events", "type")
+
+
+def test_detail_not_allowed_for_type(tables) -> None:
+    i = tables["events"].index[tables["events"]["type"] == "referral"][0]
+    tables["events"].loc[i, "detail"] = "fracture"
+    _fails(tables, "events", "detail")
+
+
+def test_event_outside_window(tables) -> None:
+    tables["events"].loc[0, "date"] = pd.Timestamp("2030-01-01")
+    _fails(tables, "events", "date")
+
+
+def test_event_before_birth(tables) -> None:
+    ev, people = tables["events"], tables["people"]
+    kids = people.loc[people["role"] == "child"].set_index("person_id")["birth_month"]
+    i = ev.index[(ev["type"] == "ed_attendance") & ev["person_id"].isin(kids.index)][0]
+    ev.loc[i, "date"] = kids[ev.loc[i, "person_id"]] - pd.Timedelta(days=40)
+    _fails(tables, "events", "date")
+
+
+def test_wrong_type(tables) -> None:
+    tables["households"]["deprivation_decile"] = tables["households"]["deprivation_decile"].astype(
+        str
+    )
+    _fails(tables, "households", "deprivation_decile")
+
+
+def test_decision_without_referral(tables) -> None:
+    tables["decisions"].loc[0, "referral_event_id"] = "E-none"
+    _fails(tables, "decisions", "referral_event_id")
