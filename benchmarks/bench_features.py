@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> float:
 
     hh, people, events, decisions = w["households"], w["people"], w["events"], w["decisions"]
     ours_s, ours = _best(lambda: build_features(hh, people, events, decisions), args.repeat)
-    duck_s, duck = _best(
-        lambda: oracle.duckdb_features(hh, people, events, decisions), args.repeat
-    )
+    duck_s, duck = _best(lambda: oracle.duckdb_features(hh, people, events, decisions), args.repeat)
     mismatched = [c for c in ours.columns if not (ours[c].to_numpy() == duck[c].to_numpy()).all()]
     if mismatched:
         raise SystemExit(f"the implementations disagree on {mismatched}")

@@ -63,8 +63,7 @@ def features_sql() -> str:
         "AS prior_s47_substantiated",
         "count(*) FILTER (WHERE e.type = 'cp_plan_started') AS plans_started",
         "count(*) FILTER (WHERE e.type = 'cp_plan_ended') AS plans_ended",
-        f"count(*) FILTER (WHERE e.type = 'ed_attendance' AND {_within(12)}) "
-        "AS ed_attendances_12m",
+        f"count(*) FILTER (WHERE e.type = 'ed_attendance' AND {_within(12)}) AS ed_attendances_12m",
         "count(*) FILTER (WHERE e.type = 'ed_attendance' AND e.detail IN "
         f"('injury_unexplained', 'bruising', 'fracture', 'burn') AND {_within(12)}) "
         "AS unexplained_injuries_12m",
@@ -111,7 +110,9 @@ def features_sql() -> str:
         f"AS assessment_found_{f}"
         for f in ASSESSMENT_FACTORS
     ]
-    hh.append(f"count(*) FILTER (WHERE e.type = 'adult_joined' AND {_within(12)}) AS adults_joined_12m")
+    hh.append(
+        f"count(*) FILTER (WHERE e.type = 'adult_joined' AND {_within(12)}) AS adults_joined_12m"
+    )
     age = f"({months.format(x='p.dd')} - {months.format(x='p.birth_month')})"
     computed = {
         "age_months": f"greatest({age}, 0)",

@@ -31,6 +31,7 @@ __all__ = [
     "FeaturesParams",
     "TrainParams",
     "EvaluateParams",
+    "ExplainParams",
     "FAMILY_NAMES",
     "load_params",
     "load_section",
@@ -635,11 +636,40 @@ class EvaluateParams:
         return errors
 
 
+# ---------------------------------------------------------------------------------------------
+# explain: exact contributions, reasons, fidelity, stability, case review packs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExplainParams:
+    """The ``explain:`` section: reasons per decision, packs, and the stability refits."""
+
+    seed: int
+    top_k: Pos
+    fidelity_k: Pos
+    pack_family: FamilyName
+    n_packs: int
+    n_boot: Pos
+    stability_rows: Pos
+    plot_rows: Pos
+    n_dependence: int
+
+    def check(self) -> list[tuple[str, str]]:
+        errors = []
+        if self.n_packs < 0:
+            errors.append(("n_packs", f"must be >= 0, got {self.n_packs}"))
+        if self.n_dependence < 0:
+            errors.append(("n_dependence", f"must be >= 0, got {self.n_dependence}"))
+        return errors
+
+
 SECTIONS: dict[str, type] = {
     "synth": SynthParams,
     "features": FeaturesParams,
     "train": TrainParams,
     "evaluate": EvaluateParams,
+    "explain": ExplainParams,
 }
 
 

@@ -8,7 +8,8 @@ from types import ModuleType
 
 import pandas as pd
 import pytest
-from feature_worlds import random_world
+
+from tests.features.feature_worlds import random_world
 
 REPO = Path(__file__).resolve().parents[2]
 

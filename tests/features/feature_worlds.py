@@ -243,9 +243,7 @@ def random_world(
         "timedelta64[M]"
     )
     birth = np.where(is_child, child_month, adult_month).astype("datetime64[D]")
-    disability = pd.array(
-        np.where(is_child, rng.random(n_people) < 0.1, False), dtype="boolean"
-    )
+    disability = pd.array(np.where(is_child, rng.random(n_people) < 0.1, False), dtype="boolean")
     disability[~is_child] = pd.NA
     pids = np.array([f"p{i:07d}" for i in range(n_people)], dtype=object)
     people = pd.DataFrame(
@@ -253,9 +251,7 @@ def random_world(
             "person_id": pids,
             "household_id": hids[hh_of],
             "role": role,
-            "sex": np.where(
-                role == "mother", "F", np.where(rng.random(n_people) < 0.5, "F", "M")
-            ),
+            "sex": np.where(role == "mother", "F", np.where(rng.random(n_people) < 0.5, "F", "M")),
             "birth_month": birth.astype("datetime64[s]"),
             "ethnicity": np.array(ETHNICITIES, dtype=object)[
                 rng.integers(0, len(ETHNICITIES), n_people)
@@ -278,7 +274,9 @@ def random_world(
         np.array(atypes, dtype=object)[rng.choice(len(atypes), n_events, p=aw / aw.sum())],
     )
     # pregnancy notifications are made by mothers
-    etype = np.where((etype == "pregnancy_notified") & (role[subject] != "mother"), "adult_joined", etype)
+    etype = np.where(
+        (etype == "pregnancy_notified") & (role[subject] != "mother"), "adult_joined", etype
+    )
     detail = np.full(n_events, None, dtype=object)
     for t, allowed in EVENT_DETAILS.items():
         mask = etype == t
@@ -286,10 +284,14 @@ def random_world(
             continue
         if t == "assessment_completed":
             picks = rng.choice(np.array(CONCERNS[:6], dtype=object), size=(mask.sum(), 2))
-            joined = np.where(picks[:, 0] == picks[:, 1], picks[:, 0], picks[:, 0] + ";" + picks[:, 1])
+            joined = np.where(
+                picks[:, 0] == picks[:, 1], picks[:, 0], picks[:, 0] + ";" + picks[:, 1]
+            )
             detail[mask] = np.where(rng.random(mask.sum()) < 0.2, "not_in_need", joined)
         else:
-            detail[mask] = np.array(allowed, dtype=object)[rng.integers(0, len(allowed), mask.sum())]
+            detail[mask] = np.array(allowed, dtype=object)[
+                rng.integers(0, len(allowed), mask.sum())
+            ]
     # dates: from the later of history start and the birth month (ten months earlier for
     # prenatal events about a child) to the end of the world
     lo_hist = _day(HISTORY_START)
@@ -311,7 +313,9 @@ def random_world(
         rng.random(n_events) * size_of_hh[hh_of[subject]]
     ).astype(np.int64)
     related = np.full(n_events, None, dtype=object)
-    rel_adult = (etype == "police_domestic_incident") & ~is_child[other] & (rng.random(n_events) < 0.8)
+    rel_adult = (
+        (etype == "police_domestic_incident") & ~is_child[other] & (rng.random(n_events) < 0.8)
+    )
     related[rel_adult] = pids[other[rel_adult]]
     rel_child = np.isin(etype, ["adult_assessed", "pregnancy_notified"]) & is_child[other]
     related[rel_child] = pids[other[rel_child]]
@@ -335,9 +339,7 @@ def random_world(
     )
     events = pd.concat([events, _pregnancies(rng, people, n_events)], ignore_index=True)
     events = events.sort_values(["date", "event_id"], kind="stable").reset_index(drop=True)
-    refs = events[
-        (events["type"] == "referral") & (events["date"] >= pd.Timestamp(decisions_from))
-    ]
+    refs = events[(events["type"] == "referral") & (events["date"] >= pd.Timestamp(decisions_from))]
     refs = refs[rng.random(len(refs)) < decision_share]
     decisions = pd.DataFrame(
         {
@@ -377,7 +379,9 @@ def _pregnancies(rng: np.random.Generator, people: pd.DataFrame, first_id: int) 
     """Half the children get a pregnancy notification by their mother, and half of those a
     pre-birth referral between the notification and the birth month."""
     mothers = people[people["role"] == "mother"].set_index("household_id")["person_id"]
-    kids = people[(people["role"] == "child") & (people["birth_month"] >= pd.Timestamp("2009-01-01"))]
+    kids = people[
+        (people["role"] == "child") & (people["birth_month"] >= pd.Timestamp("2009-01-01"))
+    ]
     kids = kids[kids["household_id"].isin(mothers.index) & (rng.random(len(kids)) < 0.5)]
     due = kids["birth_month"].to_numpy().astype("datetime64[M]")
     notice = (due - rng.integers(3, 9, len(kids)).astype("timedelta64[M]")).astype("datetime64[D]")
@@ -399,9 +403,7 @@ def _pregnancies(rng: np.random.Generator, people: pd.DataFrame, first_id: int) 
             "detail": pd.array(
                 [None] * n + list(rng.choice(np.array(CONCERNS, dtype=object), m)), dtype="str"
             ),
-            "related_person_id": pd.array(
-                list(kids["person_id"]) + [None] * m, dtype="str"
-            ),
+            "related_person_id": pd.array(list(kids["person_id"]) + [None] * m, dtype="str"),
         }
     )
     return rows

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from feature_worlds import World
 
 from secondlook.features import build_features
 from secondlook.features.build import months_before
 from secondlook.features.catalogue import NO_REFERRAL_DAYS
 from secondlook.schema import validate_tables
+from tests.features.feature_worlds import World
 
 
 def _build(world: World) -> pd.DataFrame:
@@ -49,9 +49,10 @@ def test_only_events_strictly_before_the_decision_count() -> None:
     assert f["prior_s47"] == 1
     assert f["ed_attendances_12m"] == 1
     assert f["unexplained_injuries_12m"] == 1
-    assert f["days_since_last_referral"] == (
-        pd.Timestamp("2021-03-31") - pd.Timestamp("2020-06-15")
-    ).days
+    assert (
+        f["days_since_last_referral"]
+        == (pd.Timestamp("2021-03-31") - pd.Timestamp("2020-06-15")).days
+    )
     assert f["source_school"] == 1
     assert f["concern_domestic_abuse"] == 1
     assert f[[c for c in f.index if c.startswith("source_")]].sum() == 1

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from feature_worlds import random_world
 from typer.testing import CliRunner
 
 from secondlook.cli import app
@@ -20,6 +19,7 @@ from secondlook.params import (
     load_section,
 )
 from secondlook.schema import LABELS
+from tests.features.feature_worlds import random_world
 
 REPO = Path(__file__).resolve().parents[2]
 SPLIT = {

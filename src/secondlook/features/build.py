@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pa_compute
 
 from secondlook.features.catalogue import (
     ADULT_CONTACT_KINDS,
@@ -52,6 +54,19 @@ def _days(values: pd.Series) -> Ints:
     """Whole days since 1970-01-01 of a datetime column."""
     arr = values.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
     return arr.astype(np.int64)
+
+
+def _lookup(values: pd.Series, vocabulary: pd.Series | pd.Index) -> Ints:
+    """Position of each value in ``vocabulary`` (unique), -1 when absent or missing.
+
+    Arrow's hash lookup is an order of magnitude faster than ``Index.get_indexer`` on a
+    million strings.
+    """
+    found = pa_compute.index_in(
+        pa.array(values, type=pa.string(), from_pandas=True),
+        value_set=pa.array(vocabulary, type=pa.string(), from_pandas=True),
+    )
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _month_index(days: Ints) -> Ints:
@@ -128,14 +143,10 @@ class _Timeline:
 class _Events:
     """The events table reduced to integer codes, with masks by type and detail."""
 
-    def __init__(self, events: pd.DataFrame, person_ix: pd.Index, hh_ix: pd.Index) -> None:
-        self.person = person_ix.get_indexer(events["person_id"]).astype(np.int64)
-        self.household = hh_ix.get_indexer(events["household_id"]).astype(np.int64)
-        has_related = events["related_person_id"].notna().to_numpy()
-        self.related = np.full(len(events), -1, dtype=np.int64)
-        self.related[has_related] = person_ix.get_indexer(
-            events["related_person_id"][has_related]
-        )
+    def __init__(self, events: pd.DataFrame, person_ids: pd.Series, hh_ids: pd.Series) -> None:
+        self.person = _lookup(events["person_id"], person_ids)
+        self.household = _lookup(events["household_id"], hh_ids)
+        self.related = _lookup(events["related_person_id"], person_ids)
         self.day = _days(events["date"])
         self._type, self._types = pd.factorize(events["type"])
         self._detail, self._details = pd.factorize(events["detail"])
@@ -179,9 +190,7 @@ def _decision_points(
         points = decisions[list(ID_COLUMNS)].reset_index(drop=True)
         # look the referrals up among referral events only (a quarter of a large table)
         referral_rows = np.flatnonzero((events["type"] == "referral").to_numpy())
-        found = pd.Index(events["event_id"].iloc[referral_rows]).get_indexer(
-            points["referral_event_id"]
-        )
+        found = _lookup(points["referral_event_id"], events["event_id"].iloc[referral_rows])
         if (found < 0).any():
             ids = points.loc[found < 0, "referral_event_id"]
             known = ids.isin(events["event_id"])
@@ -190,7 +199,9 @@ def _decision_points(
                     "decisions: referral_event_id must name a `referral` event, not "
                     f"{ids[known].head(5).tolist()}"
                 )
-            raise ValueError(f"decisions: referral_event_id not found in events: {ids.head(5).tolist()}")
+            raise ValueError(
+                f"decisions: referral_event_id not found in events: {ids.head(5).tolist()}"
+            )
         rows = referral_rows[found]
         return points, rows
     is_ref = (events["type"] == "referral").to_numpy().copy()
@@ -272,22 +283,22 @@ def build_features(
     """
     points, ref_rows = _decision_points(events, decisions, start, end)
     n = len(points)
-    hh_ix = pd.Index(households["household_id"])
+    hh_ids = households["household_id"]
     # number people household by household, and work on the points sorted by (person, date):
     # then every binary search below receives sorted needles, which is several times faster
     people = people.iloc[
-        np.argsort(hh_ix.get_indexer(people["household_id"]), kind="stable")
+        np.argsort(_lookup(people["household_id"], hh_ids), kind="stable")
     ].reset_index(drop=True)
-    person_ix = pd.Index(people["person_id"])
-    pc = person_ix.get_indexer(points["person_id"]).astype(np.int64)
-    hc = hh_ix.get_indexer(points["household_id"]).astype(np.int64)
+    person_ids = people["person_id"]
+    pc = _lookup(points["person_id"], person_ids)
+    hc = _lookup(points["household_id"], hh_ids)
     if (pc < 0).any() or (hc < 0).any():
         bad = points.loc[(pc < 0) | (hc < 0), "decision_id"].head(5).tolist()
         raise ValueError(f"decision points refer to unknown people or households: {bad}")
     d = _days(points["decision_date"])
     order = np.lexsort((d, pc))
     pc, hc, d, ref_rows = pc[order], hc[order], d[order], ref_rows[order]
-    ev = _Events(events, person_ix, hh_ix)
+    ev = _Events(events, person_ids, hh_ids)
 
     all_days = np.concatenate([ev.day, d])
     day0 = int(all_days.min()) if len(all_days) else 0
@@ -348,8 +359,8 @@ def build_features(
     for k in (12, 36):
         out[f"sibling_referrals_{k}m"] = hh_ref.count(hc, lo[k], d) - own_counts[k]
     for i, c in enumerate(CONCERNS):
-        out[f"sibling_referrals_36m_{c}"] = hh_ref_c.count(hc * nc + i, lo[36], d) - (
-            own_by_concern[c]
+        out[f"sibling_referrals_36m_{c}"] = (
+            hh_ref_c.count(hc * nc + i, lo[36], d) - (own_by_concern[c])
         )
     out["sibling_prior_s47"] = outcome["s47"][1] - outcome["s47"][0]
     removed_own, removed_hh = own_and_household(ev.of("child_removed"))
@@ -378,9 +389,9 @@ def build_features(
         mask[is_assessment] = assessment_detail.str.contains(
             rf"(?:^|;){factor}(?:;|$)", regex=True
         ).to_numpy(dtype=bool)
-        out[f"assessment_found_{factor}"] = (
-            timeline(ev.household, mask).ever(hc, d) > 0
-        ).astype(np.int64)
+        out[f"assessment_found_{factor}"] = (timeline(ev.household, mask).ever(hc, d) > 0).astype(
+            np.int64
+        )
 
     out["ed_attendances_12m"] = timeline(ev.person, ev.of("ed_attendance")).count(pc, lo[12], d)
     out["unexplained_injuries_12m"] = timeline(
@@ -393,15 +404,13 @@ def build_features(
     out["missed_appointments_12m"] = timeline(
         ev.person, ev.of("health_contact", ["missed_appointment"])
     ).count(pc, lo[12], d)
-    out["school_concerns_12m"] = timeline(ev.person, ev.of("school_concern")).count(
-        pc, lo[12], d
-    )
+    out["school_concerns_12m"] = timeline(ev.person, ev.of("school_concern")).count(pc, lo[12], d)
 
     # --- adults ------------------------------------------------------------------------------
     out["adults_joined_12m"] = timeline(ev.household, ev.of("adult_joined")).count(hc, lo[12], d)
     role = people["role"].to_numpy()
     adult_rows = np.flatnonzero(role != "child").astype(np.int64)
-    adult_hh = hh_ix.get_indexer(people["household_id"].to_numpy()[adult_rows]).astype(np.int64)
+    adult_hh = _lookup(people["household_id"].iloc[adult_rows], hh_ids)
     point, item = _expand(adult_hh, hc)
     adult = adult_rows[item]
     pd_ = d[point]
@@ -433,9 +442,7 @@ def build_features(
     notified = timeline(ev.related, ev.of("pregnancy_notified")).last_before(pc, d, _NEVER)
     has_notice = unborn & (notified != _NEVER)
     gap = _month_index(d) - _month_index(np.where(has_notice, notified, d))
-    out["months_notification_to_prebirth_referral"] = np.where(has_notice, gap, 0).astype(
-        np.int64
-    )
+    out["months_notification_to_prebirth_referral"] = np.where(has_notice, gap, 0).astype(np.int64)
     out["months_prebirth_referral_before_due"] = np.where(unborn, -age, 0).astype(np.int64)
 
     # --- the current referral ----------------------------------------------------------------

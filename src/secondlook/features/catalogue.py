@@ -314,8 +314,7 @@ def _build() -> tuple[FeatureSpec, ...]:
         _yes_no(
             "sibling_on_plan",
             "siblings",
-            "Another child of the household is on a child protection plan on the decision "
-            "date.",
+            "Another child of the household is on a child protection plan on the decision date.",
             "a sibling is on a child protection plan now",
             "no sibling is on a child protection plan now",
         ),
@@ -389,8 +388,7 @@ def _build() -> tuple[FeatureSpec, ...]:
         _count(
             "missed_appointments_12m",
             "household",
-            "This child's missed health appointments in the 12 months before the decision "
-            "date.",
+            "This child's missed health appointments in the 12 months before the decision date.",
             "{value} missed health appointments in the last 12 months",
             "no missed health appointments in the last 12 months",
         ),

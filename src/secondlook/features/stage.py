@@ -31,9 +31,7 @@ GROUP_COLUMNS = (
 _RAW = ("households", "people", "events", "decisions", "truth")
 
 
-def _attach(
-    features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
-) -> pd.DataFrame:
+def _attach(features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Add ``practice_outcome``, the ``label_`` columns and the ``group_`` columns."""
     decisions = tables["decisions"].set_index("decision_id")
     truth = tables["truth"].set_index("decision_id")
@@ -42,9 +40,7 @@ def _attach(
     ids = features["decision_id"]
     missing = ~ids.isin(truth.index)
     if missing.any():
-        raise ValueError(
-            f"truth: no row for decision(s) {ids[missing].head(5).tolist()}"
-        )
+        raise ValueError(f"truth: no row for decision(s) {ids[missing].head(5).tolist()}")
     extra = {"practice_outcome": decisions.loc[ids, "practice_outcome"].to_numpy()}
     for label in LABELS:
         extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)

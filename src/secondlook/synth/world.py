@@ -738,9 +738,10 @@ def simulate(
                 mother[seen_hh],
             )
             cday = mday + rng.integers(0, 24, nh)
-            srcs = np.where(
-                rng.random(len(seen_hh)) < 0.2, _SCODE["probation"], _SCODE["adult_services"]
-            )
+            # some drug misuse is seen by probation, recorded as a probation contact
+            on_probation = (f == "drug") & (rng.random(len(seen_hh)) < 0.2)
+            srcs = np.where(on_probation, _SCODE["probation"], _SCODE["adult_services"])
+            det = np.where(on_probation, _DCODE["probation"], det)
             ev.add(seen_hh, subj, cday[seen_hh], "adult_service_contact", srcs, det)
             flag = np.zeros(nh, dtype=bool)
             flag[seen_hh] = True
