@@ -32,7 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,6 +140,12 @@ def evaluate(
         "models"
     ),
     test: Annotated[Path, typer.Option(help="Test feature table.")] = Path("features/test.parquet"),
+    train_split: Annotated[
+        Path | None, typer.Option("--train", help="Training table (seed cases are looked up).")
+    ] = None,
+    valid_split: Annotated[
+        Path | None, typer.Option("--valid", help="Validation table (seed cases are looked up).")
+    ] = None,
     metrics: Annotated[Path, typer.Option(help="Metrics JSON.")] = Path("reports/metrics.json"),
     leaderboard_md: Annotated[Path, typer.Option(help="Leaderboard (markdown).")] = Path(
         "reports/leaderboard.md"
@@ -183,7 +189,137 @@ def evaluate(
             practice_csv=practice,
             seed_cases_csv=seed_cases,
             plots_dir=plots,
+            seed_splits={
+                name: path
+                for name, path in (("train", train_split), ("valid", valid_split))
+                if path is not None
+            },
             catalogue=catalogue,
+            track=track,
+            log=err.print,
+        )
+    except (FileNotFoundError, UntrustedModelError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+@user_errors
+def fairness(
+    models: Annotated[Path, typer.Option(help="Folder with one model folder per family.")] = Path(
+        "models"
+    ),
+    features: Annotated[Path, typer.Option(help="Folder of train/valid/test tables.")] = Path(
+        "features"
+    ),
+    metrics: Annotated[Path, typer.Option(help="fairness.json (DVC metrics).")] = Path(
+        "reports/fairness.json"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for tables, summary and plots.")] = Path(
+        "reports/fairness"
+    ),
+    track: Annotated[bool, typer.Option(help="Log the audit to MLflow.")] = True,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Audit every family by group (truth and proxies) and run the label-bias study."""
+    import dataclasses
+
+    import pandas as pd
+
+    from secondlook.evaluate.fairness_stage import run_fairness
+    from secondlook.features.stage import assemble
+    from secondlook.models import load_model
+    from secondlook.synth import build_world
+
+    data = load_params(params)
+    cfg = load_section("fairness", data)
+    train_cfg = load_section("train", data)
+    synth = load_section("synth", data)
+    feature_cfg = load_section("features", data)
+    splits = {}
+    for name in ("train", "valid", "test"):
+        path = features / f"{name}.parquet"
+        if not path.is_file():
+            raise UserError(f"{path} not found (run `secondlook featurize` first)")
+        splits[name] = pd.read_parquet(path)
+    fitted = {}
+    for family in train_cfg.families:
+        try:
+            fitted[family] = load_model(models / family)
+        except FileNotFoundError as exc:
+            raise UserError(f"model {models / family} not found: {exc}") from None
+
+    def unbiased() -> dict[str, pd.DataFrame]:
+        # the same world (same seed) with its planted referral biases switched off
+        zero = {e: 0.0 for e in synth.bias.disproportionality}
+        bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
+        _, tables = build_world(dataclasses.replace(synth, bias=bias))
+        return assemble(tables, feature_cfg)
+
+    content = run_fairness(cfg, train_cfg, fitted, splits, unbiased, metrics, out, log=err.print)
+    if track:
+        from secondlook import tracking
+
+        run_id = tracking.log_stage_run(
+            "fairness",
+            params={"fairness": cfg},
+            metrics=fairness_metrics(content),
+            artifacts=[metrics, out],
+        )
+        err.print(f"fairness: mlflow run {run_id}")
+
+
+def fairness_metrics(content: dict[str, Any]) -> dict[str, float]:
+    """Flat numeric MLflow metrics from ``fairness.json``: ratios and band counts per family."""
+    out: dict[str, float] = {}
+    for family, attributes in content["families"].items():
+        for attribute, entry in attributes.items():
+            for metric, groups in entry["groups_outside_band"].items():
+                out[f"{family}.{attribute}.{metric}.groups_outside_band"] = float(len(groups))
+            for group, cells in entry["by_group"].items():
+                for metric, cell in cells.items():
+                    if isinstance(cell, dict) and cell.get("ratio") is not None:
+                        key = f"{family}.{attribute}.{group}.{metric}.ratio".replace(" ", "_")
+                        out[key] = float(cell["ratio"])
+    return out
+
+
+@app.command()
+@user_errors
+def explain(
+    models: Annotated[Path, typer.Option(help="Folder with one model folder per family.")] = Path(
+        "models"
+    ),
+    features: Annotated[
+        Path, typer.Option(help="Folder with the train, valid and test feature tables.")
+    ] = Path("features"),
+    raw: Annotated[Path, typer.Option(help="Folder of the labelled world's tables.")] = Path(
+        "data/raw"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for global explanations and metrics.")] = Path(
+        "reports/explanations"
+    ),
+    packs: Annotated[Path, typer.Option(help="Folder for the case review packs.")] = Path(
+        "reports/case-reviews"
+    ),
+    track: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Explain every family: exact contributions, reasons, fidelity, stability, case reviews."""
+    from secondlook.explain.stage import run_explain
+    from secondlook.models import UntrustedModelError
+
+    data = load_params(params)
+    synth = load_section("synth", data)
+    try:
+        run_explain(
+            load_section("explain", data),
+            load_section("train", data),
+            models,
+            features,
+            raw,
+            out,
+            packs,
+            seed_prefixes=tuple(f"{v}-" for v in synth.vignettes),
             track=track,
             log=err.print,
         )
@@ -213,6 +349,154 @@ def study(
     )
     if code:
         raise typer.Exit(code=code)
+
+
+def _day(value: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+@app.command()
+@user_errors
+def score(
+    cohort: Annotated[
+        Path, typer.Argument(help="Folder with households, people, events (.parquet or .csv).")
+    ],
+    model: Annotated[
+        str, typer.Option(help="A model folder (models/<family>) or models:/<name>@<alias>.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output parquet file (a manifest goes beside it).")],
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First referral date scored (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last referral date scored (YYYY-MM-DD).")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="pandas | dask (default: score.engine in params).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="dask scheduler address (tcp://host:8786); default a LocalCluster."),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Manifest path (default <out>.manifest.json).")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Score every referral of an anonymised cohort: a score, a flag and reasons, or a rejection."""
+    from secondlook.models import ModelInputError
+    from secondlook.score import ScoreError, run_score
+
+    settings = section(params, "score")
+    if engine not in (None, "pandas", "dask"):
+        raise UserError(f"--engine must be pandas or dask, got {engine!r}")
+    if scheduler and (engine or settings.engine) != "dask":
+        raise UserError("--scheduler needs --engine dask")
+    try:
+        run_score(
+            cohort,
+            model,
+            out,
+            settings,
+            start=_day(date_from, "--from"),
+            end=_day(date_to, "--to"),
+            engine=engine,  # type: ignore[arg-type]
+            scheduler=scheduler,
+            manifest=manifest,
+            progress=err.is_terminal,
+            log=err.print,
+        )
+    except (ScoreError, ModelInputError) as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+@user_errors
+def report(
+    out: Annotated[Path, typer.Option(help="The HTML report to write.")] = Path(
+        "reports/ethics-panel.html"
+    ),
+    summary: Annotated[Path, typer.Option(help="The world's calibration summary.")] = Path(
+        "data/raw/summary.json"
+    ),
+    decisions: Annotated[Path, typer.Option(help="The decisions table (seed-case dates).")] = Path(
+        "data/raw/decisions.parquet"
+    ),
+    vignettes: Annotated[Path, typer.Option(help="Folder of seed-case YAML files.")] = Path(
+        "data/vignettes"
+    ),
+    metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.")] = Path(
+        "reports/metrics.json"
+    ),
+    leaderboard: Annotated[Path, typer.Option(help="Leaderboard (CSV).")] = Path(
+        "reports/leaderboard.csv"
+    ),
+    by_label: Annotated[Path, typer.Option(help="Every metric against every label.")] = Path(
+        "reports/metrics-by-label.csv"
+    ),
+    practice: Annotated[Path, typer.Option(help="Practice comparison (CSV).")] = Path(
+        "reports/practice-comparison.csv"
+    ),
+    seed_cases: Annotated[Path, typer.Option(help="Seed-case scores and flags (CSV).")] = Path(
+        "reports/seed-cases.csv"
+    ),
+    plots: Annotated[Path, typer.Option(help="Folder of ROC, PR, calibration CSVs.")] = Path(
+        "reports/plots"
+    ),
+    models: Annotated[Path, typer.Option(help="Folder with one model folder per family.")] = Path(
+        "models"
+    ),
+    fairness: Annotated[Path, typer.Option(help="fairness.json (optional).")] = Path(
+        "reports/fairness.json"
+    ),
+    explanations: Annotated[Path, typer.Option(help="Explain stage folder (optional).")] = Path(
+        "reports/explanations"
+    ),
+    case_reviews: Annotated[Path, typer.Option(help="Case review packs (optional).")] = Path(
+        "reports/case-reviews"
+    ),
+    dvc_lock: Annotated[Path, typer.Option(help="dvc.lock (output hashes).")] = Path("dvc.lock"),
+    runs: Annotated[
+        Path | None, typer.Option(help="JSON of MLflow run ids (default: look them up).")
+    ] = None,
+    mlflow: Annotated[
+        bool, typer.Option(help="Look MLflow run ids up by the test data hash.")
+    ] = True,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
+    from secondlook.report import ReportInputs, run_report
+
+    load_params(params)  # a clear error for a bad params file before anything is read
+    inputs = ReportInputs(
+        params=params,
+        summary=summary,
+        decisions=decisions,
+        vignettes=vignettes,
+        metrics=metrics,
+        leaderboard=leaderboard,
+        by_label=by_label,
+        practice=practice,
+        seed_cases=seed_cases,
+        plots=plots,
+        models=models,
+        fairness=fairness,
+        explanations=explanations,
+        case_reviews=case_reviews,
+        dvc_lock=dvc_lock,
+        runs=runs,
+    )
+    try:
+        run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -32,6 +32,7 @@ __all__ = [
     "TrainParams",
     "EvaluateParams",
     "ExplainParams",
+    "ScoreParams",
     "FAMILY_NAMES",
     "load_params",
     "load_section",
@@ -664,12 +665,99 @@ class ExplainParams:
         return errors
 
 
+# ---------------------------------------------------------------------------------------------
+# score: batch scoring of an anonymised cohort
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreParams:
+    """The ``score:`` section: the referral window, chunking, reasons and the engine.
+
+    ``start``/``end`` (inclusive, ``null``: unbounded) are the referral dates scored; the CLI's
+    ``--from``/``--to`` override them. Memory is bounded by ``chunk_households`` (households
+    scored together) and ``batch_rows`` (rows read at a time).
+    """
+
+    start: dt.date | None
+    end: dt.date | None
+    chunk_households: Pos
+    batch_rows: Pos
+    top_k: Pos
+    engine: Literal["pandas", "dask"]
+    dask_workers: Pos
+
+    def check(self) -> list[tuple[str, str]]:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            return [("end", f"must not be before start ({self.start})")]
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelBiasParams:
+    """The label-bias study: one family trained on the truth and on proxies, in two worlds."""
+
+    family: Literal["rules", "logreg", "tree", "ebm", "gbm"]
+    labels: tuple[str, ...]
+    attributes: tuple[str, ...]
+    metrics: tuple[str, ...]
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.evaluate.fairness import GROUP_METRICS
+        from secondlook.schema import LABELS
+
+        errors = []
+        for label in self.labels:
+            if label not in LABELS:
+                errors.append(("labels", f"`{label}` is not a label ({', '.join(LABELS)})"))
+        for metric in self.metrics:
+            if metric not in GROUP_METRICS:
+                errors.append(("metrics", f"`{metric}` is not one of {', '.join(GROUP_METRICS)}"))
+        return errors
+
+
+@dataclasses.dataclass(frozen=True)
+class FairnessParams:
+    """The ``fairness:`` section: group metrics, intervals, suppression, the label-bias study.
+
+    ``labels[0]`` is the truth every disparity is finally measured against; the others are the
+    proxies compared with it.
+    """
+
+    attributes: tuple[str, ...]
+    labels: tuple[str, ...]
+    min_cell: Pos
+    n_boot: Pos
+    ci: Prob
+    seed: int
+    label_bias: LabelBiasParams
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.evaluate.fairness import GROUP_ATTRIBUTES
+        from secondlook.schema import LABELS
+
+        errors = []
+        for a in self.attributes + self.label_bias.attributes:
+            if a not in GROUP_ATTRIBUTES:
+                errors.append(("attributes", f"`{a}` is not one of {', '.join(GROUP_ATTRIBUTES)}"))
+        for label in self.labels:
+            if label not in LABELS:
+                errors.append(("labels", f"`{label}` is not a label ({', '.join(LABELS)})"))
+        if self.labels and self.labels[0] != "warrants_escalation":
+            errors.append(("labels", "must start with the truth, warrants_escalation"))
+        if not 0 < self.ci < 1:
+            errors.append(("ci", "must be strictly between 0 and 1"))
+        return errors
+
+
 SECTIONS: dict[str, type] = {
     "synth": SynthParams,
     "features": FeaturesParams,
     "train": TrainParams,
     "evaluate": EvaluateParams,
     "explain": ExplainParams,
+    "score": ScoreParams,
+    "fairness": FairnessParams,
 }
 
 

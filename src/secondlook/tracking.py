@@ -41,6 +41,8 @@ __all__ = [
     "flatten",
     "registered_name",
     "log_pipeline_run",
+    "fetch_registered_model",
+    "log_stage_run",
 ]
 
 #: the MLflow experiment every pipeline run is logged to
@@ -281,13 +283,10 @@ def log_pipeline_run(
                 versions[run.family] = str(info.registered_model_version)
     client = mlflow.MlflowClient(tracking_uri=uri)
     if candidate is not None and candidate in versions:
-        for run in runs:
-            if run.family == candidate:
-                continue
-            try:
-                client.delete_registered_model_alias(registered_name(run.family), CANDIDATE_ALIAS)
-            except mlflow.exceptions.MlflowException:
-                pass  # that family never held the alias
+        # exactly one candidate: take the alias off every other secondlook model
+        for rm in client.search_registered_models(filter_string="name LIKE 'secondlook-%'"):
+            if rm.name != registered_name(candidate) and CANDIDATE_ALIAS in (rm.aliases or {}):
+                client.delete_registered_model_alias(rm.name, CANDIDATE_ALIAS)
         client.set_registered_model_alias(
             registered_name(candidate), CANDIDATE_ALIAS, versions[candidate]
         )
@@ -297,3 +296,124 @@ def log_pipeline_run(
         "versions": versions,
         "tracking_uri": uri,
     }
+
+
+def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) -> dict[str, Any]:
+    """Download a registered model's files (``models:/<name>@<alias>`` or ``/<version>``).
+
+    Nothing is deserialised here: the caller loads ``<folder>/model.skops`` through
+    :func:`secondlook.models.load_model`, with its trusted-types list.
+
+    Parameters
+    ----------
+    uri
+        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``.
+    dst
+        An empty folder to download into.
+    tracking
+        Tracking URI (default :func:`tracking_uri`).
+
+    Returns
+    -------
+    dict
+        ``name``, ``version``, ``run_id``, ``folder`` (the downloaded model folder) and
+        ``metadata`` (the run's ``metadata.json``, or ``{}``).
+
+    Raises
+    ------
+    LookupError
+        If the name, alias or version is not in the registry.
+    """
+    import json
+
+    import mlflow
+
+    body = uri.removeprefix("models:/")
+    client = mlflow.MlflowClient(tracking_uri=tracking or tracking_uri())
+    try:
+        if "@" in body:
+            name, alias = body.split("@", 1)
+            mv = client.get_model_version_by_alias(name, alias)
+        else:
+            name, version = body.rsplit("/", 1)
+            mv = client.get_model_version(name, version)
+        mlflow.set_tracking_uri(tracking or tracking_uri())
+        folder = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(dst / "model")
+        )
+    except mlflow.exceptions.MlflowException as exc:
+        raise LookupError(
+            f"not found in the registry at {tracking or tracking_uri()}: {exc}"
+        ) from None
+    metadata: dict[str, Any] = {}
+    if mv.run_id:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=mv.run_id, artifact_path="metadata.json", dst_path=str(dst / "run")
+            )
+            metadata = json.loads(Path(path).read_text())
+        except (mlflow.exceptions.MlflowException, OSError, ValueError):
+            metadata = {}
+    return {
+        "name": name,
+        "version": str(mv.version),
+        "run_id": mv.run_id,
+        "folder": folder,
+        "metadata": metadata,
+    }
+
+
+def log_stage_run(
+    stage: str,
+    *,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    artifacts: list[Path],
+    tags: Mapping[str, str] | None = None,
+    uri: str | None = None,
+    experiment: str = EXPERIMENT,
+) -> str:
+    """Log one stage's run (e.g. ``explain``): flattened params, flat metrics, artifacts.
+
+    Parameters
+    ----------
+    stage
+        The run name and the ``stage`` tag.
+    params
+        Nested params, flattened with :func:`flatten`.
+    metrics
+        Flat ``{name: value}``; NaN and None are skipped.
+    artifacts
+        Files or folders to attach; missing ones are skipped.
+    tags
+        Extra tags; ``git_commit`` and ``dvc_exp_name`` are added here.
+    uri, experiment
+        Tracking URI (default :func:`tracking_uri`) and experiment name.
+
+    Returns
+    -------
+    str
+        The run id.
+    """
+    import mlflow
+
+    uri = uri or tracking_uri()
+    configure(uri, experiment)
+    exp_name = os.environ.get("DVC_EXP_NAME", "")
+    all_tags = {
+        "git_commit": _git_commit(Path.cwd()),
+        "dvc_exp_name": exp_name,
+        "stage": stage,
+        **dict(tags or {}),
+    }
+    with mlflow.start_run(run_name=f"{exp_name or 'pipeline'}-{stage}") as run:
+        mlflow.set_tags(all_tags)
+        mlflow.log_params(flatten(params))
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
+        for path in artifacts:
+            p = Path(path)
+            if p.is_dir():
+                mlflow.log_artifacts(str(p), artifact_path=p.name)
+            elif p.is_file():
+                mlflow.log_artifact(str(p))
+    return str(run.info.run_id)

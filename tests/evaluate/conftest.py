@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from secondlook.models.toy import toy_feature_table, toy_model_inputs
-from secondlook.params import EBMParams, TrainParams, load_params, load_section
+from secondlook.params import EBMParams, GBMParams, TrainParams, load_params, load_section
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def fast_train_params(**changes: object) -> TrainParams:
-    """params.yaml's train section with EBM settings that fit in a fraction of a second."""
+    """params.yaml's train section with EBM and GBM settings that fit in a fraction of a second."""
     cfg = load_section("train", load_params(REPO / "params.yaml"))
     fast_ebm = EBMParams(
         interactions=2,
@@ -26,7 +26,14 @@ def fast_train_params(**changes: object) -> TrainParams:
         min_samples_leaf=4,
         n_jobs=1,
     )
-    return dataclasses.replace(cfg, ebm=fast_ebm, **changes)  # type: ignore[arg-type]
+    fast_gbm = GBMParams(
+        max_iter=60,
+        learning_rate=0.1,
+        max_leaf_nodes=15,
+        min_samples_leaf=20,
+        l2_regularization=1.0,
+    )
+    return dataclasses.replace(cfg, ebm=fast_ebm, gbm=fast_gbm, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,9 @@ def test_margins_are_the_documented_log_odds(fitted, world):
     lr = fitted["logreg"]
     assert_allclose(lr.margin(X), lr.pipeline_.decision_function(X[lr.inputs_].astype(float)))
     tree = fitted["tree"]
-    p = np.clip(tree.tree_.predict_proba(X[tree.inputs_].astype(float))[:, 1], LEAF_CLIP, 1 - LEAF_CLIP)
+    p = np.clip(
+        tree.tree_.predict_proba(X[tree.inputs_].astype(float))[:, 1], LEAF_CLIP, 1 - LEAF_CLIP
+    )
     assert_allclose(tree.margin(X), np.log(p / (1 - p)))
     ebm = fitted["ebm"]
     Xe = X[ebm.inputs_].astype(float)
@@ -64,7 +66,9 @@ def test_scorecard_points_track_the_margin(fitted, world):
     lr: LogRegModel = fitted["logreg"]
     card = lr.scorecard().set_index("input")["points_per_unit"]
     X = world["test"].head(200)
-    points = card["(base)"] + sum(X[c].to_numpy(float) * card[c] for c in card.index if c != "(base)")
+    points = card["(base)"] + sum(
+        X[c].to_numpy(float) * card[c] for c in card.index if c != "(base)"
+    )
     approx = points * np.log(2) / POINTS_TO_DOUBLE_ODDS
     # rounding each coefficient to whole points moves the total a little, never much
     assert np.corrcoef(approx, lr.margin(X))[0, 1] > 0.99

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from secondlook.evaluate.compare import practice_comparison, seed_case_table
+from secondlook.evaluate.compare import SEED_PREFIXES, practice_comparison, seed_case_table
 from secondlook.evaluate.curves import calibration_frame, pr_frame, roc_frame
 from secondlook.evaluate.metrics import METRICS, Bootstrap, Scores, bootstrap
 from secondlook.models import (
@@ -98,6 +98,7 @@ def evaluate_models(
     *,
     train_label: str,
     fit_seconds: Mapping[str, float] | None = None,
+    seed_sources: Mapping[str, pd.DataFrame] | None = None,
 ) -> Evaluation:
     """Evaluate each model on ``test`` against every label present.
 
@@ -113,6 +114,10 @@ def evaluate_models(
         The label the models were trained on (reported beside the headline label).
     fit_seconds
         Family -> training time, shown in the leaderboard.
+    seed_sources
+        Split name -> feature table to look for seed-case decisions in (they fall in whichever
+        split their dates put them; a ``split`` column says which, since scores on the training
+        split are in-sample). Default: the test split only.
 
     Returns
     -------
@@ -162,7 +167,7 @@ def evaluate_models(
         )
     else:
         practice = pd.DataFrame()
-    seeds = seed_case_table(test, probability, flags, labels)
+    seeds = _seed_cases(models, seed_sources or {"test": test}, labels)
 
     board_rows = []
     for f in models:
@@ -253,6 +258,27 @@ def evaluate_models(
     )
 
 
+def _seed_cases(
+    models: Mapping[str, CalibratedModel],
+    sources: Mapping[str, pd.DataFrame],
+    labels: list[str],
+) -> pd.DataFrame:
+    parts = []
+    for split, frame in sources.items():
+        rows = frame[frame["decision_id"].astype(str).str.startswith(SEED_PREFIXES)]
+        if rows.empty:
+            continue
+        prob = {f: m.probability(rows) for f, m in models.items()}
+        flag = {f: m.flag(rows) for f, m in models.items()}
+        table = seed_case_table(rows, prob, flag, labels)
+        table.insert(1, "split", split)
+        parts.append(table)
+    if not parts:
+        return pd.DataFrame(columns=["decision_id", "split"])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["decision_id"], kind="stable").reset_index(drop=True)
+
+
 def _fmt(v: float, lo: float, hi: float, digits: int = 3) -> str:
     if not np.isfinite(v):
         return "–"
@@ -324,6 +350,27 @@ def leaderboard_markdown(ev: Evaluation, cfg: EvaluateParams) -> str:
                 f"| {r['who']} | {r['caught']} | "
                 f"{_fmt(r['recall'], r['recall_lo'], r['recall_hi'])} | {vs} |"
             )
+    seeds = ev.seed_cases
+    lines += ["", "## Seed cases", ""]
+    if seeds.empty:
+        lines.append("No seed-case decisions in the evaluated splits.")
+    else:
+        fams = [c.removesuffix("_flag") for c in seeds.columns if c.endswith("_flag")]
+        lines += [
+            "Each family's calibrated score (and ✔ when flagged at its cut). Decisions in the "
+            "training split are scored in-sample.",
+            "",
+            "| decision | split | date | practice | warranted | " + " | ".join(fams) + " |",
+            "|---|---|---|---|---|" + "---|" * len(fams),
+        ]
+        warrant = f"label_{cfg.label}"
+        for r in seeds.to_dict("records"):
+            cells = [f"{r[f + '_score']:.2f}{' ✔' if r[f + '_flag'] else ''}" for f in fams]
+            date = str(r.get("decision_date", ""))[:10]
+            lines.append(
+                f"| {r['decision_id']} | {r['split']} | {date} | {r.get('practice_outcome', '')} "
+                f"| {'yes' if r.get(warrant) else 'no'} | " + " | ".join(cells) + " |"
+            )
     lines.append("")
     return "\n".join(lines)
 
@@ -341,6 +388,7 @@ def run_evaluate(
     practice_csv: Path,
     seed_cases_csv: Path,
     plots_dir: Path,
+    seed_splits: Mapping[str, Path] | None = None,
     catalogue: Path | None = None,
     track: bool = True,
     log: Callable[[str], Any] = print,
@@ -359,6 +407,8 @@ def run_evaluate(
         Output files.
     plots_dir
         Folder for ``roc/<family>.csv``, ``pr/<family>.csv``, ``calibration/<family>.csv``.
+    seed_splits
+        Other splits (name -> parquet) to look for seed-case decisions in, e.g. train and valid.
     catalogue
         The feature catalogue, attached to the MLflow run.
     track
@@ -376,12 +426,16 @@ def run_evaluate(
         models[f] = load_model(models_dir / f)
         metas[f] = load_metadata(models_dir / f)
     test = add_group_inputs(pd.read_parquet(test_path))
+    sources = {
+        name: add_group_inputs(pd.read_parquet(path)) for name, path in (seed_splits or {}).items()
+    } | {"test": test}
     ev = evaluate_models(
         models,
         test,
         cfg,
         train_label=train_cfg.label,
         fit_seconds={f: m.get("fit_seconds", float("nan")) for f, m in metas.items()},
+        seed_sources=sources,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
 

@@ -57,7 +57,7 @@ def capacity_cut(margin: npt.ArrayLike, capacity: float) -> tuple[float, float]:
     # share flagged when the cut is each level: rows at or above it
     shares = np.cumsum(counts[::-1])[::-1] / m.size
     gap = np.abs(shares - capacity)
-    best = np.flatnonzero(gap == gap.min())
+    best = np.flatnonzero(gap <= gap.min() + 1e-12)  # equal up to rounding
     i = best[np.argmin(shares[best])]
     return float(levels[i]), float(shares[i])
 

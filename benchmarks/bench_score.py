@@ -1,0 +1,160 @@
+"""Time ``secondlook score`` end to end on cohorts of 10k, 100k and 1M referrals.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_score.py --model models/logreg [--sizes 10000 100000 1000000]
+        [--engine pandas|dask] [--work /tmp/score-bench]
+
+A base cohort is simulated once (``secondlook.synth.build_cohort``) and tiled -- every id gets a
+copy suffix -- until it holds the requested number of referrals, then written as parquet. Each
+size is scored in a fresh subprocess (features, scores, reasons, output and manifest) and the
+script prints referrals/s, the child's peak RSS, and the ratio of the end-to-end time to bare
+``predict_proba`` on prebuilt features for the same number of rows (the named baseline).
+Targets: 1M referrals in <= 60 s on 2 cores with peak RSS <= 2 GB; time linear in size.
+Without ``--model`` a logreg model is trained on a small labelled world first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from secondlook.features import build_features
+from secondlook.models import load_model
+from secondlook.params import load_params, load_section
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tile(base: dict[str, pd.DataFrame], copies: int) -> dict[str, pd.DataFrame]:
+    """``copies`` disjoint copies of a cohort (ids suffixed ``-c<i>``)."""
+    id_columns = {
+        "households": ["household_id"],
+        "people": ["person_id", "household_id"],
+        "events": ["event_id", "household_id", "person_id", "related_person_id"],
+    }
+    out = {}
+    for name, df in base.items():
+        parts = []
+        for i in range(copies):
+            part = df.copy()
+            for column in id_columns[name]:
+                part[column] = part[column] + f"-c{i}"
+            parts.append(part)
+        out[name] = pd.concat(parts, ignore_index=True)
+    return out
+
+
+def make_cohort(folder: Path, base: dict[str, pd.DataFrame], referrals: int) -> int:
+    """Write a tiled cohort with at least ``referrals`` referrals; return the exact count."""
+    per_copy = int((base["events"]["type"] == "referral").sum())
+    copies = max(1, -(-referrals // per_copy))
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "events.parquet").is_file():
+        for name, df in tile(base, copies).items():
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    return copies * per_copy
+
+
+def child(cohort: Path, model: str, out: Path, engine: str) -> None:
+    """Score one cohort (run in a subprocess so its peak RSS is its own)."""
+    from secondlook.score import run_score
+
+    settings = load_section("score", load_params(ROOT / "params.yaml"))
+    settings = dataclasses.replace(settings, start=None, end=None)
+    t0 = time.perf_counter()
+    doc = run_score(cohort, model, out, settings, engine=engine, log=lambda _: None)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"seconds": seconds, "rows": doc["counts"]["referrals_in_window"]}))
+
+
+def baseline_seconds(model_dir: str, base: dict[str, pd.DataFrame], n: int) -> float:
+    """Bare ``predict_proba`` on prebuilt features, ``n`` rows (the base features tiled)."""
+    model = load_model(model_dir)
+    feats = build_features(base["households"], base["people"], base["events"])
+    reps = max(1, -(-n // len(feats)))
+    X = pd.concat([feats] * reps, ignore_index=True).iloc[:n]
+    t0 = time.perf_counter()
+    model.predict_proba(X)
+    return time.perf_counter() - t0
+
+
+def train_default(work: Path) -> str:
+    from secondlook.features.stage import assemble
+    from secondlook.models import save_model, select_inputs, train_family
+    from secondlook.synth import build_world
+
+    data = load_params(ROOT / "params.yaml")
+    _, tables = build_world(load_section("synth", data), n_households=3000)
+    splits = assemble(tables, load_section("features", data))
+    inputs = select_inputs(list(splits["train"].columns), False)
+    model, meta = train_family(
+        "logreg", load_section("train", data), splits["train"], splits["valid"], inputs
+    )
+    folder = work / "models" / "logreg"
+    save_model(model, folder, meta)
+    return str(folder)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print one line per size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
+    parser.add_argument("--base-households", type=int, default=10_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/score-bench"))
+    parser.add_argument("--child", nargs=4, metavar=("COHORT", "MODEL", "OUT", "ENGINE"))
+    args = parser.parse_args(argv)
+    if args.child:
+        cohort, model, out, engine = args.child
+        child(Path(cohort), model, Path(out), engine)
+        return
+
+    from secondlook.synth import build_cohort
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    model = args.model or train_default(args.work)
+    synth = load_section("synth", load_params(ROOT / "params.yaml"))
+    base = build_cohort(synth, n_households=args.base_households)
+    base = {k: base[k] for k in ("households", "people", "events")}
+    print(f"engine {args.engine}, model {model}")
+    print(
+        f"{'referrals':>10} {'seconds':>8} {'referrals/s':>12} {'peak RSS':>9} {'vs predict_proba':>17}"
+    )
+    for size in args.sizes:
+        folder = args.work / f"cohort-{size}"
+        n = make_cohort(folder, base, size)
+        out = args.work / f"scores-{size}.parquet"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(folder), model, str(out), args.engine],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode:
+            raise SystemExit(proc.stderr)
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if peak_kb <= before:
+            peak_kb = before  # ru_maxrss of children is the max over all children so far
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        base_s = baseline_seconds(model, base, n)
+        ratio = result["seconds"] / base_s
+        print(
+            f"{result['rows']:>10,} {result['seconds']:>8.1f} "
+            f"{result['rows'] / result['seconds']:>12,.0f} {peak_kb / 1024:>7,.0f}MB "
+            f"{ratio:>16,.0f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""Group metrics with bootstrap intervals, disparity ratios and small-cell suppression.
+
+For each group attribute (``group_<attribute>`` columns of a feature table) the metrics of
+:data:`GROUP_METRICS` are computed per group with fairlearn's :class:`~fairlearn.metrics.MetricFrame`
+(the point estimates), and their 95% intervals from the same weighted bootstrap the overall
+metrics use (:mod:`secondlook.evaluate.metrics`): each replicate reweights the rows, and a
+group's metric is a ratio of weighted sums over that group's rows. The disparity ratio of a
+group is its metric over the reference group's (the largest group), with an interval from the
+paired replicates, and it is marked inside or outside the parity band [0.8, 1.25] (Aequitas's
+convention). This measures; it does not make anything "fair".
+
+**Small cells.** Every metric has a denominator (the decisions it is computed from: all the
+group's decisions, its positives, its negatives, or its flagged decisions). A metric whose
+denominator is below ``min_cell`` is *suppressed*: it is carried as ``None`` with
+``suppressed=True`` and never as a number, in every output. So that a suppressed group's count
+cannot be recovered by subtracting the published groups from a published total, suppression is
+complementary: whenever exactly one group of an attribute is suppressed for a denominator, the
+next-smallest group is suppressed too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    false_negative_rate,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from sklearn.metrics import precision_score, roc_auc_score
+
+__all__ = [
+    "GROUP_ATTRIBUTES",
+    "GROUP_METRICS",
+    "PARITY_BAND",
+    "GroupScores",
+    "group_table",
+    "metricframe_point",
+    "suppress",
+    "proxy_statements",
+]
+
+#: the group attributes of a feature table (``group_<name>``)
+GROUP_ATTRIBUTES = ("ethnicity", "deprivation_quintile", "sex", "disability", "local_authority")
+#: metric -> the decisions it is computed from
+GROUP_METRICS: dict[str, str] = {
+    "flag_rate": "n",
+    "tpr": "positives",
+    "fpr": "negatives",
+    "fnr": "positives",
+    "ppv": "flagged",
+    "auroc": "both_classes",
+    "mean_predicted": "n",
+    "observed": "n",
+}
+#: Aequitas's parity band for disparity ratios
+PARITY_BAND = (0.8, 1.25)
+_NUMBERS = ("value", "lo", "hi", "ratio", "ratio_lo", "ratio_hi", "in_band")
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupScores:
+    """One model's output on the evaluation rows.
+
+    Attributes
+    ----------
+    probability
+        Calibrated probability, shape (n_rows,).
+    flag
+        Whether each row is flagged at the model's cut, shape (n_rows,).
+    """
+
+    probability: FloatArray
+    flag: npt.NDArray[np.bool_]
+
+
+def _auroc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+    y = np.asarray(y)
+    if y.min() == y.max():
+        return float("nan")
+    return float(roc_auc_score(y, p))
+
+
+def metricframe_point(y: npt.ArrayLike, scores: GroupScores, groups: npt.ArrayLike) -> pd.DataFrame:
+    """Point estimates of :data:`GROUP_METRICS` per group, computed by fairlearn's MetricFrame.
+
+    Parameters
+    ----------
+    y
+        Binary label, shape (n_rows,).
+    scores
+        The model's probabilities and flags.
+    groups
+        Group of each row, shape (n_rows,).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the groups (sorted); one column per metric.
+    """
+    yv = np.asarray(y).astype(np.int64)
+    g = pd.Series(np.asarray(groups)).astype(str).to_numpy()
+    flags = MetricFrame(
+        metrics={
+            "flag_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+            "fnr": false_negative_rate,
+            "ppv": lambda t, f: precision_score(t, f, zero_division=np.nan),
+        },
+        y_true=yv,
+        y_pred=np.asarray(scores.flag).astype(np.int64),
+        sensitive_features=g,
+    )
+    probs = MetricFrame(
+        metrics={
+            "auroc": _auroc,
+            "mean_predicted": lambda t, p: float(np.mean(p)),
+            "observed": lambda t, p: float(np.mean(t)),
+        },
+        y_true=yv,
+        y_pred=np.asarray(scores.probability, dtype=np.float64),
+        sensitive_features=g,
+    )
+    out = pd.concat([flags.by_group, probs.by_group], axis=1).astype(np.float64)
+    out.index = out.index.astype(str)
+    return out[list(GROUP_METRICS)].sort_index()
+
+
+def _weighted_auroc(W: FloatArray, y: FloatArray, p: FloatArray) -> FloatArray:
+    """AUROC for each row of weights (ties count one half), shape (B,)."""
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+    Ws = W[:, order]
+    P = np.add.reduceat(Ws * ys, starts, axis=1)
+    N = np.add.reduceat(Ws * (1 - ys), starts, axis=1)
+    tp = np.cumsum(P, axis=1)
+    pos, neg = P.sum(axis=1), N.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((N * (tp - 0.5 * P)).sum(axis=1) / (pos * neg))
+
+
+def _weighted(W: FloatArray, y: FloatArray, s: GroupScores) -> dict[str, FloatArray]:
+    """Each metric for each row of weights over one group's rows, shape (B,)."""
+    f = np.asarray(s.flag, dtype=np.float64)
+    p = np.asarray(s.probability, dtype=np.float64)
+    n = W.sum(axis=1)
+    pos = W @ y
+    neg = n - pos
+    flagged = W @ f
+    tp = W @ (f * y)
+    fp = flagged - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = tp / pos
+        return {
+            "flag_rate": flagged / n,
+            "tpr": tpr,
+            "fpr": fp / neg,
+            "fnr": 1 - tpr,
+            "ppv": tp / flagged,
+            "auroc": _weighted_auroc(W, y, p),
+            "mean_predicted": (W @ p) / n,
+            "observed": pos / n,
+        }
+
+
+def _denominators(y: npt.NDArray[np.int64], flag: npt.NDArray[np.bool_]) -> dict[str, int]:
+    pos = int(y.sum())
+    return {
+        "n": len(y),
+        "positives": pos,
+        "negatives": len(y) - pos,
+        "flagged": int(flag.sum()),
+        "both_classes": min(pos, len(y) - pos),
+    }
+
+
+def suppress(denominators: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Which (group, denominator) cells are suppressed, with complementary suppression.
+
+    Parameters
+    ----------
+    denominators
+        Index: groups; one column per denominator kind (``n``, ``positives``, …).
+    min_cell
+        Cells from fewer decisions than this are suppressed.
+
+    Returns
+    -------
+    pandas.DataFrame of bool
+        Same shape: True where the cell is suppressed. Where exactly one group of a column is
+        below ``min_cell`` (and there are other groups), the next-smallest group is suppressed
+        too, so no suppressed count follows from a published total by subtraction.
+    """
+    out = denominators < min_cell
+    for col in denominators.columns:
+        if out[col].sum() == 1 and len(out) > 1:
+            others = denominators.loc[~out[col], col]
+            out.loc[others.idxmin(), col] = True
+    # a group whose size is hidden hides every count-based cell derived from it
+    return out.apply(lambda c: c | out["n"])
+
+
+def group_table(
+    y: npt.ArrayLike,
+    models: Mapping[str, GroupScores],
+    groups: npt.ArrayLike,
+    *,
+    n_boot: int,
+    seed: int,
+    min_cell: int,
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    """Per-group metrics, intervals, disparity ratios and suppression for several models.
+
+    Parameters
+    ----------
+    y
+        Binary label, shape (n_rows,).
+    models
+        Model name -> its scores on the same rows.
+    groups
+        Group of each row, shape (n_rows,).
+    n_boot
+        Bootstrap replicates (rows drawn with replacement, paired across models and groups).
+    seed
+        Seed of the draws.
+    min_cell
+        Suppress metrics from fewer decisions than this.
+    ci
+        Interval level. Default 0.95.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table, one row per (model, group, metric): ``model``, ``group``, ``n`` (None if
+        suppressed), ``reference`` (the reference group), ``metric``, ``value``, ``lo``, ``hi``,
+        ``ratio``, ``ratio_lo``, ``ratio_hi``, ``in_band`` and ``suppressed``. Suppressed rows
+        carry no number at all.
+    """
+    yv = np.asarray(y).astype(np.int64)
+    g = pd.Series(np.asarray(groups)).astype(str).to_numpy()
+    names = sorted(np.unique(g))
+    masks = {name: g == name for name in names}
+    sizes = pd.Series({k: int(v.sum()) for k, v in masks.items()})
+    reference = str(sizes.sort_values(ascending=False, kind="stable").index[0])
+    rng = np.random.default_rng(seed)
+    n = len(yv)
+    W = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64) if n_boot else None
+    a = (1 - ci) / 2
+    rows = []
+    for model, s in models.items():
+        point = metricframe_point(yv, s, g)
+        flag = np.asarray(s.flag, dtype=bool)
+        den = pd.DataFrame({k: _denominators(yv[m], flag[m]) for k, m in masks.items()}).T
+        hidden = suppress(den, min_cell)
+        reps: dict[str, dict[str, FloatArray]] = {}
+        for k, m in masks.items():
+            sub = GroupScores(np.asarray(s.probability)[m], flag[m])
+            reps[k] = _weighted(W[:, m], yv[m].astype(np.float64), sub) if W is not None else {}
+        for k in names:
+            for metric, kind in GROUP_METRICS.items():
+                row: dict[str, object] = {
+                    "model": model,
+                    "group": k,
+                    "n": None if hidden.loc[k, "n"] else int(sizes[k]),
+                    "reference": reference,
+                    "metric": metric,
+                    "denominator": kind,
+                }
+                if hidden.loc[k, kind]:
+                    rows.append({**row, **dict.fromkeys(_NUMBERS), "suppressed": True})
+                    continue
+                value = float(point.loc[k, metric])  # type: ignore[arg-type]
+                lo, hi = _q(reps[k].get(metric), a)
+                ratio_cells: dict[str, object] = dict.fromkeys(_NUMBERS[3:])
+                if not hidden.loc[reference, kind]:  # a hidden reference hides every ratio
+                    ref_value = float(point.loc[reference, metric])  # type: ignore[arg-type]
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        ratio = value / ref_value if ref_value else float("nan")
+                        rr = (
+                            reps[k][metric] / reps[reference][metric] if metric in reps[k] else None
+                        )
+                    rlo, rhi = _q(rr, a)
+                    finite = bool(np.isfinite(ratio))
+                    ratio_cells = {
+                        "ratio": _num(ratio),
+                        "ratio_lo": rlo,
+                        "ratio_hi": rhi,
+                        "in_band": bool(PARITY_BAND[0] <= ratio <= PARITY_BAND[1])
+                        if finite
+                        else None,
+                    }
+                rows.append(
+                    {
+                        **row,
+                        "value": _num(value),
+                        "lo": lo,
+                        "hi": hi,
+                        **ratio_cells,
+                        "suppressed": False,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _q(values: FloatArray | None, a: float) -> tuple[float | None, float | None]:
+    if values is None:
+        return None, None
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None, None
+    lo, hi = np.quantile(finite, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def proxy_statements(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    truth_label: str,
+    attribute: str,
+    metrics: Sequence[str] = ("tpr", "fpr", "ppv"),
+) -> list[str]:
+    """Plain sentences where a proxy label makes a model look within or outside parity while
+    the truth says otherwise.
+
+    Parameters
+    ----------
+    tables
+        Label -> the :func:`group_table` of that label (same models, same groups).
+    truth_label
+        The label that is the truth (e.g. ``warrants_escalation``).
+    attribute
+        The group attribute the tables are about (used in the sentences).
+    metrics
+        Which label-dependent metrics to compare.
+
+    Returns
+    -------
+    list of str
+        One sentence per (proxy, model, group, metric) where one label puts the disparity
+        ratio's whole interval outside the parity band while the other puts its estimate inside;
+        suppressed cells never appear.
+    """
+    truth = tables[truth_label]
+    key = ["model", "group", "metric"]
+    out = []
+    names = {"tpr": "share of referrals that warranted escalation it flags (TPR)",
+             "fpr": "share of referrals that did not warrant escalation it flags (FPR)",
+             "ppv": "share of its flags that warranted escalation (PPV)",
+             "fnr": "share of referrals that warranted escalation it misses (FNR)",
+             "flag_rate": "share of referrals it flags"}  # fmt: skip
+    t = truth[truth["metric"].isin(metrics) & ~truth["suppressed"].astype(bool)]
+    for label, table in tables.items():
+        if label == truth_label:
+            continue
+        p = table[table["metric"].isin(metrics) & ~table["suppressed"].astype(bool)]
+        both = t.merge(p, on=key, suffixes=("_truth", "_proxy"))
+        both = both[both["in_band_truth"].notna() & both["in_band_proxy"].notna()]
+        # a ratio of zero with no spread says the proxy never occurs there, not that a
+        # disparity is known: such cells support no verdict
+        for side in ("truth", "proxy"):
+            both = both[both[f"ratio_hi_{side}"] > both[f"ratio_lo_{side}"]]
+        # only verdicts the data support: one side's whole interval outside the band, the
+        # other side's estimate inside it (a point estimate near the edge proves nothing)
+        lo_band, hi_band = PARITY_BAND
+        sure_out = {
+            side: (both[f"ratio_hi_{side}"] < lo_band) | (both[f"ratio_lo_{side}"] > hi_band)
+            for side in ("truth", "proxy")
+        }
+        inside = {side: both[f"in_band_{side}"].astype(bool) for side in ("truth", "proxy")}
+        differ = both[(sure_out["proxy"] & inside["truth"]) | (sure_out["truth"] & inside["proxy"])]
+        for r in differ.itertuples(index=False):
+            proxy_view = "outside" if not r.in_band_proxy else "within"
+            truth_view = "within" if r.in_band_truth else "outside"
+            looks = "break parity" if not r.in_band_proxy else "meet parity"
+            out.append(
+                f"Measured against `{label}`, the {r.model} model's {names.get(str(r.metric), str(r.metric))} "
+                f"for {attribute} group {r.group} is {proxy_view} the parity band (ratio "
+                f"{r.ratio_proxy:.2f}, 95% interval {r.ratio_lo_proxy:.2f}-{r.ratio_hi_proxy:.2f}, "
+                f"against group {r.reference_truth}), so the proxy makes it look as if it would {looks}; against "
+                f"the truth it is {truth_view} the band (ratio {r.ratio_truth:.2f}, "
+                f"{r.ratio_lo_truth:.2f}-{r.ratio_hi_truth:.2f})."
+            )
+    return out

@@ -1,0 +1,247 @@
+"""The ``fairness`` stage: the group audit, the proxy statements and the label-bias study.
+
+Writes (paths from dvc.yaml):
+
+- ``fairness.json`` (DVC metrics): per family and attribute, each group's flag rate, TPR, FPR,
+  FNR, PPV, AUROC and calibration in the large against the truth, with intervals, disparity
+  ratios and parity-band marks — suppressed cells as ``"suppressed"``, never a number; a summary
+  of groups outside the band; the proxy statements; the label-bias decomposition.
+- ``<out>/by-group.csv`` (every label), ``<out>/label-bias.csv``, ``<out>/label-bias-decomposition.csv``,
+  ``<out>/summary.md`` (plain words) and ``<out>/plots/*.png`` (disparity ratios with the band).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from secondlook.evaluate.audit import Audit, decompose, fairness_audit, label_bias  # noqa: E402
+from secondlook.evaluate.fairness import PARITY_BAND  # noqa: E402
+from secondlook.models import CalibratedModel  # noqa: E402
+from secondlook.params import FairnessParams, TrainParams  # noqa: E402
+
+__all__ = ["fairness_json", "disparity_figure", "summary_markdown", "run_fairness"]
+
+_SHOWN = ("flag_rate", "tpr", "fpr", "fnr", "ppv", "auroc", "mean_predicted", "observed")
+_PLOTTED = ("flag_rate", "tpr", "fpr")
+_WORDS = {
+    "flag_rate": "flagged",
+    "tpr": "of those that warranted escalation, flagged (TPR)",
+    "fpr": "of those that did not, flagged (FPR)",
+    "fnr": "of those that warranted escalation, missed (FNR)",
+    "ppv": "of flags, warranted escalation (PPV)",
+}
+
+
+def _cell(row: pd.Series) -> Any:
+    if bool(row["suppressed"]):
+        return "suppressed"
+    out = {k: row[k] for k in ("value", "lo", "hi", "ratio", "ratio_lo", "ratio_hi", "in_band")}
+    return {
+        k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+        for k, v in out.items()
+    }
+
+
+def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams) -> dict[str, Any]:
+    """The content of ``fairness.json``.
+
+    Parameters
+    ----------
+    audit
+        The output of :func:`~secondlook.evaluate.audit.fairness_audit`.
+    decomposition
+        The output of :func:`~secondlook.evaluate.audit.decompose`.
+    cfg
+        The ``fairness`` section.
+
+    Returns
+    -------
+    dict
+        JSON-ready; a suppressed cell (and a suppressed group size) is the string
+        ``"suppressed"``.
+    """
+    truth = cfg.labels[0]
+    t = audit.by_group[audit.by_group["label"] == truth]
+    families: dict[str, Any] = {}
+    for (model, attribute), part in t.groupby(["model", "attribute"], sort=False):
+        groups: dict[str, Any] = {}
+        for group, rows in part.groupby("group", sort=True):
+            n = rows["n"].iloc[0]
+            groups[str(group)] = {
+                "n": "suppressed" if n is None or pd.isna(n) else int(n),
+                **{r["metric"]: _cell(r) for _, r in rows.iterrows() if r["metric"] in _SHOWN},
+            }
+        shown = part[part["metric"].isin(_PLOTTED) & ~part["suppressed"].astype(bool)]
+        outside = shown[shown["in_band"].notna() & ~shown["in_band"].astype(bool)]
+        families.setdefault(str(model), {})[str(attribute)] = {
+            "reference": str(part["reference"].iloc[0]),
+            "groups_outside_band": {
+                m: sorted(outside.loc[outside["metric"] == m, "group"].astype(str))
+                for m in _PLOTTED
+            },
+            "by_group": groups,
+        }
+    return {
+        "measured_against": truth,
+        "parity_band": list(PARITY_BAND),
+        "min_cell": cfg.min_cell,
+        "families": families,
+        "proxy_statements": audit.statements,
+        "label_bias": decomposition.round(4).to_dict(orient="records"),
+    }
+
+
+def disparity_figure(table: pd.DataFrame, attribute: str, metric: str) -> Figure:
+    """Disparity ratios of ``metric`` by group and model, with the parity band shaded.
+
+    Suppressed groups are written as "suppressed" in place of a point; models are told apart by
+    marker shape as well as colour.
+    """
+    part = table[(table["attribute"] == attribute) & (table["metric"] == metric)]
+    groups = sorted(part["group"].astype(str).unique())
+    models = list(dict.fromkeys(part["model"]))
+    markers = "osD^v<>"
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(groups) + 1.6))
+    ax.axvspan(*PARITY_BAND, color="0.88", label="parity band 0.8-1.25")
+    ax.axvline(1.0, color="0.5", lw=0.8)
+    for i, model in enumerate(models):
+        rows = part[part["model"] == model].set_index("group")
+        for j, g in enumerate(groups):
+            y = j + (i - (len(models) - 1) / 2) * 0.12
+            r = rows.loc[g] if g in rows.index else None
+            if r is None or bool(r["suppressed"]) or r["ratio"] is None or pd.isna(r["ratio"]):
+                if i == 0:
+                    ax.text(1.0, j, "suppressed (fewer than min_cell decisions)", va="center",
+                            ha="center", fontsize=8, style="italic")  # fmt: skip
+                continue
+            lo, hi = r["ratio_lo"], r["ratio_hi"]
+            if lo is not None and hi is not None and not pd.isna(lo):
+                ax.plot([lo, hi], [y, y], color=f"C{i}", lw=1)
+            ax.plot([r["ratio"]], [y], marker=markers[i % len(markers)], color=f"C{i}",
+                    label=model if j == 0 else None, ls="none")  # fmt: skip
+    ax.set_yticks(range(len(groups)), groups)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"disparity ratio against group {part['reference'].iloc[0]} (log scale)")
+    ax.set_title(f"{_WORDS.get(metric, metric)} by {attribute.replace('_', ' ')}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def summary_markdown(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams) -> str:
+    """The audit in plain words (for the report and a reader of ``reports/``)."""
+    lines = [
+        "# Fairness and label-bias audit",
+        "",
+        f"Every disparity is measured against the truth (`{cfg.labels[0]}`), as a ratio to the "
+        f"largest group; the parity band is {PARITY_BAND[0]}-{PARITY_BAND[1]} (Aequitas). Cells "
+        f"from fewer than {cfg.min_cell} decisions are suppressed (with complementary "
+        "suppression so none can be recovered from totals). This audit measures; it does not "
+        "make any model fair.",
+        "",
+        "## Where a proxy label misleads",
+        "",
+    ]
+    lines += [f"- {s}" for s in audit.statements] or [
+        "- No proxy changes a parity verdict the data support."
+    ]
+    lines += [
+        "",
+        "## How much of each disparity comes from the labels and how much from the world",
+        "",
+    ]
+    if decomposition.empty:
+        lines.append("No disparity could be decomposed (every cell suppressed or undefined).")
+    else:
+        lines += [
+            "Log disparity ratio of the model trained on a proxy, split into the part from the "
+            "label (proxy vs truth, same world), the part from the planted referral biases (the "
+            "world as generated vs without them) and what remains. Positive: the group is "
+            "flagged more than the reference.",
+            "",
+            "| attribute | group | metric | proxy | total | from label | from world | remaining |",
+            "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for r in decomposition.itertuples(index=False):
+            lines.append(
+                f"| {r.attribute} | {r.group} | {r.metric} | {r.proxy} | {r.log_ratio_total:+.2f} "
+                f"| {r.from_label:+.2f} | {r.from_world:+.2f} | {r.remaining:+.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
+
+
+def run_fairness(
+    cfg: FairnessParams,
+    train_cfg: TrainParams,
+    models: Mapping[str, CalibratedModel],
+    splits: Mapping[str, pd.DataFrame],
+    unbiased_splits: Callable[[], Mapping[str, pd.DataFrame]],
+    metrics_path: Path,
+    out_dir: Path,
+    log: Callable[[str], object] = print,
+) -> dict[str, Any]:
+    """Run the audit and the label-bias study and write every output.
+
+    Parameters
+    ----------
+    cfg, train_cfg
+        The ``fairness`` and ``train`` sections.
+    models
+        Family -> fitted model (as trained by the ``train`` stage).
+    splits
+        The ``train``, ``valid``, ``test`` feature tables of the world as generated.
+    unbiased_splits
+        Builds the same splits for the same world without its planted referral biases.
+    metrics_path, out_dir
+        ``fairness.json`` and the folder of tables, summary and plots.
+    log
+        Progress messages.
+
+    Returns
+    -------
+    dict
+        The content of ``fairness.json``.
+    """
+    audit = fairness_audit(models, splits["test"], cfg)
+    log(
+        f"fairness: {len(audit.by_group)} group cells, {int(audit.by_group['suppressed'].sum())} suppressed"
+    )
+    worlds = {"as_generated": splits, "without_planted_bias": unbiased_splits()}
+    lb = label_bias(worlds, train_cfg, cfg)
+    decomposition = decompose(lb, cfg)
+    content = fairness_json(audit, decomposition, cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = out_dir / "plots"
+    plots.mkdir(exist_ok=True)
+    audit.by_group.to_csv(out_dir / "by-group.csv", index=False)
+    lb.to_csv(out_dir / "label-bias.csv", index=False)
+    decomposition.to_csv(out_dir / "label-bias-decomposition.csv", index=False)
+    (out_dir / "summary.md").write_text(summary_markdown(audit, decomposition, cfg))
+    truth = audit.by_group[audit.by_group["label"] == cfg.labels[0]]
+    for attribute in cfg.attributes:
+        for metric in _PLOTTED:
+            fig = disparity_figure(truth, attribute, metric)
+            fig.savefig(plots / f"{attribute}-{metric}.png", dpi=110, metadata={"Software": None})
+            plt.close(fig)
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(content, indent=2, default=_json_default) + "\n")
+    log(f"fairness: {len(audit.statements)} proxy statements; wrote {metrics_path} and {out_dir}")
+    return content

@@ -1,0 +1,300 @@
+"""Case review packs: one self-contained HTML page per decision, in plain words.
+
+:class:`CaseReview` is the data model (what a page says); :func:`build_case_review` fills it
+from one decision's row, its explanation and the household's events; :func:`render_case_review`
+renders it with a Jinja2 template (autoescaped) into a page whose images are embedded as base64,
+so the file can be read anywhere on its own. The true outcome appears only in a separate,
+clearly marked "research only" panel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib.metadata import version
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+import shap
+
+from secondlook.explain.plots import png_base64, timeline_figure, waterfall_figure
+from secondlook.explain.reasons import FACTOR_WORDS, factor_contributions, top_reasons
+from secondlook.features import catalogue_version
+from secondlook.schema import FACTORS
+
+__all__ = [
+    "CaseReview",
+    "OUTCOME_WORDS",
+    "build_case_review",
+    "case_events",
+    "render_case_review",
+]
+
+#: practice's decision in plain words
+OUTCOME_WORDS = {
+    "nfa": "No further action: the referral was closed without an assessment.",
+    "assessment": "A social work assessment of the child's needs (child in need, section 17), "
+    "not a child protection enquiry.",
+    "s47": "A child protection enquiry (section 47): the escalation this model looks for.",
+}
+
+
+@dataclasses.dataclass
+class CaseReview:
+    """What one case review page says. Every text field is plain language for a reviewer.
+
+    Attributes
+    ----------
+    decision_id, decision_date
+        The decision (referral) reviewed and its date (ISO).
+    child_text, source, concern
+        Who the referral is about, who made it, its concern, in words.
+    family, unit, scale_text
+        The model whose reasons are shown, the unit of its contributions and a sentence saying
+        which scale is explained and how calibration maps it to the probability.
+    probability_text, threshold_text, capacity_text, flagged
+        The calibrated score, the flag cut, the share flagged, and whether this case is flagged.
+    reasons
+        Top reasons (``feature``, ``value``, ``contribution``, ``sentence``).
+    factors
+        Contributions summed by hidden factor: ``words``, ``contribution``; non-zero only.
+    checklist
+        The ``rules`` checklist items that hold for this case (empty if not computed).
+    other_models
+        Every family's ``family``, ``probability_text``, ``flagged``.
+    events
+        The household's events before the decision: ``date``, ``about``, ``what``.
+    timeline_png, waterfall_png
+        Base64 PNG images.
+    practice_text
+        What practice decided, in words.
+    research
+        The truth panel (``true_risk``, ``warrants``, ``harm_observed``, ``drivers``) or None.
+    sample_note
+        E.g. that the decision was in the training split.
+    """
+
+    decision_id: str
+    decision_date: str
+    child_text: str
+    source: str
+    concern: str
+    family: str
+    unit: str
+    scale_text: str
+    probability_text: str
+    threshold_text: str
+    capacity_text: str
+    flagged: bool
+    reasons: list[dict[str, Any]]
+    factors: list[dict[str, Any]]
+    checklist: list[str]
+    other_models: list[dict[str, Any]]
+    events: list[dict[str, str]]
+    timeline_png: str
+    waterfall_png: str
+    practice_text: str
+    research: dict[str, Any] | None = None
+    sample_note: str | None = None
+    version: str = dataclasses.field(default_factory=lambda: version("secondlook"))
+    catalogue_version: str = dataclasses.field(default_factory=catalogue_version)
+
+
+def _words(x: Any) -> str:
+    return str(x).replace("_", " ")
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.0f}%" if p >= 0.01 else "under 1%"
+
+
+def case_events(
+    events: pd.DataFrame,
+    people: pd.DataFrame,
+    household_id: str,
+    person_id: str,
+    decision_date: pd.Timestamp,
+) -> pd.DataFrame:
+    """The household's events dated before the decision, with who each is ``about``.
+
+    Parameters
+    ----------
+    events, people
+        The canonical tables.
+    household_id, person_id, decision_date
+        The decision's household, child and date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``date``, ``type``, ``detail``, ``about`` (``this child``, ``sibling`` or
+        ``adult``), ``what`` (a short description), sorted by date.
+    """
+    ev = events[events["household_id"] == household_id]
+    ev = ev[pd.to_datetime(ev["date"]) < decision_date].copy()
+    roles = people.set_index("person_id")["role"]
+    role = ev["person_id"].map(roles).fillna("child").astype(str)
+    ev["about"] = np.where(
+        ev["person_id"] == person_id, "this child", np.where(role == "child", "sibling", "adult")
+    )
+    detail = ev["detail"].astype("string").fillna("")
+    ev["what"] = [
+        f"{_words(t)}" + (f": {_words(d)}" if d else "") + f" (by {_words(s)})"
+        for t, d, s in zip(ev["type"], detail, ev["source"], strict=True)
+    ]
+    ev["date"] = pd.to_datetime(ev["date"])
+    return ev.sort_values("date", kind="stable")[["date", "type", "detail", "about", "what"]]
+
+
+def build_case_review(
+    row: pd.Series,
+    explanation: shap.Explanation,
+    *,
+    family: str,
+    unit: str,
+    probability: float,
+    flagged: bool,
+    threshold: float,
+    capacity: float,
+    events: pd.DataFrame,
+    top_k: int = 5,
+    checklist: list[str] | None = None,
+    other_models: list[dict[str, Any]] | None = None,
+    truth: pd.Series | None = None,
+    sample_note: str | None = None,
+) -> CaseReview:
+    """Fill a :class:`CaseReview` for one decision.
+
+    Parameters
+    ----------
+    row
+        The decision's feature-table row (``decision_id``, ``decision_date``, features,
+        ``practice_outcome``).
+    explanation
+        The explanation of this one decision, shape (1, n_features).
+    family, unit
+        The family explained and its margin unit (``log-odds`` or ``points``).
+    probability, flagged, threshold, capacity
+        Calibrated probability, the flag, the cut as a probability, and the capacity share.
+    events
+        The household's events before the decision (see :func:`case_events`).
+    top_k
+        How many reasons to list. Default 5.
+    checklist
+        Checklist items that hold (from the ``rules`` family), in words.
+    other_models
+        Every family's score and flag for this decision.
+    truth
+        The decision's truth-table row (``true_risk_12m``, ``warrants_escalation``,
+        ``harm_12m_observed``, ``driver_*``) for the research-only panel, or None.
+    sample_note
+        A note on which split the decision came from.
+
+    Returns
+    -------
+    CaseReview
+    """
+    reasons = top_reasons(explanation, top_k)[0]
+    by_factor = factor_contributions(explanation).iloc[0]
+    factors = [
+        {"words": FACTOR_WORDS[f], "contribution": float(by_factor[f])}
+        for f in sorted(FACTORS, key=lambda f: -abs(by_factor[f]))
+        if abs(by_factor[f]) >= 0.01
+    ]
+    date = pd.Timestamp(row["decision_date"])
+    age = int(row.get("age_months", 0))
+    if int(row.get("unborn", 0)):
+        child = "an unborn child"
+    elif age == 0:
+        child = "a baby under one month old"
+    else:
+        child = f"a child aged {age} months" if age < 24 else f"a child aged {age // 12} years"
+    concern = next(
+        (_words(c.removeprefix("concern_")) for c in row.index if c.startswith("concern_")
+         and row[c] == 1),
+        "an unrecorded concern",
+    )
+    source = next(
+        (_words(c.removeprefix("source_")) for c in row.index if c.startswith("source_")
+         and row[c] == 1),
+        "an unrecorded source",
+    )
+    if unit == "points":
+        scale = (
+            "This model adds checklist points; the reasons below are those points. A calibration "
+            "fitted on earlier referrals turns the total into the chance shown."
+        )
+    else:
+        scale = (
+            "The reasons below are contributions to the model's raw score (log-odds, before "
+            "calibration); they add up exactly to that score. A calibration fitted on earlier "
+            "referrals turns the raw score into the chance shown without changing the order of "
+            "cases."
+        )
+    research = None
+    if truth is not None:
+        drivers = [
+            {"words": FACTOR_WORDS[f], "value": float(truth[f"driver_{f}"])}
+            for f in FACTORS
+            if f"driver_{f}" in truth and abs(float(truth[f"driver_{f}"])) >= 0.01
+        ]
+        drivers.sort(key=lambda d: -abs(d["value"]))
+        research = {
+            "true_risk": _pct(float(truth["true_risk_12m"])),
+            "warrants": "yes" if bool(truth["warrants_escalation"]) else "no",
+            "harm_observed": "yes" if bool(truth["harm_12m_observed"]) else "no",
+            "drivers": drivers,
+        }
+    ev_rows = [
+        {"date": d.strftime("%Y-%m-%d"), "about": a, "what": w}
+        for d, a, w in zip(events["date"], events["about"], events["what"], strict=True)
+    ]
+    return CaseReview(
+        decision_id=str(row["decision_id"]),
+        decision_date=date.strftime("%Y-%m-%d"),
+        child_text=f"about {child}",
+        source=source,
+        concern=concern,
+        family=family,
+        unit=unit,
+        scale_text=scale,
+        probability_text=_pct(probability),
+        threshold_text=_pct(threshold),
+        capacity_text=f"{100 * capacity:.0f}%",
+        flagged=bool(flagged),
+        reasons=reasons,
+        factors=factors,
+        checklist=list(checklist or []),
+        other_models=list(other_models or []),
+        events=ev_rows,
+        timeline_png=png_base64(timeline_figure(events, date, title="Recorded events")),
+        waterfall_png=png_base64(waterfall_figure(explanation[0], max_display=top_k + 1)),
+        practice_text=OUTCOME_WORDS.get(str(row.get("practice_outcome")), "Not recorded."),
+        research=research,
+        sample_note=sample_note,
+    )
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("secondlook.explain", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def render_case_review(review: CaseReview) -> str:
+    """Render a case review as a self-contained HTML page.
+
+    Parameters
+    ----------
+    review
+        The filled data model.
+
+    Returns
+    -------
+    str
+        The HTML (all images embedded; every text field escaped).
+    """
+    return _ENV.get_template("case_review.html.j2").render(r=review)

@@ -1,0 +1,178 @@
+"""Plain-language reasons: the top contributions as sentences, and contributions by hidden factor.
+
+A reason is one feature's contribution to one decision's margin, written with the feature
+catalogue's template and the direction it pushed the score::
+
+    "3 referrals about siblings in the last 36 months — raises the score"
+
+:func:`factor_contributions` sums the contributions of the features that are evidence of each
+hidden factor of the synthetic world (the catalogue's ``evidence_of``), which is what fidelity
+compares with the truth's drivers and what a case review pack shows as "what the signals point to".
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shap
+
+from secondlook.features import CATALOGUE, reason_text
+from secondlook.schema import FACTORS
+
+__all__ = [
+    "FACTOR_WORDS",
+    "RAISES",
+    "LOWERS",
+    "evidence_map",
+    "factor_contributions",
+    "reason_sentence",
+    "top_reasons",
+]
+
+RAISES = "raises the score"
+LOWERS = "lowers the score"
+
+#: each hidden factor in plain words (the truth table's ``driver_<factor>`` names as keys)
+FACTOR_WORDS: dict[str, str] = {
+    "drug": "parental drug misuse",
+    "alcohol": "parental alcohol misuse",
+    "mental_health": "parental mental ill-health",
+    "domestic_abuse": "domestic abuse",
+    "unassessed_violent_adult": "a violent adult in the household who was never assessed",
+    "earlier_removal": "an earlier child removed into care",
+    "young_parent": "a young parent",
+    "deprivation": "deprivation",
+    "disability": "the child's disability",
+}
+assert set(FACTOR_WORDS) == set(FACTORS), "every hidden factor needs words"
+
+#: contributions smaller than this (in margin units) are not given as reasons
+_NEGLIGIBLE = 1e-9
+
+
+@functools.lru_cache(maxsize=65536)
+def _sentence(feature: str, value: float) -> str:
+    try:
+        text = reason_text(feature, value)
+    except KeyError:  # an input outside the catalogue (e.g. a study's ethnicity indicator)
+        shown = int(value) if float(value).is_integer() else round(value, 2)
+        text = f"{feature.replace('_', ' ')} = {shown}"
+    return text[:1].upper() + text[1:]
+
+
+def reason_sentence(feature: str, value: float, contribution: float) -> str:
+    """One reason as a sentence: the catalogue's words for the value and the direction.
+
+    Parameters
+    ----------
+    feature
+        A feature name (from the catalogue; other names are written as ``name = value``).
+    value
+        The feature's value for the case.
+    contribution
+        Its signed contribution to the margin.
+
+    Returns
+    -------
+    str
+        E.g. ``"3 referrals about siblings in the last 36 months — raises the score"``.
+    """
+    direction = RAISES if contribution > 0 else LOWERS
+    return f"{_sentence(feature, float(value))} — {direction}"
+
+
+def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str, Any]]]:
+    """The ``k`` largest contributions of every row, largest magnitude first, as reasons.
+
+    Parameters
+    ----------
+    explanation
+        From :func:`secondlook.explain.explain_model`, shape (n_rows, n_features).
+    k
+        Reasons per row, >= 1. Rows with fewer non-zero contributions get fewer reasons.
+
+    Returns
+    -------
+    list of list of dict
+        One list per row; each reason is ``{"feature", "value", "contribution", "sentence"}``
+        (``value`` and ``contribution`` are floats; the contribution is in margin units).
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    values = np.asarray(explanation.values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"expected a 2-d explanation (rows x features), got {values.shape}")
+    data = np.asarray(explanation.data, dtype=np.float64)
+    names = list(explanation.feature_names)
+    n, p = values.shape
+    kk = min(k, p)
+    if n == 0 or kk == 0:
+        return [[] for _ in range(n)]
+    size = np.abs(values)
+    # top-k columns per row without a full sort, then order those k (ties: column order)
+    if kk < p:
+        cand = np.argpartition(-size, kk - 1, axis=1)[:, :kk]
+    else:
+        cand = np.tile(np.arange(p), (n, 1))
+    cand = np.sort(cand, axis=1)
+    order = np.argsort(-np.take_along_axis(size, cand, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(cand, order, axis=1)
+    top_values = np.take_along_axis(values, top, axis=1)
+    top_data = np.take_along_axis(data, top, axis=1)
+    keep = np.abs(top_values) > _NEGLIGIBLE
+    out: list[list[dict[str, Any]]] = []
+    for i in range(n):
+        row = []
+        for j in range(kk):
+            if not keep[i, j]:
+                break
+            feature = names[top[i, j]]
+            value = float(top_data[i, j])
+            contribution = float(top_values[i, j])
+            row.append(
+                {
+                    "feature": feature,
+                    "value": value,
+                    "contribution": contribution,
+                    "sentence": reason_sentence(feature, value, contribution),
+                }
+            )
+        out.append(row)
+    return out
+
+
+def evidence_map(feature_names: list[str]) -> dict[str, str | None]:
+    """Feature -> the hidden factor it is evidence of (``None`` if none or not catalogued)."""
+    catalogue = {s.name: s.evidence_of for s in CATALOGUE}
+    return {f: catalogue.get(f) for f in feature_names}
+
+
+def factor_contributions(explanation: shap.Explanation) -> pd.DataFrame:
+    """Contributions summed by the hidden factor each feature is evidence of.
+
+    Parameters
+    ----------
+    explanation
+        Shape (n_rows, n_features).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Shape (n_rows, len(FACTORS) + 1): one column per factor of
+        :data:`secondlook.schema.FACTORS` (0 where no input is evidence of it) and ``other``
+        (features that are evidence of no factor: age, the current concern's source…). Rows sum
+        to the sum of the contributions.
+    """
+    values = np.asarray(explanation.values, dtype=np.float64)
+    names = list(explanation.feature_names)
+    evidence = evidence_map(names)
+    columns = [*FACTORS, "other"]
+    matrix: npt.NDArray[np.float64] = np.zeros((len(names), len(columns)))
+    for j, name in enumerate(names):
+        factor = evidence[name]
+        matrix[j, columns.index(factor if factor is not None else "other")] = 1.0
+    return pd.DataFrame(values @ matrix, columns=columns)

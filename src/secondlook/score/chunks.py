@@ -1,0 +1,355 @@
+"""Splitting a cohort into household chunks on disk, in one streaming pass.
+
+Features are computed household by household (a referral reads its own and its siblings'
+histories, and the adults of its household), so a cohort can be scored one group of households
+at a time. :func:`partition_cohort` makes those groups without holding the cohort in memory:
+
+1. the ``households`` table is read whole (one short row per household), checked, sorted by
+   ``household_id`` and cut into chunks of ``chunk_households``;
+2. ``people`` and ``events`` are streamed in batches; each batch is converted to the contract's
+   types, screened for identifiers, checked row by row against the vocabularies, and its rows
+   are appended to their chunk's spill files (Arrow IPC, lz4) in a work folder;
+3. ids are checked for uniqueness across the whole cohort.
+
+Events whose household is not in ``households`` go to one extra, last chunk, where their
+referrals are rejected (the rest refuse the cohort). Memory is bounded by the batch and flush
+sizes, plus the id columns kept for the uniqueness check (about 15 bytes per event and person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.feather as feather
+
+from secondlook.schema import (
+    ADULT_ROLES,
+    EVENT_DETAILS,
+    EVENT_TYPES,
+    ROLES,
+    SEXES,
+    SOURCES,
+    TableError,
+)
+from secondlook.score.errors import CohortError
+from secondlook.score.io import TableSource
+from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
+
+__all__ = ["Plan", "load_chunk", "partition_cohort"]
+
+_VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
+    ("people", "role"): ROLES,
+    ("people", "sex"): SEXES,
+    ("people", "ethnicity"): ("White", "Mixed", "Asian", "Black", "Other"),
+    ("events", "type"): EVENT_TYPES,
+    ("events", "source"): SOURCES,
+}
+assert set(ADULT_ROLES) < set(ROLES)
+
+
+@dataclass
+class Plan:
+    """The chunks of a partitioned cohort and what was counted on the way.
+
+    Attributes
+    ----------
+    work
+        The folder holding the spill files.
+    n_chunks
+        Household chunks, plus one last chunk for events of unknown households when any.
+    households
+        The households table, sorted by ``household_id``.
+    chunk_households
+        Households per chunk.
+    counts
+        Rows read per table and referrals dated in the window.
+    files
+        Chunk -> table -> spill files.
+    """
+
+    work: Path
+    n_chunks: int
+    households: pa.Table
+    chunk_households: int
+    counts: dict[str, int] = field(default_factory=dict)
+    files: dict[int, dict[str, list[Path]]] = field(default_factory=dict)
+
+
+def _vocab_check(table: str, column: str, values: pa.Array, offset: int) -> None:
+    allowed = _VOCAB[(table, column)]
+    ok = pc.is_in(values, pa.array(allowed))
+    if not pc.all(ok).as_py():
+        bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+        shown = pc.take(values, pa.array(bad[:5])).to_pylist()
+        raise TableError(
+            table,
+            column,
+            f"one of {', '.join(allowed)}",
+            pd.DataFrame({column: shown}, index=pd.Index(bad[:5] + offset)),
+        )
+
+
+def _detail_check(batch: pa.Table, offset: int) -> None:
+    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``)."""
+    types = batch.column("type").to_numpy()
+    detail = batch.column("detail").to_pandas()
+    bad = np.zeros(len(types), dtype=bool)
+    for etype, allowed in EVENT_DETAILS.items():
+        mask = types == etype
+        if not mask.any():
+            continue
+        d = detail[mask]
+        if allowed is None:
+            bad[mask] = d.notna().to_numpy()
+        elif etype == "assessment_completed":
+            parts = d.fillna("").str.split(";").explode()
+            ok = parts.isin(allowed).groupby(level=0).all()
+            bad[mask] = ~ok.reindex(d.index).fillna(False).to_numpy(dtype=bool)
+        else:
+            bad[mask] = ~d.isin(allowed).to_numpy()
+    if bad.any():
+        rows = batch.select(["event_id", "type", "detail"]).to_pandas()[bad].head(5)
+        rows.index = rows.index + offset
+        raise TableError("events", "detail", "allowed detail for the event type", rows)
+
+
+def _check_households(hh: pa.Table) -> None:
+    la = hh.column("local_authority")
+    ok = pc.match_substring_regex(la, r"^LA[0-9][0-9]$")
+    if not pc.all(ok).as_py():
+        raise TableError("households", "local_authority", "LA code", _rows(hh, ~ok.to_numpy(False)))
+    dec = hh.column("deprivation_decile").to_numpy()
+    out = (dec < 1) | (dec > 10)
+    if out.any():
+        raise TableError("households", "deprivation_decile", "in_range(1, 10)", _rows(hh, out))
+
+
+def _rows(table: pa.Table, mask: np.ndarray, offset: int = 0) -> pd.DataFrame:
+    idx = np.flatnonzero(mask)[:5]
+    rows = table.take(pa.array(idx)).to_pandas()
+    rows.index = idx + offset
+    return rows
+
+
+def _duplicates(table: str, column: str, parts: list[pa.Array]) -> None:
+    """Raise naming the first duplicated ids of ``column`` across all batches."""
+    ids = pa.chunked_array(parts, type=pa.string())
+    if len(pc.unique(ids)) == len(ids):
+        return
+    counts = pc.value_counts(ids)
+    dup = pc.filter(counts, pc.greater(counts.field("counts"), 1))
+    shown = dup.field("values").to_pylist()[:5]
+    raise TableError(
+        table,
+        column,
+        "field_uniqueness",
+        pd.DataFrame({column: shown, "rows": dup.field("counts").to_pylist()[:5]}),
+    )
+
+
+class _Spill:
+    """Rows routed to chunks, buffered and flushed to one IPC file per chunk and flush."""
+
+    def __init__(self, plan: Plan, table: str, flush_rows: int) -> None:
+        self.plan, self.table, self.flush_rows = plan, table, flush_rows
+        self.buffers: dict[int, list[pa.Table]] = {}
+        self.buffered = 0
+        self.flushes = 0
+        (plan.work / table).mkdir(parents=True, exist_ok=True)
+
+    def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
+        order = np.argsort(chunk, kind="stable")
+        sorted_chunks = chunk[order]
+        batch = batch.take(pa.array(order))
+        keys, starts = np.unique(sorted_chunks, return_index=True)
+        ends = np.append(starts[1:], len(order))
+        for k, a, b in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            self.buffers.setdefault(int(k), []).append(batch.slice(a, b - a))
+        self.buffered += batch.num_rows
+        if self.buffered >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        for k, parts in sorted(self.buffers.items()):
+            path = self.plan.work / self.table / f"{k:06d}-{self.flushes:05d}.arrow"
+            feather.write_feather(pa.concat_tables(parts), path, compression="lz4")
+            self.plan.files.setdefault(k, {}).setdefault(self.table, []).append(path)
+        self.buffers.clear()
+        self.buffered = 0
+        self.flushes += 1
+
+
+def partition_cohort(
+    sources: dict[str, TableSource],
+    work: Path,
+    *,
+    chunk_households: int,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    batch_rows: int = 1 << 20,
+    flush_rows: int = 4 << 20,
+    on_batch: Callable[[str, int], Any] | None = None,
+) -> Plan:
+    """Stream the cohort into household chunks under ``work``, checking it on the way.
+
+    Parameters
+    ----------
+    sources
+        From :func:`secondlook.score.io.open_cohort`.
+    work
+        An empty folder for the spill files (the caller removes it).
+    chunk_households
+        Households per chunk.
+    window
+        Inclusive ``(first, last)`` referral date to score (``None``: unbounded), to count the
+        referrals in it.
+    batch_rows, flush_rows
+        Rows read per batch, and buffered rows that trigger writing the spill files.
+    on_batch
+        Called with the table name and the rows of each batch read (for progress).
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    CohortError
+        On an empty cohort or no referral in the window.
+    IdentifierError
+        Naming every column holding identifier-like values.
+    TableError
+        On a broken row: the table, the column and the first offending rows.
+    """
+    findings = ScreenFindings()
+    parts = [b for b in sources["households"].batches(batch_rows)]
+    hh = pa.concat_tables(parts) if parts else pa.table({})
+    for column in ("household_id", "local_authority"):
+        if hh.num_rows:
+            screen_values("households", column, hh.column(column), findings)
+    n_hh = hh.num_rows
+    if n_hh and not findings:
+        _duplicates("households", "household_id", list(hh.column("household_id").chunks))
+        _check_households(hh)
+    if n_hh:
+        hh = hh.sort_by("household_id").combine_chunks()
+    hh_ids = hh.column("household_id") if n_hh else pa.chunked_array([], type=pa.string())
+    n_chunks = max(1, -(-n_hh // chunk_households))
+    plan = Plan(
+        work=Path(work), n_chunks=n_chunks, households=hh, chunk_households=chunk_households
+    )
+    plan.counts = {"households": n_hh, "people": 0, "events": 0, "referrals_in_window": 0}
+    ids: dict[str, list[pa.Array]] = {"people": [], "events": []}
+    lo, hi = window
+    orphan = n_chunks  # the extra chunk for events of unknown households
+    for table, id_column in (("people", "person_id"), ("events", "event_id")):
+        spill = _Spill(plan, table, flush_rows)
+        offset = 0
+        for batch in sources[table].batches(batch_rows):
+            for column, kind in sources[table].kinds.items():
+                if kind == "text":
+                    values = batch.column(column)
+                    if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
+                        allowed = pa.array(_VOCAB[(table, column)])
+                        values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
+                    screen_values(table, column, values, findings)
+            if table == "people":
+                births = batch.column("birth_month")
+                days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
+                screen_birth_months(table, "birth_month", days, findings)
+            if findings:  # name every identifier column, then stop before any other check
+                continue
+            for column in sources[table].kinds:
+                if (table, column) in _VOCAB:
+                    _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
+            rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
+            rank_np = rank.to_numpy(zero_copy_only=False)
+            unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
+            if table == "people" and unknown.any():
+                raise TableError(
+                    "people",
+                    "household_id",
+                    "refers to a household that exists",
+                    _rows(batch, unknown, offset),
+                )
+            chunk = np.where(
+                unknown, orphan, np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households
+            ).astype(np.int64)
+            if table == "events":
+                _detail_check(batch, offset)
+                is_ref = pc.equal(batch.column("type"), "referral")
+                dates = batch.column("date")
+                if lo is not None:
+                    is_ref = pc.and_(
+                        is_ref, pc.greater_equal(dates, pa.scalar(lo, pa.timestamp("s")))
+                    )
+                if hi is not None:
+                    is_ref = pc.and_(is_ref, pc.less_equal(dates, pa.scalar(hi, pa.timestamp("s"))))
+                plan.counts["referrals_in_window"] += int(pc.sum(is_ref).as_py() or 0)
+            ids[table].extend(batch.column(id_column).chunks)
+            spill.add(batch, chunk)
+            plan.counts[table] += batch.num_rows
+            offset += batch.num_rows
+            if on_batch is not None:
+                on_batch(table, batch.num_rows)
+        spill.flush()
+    findings.raise_if_any()
+    _duplicates("people", "person_id", ids["people"])
+    _duplicates("events", "event_id", ids["events"])
+    ids.clear()
+    if orphan in plan.files:
+        plan.n_chunks = n_chunks + 1
+    if n_hh == 0 or plan.counts["events"] == 0:
+        raise CohortError(
+            "the cohort is empty: "
+            + ", ".join(f"{plan.counts[t]} {t}" for t in ("households", "people", "events"))
+            + "; nothing to score"
+        )
+    if plan.counts["referrals_in_window"] == 0:
+        raise CohortError(
+            f"the cohort holds no referral dated {_window_text(window)}; nothing to score"
+        )
+    return plan
+
+
+def _window_text(window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> str:
+    lo, hi = window
+    a = "any date" if lo is None else str(lo.date())
+    b = "any date" if hi is None else str(hi.date())
+    return f"from {a} to {b}"
+
+
+def load_chunk(plan: Plan, k: int) -> dict[str, pa.Table]:
+    """The households, people and events of chunk ``k`` (the last may be the orphan chunk).
+
+    Returns
+    -------
+    dict of str to pyarrow.Table
+        In the contract's column order; rows in file order.
+    """
+    out: dict[str, pa.Table] = {}
+    base = plan.households
+    if k * plan.chunk_households < base.num_rows:
+        out["households"] = base.slice(k * plan.chunk_households, plan.chunk_households)
+    else:
+        out["households"] = base.slice(0, 0)
+    for table in ("people", "events"):
+        paths = plan.files.get(k, {}).get(table, [])
+        if paths:
+            out[table] = pa.concat_tables([feather.read_table(p) for p in paths])
+        else:
+            out[table] = _empty(plan, table)
+    return out
+
+
+def _empty(plan: Plan, table: str) -> pa.Table:
+    from secondlook.score.io import _ARROW, COLUMN_KINDS
+
+    kinds = COLUMN_KINDS[table]
+    return pa.table({c: pa.array([], type=_ARROW[k]) for c, k in kinds.items()})

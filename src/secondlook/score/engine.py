@@ -1,0 +1,336 @@
+"""Scoring one household chunk, and the two engines that run every chunk.
+
+:func:`score_chunk` is the one partition function: a chunk's tables and the model in, one output
+row per referral of the window out -- scored (probability, flag, reasons) or rejected (reason).
+It is module-level and depends only on its arguments, so it runs unchanged in this process
+(:func:`run_pandas`) or on a dask.distributed worker (:func:`run_dask`); both engines feed the
+chunks in the same order and write the results in chunk order, so their outputs are identical.
+Linear algebra runs single-threaded inside a chunk, so a sum is never reordered by a thread pool
+and the floating-point results do not depend on the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from threadpoolctl import threadpool_limits
+
+from secondlook.features import ID_COLUMNS, build_features
+from secondlook.models import CalibratedModel
+from secondlook.models.stage import ETHNICITY_INPUTS
+from secondlook.schema import ETHNICITIES, TableError
+from secondlook.score.errors import CohortError
+from secondlook.score.validate import check_chunk
+
+__all__ = ["ChunkSettings", "output_schema", "run_dask", "run_pandas", "score_chunk"]
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """What every chunk needs besides its tables and the model.
+
+    Attributes
+    ----------
+    start, end
+        Inclusive referral dates to score (``None``: unbounded).
+    top_k
+        Reasons per scored referral.
+    model_name, model_version, model_sha256, catalogue_version
+        Written on every row, so each row says what produced it.
+    reasons
+        Whether to explain the scores (``False`` leaves the reason columns empty).
+    """
+
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    top_k: int
+    model_name: str
+    model_version: str
+    model_sha256: str
+    catalogue_version: str
+    reasons: bool = True
+
+
+def output_schema(top_k: int) -> pa.Schema:
+    """The output table's columns and types for ``top_k`` reasons.
+
+    Parameters
+    ----------
+    top_k
+        Reasons per row; each adds ``reason_<i>_feature``, ``reason_<i>_sentence`` and
+        ``reason_<i>_contribution`` (margin units: log-odds, or points for ``rules``).
+
+    Returns
+    -------
+    pyarrow.Schema
+    """
+    fields = [
+        pa.field("decision_id", pa.string(), nullable=False),
+        pa.field("referral_event_id", pa.string(), nullable=False),
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("household_id", pa.string(), nullable=False),
+        pa.field("referral_date", pa.timestamp("s"), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("rejection_reason", pa.string()),
+        pa.field("probability", pa.float64()),
+        pa.field("flag", pa.bool_()),
+        pa.field("threshold", pa.float64(), nullable=False),
+    ]
+    for i in range(1, top_k + 1):
+        fields += [
+            pa.field(f"reason_{i}_feature", pa.string()),
+            pa.field(f"reason_{i}_sentence", pa.string()),
+            pa.field(f"reason_{i}_contribution", pa.float64()),
+        ]
+    fields += [
+        pa.field(name, pa.string(), nullable=False)
+        for name in ("model_name", "model_version", "model_sha256", "catalogue_version")
+    ]
+    return pa.schema(fields)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    df = table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    for column in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[column]):
+            df[column] = df[column].astype("datetime64[s]")
+    return df
+
+
+def _reasons(model: CalibratedModel, X: pd.DataFrame, k: int) -> list[list[dict[str, Any]]]:
+    from secondlook.explain import explain_model, top_reasons
+
+    return top_reasons(explain_model(model, X), k)
+
+
+def _group_inputs(features: pd.DataFrame, people: pd.DataFrame, inputs: list[str]) -> None:
+    """Add the ethnicity indicators when a study trained the model on them (in place)."""
+    if not any(c in inputs for c in ETHNICITY_INPUTS):
+        return
+    eth = features["person_id"].map(people.set_index("person_id")["ethnicity"]).astype(str)
+    for name, column in zip(ETHNICITIES, ETHNICITY_INPUTS, strict=True):
+        features[column] = (eth == name).to_numpy().astype(np.int64)
+
+
+def score_chunk(
+    tables: dict[str, pa.Table], model: CalibratedModel, settings: ChunkSettings
+) -> pa.Table:
+    """Score every referral of the window in one household chunk.
+
+    Parameters
+    ----------
+    tables
+        ``households``, ``people`` and ``events`` of the chunk (contract columns and types).
+    model
+        The calibrated model.
+    settings
+        The window, the number of reasons and the model's identity.
+
+    Returns
+    -------
+    pyarrow.Table
+        :func:`output_schema` rows, one per referral dated in the window, sorted by referral
+        date then id: ``status`` is ``scored`` (probability, flag at the model's threshold,
+        reasons) or ``rejected`` (``rejection_reason``; no score).
+
+    Raises
+    ------
+    CohortError
+        If an event other than a referral breaks a cross-table rule (the message is the
+        :class:`~secondlook.schema.TableError`'s, which does not travel between processes).
+    """
+    with threadpool_limits(limits=1):
+        return _score_chunk(tables, model, settings)
+
+
+def _score_chunk(
+    tables: dict[str, pa.Table], model: CalibratedModel, settings: ChunkSettings
+) -> pa.Table:
+    hh = _to_pandas(tables["households"])
+    people = _to_pandas(tables["people"])
+    events = _to_pandas(tables["events"])
+    try:
+        history, rejected = check_chunk(hh, people, events)
+    except TableError as exc:
+        raise CohortError(str(exc)) from None
+    in_window = (events["type"] == "referral").to_numpy().copy()
+    if settings.start is not None:
+        in_window &= (events["date"] >= settings.start).to_numpy()
+    if settings.end is not None:
+        in_window &= (events["date"] <= settings.end).to_numpy()
+    refs = events.loc[in_window, ["event_id", "person_id", "household_id", "date"]]
+    refs = refs.sort_values(["date", "event_id"], kind="stable").reset_index(drop=True)
+    n = len(refs)
+    reason = refs["event_id"].map(rejected)
+    ok = reason.isna().to_numpy()
+    schema = output_schema(settings.top_k)
+    cols: dict[str, Any] = {
+        "decision_id": refs["event_id"].to_numpy(),
+        "referral_event_id": refs["event_id"].to_numpy(),
+        "person_id": refs["person_id"].to_numpy(),
+        "household_id": refs["household_id"].to_numpy(),
+        "referral_date": refs["date"].to_numpy(dtype="datetime64[s]"),
+        "status": np.where(ok, "scored", "rejected"),
+        "rejection_reason": np.where(ok, np.full(n, None, dtype=object), reason.to_numpy(object)),
+    }
+    probability = np.full(n, np.nan)
+    flag = np.zeros(n, dtype=bool)
+    reason_cols: dict[str, Any] = {}
+    for i in range(1, settings.top_k + 1):
+        reason_cols[f"reason_{i}_feature"] = np.full(n, None, dtype=object)
+        reason_cols[f"reason_{i}_sentence"] = np.full(n, None, dtype=object)
+        reason_cols[f"reason_{i}_contribution"] = np.full(n, np.nan)
+    scored = np.flatnonzero(ok)
+    if len(scored):
+        chosen = refs.iloc[scored]
+        decisions = pd.DataFrame(
+            {
+                "decision_id": chosen["event_id"].to_numpy(),
+                "person_id": chosen["person_id"].to_numpy(),
+                "household_id": chosen["household_id"].to_numpy(),
+                "decision_date": chosen["date"].to_numpy(dtype="datetime64[s]"),
+                "referral_event_id": chosen["event_id"].to_numpy(),
+            },
+            columns=list(ID_COLUMNS),
+        )
+        features = build_features(hh, people, history, decisions)
+        _group_inputs(features, people, model.inputs)
+        probability[scored] = model.probability(features)
+        flag[scored] = model.flag(features)
+        if settings.reasons:
+            for row, found in zip(scored, _reasons(model, features, settings.top_k), strict=True):
+                for i, r in enumerate(found, start=1):
+                    reason_cols[f"reason_{i}_feature"][row] = r["feature"]
+                    reason_cols[f"reason_{i}_sentence"][row] = r["sentence"]
+                    reason_cols[f"reason_{i}_contribution"][row] = r["contribution"]
+    cols["probability"] = np.where(ok, probability, np.nan)
+    cols["flag"] = flag
+    cols["threshold"] = np.full(n, float(model.threshold_))
+    cols.update(reason_cols)
+    arrays = []
+    for f in schema:
+        values = cols.get(f.name)
+        if f.name in ("model_name", "model_version", "model_sha256", "catalogue_version"):
+            values = np.full(n, getattr(settings, f.name), dtype=object)
+        mask = None
+        if f.name in ("probability", "flag") or f.name.endswith("_contribution"):
+            mask = ~ok if f.name in ("probability", "flag") else np.isnan(np.asarray(values))
+        arrays.append(pa.array(values, type=f.type, mask=mask))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+ChunkLoader = Callable[[int], dict[str, pa.Table]]
+
+
+def run_pandas(
+    n_chunks: int,
+    load: ChunkLoader,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+) -> Iterator[pa.Table]:
+    """Score the chunks one after another in this process, yielding results in chunk order.
+
+    Parameters
+    ----------
+    n_chunks
+        How many chunks.
+    load
+        Chunk index -> its tables (read from the spill files).
+    model, settings
+        As :func:`score_chunk`.
+
+    Yields
+    ------
+    pyarrow.Table
+        One per chunk, in order.
+    """
+    for k in range(n_chunks):
+        yield score_chunk(load(k), model, settings)
+
+
+def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
+    """A dask.distributed LocalCluster on the loopback interface (no dashboard).
+
+    Parameters
+    ----------
+    n_workers
+        Worker count; one thread each.
+    processes
+        Workers in their own processes (default), or threads of this process (fast tests).
+
+    Returns
+    -------
+    distributed.LocalCluster
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=processes,
+        host="127.0.0.1",
+        protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+
+
+def run_dask(
+    n_chunks: int,
+    load: ChunkLoader,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+    client: Any,
+    *,
+    in_flight: int | None = None,
+) -> Iterator[pa.Table]:
+    """Score the chunks on a dask.distributed cluster, yielding results in chunk order.
+
+    At most ``in_flight`` chunks are read and sent ahead of the one being written, so the
+    client's memory stays bounded whatever the cohort's size.
+
+    Parameters
+    ----------
+    n_chunks, load, model, settings
+        As :func:`run_pandas`.
+    client
+        A connected ``distributed.Client``.
+    in_flight
+        Chunks submitted ahead; default twice the number of worker threads (at least 2).
+
+    Yields
+    ------
+    pyarrow.Table
+        One per chunk, in order.
+    """
+    if in_flight is None:
+        threads = sum(client.nthreads().values()) or 1
+        in_flight = max(2, 2 * threads)
+    remote_model = client.scatter(model, broadcast=True)
+    futures: dict[int, Any] = {}
+    next_k = 0
+    try:
+        for k in range(n_chunks):
+            while next_k < n_chunks and next_k < k + in_flight:
+                # scattered, not embedded in the task: a chunk is megabytes of rows
+                data = client.scatter([load(next_k)], hash=False)[0]  # a dict would name keys
+                futures[next_k] = client.submit(
+                    score_chunk,
+                    data,
+                    remote_model,
+                    settings,
+                    key=f"secondlook-score-chunk-{next_k}-{id(futures)}",
+                    pure=False,
+                )
+                next_k += 1
+            result = futures.pop(k).result()
+            yield result
+    finally:
+        for f in futures.values():
+            f.cancel()

@@ -1,0 +1,75 @@
+"""The provenance manifest written beside every scored cohort, and atomic writes.
+
+The manifest says what went in (each input file's SHA-256 and row counts), what came out
+(referrals scored, flagged and rejected by reason), with which model (name, version, content
+hash, threshold) and which settings. Everything that changes from one identical run to the next
+-- the start time, the seconds taken, the code version and the host -- sits under one ``run``
+key, so ``del manifest["run"]`` leaves a document that is byte-identical across reruns, and the
+scored parquet itself holds no time at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from secondlook.models import file_sha256
+
+__all__ = ["code_version", "input_hashes", "write_json_atomically"]
+
+
+def code_version() -> dict[str, str]:
+    """The package version and, in a git checkout, the commit and whether it is dirty."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = version("secondlook")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        pkg = "unknown"
+    out = {"package": pkg, "git_commit": "unknown", "git_dirty": "unknown"}
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        out.update(git_commit=commit, git_dirty=str(bool(dirty)).lower())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return out
+
+
+def input_hashes(paths: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """``{table: {"path", "sha256", "format"}}`` for the cohort's files."""
+    return {
+        name: {"path": str(p), "format": p.suffix.lstrip("."), "sha256": file_sha256(p)}
+        for name, p in sorted(paths.items())
+    }
+
+
+def host() -> dict[str, str]:
+    """Where the run happened (python and platform; no user or host names)."""
+    return {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+
+
+def write_json_atomically(obj: dict[str, Any], path: Path) -> None:
+    """Write ``obj`` as JSON to a temporary file beside ``path``, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

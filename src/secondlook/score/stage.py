@@ -1,0 +1,312 @@
+"""The ``score`` stage: a cohort folder and a model in, one scored row per referral out.
+
+:func:`run_score` is the stage entry the CLI calls. In order, and before anything is written:
+load the model safely; open and check the cohort's tables; stream them into household chunks
+(types, identifier screening, vocabularies, unique ids); then score chunk by chunk -- in this
+process or on dask.distributed -- writing each chunk's rows to a temporary parquet file beside
+the output. Only when every referral of the window is accounted for (scored or rejected with a
+reason) is the file renamed into place, followed by its JSON manifest. Any error leaves the
+output path as it was and removes every temporary file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from secondlook.features import catalogue_version
+from secondlook.params import ScoreParams
+from secondlook.score.chunks import load_chunk, partition_cohort
+from secondlook.score.engine import ChunkSettings, local_cluster, run_dask, run_pandas
+from secondlook.score.errors import ScoreError
+from secondlook.score.io import open_cohort
+from secondlook.score.model import resolve_model
+from secondlook.score.provenance import code_version, host, input_hashes, write_json_atomically
+from secondlook.score.validate import REJECTION_REASONS
+
+__all__ = ["manifest_path", "run_score"]
+
+Engine = Literal["pandas", "dask"]
+
+
+def manifest_path(out: Path) -> Path:
+    """The manifest beside ``out``: ``x.parquet`` -> ``x.manifest.json``."""
+    return out.with_name(out.name.removesuffix(".parquet") + ".manifest.json")
+
+
+def _timestamp(value: dt.date | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value)
+
+
+def run_score(
+    cohort: Path,
+    model: str,
+    out: Path,
+    settings: ScoreParams,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    engine: Engine | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    manifest: Path | None = None,
+    progress: bool = False,
+    reasons: bool = True,
+    tmp_root: Path | None = None,
+    log: Callable[[str], object] = print,
+) -> dict[str, Any]:
+    """Score every referral of a cohort's window and write the output and its manifest.
+
+    Parameters
+    ----------
+    cohort
+        Folder with ``households``, ``people`` and ``events`` (``.parquet`` or ``.csv``).
+    model
+        ``models/<family>`` or ``models:/<name>@<alias>``.
+    out
+        The output parquet file.
+    settings
+        The ``score:`` section.
+    start, end
+        Inclusive referral window; default ``settings.start`` / ``settings.end``.
+    engine
+        ``"pandas"`` or ``"dask"``; default ``settings.engine``.
+    scheduler
+        A dask scheduler address (``tcp://host:8786``); without it ``--engine dask`` starts a
+        LocalCluster on 127.0.0.1 with ``settings.dask_workers`` workers.
+    client
+        An already connected ``distributed.Client`` (tests); overrides ``scheduler``.
+    manifest
+        The manifest path; default :func:`manifest_path` of ``out``.
+    progress
+        Show a rich progress bar on stderr.
+    reasons
+        Explain the scores (top ``settings.top_k`` reasons per referral).
+    tmp_root
+        Where the temporary spill folder goes (default the system's temporary folder).
+    log
+        Where the summary line goes.
+
+    Returns
+    -------
+    dict
+        The manifest that was written.
+
+    Raises
+    ------
+    ScoreError, secondlook.schema.TableError
+        On any input a user can fix; nothing is written.
+    """
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    out = Path(out)
+    if out.suffix != ".parquet":
+        raise ScoreError(f"--out must name a .parquet file, got {out}")
+    manifest = manifest or manifest_path(out)
+    engine = engine or settings.engine
+    start = start if start is not None else settings.start
+    end = end if end is not None else settings.end
+    if start is not None and end is not None and end < start:
+        raise ScoreError(f"--to ({end}) is before --from ({start})")
+    window = (_timestamp(start), _timestamp(end))
+
+    bundle = resolve_model(model)
+    sources = open_cohort(cohort)
+    chunk_settings = ChunkSettings(
+        start=window[0],
+        end=window[1],
+        top_k=settings.top_k,
+        model_name=bundle.name,
+        model_version=bundle.version,
+        model_sha256=bundle.sha256,
+        catalogue_version=catalogue_version(),
+        reasons=reasons,
+    )
+    work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
+    tmp_out: Path | None = None
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not progress,
+        transient=False,
+    )
+    own_client: list[Any] = []
+    try:
+        with bar:
+            reading = bar.add_task("reading rows", total=None)
+            plan = partition_cohort(
+                sources,
+                work,
+                chunk_households=settings.chunk_households,
+                window=window,
+                batch_rows=settings.batch_rows,
+                on_batch=lambda _t, n: bar.advance(reading, n),
+            )
+            bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
+            scoring = bar.add_task("scoring chunks", total=plan.n_chunks)
+
+            def load(k: int) -> dict[str, pa.Table]:
+                return load_chunk(plan, k)
+
+            results: Iterator[pa.Table]
+            if engine == "dask":
+                if client is None:
+                    client = _connect(scheduler, settings.dask_workers, own_client)
+                results = run_dask(plan.n_chunks, load, bundle.model, chunk_settings, client)
+            else:
+                results = run_pandas(plan.n_chunks, load, bundle.model, chunk_settings)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")
+            stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
+        if stats["rows"] != plan.counts["referrals_in_window"]:  # the nothing-lost invariant
+            raise RuntimeError(
+                f"{plan.counts['referrals_in_window']} referrals in the window but "
+                f"{stats['rows']} output rows; nothing was written"
+            )
+        seconds = time.perf_counter() - t0
+        doc = _manifest(
+            sources={n: s.path for n, s in sources.items()},
+            counts=plan.counts,
+            stats=stats,
+            bundle=bundle,
+            settings=settings,
+            chunk_settings=chunk_settings,
+            engine=engine,
+            scheduler=scheduler,
+            n_chunks=plan.n_chunks,
+            out=out,
+            run={
+                "started_at": started,
+                "seconds": round(seconds, 3),
+                "code": code_version(),
+                "host": host(),
+            },
+        )
+        tmp_out.replace(out)
+        tmp_out = None
+        write_json_atomically(doc, manifest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if tmp_out is not None:
+            tmp_out.unlink(missing_ok=True)
+        for c in own_client:
+            c.close()
+    log(
+        f"score: {stats['rows']} referrals ({stats['scored']} scored, {stats['flagged']} "
+        f"flagged, {stats['rejected']} rejected) in {seconds:.1f}s with {engine} -> {out}"
+    )
+    return doc
+
+
+def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
+    from distributed import Client
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ScoreError(f"cannot reach the dask scheduler {scheduler}: {exc}") from None
+        own.append(client)
+        return client
+    cluster = local_cluster(n_workers, processes=True)
+    own.append(cluster)
+    client = Client(cluster)
+    own.insert(0, client)  # close the client before its cluster
+    return client
+
+
+def _write(
+    results: Iterator[pa.Table], path: Path, top_k: int, advance: Callable[[], object]
+) -> dict[str, Any]:
+    from secondlook.score.engine import output_schema
+
+    stats: dict[str, Any] = {"rows": 0, "scored": 0, "flagged": 0, "rejected": 0}
+    reasons: Counter[str] = Counter()
+    with pq.ParquetWriter(path, output_schema(top_k), compression="zstd") as writer:
+        for table in results:
+            if table.num_rows:
+                writer.write_table(table)
+            stats["rows"] += table.num_rows
+            scored = pc.equal(table.column("status"), "scored")
+            stats["scored"] += int(pc.sum(scored).as_py() or 0)
+            stats["flagged"] += int(pc.sum(table.column("flag")).as_py() or 0)
+            for value in table.column("rejection_reason").drop_null().to_pylist():
+                reasons[value] += 1
+            advance()
+    stats["rejected"] = sum(reasons.values())
+    stats["rejected_by_reason"] = dict(sorted(reasons.items()))
+    return stats
+
+
+def _manifest(
+    *,
+    sources: dict[str, Path],
+    counts: dict[str, int],
+    stats: dict[str, Any],
+    bundle: Any,
+    settings: ScoreParams,
+    chunk_settings: ChunkSettings,
+    engine: str,
+    scheduler: str | None,
+    n_chunks: int,
+    out: Path,
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    def day(value: pd.Timestamp | None) -> str | None:
+        return None if value is None else str(value.date())
+
+    return {
+        "output": {"path": str(out), "rows": stats["rows"]},
+        "inputs": input_hashes(sources),
+        "counts": {
+            "households": counts["households"],
+            "people": counts["people"],
+            "events": counts["events"],
+            "referrals_in_window": counts["referrals_in_window"],
+            "scored": stats["scored"],
+            "flagged": stats["flagged"],
+            "rejected": stats["rejected"],
+            "rejected_by_reason": stats["rejected_by_reason"],
+        },
+        "rejection_reasons": REJECTION_REASONS,
+        "model": {
+            "source": bundle.source,
+            "name": bundle.name,
+            "version": bundle.version,
+            "sha256": bundle.sha256,
+            "threshold": float(bundle.model.threshold_),
+            "margin_threshold": float(bundle.model.margin_threshold_),
+            "inputs": bundle.model.inputs,
+            "label": bundle.metadata.get("label"),
+            "training_window": bundle.metadata.get("training_window"),
+        },
+        "catalogue_version": chunk_settings.catalogue_version,
+        "settings": {
+            "from": day(chunk_settings.start),
+            "to": day(chunk_settings.end),
+            "chunk_households": settings.chunk_households,
+            "batch_rows": settings.batch_rows,
+            "top_k": settings.top_k,
+            "reasons": chunk_settings.reasons,
+            "chunks": n_chunks,
+        },
+        # how it ran: differs between identical reruns (and between engines), never the output
+        "run": {"engine": engine, "scheduler": scheduler, **run},
+    }

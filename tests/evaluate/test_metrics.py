@@ -1,0 +1,79 @@
+"""Bootstrap metrics: point estimates match scikit-learn; intervals behave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+from secondlook.evaluate import METRICS, Scores, bootstrap
+from secondlook.evaluate.metrics import ece_bin_edges
+
+
+def calibrated_world(n: int, seed: int, rounding: int | None = None):
+    rng = np.random.default_rng(seed)
+    p = rng.beta(1, 6, n)
+    if rounding is not None:
+        p = np.round(p, rounding)  # ties, as isotonic calibration makes
+    y = (rng.random(n) < p).astype(int)
+    flag = p >= np.quantile(p, 0.9)
+    return y, Scores(p, flag)
+
+
+@pytest.mark.parametrize("rounding", [None, 2])
+def test_point_estimates_match_sklearn_and_masks(rounding):
+    y, s = calibrated_world(3000, 0, rounding)
+    b = bootstrap(y, {"m": s}, n_boot=10, seed=0)
+    pt = b.point["m"]
+    assert pt["auroc"] == pytest.approx(roc_auc_score(y, s.probability), abs=1e-12)
+    assert pt["auprc"] == pytest.approx(average_precision_score(y, s.probability), abs=1e-12)
+    assert pt["brier"] == pytest.approx(brier_score_loss(y, s.probability), abs=1e-12)
+    assert pt["log_loss"] == pytest.approx(log_loss(y, s.probability), abs=1e-12)
+    f = s.flag
+    assert pt["precision"] == pytest.approx(y[f].mean())
+    assert pt["recall"] == pytest.approx(f[y == 1].mean())
+    assert pt["flag_rate"] == pytest.approx(f.mean())
+    # ECE by explicit masks over the same equal-mass bins
+    bins = np.searchsorted(ece_bin_edges(s.probability, 10), s.probability, side="right")
+    ece = sum(
+        (bins == b_).mean() * abs(y[bins == b_].mean() - s.probability[bins == b_].mean())
+        for b_ in np.unique(bins)
+    )
+    assert pt["ece"] == pytest.approx(ece, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_interval_contains_its_point_estimate(seed):
+    y, s = calibrated_world(1500, seed, rounding=seed % 2 + 1)
+    b = bootstrap(y, {"m": s}, n_boot=300, seed=seed)
+    for metric, iv in b.table()["m"].items():
+        assert iv.lo <= iv.value <= iv.hi, (metric, iv)
+        assert iv.lo < iv.hi, metric
+
+
+def test_intervals_narrow_with_more_data():
+    small_y, small_s = calibrated_world(400, 1)
+    big_y, big_s = calibrated_world(10_000, 1)
+    small = bootstrap(small_y, {"m": small_s}, n_boot=300, seed=1).table()["m"]
+    big = bootstrap(big_y, {"m": big_s}, n_boot=300, seed=1).table()["m"]
+    for metric in METRICS:
+        assert big[metric].width < 0.5 * small[metric].width, metric
+
+
+def test_same_seed_same_intervals_and_paired_difference():
+    y, s = calibrated_world(1000, 3)
+    noisy = Scores(
+        np.clip(s.probability + np.random.default_rng(0).normal(0, 0.1, y.size), 0, 1), s.flag
+    )
+    a = bootstrap(y, {"m": s, "n": noisy}, n_boot=200, seed=9)
+    b = bootstrap(y, {"m": s, "n": noisy}, n_boot=200, seed=9)
+    assert a.table() == b.table()
+    same = a.difference("m", "m", "auroc")
+    assert (same.value, same.lo, same.hi) == (0.0, 0.0, 0.0)
+    d = a.difference("m", "n", "auroc")
+    assert d.value > 0 and d.lo > 0  # the noisy copy ranks worse, measurably
+
+
+def test_empty_evaluation_is_refused():
+    with pytest.raises(ValueError, match="zero rows"):
+        bootstrap(np.array([], dtype=int), {}, n_boot=1, seed=0)

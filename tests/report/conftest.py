@@ -1,0 +1,159 @@
+"""A tiny real pipeline run, made once per session by the stages' own entry functions.
+
+generate -> featurize -> train (five families, fast settings) -> evaluate (tracked to a
+throwaway MLflow store) -> fairness -> explain, all under a temporary folder laid out as
+dvc.yaml lays out the repository, so the report is built from real outputs, never from made-up
+numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from secondlook.params import EBMParams, GBMParams, load_params, load_section
+from secondlook.report import ReportInputs
+
+REPO = Path(__file__).resolve().parents[2]
+N_HOUSEHOLDS = 1500
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The root of a tiny pipeline run with every stage's outputs."""
+    from secondlook.evaluate.fairness_stage import run_fairness
+    from secondlook.evaluate.stage import run_evaluate
+    from secondlook.explain.stage import run_explain
+    from secondlook.features.stage import assemble, run_featurize
+    from secondlook.models import load_model
+    from secondlook.models.stage import run_train
+    from secondlook.synth import build_world
+    from secondlook.synth.stage import run_generate
+
+    root = tmp_path_factory.mktemp("tiny-pipeline")
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    try:
+        data = load_params(REPO / "params.yaml")
+        synth = dataclasses.replace(
+            load_section("synth", data), n_households=N_HOUSEHOLDS, cohort_households=20
+        )
+        features_cfg = load_section("features", data)
+        train_cfg = dataclasses.replace(
+            load_section("train", data),
+            ebm=EBMParams(
+                interactions=2,
+                outer_bags=1,
+                max_rounds=300,
+                learning_rate=0.05,
+                max_bins=64,
+                min_samples_leaf=4,
+                n_jobs=1,
+            ),
+            gbm=GBMParams(
+                max_iter=40,
+                learning_rate=0.1,
+                max_leaf_nodes=15,
+                min_samples_leaf=20,
+                l2_regularization=1.0,
+            ),
+        )
+        shutil.copytree(REPO / "data" / "vignettes", root / "data" / "vignettes")
+        (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
+        run_generate(
+            synth,
+            root / "data/raw",
+            root / "data/cohort",
+            root / "data/vignettes",
+            log=_quiet,
+        )
+        run_featurize(features_cfg, root / "data/raw", root / "features", synth=synth, log=_quiet)
+        print("T", __import__("time").time())
+        for family in train_cfg.families:
+            run_train(
+                train_cfg,
+                family,
+                root / "features/train.parquet",
+                root / "features/valid.parquet",
+                root / "models" / family,
+                log=_quiet,
+            )
+        r = root / "reports"
+        print("T", __import__("time").time())
+        run_evaluate(
+            dataclasses.replace(load_section("evaluate", data), n_boot=100),
+            train_cfg,
+            root / "models",
+            root / "features/test.parquet",
+            metrics_path=r / "metrics.json",
+            leaderboard_md=r / "leaderboard.md",
+            leaderboard_csv=r / "leaderboard.csv",
+            by_label_csv=r / "metrics-by-label.csv",
+            practice_csv=r / "practice-comparison.csv",
+            seed_cases_csv=r / "seed-cases.csv",
+            plots_dir=r / "plots",
+            track=False,
+            log=_quiet,
+        )
+        splits = {n: pd.read_parquet(root / "features" / f"{n}.parquet") for n in ("train", "valid", "test")}
+        fitted = {f: load_model(root / "models" / f) for f in train_cfg.families}
+
+        def unbiased() -> dict[str, pd.DataFrame]:
+            zero = dict.fromkeys(synth.bias.disproportionality, 0.0)
+            bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
+            _, tables = build_world(dataclasses.replace(synth, bias=bias))
+            return assemble(tables, features_cfg)
+
+        print("T", __import__("time").time())
+        run_fairness(
+            dataclasses.replace(load_section("fairness", data), n_boot=30),
+            train_cfg,
+            fitted,
+            splits,
+            unbiased,
+            r / "fairness.json",
+            r / "fairness",
+            log=_quiet,
+        )
+        print("T", __import__("time").time())
+        run_explain(
+            dataclasses.replace(
+                load_section("explain", data),
+                n_boot=2,
+                n_packs=2,
+                stability_rows=200,
+                plot_rows=300,
+                n_dependence=1,
+            ),
+            train_cfg,
+            root / "models",
+            root / "features",
+            root / "data/raw",
+            r / "explanations",
+            r / "case-reviews",
+            seed_prefixes=tuple(f"{v}-" for v in synth.vignettes),
+            log=_quiet,
+        )
+        print("T", __import__("time").time())
+        yield root
+    finally:
+        if saved is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
+@pytest.fixture(scope="session")
+def inputs(pipeline: Path) -> ReportInputs:
+    """Every input of the tiny run; dvc.lock is the repository's (the tiny run has none)."""
+    return dataclasses.replace(ReportInputs.under(pipeline), dvc_lock=REPO / "dvc.lock")

@@ -1,0 +1,43 @@
+"""The dask engine gives exactly the pandas engine's output (LocalCluster on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from secondlook.score import run_score
+from secondlook.score.engine import local_cluster
+
+from .conftest import score_params
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def test_dask_in_process_cluster_gives_identical_bytes(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    a, b = tmp_path / "pandas.parquet", tmp_path / "dask.parquet"
+    run_score(cohort_dir, str(model_dir), a, score_params(), engine="pandas", log=_quiet)
+    with local_cluster(2, processes=False) as cluster, Client(cluster) as client:
+        doc = run_score(
+            cohort_dir, str(model_dir), b, score_params(), engine="dask", client=client, log=_quiet
+        )
+    assert doc["settings"]["chunks"] > 2
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.slow
+def test_dask_worker_processes_give_identical_bytes(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    a, b = tmp_path / "pandas.parquet", tmp_path / "dask.parquet"
+    run_score(cohort_dir, str(model_dir), a, score_params(), engine="pandas", log=_quiet)
+    run_score(
+        cohort_dir, str(model_dir), b, score_params(dask_workers=2), engine="dask", log=_quiet
+    )
+    assert a.read_bytes() == b.read_bytes()

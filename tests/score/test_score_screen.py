@@ -1,0 +1,77 @@
+"""Identifier screening: what looks like a direct identifier, and what does not."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from secondlook.score.screen import (
+    ScreenFindings,
+    identifier_column_kind,
+    nhs_check_digit_ok,
+    screen_values,
+)
+
+
+@pytest.mark.parametrize(
+    ("digits", "ok"),
+    [("9434765919", True), ("9434765918", False), ("4010232137", True), ("1234567890", False)],
+)
+def test_nhs_check_digit(digits: str, ok: bool) -> None:
+    assert nhs_check_digit_ok(digits) is ok
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        ("First Name", "a name"),
+        ("surname", "a name"),
+        ("post_code", "a postcode"),
+        ("EMAIL", "an e-mail address"),
+        ("date_of_birth", "a date of birth"),
+        ("nhs_number", "a health-service number"),
+        ("home_phone", "a phone number"),
+        ("person_id", None),
+        ("deprivation_decile", None),
+        ("related_person_id", None),
+    ],
+)
+def test_column_names(column: str, kind: str | None) -> None:
+    assert identifier_column_kind(column) == kind
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("jane.doe@example.org", "e-mail addresses"),
+        ("SW1A 1AA", "postcodes"),
+        ("M1 1AE", "postcodes"),
+        ("07700 900123", "phone numbers"),
+        ("+44 20 7946 0958", "phone numbers"),
+        ("12 Acacia Avenue", "addresses"),
+        ("Jane Doe", "names"),
+        ("Mrs Smith", "names"),
+        ("943 476 5919", "health-service numbers with a valid check digit"),
+    ],
+)
+def test_identifier_values_are_found(value: str, kind: str) -> None:
+    found = ScreenFindings()
+    screen_values("t", "c", pa.array(["H000001", value]), found)
+    assert kind in found.found[("t", "c")]
+
+
+def test_opaque_ids_and_vocabulary_pass() -> None:
+    found = ScreenFindings()
+    values = [
+        "H000001",
+        "P0001234",
+        "E00000001",
+        "LA01",
+        "White",
+        "physical_injury",
+        "health_visitor",
+        "9434765918",
+        None,
+    ]
+    screen_values("t", "c", pa.array(values), found)
+    assert not found

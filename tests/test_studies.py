@@ -1,0 +1,91 @@
+"""Study files validate against params.yaml and become `dvc exp run` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from secondlook.cli import app
+from secondlook.params import ParamsError, load_params
+from secondlook.studies import StudyError, apply_overrides, load_study, study_command
+
+REPO = Path(__file__).resolve().parents[1]
+STUDIES = REPO / "experiments" / "studies"
+REQUIRED = ("proxy-label", "with-group-attributes", "no-bias", "practice-without-failures")
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_each_study_validates_against_params(name):
+    study = load_study(name, STUDIES)
+    assert study.description
+    out = apply_overrides(load_params(REPO / "params.yaml"), study.overrides)
+    assert out != load_params(REPO / "params.yaml")
+
+
+def test_proxy_label_trains_on_the_proxy_and_evaluates_on_the_truth():
+    study = load_study("proxy-label", STUDIES)
+    out = apply_overrides(load_params(REPO / "params.yaml"), study.overrides)
+    assert out["train"]["label"] == "cp_plan_12m"
+    assert out["evaluate"]["label"] == "warrants_escalation"
+
+
+def test_command_line():
+    study = load_study("with-group-attributes", STUDIES)
+    assert study_command(study) == [
+        "dvc",
+        "exp",
+        "run",
+        "-n",
+        "with-group-attributes",
+        "-S",
+        "train.include_group_attributes=true",
+    ]
+    assert "--queue" in study_command(study, queue=True)
+
+
+def test_unknown_key_is_named(tmp_path):
+    (tmp_path / "bad.yaml").write_text("description: x\nset:\n  train.lable: cp_plan_12m\n")
+    with pytest.raises(StudyError, match="train.lable"):
+        apply_overrides(load_params(REPO / "params.yaml"), load_study("bad", tmp_path).overrides)
+
+
+def test_invalid_value_is_named():
+    with pytest.raises(ParamsError, match="train.capacity"):
+        apply_overrides(load_params(REPO / "params.yaml"), {"train.capacity": 2})
+
+
+def test_missing_study_lists_the_known_ones(tmp_path):
+    with pytest.raises(StudyError, match="proxy-label"):
+        load_study("nope", STUDIES)
+
+
+def test_cli_dry_run_and_error():
+    runner = CliRunner()
+    ok = runner.invoke(
+        app,
+        [
+            "study",
+            "proxy-label",
+            "--dry-run",
+            "--params",
+            str(REPO / "params.yaml"),
+            "--studies",
+            str(STUDIES),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(
+        app,
+        [
+            "study",
+            "nope",
+            "--dry-run",
+            "--params",
+            str(REPO / "params.yaml"),
+            "--studies",
+            str(STUDIES),
+        ],
+    )
+    assert bad.exit_code == 2

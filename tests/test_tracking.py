@@ -1,0 +1,125 @@
+"""The MLflow boundary: URIs, repo root under DVC temp runs, and the registry round trip."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from secondlook import tracking
+from secondlook.models import CalibratedModel, load_model, make_family, save_model
+from secondlook.models.toy import toy_feature_table, toy_model_inputs
+from secondlook.params import load_params, load_section
+
+REPO = Path(__file__).resolve().parents[1]
+LABEL = "label_warrants_escalation"
+
+
+def test_repo_root_from_a_dvc_temp_workspace(tmp_path):
+    root = tmp_path / "repo"
+    (root / ".dvc").mkdir(parents=True)
+    temp = root / ".dvc" / "tmp" / "exps" / "tmpab12cd" / "src"
+    temp.mkdir(parents=True)
+    (temp.parent / ".dvc").mkdir()  # the temp copy is itself a DVC repo
+    assert tracking.repo_root(temp) == root.resolve()
+    assert tracking.repo_root(root / ".dvc") == root.resolve()
+    (root / "src").mkdir()
+    assert tracking.repo_root(root / "src") == root.resolve()
+
+
+def test_tracking_uri_is_absolute_sqlite_unless_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = tracking.tracking_uri(tmp_path)
+    assert uri == f"sqlite:///{(tmp_path / 'experiments' / 'mlflow.db').resolve()}"
+    assert Path(uri.removeprefix("sqlite:///")).is_absolute()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert tracking.tracking_uri(tmp_path) == "http://127.0.0.1:5000"
+
+
+def test_telemetry_is_off():
+    import os
+
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert os.environ["DO_NOT_TRACK"] == "true"
+
+
+def test_flatten():
+    cfg = load_section("train", load_params(REPO / "params.yaml"))
+    flat = tracking.flatten({"train": cfg})
+    assert flat["train.logreg.C"] == cfg.logreg.C
+    assert flat["train.families"] == ",".join(cfg.families)
+    assert flat["train.rules.points.bruising_non_mobile"] == cfg.rules.points.bruising_non_mobile
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """An MLflow SQLite DB already migrated (copying it costs ~0.05 s, creating one ~2 s)."""
+    db = tmp_path_factory.mktemp("mlflow") / "template.db"
+    tracking.configure(f"sqlite:///{db}", experiment="warmup")
+    return db
+
+
+@pytest.fixture
+def tracking_db(tmp_path, migrated_db, monkeypatch) -> str:
+    db = tmp_path / "experiments" / "mlflow.db"
+    db.parent.mkdir()
+    shutil.copy(migrated_db, db)
+    uri = f"sqlite:///{db}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def test_registered_model_round_trip(tmp_path, tracking_db):
+    import mlflow
+
+    cfg = load_section("train", load_params(REPO / "params.yaml"))
+    train, valid, test = (toy_feature_table(800, s) for s in (1, 2, 3))
+    inputs = toy_model_inputs(list(train.columns))
+    runs = []
+    for family in ("rules", "logreg"):
+        fam = make_family(family, cfg).fit(train[inputs], train[LABEL].to_numpy())
+        model = CalibratedModel(fam).fit(valid, valid[LABEL])
+        save_model(model, tmp_path / family, {"family": family})
+        runs.append(
+            tracking.FamilyRun(
+                family=family,
+                model=load_model(tmp_path / family),
+                metadata={"family": family, "inputs": model.inputs},
+                metrics={"auroc": 0.9, "auroc_lo": 0.85, "auroc_hi": 0.95},
+                input_example=test[model.inputs].head(3).astype("float64"),
+            )
+        )
+    (tmp_path / "leaderboard.md").write_text("# board\n")
+    out = tracking.log_pipeline_run(
+        runs,
+        params={"train": cfg},
+        metrics={"price_auprc": 0.01},
+        artifacts=[tmp_path / "leaderboard.md"],
+        candidate="logreg",
+        tags={"test_sha256": "abc"},
+    )
+    assert out["tracking_uri"] == tracking_db
+    client = mlflow.MlflowClient(tracking_uri=tracking_db)
+    parent = client.get_run(out["parent_run_id"])
+    assert parent.data.params["train.logreg.C"] == str(cfg.logreg.C)
+    assert parent.data.tags["test_sha256"] == "abc" and "git_commit" in parent.data.tags
+    for family, run_id in out["runs"].items():
+        assert client.get_run(run_id).data.tags["family"] == family
+        child = client.get_run(run_id)
+        assert child.data.tags["mlflow.parentRunId"] == out["parent_run_id"]
+        assert child.data.metrics["auroc_lo"] == 0.85
+    # the registered candidate returns exactly the saved model's probabilities
+    loaded = mlflow.pyfunc.load_model(f"models:/{tracking.registered_name('logreg')}@candidate")
+    saved = load_model(tmp_path / "logreg")
+    X = test[saved.inputs].astype("float64")
+    np.testing.assert_allclose(
+        np.asarray(loaded.predict(X)), saved.predict_proba(X), rtol=0, atol=0
+    )
+    # a later run with another candidate moves the alias: exactly one candidate
+    tracking.log_pipeline_run(runs[:1], params={}, metrics={}, artifacts=[], candidate="rules")
+    rules = client.get_model_version_by_alias(tracking.registered_name("rules"), "candidate")
+    assert str(rules.version) == "2"
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.get_model_version_by_alias(tracking.registered_name("logreg"), "candidate")
