@@ -289,6 +289,7 @@ class SignalParams:
     missed_appointment: Prob
     school_concern: Prob
     background_referral: Prob
+    background_concentration: NonNeg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,6 +303,7 @@ class ReferralParams:
     missed_appointment: Prob
     prebirth: Prob
     prebirth_late: Prob
+    known_child: NonNeg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,6 +340,7 @@ class PracticeParams:
     weight_true_risk: float
     assess_father: Prob
     factor_found: Prob
+    not_in_need_despite_factor: Prob
     icpc: Prob
     plan: Prob
     plan_end: Prob
@@ -572,6 +575,7 @@ class GBMParams:
     max_leaf_nodes: Pos
     min_samples_leaf: Pos
     l2_regularization: NonNeg
+    n_threads: Pos
 
     def check(self) -> list[tuple[str, str]]:
         if not 0 < self.learning_rate <= 1:
@@ -584,7 +588,7 @@ class TrainParams:
     """The ``train:`` section: which families, on which label, calibrated how, flagging how many."""
 
     seed: int
-    families: tuple[FamilyName, ...]
+    families: tuple[str, ...]  # each one of FAMILY_NAMES (checked below; str keeps dicts simple)
     label: str
     capacity: Prob
     calibration: Literal["isotonic", "sigmoid"]
@@ -599,6 +603,11 @@ class TrainParams:
         from secondlook.schema import LABELS
 
         errors = []
+        for i, name in enumerate(self.families):
+            if name not in FAMILY_NAMES:
+                errors.append(
+                    (f"families[{i}]", f"must be one of {', '.join(FAMILY_NAMES)}; got {name!r}")
+                )
         if not self.families or len(set(self.families)) != len(self.families):
             errors.append(("families", "must list at least one family, each once"))
         if self.label not in LABELS:

@@ -32,6 +32,7 @@ def fast_train_params(**changes: object) -> TrainParams:
         max_leaf_nodes=15,
         min_samples_leaf=20,
         l2_regularization=1.0,
+        n_threads=1,
     )
     return dataclasses.replace(cfg, ebm=fast_ebm, gbm=fast_gbm, **changes)  # type: ignore[arg-type]
 

@@ -29,7 +29,7 @@ def fast_train_params() -> TrainParams:
         min_samples_leaf=4,
         n_jobs=1,
     )
-    gbm = dataclasses.replace(cfg.gbm, max_iter=40)
+    gbm = dataclasses.replace(cfg.gbm, max_iter=100, learning_rate=0.1)
     return dataclasses.replace(cfg, ebm=ebm, gbm=gbm)
 
 

@@ -13,19 +13,34 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from secondlook.params import EBMParams, GBMParams, load_params, load_section
+from secondlook.params import TrainParams, load_params, load_section
 from secondlook.report import ReportInputs
 
 REPO = Path(__file__).resolve().parents[2]
-N_HOUSEHOLDS = 1500
+#: where the browser test keeps its screenshots and PDFs (git-ignored)
+ARTIFACTS = REPO / "test-artifacts" / "report"
+N_HOUSEHOLDS = 1200
 
 
 def _quiet(_: str) -> None:
     pass
+
+
+def _fast_train(data: dict[str, Any]) -> TrainParams:
+    """params.yaml's train section with EBM and GBM settings that fit in about a second."""
+    cfg = load_section("train", data)
+    return dataclasses.replace(
+        cfg,
+        ebm=dataclasses.replace(
+            cfg.ebm, interactions=2, outer_bags=1, max_rounds=300, max_bins=64, n_jobs=1
+        ),
+        gbm=dataclasses.replace(cfg.gbm, max_iter=40, learning_rate=0.1, min_samples_leaf=20),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -49,25 +64,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             load_section("synth", data), n_households=N_HOUSEHOLDS, cohort_households=20
         )
         features_cfg = load_section("features", data)
-        train_cfg = dataclasses.replace(
-            load_section("train", data),
-            ebm=EBMParams(
-                interactions=2,
-                outer_bags=1,
-                max_rounds=300,
-                learning_rate=0.05,
-                max_bins=64,
-                min_samples_leaf=4,
-                n_jobs=1,
-            ),
-            gbm=GBMParams(
-                max_iter=40,
-                learning_rate=0.1,
-                max_leaf_nodes=15,
-                min_samples_leaf=20,
-                l2_regularization=1.0,
-            ),
-        )
+        train_cfg = _fast_train(data)
         shutil.copytree(REPO / "data" / "vignettes", root / "data" / "vignettes")
         (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
         run_generate(
@@ -78,7 +75,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             log=_quiet,
         )
         run_featurize(features_cfg, root / "data/raw", root / "features", synth=synth, log=_quiet)
-        print("T", __import__("time").time())
         for family in train_cfg.families:
             run_train(
                 train_cfg,
@@ -89,7 +85,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 log=_quiet,
             )
         r = root / "reports"
-        print("T", __import__("time").time())
         run_evaluate(
             dataclasses.replace(load_section("evaluate", data), n_boot=100),
             train_cfg,
@@ -102,10 +97,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             practice_csv=r / "practice-comparison.csv",
             seed_cases_csv=r / "seed-cases.csv",
             plots_dir=r / "plots",
-            track=False,
+            track=True,
             log=_quiet,
         )
-        splits = {n: pd.read_parquet(root / "features" / f"{n}.parquet") for n in ("train", "valid", "test")}
+        splits = {
+            n: pd.read_parquet(root / "features" / f"{n}.parquet")
+            for n in ("train", "valid", "test")
+        }
         fitted = {f: load_model(root / "models" / f) for f in train_cfg.families}
 
         def unbiased() -> dict[str, pd.DataFrame]:
@@ -114,7 +112,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             _, tables = build_world(dataclasses.replace(synth, bias=bias))
             return assemble(tables, features_cfg)
 
-        print("T", __import__("time").time())
         run_fairness(
             dataclasses.replace(load_section("fairness", data), n_boot=30),
             train_cfg,
@@ -125,7 +122,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             r / "fairness",
             log=_quiet,
         )
-        print("T", __import__("time").time())
         run_explain(
             dataclasses.replace(
                 load_section("explain", data),
@@ -144,13 +140,58 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             seed_prefixes=tuple(f"{v}-" for v in synth.vignettes),
             log=_quiet,
         )
-        print("T", __import__("time").time())
         yield root
     finally:
         if saved is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
+@pytest.fixture(scope="session")
+def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fast run: the five families trained and evaluated on the models' toy feature tables.
+
+    No generator, fairness or explain outputs: the report built from it has those sections
+    marked "not available in this run", which is what the fast tests check.
+    """
+    from secondlook.evaluate.stage import run_evaluate
+    from secondlook.models.stage import run_train
+    from secondlook.models.toy import toy_feature_table
+
+    root = tmp_path_factory.mktemp("toy-run")
+    data = load_params(REPO / "params.yaml")
+    (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    (root / "features").mkdir()
+    for name, n, seed in (("train", 1500, 1), ("valid", 1000, 2), ("test", 1500, 3)):
+        toy_feature_table(n, seed=seed).to_parquet(root / "features" / f"{name}.parquet")
+    cfg = _fast_train(data)
+    for family in cfg.families:
+        run_train(
+            cfg,
+            family,
+            root / "features/train.parquet",
+            root / "features/valid.parquet",
+            root / "models" / family,
+            log=_quiet,
+        )
+    r = root / "reports"
+    run_evaluate(
+        dataclasses.replace(load_section("evaluate", data), n_boot=50),
+        cfg,
+        root / "models",
+        root / "features/test.parquet",
+        metrics_path=r / "metrics.json",
+        leaderboard_md=r / "leaderboard.md",
+        leaderboard_csv=r / "leaderboard.csv",
+        by_label_csv=r / "metrics-by-label.csv",
+        practice_csv=r / "practice-comparison.csv",
+        seed_cases_csv=r / "seed-cases.csv",
+        plots_dir=r / "plots",
+        track=False,
+        log=_quiet,
+    )
+    return root
 
 
 @pytest.fixture(scope="session")

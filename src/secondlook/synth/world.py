@@ -377,6 +377,10 @@ def simulate(
     known_mask = np.zeros(nh, dtype=np.int64)  # factors found by earlier assessments
     la_offset = rng.normal(0.0, pr.la_sd, size=pr.n_local_authorities)
     referral_bias = world_bias_offsets(params, decile, eth)
+    # background concerns gather in some households (their frailty), as repeat referrals do;
+    # the shift keeps the mean rate at signals.background_referral
+    conc = sg.background_concentration
+    bg_shift = conc * frailty - 0.5 * (conc * fp.frailty_sd) ** 2
 
     on_plan = np.zeros(nc, dtype=bool)
     plan_cat = np.full(nc, -1, dtype=np.int64)
@@ -415,11 +419,16 @@ def simulate(
     cat_code = np.array([_DCODE[c] for c in plan_categories])
     outcome_code = np.array([_DCODE[o] for o in OUTCOMES])
 
-    def p_ref(p: float, hh: IntArray) -> FloatArray:
-        return sigmoid(_logit(p) + referral_bias[hh])
+    known = np.zeros(nc)  # log-odds boost for children referred in the last 12 months
+
+    def p_ref(p: float, kids: IntArray) -> FloatArray:
+        """Chance a signal about ``kids`` becomes a referral: biases and being known count."""
+        return sigmoid(_logit(p) + referral_bias[c_hh[kids]] + known[kids])
 
     for m in range(n_months):
         mday = int(_month_days(start_month, np.array([m]))[0])
+        # agencies refer children already known to children's social care more readily
+        known = rf.known_child * (ring.sum(axis=1) > 0)
 
         # 1. partners join and leave
         n_before = n_people
@@ -553,7 +562,7 @@ def simulate(
         # decide now whether (and when) a pre-birth referral will come
         nh_ = c_hh[notified]
         risk_known = earlier_removal[nh_] | (known_mask[nh_] != 0) | (on_plan[notified])
-        will = risk_known & (rng.random(len(notified)) < p_ref(rf.prebirth, nh_))
+        will = risk_known & (rng.random(len(notified)) < p_ref(rf.prebirth, notified))
         late = rng.random(len(notified)) < rf.prebirth_late
         span = np.maximum(c_birth[notified] - 1 - (m + 1), 0)
         when = np.where(
@@ -655,7 +664,7 @@ def simulate(
         ev.add(
             c_hh[g], c_person[g], day[ng], "health_contact", "health_visitor", "faltering_growth"
         )
-        refer = rng.random(len(seen)) < p_ref(rf.harm_seen, c_hh[seen])
+        refer = rng.random(len(seen)) < p_ref(rf.harm_seen, seen)
         src = np.where(
             bruise,
             np.where(rng.random(len(seen)) < 0.5, _SCODE["health_visitor"], _SCODE["hospital"]),
@@ -697,7 +706,7 @@ def simulate(
         ab = nm[rng.random(len(nm)) < sg.accidental_bruise_non_mobile]
         d_ab = mday + rng.integers(0, 24, len(ab))
         ev.add(c_hh[ab], c_person[ab], d_ab, "ed_attendance", "hospital", "bruising")
-        r_ab = rng.random(len(ab)) < p_ref(rf.harm_seen, c_hh[ab])
+        r_ab = rng.random(len(ab)) < p_ref(rf.harm_seen, ab)
         candidates(ab[r_ab], d_ab[r_ab] + 1, "hospital", "physical_injury", True)
 
         # police domestic incidents: each child in the household may be referred
@@ -715,7 +724,7 @@ def simulate(
         incident = np.zeros(nh, dtype=bool)
         incident[da_hh] = True
         kids_da = kids[incident[c_hh[kids]]]
-        refer_da = rng.random(len(kids_da)) < p_ref(rf.police_domestic, c_hh[kids_da])
+        refer_da = rng.random(len(kids_da)) < p_ref(rf.police_domestic, kids_da)
         kd = kids_da[refer_da]
         candidates(kd, inc_day[c_hh[kd]] + rng.integers(1, 4, len(kd)), "police", "domestic_abuse")
 
@@ -748,7 +757,7 @@ def simulate(
             src_hh = np.full(nh, _SCODE["adult_services"])
             src_hh[seen_hh] = srcs
             kk = kids[flag[c_hh[kids]]]
-            kk = kk[rng.random(len(kk)) < p_ref(rf.adult_service, c_hh[kk])]
+            kk = kk[rng.random(len(kk)) < p_ref(rf.adult_service, kk)]
             candidates(kk, cday[c_hh[kk]] + rng.integers(1, 4, len(kk)), src_hh[c_hh[kk]], concern)
 
         # health visitors see infants; families with a factor miss appointments more
@@ -773,7 +782,7 @@ def simulate(
             "health_visitor",
             "missed_appointment",
         )
-        rm = miss & (rng.random(len(inf)) < p_ref(rf.missed_appointment, c_hh[inf]))
+        rm = miss & (rng.random(len(inf)) < p_ref(rf.missed_appointment, inf))
         candidates(inf[rm], hv_day[rm] + rng.integers(1, 4, rm.sum()), "health_visitor", "neglect")
 
         # schools see school-age children
@@ -790,7 +799,7 @@ def simulate(
             "school",
             np.array([_DCODE["attendance"], _DCODE["presentation"]])[rng.integers(0, 2, len(s_k))],
         )
-        rs = rng.random(len(s_k)) < p_ref(rf.school_concern, c_hh[s_k])
+        rs = rng.random(len(s_k)) < p_ref(rf.school_concern, s_k)
         candidates(
             s_k[rs],
             s_day[rs] + rng.integers(1, 4, rs.sum()),
@@ -803,10 +812,7 @@ def simulate(
         # background referrals with no recorded signal behind them
         # concentrated in some households (their frailty), as repeat referrals are
         p_bg = sigmoid(
-            _logit(sg.background_referral)
-            + referral_bias[c_hh[kids]]
-            + 1.3 * frailty[c_hh[kids]]
-            - 0.85
+            _logit(sg.background_referral) + referral_bias[c_hh[kids]] + bg_shift[c_hh[kids]]
         )
         bg = kids[rng.random(len(kids)) < p_bg]
         bg_src = _choice(
@@ -942,6 +948,8 @@ def simulate(
             ]
         )
         bits = np.where(s47 & (bits == 0), concern_bit[concs[a]], bits)
+        # some assessments that find a factor still conclude the child is not in need
+        bits = np.where(~s47 & (rng.random(len(a)) < pr.not_in_need_despite_factor), 0, bits)
         a_detail = np.where(bits == 0, _DCODE["not_in_need"], _COMBO_CODE[bits])
         a_day = np.minimum(a_day, end_day)
         ev.add(ha, c_person[ka], a_day, "assessment_completed", "other", a_detail)

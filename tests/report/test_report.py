@@ -1,0 +1,130 @@
+"""The report from a fast run (evaluate outputs only): sections marked missing, determinism,
+accessibility, escaping, errors a user can hit, and the page in a real browser."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from secondlook.cli import app
+from secondlook.report import SECTION_IDS, ReportInputs, build_report, render, run_report
+from secondlook.report.fmt import json_tables
+from secondlook.report.model import Figure, Table
+from tests.report.conftest import ARTIFACTS
+from tests.report.helpers import (
+    assert_accessible,
+    assert_clean_page,
+    assert_self_contained,
+    browser_or_skip,
+    check_page,
+)
+
+
+@pytest.fixture(scope="module")
+def toy_inputs(toy_run: Path) -> ReportInputs:
+    return ReportInputs.under(toy_run)
+
+
+@pytest.fixture(scope="module")
+def toy_html(toy_run: Path, toy_inputs: ReportInputs) -> Path:
+    out = toy_run / "reports" / "ethics-panel.html"
+    run_report(toy_inputs, out, commit="0123abc", lookup_runs=False, root=toy_run, log=print)
+    return out
+
+
+def test_absent_inputs_are_marked_not_available(toy_inputs: ReportInputs, toy_run: Path) -> None:
+    report = build_report(toy_inputs, commit="0123abc", root=toy_run)
+    assert report.performance.available and report.practice.available
+    for section in (report.world, report.fairness, report.explanations, report.seed_cases):
+        assert not section.available
+    paths = {m.path for m in report.missing}
+    assert {"reports/fairness.json", "reports/explanations", "data/raw/summary.json"} <= paths
+    html = render(report)
+    assert html.count("Not available in this run.") >= 4
+    for path in paths:
+        assert path in html
+    assert "This run is incomplete" in html
+
+
+def test_same_inputs_give_the_same_bytes(
+    toy_run: Path, toy_inputs: ReportInputs, toy_html: Path
+) -> None:
+    again = toy_run / "again.html"
+    run_report(toy_inputs, again, commit="0123abc", lookup_runs=False, root=toy_run, log=print)
+    assert again.read_bytes() == toy_html.read_bytes()
+
+
+def test_numbers_come_from_the_evaluate_outputs(toy_html: Path, toy_run: Path) -> None:
+    import json
+
+    html = toy_html.read_text()
+    metrics = json.loads((toy_run / "reports" / "metrics.json").read_text())
+    best = metrics["best_interpretable"]
+    auroc = metrics["families"][best]
+    assert (
+        f"AUROC {auroc['auroc']:.2f} ({auroc['auroc_lo']:.2f} to {auroc['auroc_hi']:.2f})" in html
+    )
+    assert f"{metrics['n_test']:,} referrals" in html
+
+
+def test_accessible_and_self_contained(toy_html: Path) -> None:
+    o = assert_accessible(toy_html.read_text())
+    assert_self_contained(o)
+    assert o.section_ids == list(SECTION_IDS)
+    assert len(o.images) >= 3
+
+
+def test_text_is_escaped(toy_inputs: ReportInputs) -> None:
+    report = build_report(toy_inputs, commit="<script>alert(1)</script>")
+    html = render(dataclasses.replace(report, title="<b>title</b>"))
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "&lt;b&gt;title&lt;/b&gt;" in html
+
+
+def test_missing_evaluate_output_is_a_clear_error(toy_inputs: ReportInputs, tmp_path: Path) -> None:
+    gone = dataclasses.replace(toy_inputs, metrics=tmp_path / "metrics.json")
+    with pytest.raises(FileNotFoundError, match="metrics.json"):
+        build_report(gone)
+    result = CliRunner().invoke(
+        app,
+        ["report", "--metrics", str(tmp_path / "metrics.json"), "--out", str(tmp_path / "r.html")],
+    )
+    assert result.exit_code == 2
+    assert "metrics.json" in result.output and "dvc repro evaluate" in result.output
+
+
+def test_json_tables_fold_intervals_and_word_nulls() -> None:
+    tables = json_tables(
+        {
+            "logreg": {"tau": 0.5, "tau_lo": 0.4, "tau_hi": 0.6, "overlap": None},
+            "ebm": {"tau": 0.7, "tau_lo": 0.65, "tau_hi": 0.75, "overlap": 0.3},
+        },
+        "stability",
+        none_text="suppressed",
+    )
+    (t,) = tables
+    assert t.columns == ("", "tau", "overlap")
+    assert t.rows[0] == ("logreg", "0.500 (0.400 to 0.600)", "suppressed")
+    assert t.rows[1][2] == "0.300"
+
+
+def test_model_refuses_figures_without_alt_and_ragged_tables() -> None:
+    with pytest.raises(ValueError, match="alt"):
+        Figure(title="x", alt=" ", src="data:image/png;base64,")
+    with pytest.raises(ValueError, match="cells"):
+        Table(caption="t", columns=("a", "b"), rows=(("1",),))
+
+
+def test_report_in_a_real_browser(toy_html: Path) -> None:
+    binary = browser_or_skip()
+    shot = ARTIFACTS / "ethics-panel-partial.png"
+    check = check_page(toy_html, screenshot=shot, chromium=binary)
+    assert_clean_page(check)
+    assert check.sections == list(SECTION_IDS)
+    assert check.images >= 3
+    assert check.lang == "en-GB"
+    assert "Not available in this run." in check.text
+    assert shot.is_file() and shot.stat().st_size > 10_000
