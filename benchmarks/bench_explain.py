@@ -42,8 +42,10 @@ def main() -> None:
     test = add_group_inputs(pd.read_parquet(args.test))
     rng = np.random.default_rng(args.seed)
     rows = test.iloc[np.sort(rng.choice(len(test), size=min(args.rows, len(test)), replace=False))]
-    print(f"{'family':8} {'exact s/1k':>11} {'perm s/1k':>10} {'ratio':>8} {'max|diff|':>10} "
-          f"{'additivity':>11} {'full split':>14}")
+    print(
+        f"{'family':8} {'exact s/1k':>11} {'perm s/1k':>10} {'ratio':>8} {'max|diff|':>10} "
+        f"{'additivity':>11} {'full split':>14}"
+    )
     for family in FAMILIES:
         model = load_model(args.models / family)
         inputs = model.inputs
@@ -54,8 +56,8 @@ def main() -> None:
         background = as_inputs(test.sample(100, random_state=args.seed), inputs)
         masker = shap.maskers.Independent(background, max_samples=100)
 
-        def f(a: np.ndarray, cols: list[str] = inputs) -> np.ndarray:
-            return model.margin(pd.DataFrame(a, columns=cols))
+        def f(a: np.ndarray, cols: list[str] = inputs, m: object = model) -> np.ndarray:
+            return m.margin(pd.DataFrame(a, columns=cols))  # type: ignore[attr-defined]
 
         explainer = shap.PermutationExplainer(f, masker)
         t0 = time.perf_counter()

@@ -50,9 +50,7 @@ def toy() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def toy_models(toy: dict[str, pd.DataFrame], train_cfg: TrainParams) -> dict[str, CalibratedModel]:
     inputs = toy_model_inputs(list(toy["train"].columns))
-    return {
-        f: train_family(f, train_cfg, toy["train"], toy["valid"], inputs)[0] for f in FAMILIES
-    }
+    return {f: train_family(f, train_cfg, toy["train"], toy["valid"], inputs)[0] for f in FAMILIES}
 
 
 @pytest.fixture(scope="session")

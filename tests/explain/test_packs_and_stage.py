@@ -37,7 +37,11 @@ def stage_run(small_pipeline: dict[str, Any]) -> dict[str, Any]:
         seed_prefixes=("sarah-", "john-"),
         log=lambda _: None,
     )
-    return {**result, "out": root / "reports" / "explanations", "packs": root / "reports" / "case-reviews"}
+    return {
+        **result,
+        "out": root / "reports" / "explanations",
+        "packs": root / "reports" / "case-reviews",
+    }
 
 
 def test_stage_writes_every_output(stage_run: dict[str, Any]) -> None:
@@ -100,8 +104,14 @@ def test_pack_is_self_contained_and_keeps_truth_apart(stage_run: dict[str, Any])
 def test_cli_reports_missing_features(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["explain", "--features", str(tmp_path), "--no-track",
-         "--params", str(REPO / "params.yaml")],
+        [
+            "explain",
+            "--features",
+            str(tmp_path),
+            "--no-track",
+            "--params",
+            str(REPO / "params.yaml"),
+        ],
     )
     assert result.exit_code == 2
     assert "train.parquet not found" in result.output

@@ -196,7 +196,7 @@ def build_case_review(
     CaseReview
     """
     reasons = top_reasons(explanation, top_k)[0]
-    by_factor = factor_contributions(explanation).iloc[0]
+    by_factor = {k: float(v) for k, v in factor_contributions(explanation).iloc[0].items()}
     factors = [
         {"words": FACTOR_WORDS[f], "contribution": float(by_factor[f])}
         for f in sorted(FACTORS, key=lambda f: -abs(by_factor[f]))
@@ -211,13 +211,19 @@ def build_case_review(
     else:
         child = f"a child aged {age} months" if age < 24 else f"a child aged {age // 12} years"
     concern = next(
-        (_words(c.removeprefix("concern_")) for c in row.index if c.startswith("concern_")
-         and row[c] == 1),
+        (
+            _words(c.removeprefix("concern_"))
+            for c in row.index
+            if c.startswith("concern_") and row[c] == 1
+        ),
         "an unrecorded concern",
     )
     source = next(
-        (_words(c.removeprefix("source_")) for c in row.index if c.startswith("source_")
-         and row[c] == 1),
+        (
+            _words(c.removeprefix("source_"))
+            for c in row.index
+            if c.startswith("source_") and row[c] == 1
+        ),
         "an unrecorded source",
     )
     if unit == "points":
@@ -234,12 +240,12 @@ def build_case_review(
         )
     research = None
     if truth is not None:
-        drivers = [
+        drivers: list[dict[str, Any]] = [
             {"words": FACTOR_WORDS[f], "value": float(truth[f"driver_{f}"])}
             for f in FACTORS
             if f"driver_{f}" in truth and abs(float(truth[f"driver_{f}"])) >= 0.01
         ]
-        drivers.sort(key=lambda d: -abs(d["value"]))
+        drivers.sort(key=lambda d: -abs(float(d["value"])))
         research = {
             "true_risk": _pct(float(truth["true_risk_12m"])),
             "warrants": "yes" if bool(truth["warrants_escalation"]) else "no",

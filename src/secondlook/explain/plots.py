@@ -108,7 +108,9 @@ TIMELINE_LANES: dict[str, str] = {
 _LANE_ORDER = list(dict.fromkeys(TIMELINE_LANES.values()))
 
 
-def timeline_figure(events: pd.DataFrame, decision_date: pd.Timestamp, *, title: str = "") -> Figure:
+def timeline_figure(
+    events: pd.DataFrame, decision_date: pd.Timestamp, *, title: str = ""
+) -> Figure:
     """The household's recorded events before a decision, one lane per kind of event.
 
     Parameters
@@ -151,9 +153,15 @@ def timeline_figure(events: pd.DataFrame, decision_date: pd.Timestamp, *, title:
             )
     removals = ev[ev["type"] == "child_removed"]
     for d in pd.to_datetime(removals["date"]):
-        ax.annotate("removal", (d, y_of["Child protection"]), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=7)
-    ax.axvline(decision_date, color="black", linestyle="--", linewidth=1)
+        ax.annotate(
+            "removal",
+            (d, y_of["Child protection"]),
+            textcoords="offset points",
+            xytext=(0, 8),
+            ha="center",
+            fontsize=7,
+        )
+    ax.axvline(mdates.date2num(decision_date), color="black", linestyle="--", linewidth=1)
     ax.annotate("this decision", (decision_date, len(lanes) + 0.4), ha="right", fontsize=8)
     ax.set_yticks(list(y_of.values()), list(y_of.keys()))
     ax.set_ylim(0.4, len(lanes) + 0.8)

@@ -17,6 +17,7 @@ passes. It writes::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -84,11 +85,9 @@ class FamilyExplanation:
     fidelity: Any = None
 
 
-def reasons_frame(
-    explanation: shap.Explanation, decision_ids: Any, k: int
-) -> pd.DataFrame:
+def reasons_frame(explanation: shap.Explanation, decision_ids: Any, k: int) -> pd.DataFrame:
     """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for did, reasons in zip(np.asarray(decision_ids), top_reasons(explanation, k), strict=True):
         for rank, r in enumerate(reasons, start=1):
             rows.append({"decision_id": did, "rank": rank, **r})
@@ -167,7 +166,11 @@ def _global_outputs(
     imp.to_frame().to_csv(folder / "importance.csv", float_format="%.6g")
     scale = fe.summary["margin_scale"]
     n = len(fe.explanation.values)
-    rows = np.sort(rng.choice(n, size=min(cfg.plot_rows, n), replace=False)) if n else []
+    rows = (
+        np.sort(rng.choice(n, size=min(cfg.plot_rows, n), replace=False))
+        if n
+        else np.zeros(0, dtype=np.int64)
+    )
     sample = fe.explanation[rows] if n else fe.explanation
     title = f"{family}: contributions to the margin ({scale})"
     save_png(importance_figure(fe.explanation, title=title, scale=scale), folder / "importance.png")
@@ -253,7 +256,7 @@ def _packs(
                 }
                 for f in models
             ],
-            truth=truth.loc[did] if did in truth.index else None,
+            truth=truth.loc[did] if did in truth.index else None,  # type: ignore[arg-type]
             sample_note=_split_note(str(row.get("split", ""))),
         )
         (packs_dir / f"{did}.html").write_text(render_case_review(review))
@@ -353,7 +356,9 @@ def run_explain(
     by_factor = []
     label = label_column(train_cfg.label)
     train = splits["train"]
-    stab_rows = np.sort(rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False))
+    stab_rows = np.sort(
+        rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
+    )
     for family, model in models.items():
         fe = explain_split(model, test, top_k=cfg.top_k, truth=truth, fidelity_k=cfg.fidelity_k)
         summary[family] = fe.summary
@@ -369,7 +374,7 @@ def run_explain(
         inputs = list(model.family.inputs_)
         stab[family] = stability(
             model,
-            lambda family=family: make_family(family, train_cfg),
+            functools.partial(make_family, family, train_cfg),
             train[inputs],
             train[label].to_numpy(),
             test.iloc[stab_rows],
@@ -396,12 +401,16 @@ def run_explain(
     flagged = np.flatnonzero(pack_model.flag(test))
     chosen = np.sort(rng.choice(flagged, size=min(cfg.n_packs, len(flagged)), replace=False))
     everything = pd.concat(splits.values(), ignore_index=True)
-    seeds = everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)] if (
-        seed_prefixes
-    ) else everything.iloc[:0]
-    pack_rows = pd.concat([seeds, test.iloc[chosen]], ignore_index=True).drop_duplicates(
-        "decision_id"
-    ).reset_index(drop=True)
+    seeds = (
+        everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)]
+        if (seed_prefixes)
+        else everything.iloc[:0]
+    )
+    pack_rows = (
+        pd.concat([seeds, test.iloc[chosen]], ignore_index=True)
+        .drop_duplicates("decision_id")
+        .reset_index(drop=True)
+    )
     index = _packs(models, pack_rows, cfg, raw, packs_dir) if len(pack_rows) else []
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
     (packs_dir / "index.html").write_text(_index_html(index, cfg.pack_family))
@@ -421,7 +430,11 @@ def run_explain(
             "explain",
             params={"explain": cfg},
             metrics=metrics,
-            artifacts=[out / "summary.json", out / "fidelity.json", out / "stability.json",
-                       out / "global"],
+            artifacts=[
+                out / "summary.json",
+                out / "fidelity.json",
+                out / "stability.json",
+                out / "global",
+            ],
         )
     return {"summary": summary, "fidelity": fid, "stability": stab, "packs": index}

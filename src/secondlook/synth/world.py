@@ -379,8 +379,8 @@ def simulate(
     referral_bias = world_bias_offsets(params, decile, eth)
     # background concerns gather in some households (their frailty), as repeat referrals do;
     # the shift keeps the mean rate at signals.background_referral
-    conc = sg.background_concentration
-    bg_shift = conc * frailty - 0.5 * (conc * fp.frailty_sd) ** 2
+    bg_conc = sg.background_concentration
+    bg_shift = bg_conc * frailty - 0.5 * (bg_conc * fp.frailty_sd) ** 2
 
     on_plan = np.zeros(nc, dtype=bool)
     plan_cat = np.full(nc, -1, dtype=np.int64)
