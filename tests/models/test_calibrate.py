@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit
 from sklearn.metrics import brier_score_loss
 
@@ -75,3 +77,17 @@ def test_sigmoid_flag_equals_probability_at_or_above_threshold(world, inputs, cf
     fam = make_family("ebm", cfg).fit(train[inputs], train[LABEL].to_numpy())
     model = CalibratedModel(fam, method="sigmoid").fit(valid, valid[LABEL])
     np.testing.assert_array_equal(model.flag(test), model.probability(test) >= model.threshold_)
+
+
+@given(
+    values=st.lists(st.integers(-5, 5), min_size=1, max_size=200),
+    capacity=st.floats(0.01, 0.99),
+)
+@settings(max_examples=200, deadline=None)
+def test_capacity_cut_property(values, capacity):
+    m = np.asarray(values, dtype=float)
+    cut, share = capacity_cut(m, capacity)
+    assert share == pytest.approx((m >= cut).mean())
+    # no other observed level flags a share closer to the capacity
+    best_gap = min(abs((m >= level).mean() - capacity) for level in np.unique(m))
+    assert abs(share - capacity) <= best_gap + 1e-12

@@ -276,7 +276,9 @@ def _seed_cases(
     if not parts:
         return pd.DataFrame(columns=["decision_id", "split"])
     out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["decision_id"], kind="stable").reset_index(drop=True)
+    # one child's decisions together, in date order
+    keys = [c for c in ("person_id", "decision_date", "decision_id") if c in out.columns]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def _fmt(v: float, lo: float, hi: float, digits: int = 3) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "evidence_map",
     "factor_contributions",
     "reason_sentence",
+    "top_reason_columns",
     "top_reasons",
 ]
 
@@ -85,6 +86,46 @@ def reason_sentence(feature: str, value: float, contribution: float) -> str:
     return f"{_sentence(feature, float(value))} — {direction}"
 
 
+def _top(
+    explanation: shap.Explanation, k: int
+) -> tuple[
+    list[str],
+    npt.NDArray[np.intp],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+]:
+    """Feature names, and per row the top-``k`` columns, contributions, values and which count.
+
+    A row's reasons are its first columns up to the first negligible contribution.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    values = np.asarray(explanation.values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"expected a 2-d explanation (rows x features), got {values.shape}")
+    data = np.asarray(explanation.data, dtype=np.float64)
+    names = list(explanation.feature_names)
+    n, p = values.shape
+    kk = min(k, p)
+    if n == 0 or kk == 0:
+        empty = np.zeros((n, 0))
+        return names, empty.astype(np.intp), empty, empty, empty.astype(bool)
+    size = np.abs(values)
+    # top-k columns per row without a full sort, then order those k (ties: column order)
+    if kk < p:
+        cand = np.argpartition(-size, kk - 1, axis=1)[:, :kk]
+    else:
+        cand = np.tile(np.arange(p), (n, 1))
+    cand = np.sort(cand, axis=1)
+    order = np.argsort(-np.take_along_axis(size, cand, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(cand, order, axis=1)
+    top_values = np.take_along_axis(values, top, axis=1)
+    top_data = np.take_along_axis(data, top, axis=1)
+    keep = np.logical_and.accumulate(np.abs(top_values) > _NEGLIGIBLE, axis=1)
+    return names, top, top_values, top_data, keep
+
+
 def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str, Any]]]:
     """The ``k`` largest contributions of every row, largest magnitude first, as reasons.
 
@@ -101,33 +142,11 @@ def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str
         One list per row; each reason is ``{"feature", "value", "contribution", "sentence"}``
         (``value`` and ``contribution`` are floats; the contribution is in margin units).
     """
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    values = np.asarray(explanation.values, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"expected a 2-d explanation (rows x features), got {values.shape}")
-    data = np.asarray(explanation.data, dtype=np.float64)
-    names = list(explanation.feature_names)
-    n, p = values.shape
-    kk = min(k, p)
-    if n == 0 or kk == 0:
-        return [[] for _ in range(n)]
-    size = np.abs(values)
-    # top-k columns per row without a full sort, then order those k (ties: column order)
-    if kk < p:
-        cand = np.argpartition(-size, kk - 1, axis=1)[:, :kk]
-    else:
-        cand = np.tile(np.arange(p), (n, 1))
-    cand = np.sort(cand, axis=1)
-    order = np.argsort(-np.take_along_axis(size, cand, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(cand, order, axis=1)
-    top_values = np.take_along_axis(values, top, axis=1)
-    top_data = np.take_along_axis(data, top, axis=1)
-    keep = np.abs(top_values) > _NEGLIGIBLE
+    names, top, top_values, top_data, keep = _top(explanation, k)
     out: list[list[dict[str, Any]]] = []
-    for i in range(n):
+    for i in range(top.shape[0]):
         row = []
-        for j in range(kk):
+        for j in range(top.shape[1]):
             if not keep[i, j]:
                 break
             feature = names[top[i, j]]
@@ -142,6 +161,55 @@ def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str
                 }
             )
         out.append(row)
+    return out
+
+
+def top_reason_columns(
+    explanation: shap.Explanation, k: int = 5
+) -> list[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64]]]:
+    """:func:`top_reasons` as columns: for each rank, every row's feature, sentence, contribution.
+
+    The same reasons as :func:`top_reasons`, without a Python object per row: each sentence is
+    written once per distinct (feature, value, direction) of a rank, for batch scoring.
+
+    Parameters
+    ----------
+    explanation
+        Shape (n_rows, n_features).
+    k
+        Reasons per row, >= 1.
+
+    Returns
+    -------
+    list of (features, sentences, contributions)
+        ``min(k, n_features)`` triples of arrays of shape (n_rows,): object arrays of strings
+        (``None`` where a row has fewer reasons) and float64 (``NaN`` there).
+    """
+    names, top, top_values, top_data, keep = _top(explanation, k)
+    n = top.shape[0]
+    name_of = np.array(names + [None], dtype=object)
+    out = []
+    for j in range(top.shape[1]):
+        rows = np.flatnonzero(keep[:, j])
+        feature = np.full(n, None, dtype=object)
+        sentence = np.full(n, None, dtype=object)
+        contribution = np.full(n, np.nan)
+        if len(rows):
+            cols, value, contrib = top[rows, j], top_data[rows, j], top_values[rows, j]
+            # the bit pattern of the value, so that distinct floats never share a sentence
+            key = np.column_stack([cols, value.view(np.int64), contrib > 0])
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            texts = np.array(
+                [
+                    reason_sentence(names[cols[r]], float(value[r]), float(contrib[r]))
+                    for r in first.tolist()
+                ],
+                dtype=object,
+            )
+            feature[rows] = name_of[cols]
+            sentence[rows] = texts[inverse.reshape(-1)]
+            contribution[rows] = contrib
+        out.append((feature, sentence, contribution))
     return out
 
 

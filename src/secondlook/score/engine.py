@@ -103,10 +103,14 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return df
 
 
-def _reasons(model: CalibratedModel, X: pd.DataFrame, k: int) -> list[list[dict[str, Any]]]:
-    from secondlook.explain import explain_model, top_reasons
+def _reasons(
+    model: CalibratedModel, X: pd.DataFrame, k: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per rank: each row's reason feature, sentence and contribution (as ``top_reasons``)."""
+    from secondlook.explain import explain_model
+    from secondlook.explain.reasons import top_reason_columns
 
-    return top_reasons(explain_model(model, X), k)
+    return top_reason_columns(explain_model(model, X), k)
 
 
 def _group_inputs(features: pd.DataFrame, people: pd.DataFrame, inputs: list[str]) -> None:
@@ -167,7 +171,10 @@ def _score_chunk(
     refs = events.loc[in_window, ["event_id", "person_id", "household_id", "date"]]
     refs = refs.sort_values(["date", "event_id"], kind="stable").reset_index(drop=True)
     n = len(refs)
-    reason = refs["event_id"].map(rejected)
+    if len(rejected):
+        reason = refs["event_id"].map(rejected)
+    else:  # the usual case: nothing to look up
+        reason = pd.Series(np.full(n, None, dtype=object), dtype="str")
     ok = reason.isna().to_numpy()
     schema = output_schema(settings.top_k)
     cols: dict[str, Any] = {
@@ -201,14 +208,16 @@ def _score_chunk(
         )
         features = build_features(hh, people, history, decisions)
         _group_inputs(features, people, model.inputs)
-        probability[scored] = model.probability(features)
-        flag[scored] = model.flag(features)
+        # the margin once for both (as model.probability and model.flag compute it)
+        margin = model.margin(features)
+        probability[scored] = model._calibrate(margin)
+        flag[scored] = margin >= model.margin_threshold_
         if settings.reasons:
-            for row, found in zip(scored, _reasons(model, features, settings.top_k), strict=True):
-                for i, r in enumerate(found, start=1):
-                    reason_cols[f"reason_{i}_feature"][row] = r["feature"]
-                    reason_cols[f"reason_{i}_sentence"][row] = r["sentence"]
-                    reason_cols[f"reason_{i}_contribution"][row] = r["contribution"]
+            ranks = _reasons(model, features, settings.top_k)
+            for i, (feature, sentence, contribution) in enumerate(ranks, start=1):
+                reason_cols[f"reason_{i}_feature"][scored] = feature
+                reason_cols[f"reason_{i}_sentence"][scored] = sentence
+                reason_cols[f"reason_{i}_contribution"][scored] = contribution
     cols["probability"] = np.where(ok, probability, np.nan)
     cols["flag"] = flag
     cols["threshold"] = np.full(n, float(model.threshold_))

@@ -14,7 +14,10 @@ subject and its related person must belong to the household the event is filed u
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from secondlook.schema import ADULT_EVENTS, MAX_PRENATAL_MONTHS, PRENATAL_EVENTS, TableError
 
@@ -60,41 +63,56 @@ def check_chunk(
     dup = people["person_id"].duplicated(keep=False).to_numpy()
     if dup.any():
         raise TableError("people", "person_id", "field_uniqueness", people[dup])
-    person = people.set_index("person_id")
-    known_hh = events["household_id"].isin(households["household_id"]).to_numpy()
-    known_person = events["person_id"].isin(person.index).to_numpy()
-    home = events["person_id"].map(person["household_id"])
-    same_hh = (home == events["household_id"]).fillna(False).to_numpy(dtype=bool)
-    rel = events["related_person_id"]
-    rel_home = rel.map(person["household_id"])
-    rel_ok = rel.isna().to_numpy() | (rel_home == events["household_id"]).fillna(False).to_numpy(
-        dtype=bool
+    # every lookup below is on integer codes: Arrow hashes each id column once, then numpy
+    person_ids = _arrow(people["person_id"])
+    person = _codes(_arrow(events["person_id"]), person_ids)
+    related = _codes(_arrow(events["related_person_id"]), person_ids)
+    homes = pc.unique(
+        pa.concat_arrays([_arrow(households["household_id"]), _arrow(people["household_id"])])
     )
-    role = events["person_id"].map(person["role"])
-    is_child = (role == "child").fillna(False).to_numpy(dtype=bool)
-    is_adult_event = events["type"].isin(ADULT_EVENTS).to_numpy()
+    n_households = len(pc.unique(_arrow(households["household_id"])))
+    event_hh = _codes(_arrow(events["household_id"]), homes)  # < n_households: in households
+    person_hh = _codes(_arrow(people["household_id"]), homes)
+    known_hh = (event_hh >= 0) & (event_hh < n_households)
+    known_person = person >= 0
+    # per-person values padded with one "unknown person" entry at the end
+    at = np.where(known_person, person, len(people))
+    home = np.append(person_hh, -2)
+    same_hh = (event_hh >= 0) & (home[at] == event_hh)
+    rel_null = events["related_person_id"].isna().to_numpy()
+    rel_at = np.where(related >= 0, related, len(people))
+    rel_ok = rel_null | ((event_hh >= 0) & (home[rel_at] == event_hh))
+    child = np.append((people["role"] == "child").fillna(False).to_numpy(dtype=bool), False)
+    is_child = child[at]
+    types = _arrow(events["type"])
+    is_adult_event = _one_of(types, ADULT_EVENTS)
     role_ok = ~known_person | (is_adult_event != is_child)
-    dates = events["date"]
-    birth = events["person_id"].map(person["birth_month"])
-    before = (dates < birth).fillna(False).to_numpy(dtype=bool)
-    prenatal = events["type"].isin(PRENATAL_EVENTS).to_numpy() & is_child
-    earliest = birth - pd.DateOffset(months=MAX_PRENATAL_MONTHS)
-    too_early = (dates < earliest).fillna(False).to_numpy(dtype=bool)
+    dates = events["date"].to_numpy()
+    births = people["birth_month"]
+    # NaT (an unknown person) compares False, as the missing values of a mapped column do
+    nat = np.array(["NaT"], dtype="datetime64[s]")
+    birth = np.concatenate([births.to_numpy(), nat])[at]
+    earliest_of = (births - pd.DateOffset(months=MAX_PRENATAL_MONTHS)).to_numpy()
+    earliest = np.concatenate([earliest_of, nat])[at]
+    before = dates < birth
+    prenatal = _one_of(types, PRENATAL_EVENTS) & is_child
+    too_early = dates < earliest
     birth_ok = ~((before & ~prenatal) | (prenatal & too_early))
 
-    is_ref = (events["type"] == "referral").to_numpy()
-    reason = np.full(len(events), None, dtype=object)
+    is_ref = _one_of(types, ("referral",))
+    reason = np.full(len(events), -1, dtype=np.int64)
     # when several rules break, the most basic one (last here) names the reason
-    for code, ok in (
+    rules = (
         ("before_birth", birth_ok),
         ("unknown_related_person", rel_ok),
         ("subject_not_a_child", role_ok),
         ("person_in_other_household", same_hh | ~known_person),
         ("unknown_person", known_person),
         ("unknown_household", known_hh),
-    ):
-        reason = np.where(~ok, code, reason)
-    rejected_mask = is_ref & (reason != None)  # noqa: E711 - elementwise on an object array
+    )
+    for i, (_, ok) in enumerate(rules):
+        reason[~ok] = i
+    rejected_mask = is_ref & (reason >= 0)
     history = ~is_ref
     for column, check, ok in (
         ("household_id", "refers to a household that exists", known_hh),
@@ -111,10 +129,36 @@ def check_chunk(
         bad = history & ~ok
         if bad.any():
             raise TableError("events", column, check, events[bad])
+    codes = np.array([code for code, _ in rules], dtype=object)
     rejected = pd.Series(
-        reason[rejected_mask].astype(str),
+        codes[reason[rejected_mask]].astype(str),
         index=pd.Index(events["event_id"].to_numpy()[rejected_mask], name="event_id"),
         dtype="str",
         name="rejection_reason",
     )
+    if not rejected_mask.any():
+        return events.reset_index(drop=True), rejected
     return events[~rejected_mask].reset_index(drop=True), rejected
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """The column as Arrow ``large_string`` (zero-copy for pandas' Arrow-backed ``str``)."""
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        out = pa.array(values.array)
+    else:
+        out = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    return out if out.type == pa.large_string() else out.cast(pa.large_string())
+
+
+def _codes(values: pa.Array, vocabulary: pa.Array) -> npt.NDArray[np.int64]:
+    """Position of each value in ``vocabulary`` (unique values), -1 when absent or missing."""
+    found = pc.index_in(values, value_set=vocabulary, skip_nulls=True)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _one_of(values: pa.Array, allowed: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+    """Whether each value is one of ``allowed`` (missing values are not)."""
+    ok = pc.is_in(values, value_set=pa.array(allowed, type=values.type), skip_nulls=True)
+    return np.asarray(ok.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
