@@ -51,9 +51,17 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_explain.py
+	$(BIN)/python benchmarks/bench_score.py
 
+# Re-resolve requirements.in into the exact lock (setuptools and wheel included: the editable
+# install builds without isolation, from the pinned versions).
 lock:
-	$(PY) -m venv /tmp/secondlook-lock && /tmp/secondlook-lock/bin/pip install -q -r requirements.in && /tmp/secondlook-lock/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf /tmp/secondlook-lock && $(PY) -m venv /tmp/secondlook-lock
+	/tmp/secondlook-lock/bin/pip install -q "pip==26.3" && /tmp/secondlook-lock/bin/pip install -q -r requirements.in
+	/tmp/secondlook-lock/bin/pip freeze --all --exclude-editable | grep -v '^pip==' > requirements.lock
 
 ui: $(STAMP)
 	$(BIN)/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$(CURDIR)/experiments/mlflow.db

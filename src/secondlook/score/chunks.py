@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
+import pyarrow.parquet as pq
 
 from secondlook.schema import (
     ADULT_ROLES,
@@ -96,10 +97,8 @@ def _vocab_check(table: str, column: str, values: pa.Array, offset: int) -> None
         )
 
 
-def _detail_check(batch: pa.Table, offset: int) -> None:
-    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``)."""
-    types = batch.column("type").to_numpy()
-    detail = batch.column("detail").to_pandas()
+def _bad_details(types: np.ndarray, detail: pd.Series) -> np.ndarray:
+    """Whether each event's ``detail`` is not allowed for its type (``schema.validate_tables``)."""
     bad = np.zeros(len(types), dtype=bool)
     for etype, allowed in EVENT_DETAILS.items():
         mask = types == etype
@@ -114,6 +113,32 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
             bad[mask] = ~ok.reindex(d.index).fillna(False).to_numpy(dtype=bool)
         else:
             bad[mask] = ~d.isin(allowed).to_numpy()
+    return bad
+
+
+def _detail_check(batch: pa.Table, offset: int) -> None:
+    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``).
+
+    The rule reads one row at a time, so it is decided once per distinct (type, detail) pair
+    -- a few hundred in a million events -- and spread back to the rows.
+    """
+    codes = []
+    vocabularies = []
+    for column in ("type", "detail"):
+        encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
+        vocabularies.append(encoded.dictionary)
+        # 0 for a missing value, 1 + the position in the dictionary otherwise
+        indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        codes.append(indices.astype(np.int64) + 1)
+    width = len(vocabularies[1]) + 1
+    pairs, inverse = np.unique(codes[0] * width + codes[1], return_inverse=True)
+
+    def values(vocabulary: pa.Array, code: np.ndarray) -> pd.Series:
+        text = np.array([None, *vocabulary.to_pylist()], dtype=object)[code]
+        return pd.Series(text, dtype="str")
+
+    types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
+    bad = _bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)]
     if bad.any():
         rows = batch.select(["event_id", "type", "detail"]).to_pandas()[bad].head(5)
         rows.index = rows.index + offset
@@ -155,14 +180,16 @@ def _duplicates(table: str, column: str, parts: list[pa.Array]) -> None:
 
 
 class _Spill:
-    """Rows routed to chunks, buffered and flushed to one IPC file per chunk and flush."""
+    """Rows routed to keys (chunks), buffered and flushed to one IPC file per key and flush."""
 
-    def __init__(self, plan: Plan, table: str, flush_rows: int) -> None:
-        self.plan, self.table, self.flush_rows = plan, table, flush_rows
+    def __init__(
+        self, work: Path, name: str, flush_rows: int, files: dict[int, dict[str, list[Path]]]
+    ) -> None:
+        self.folder, self.table, self.flush_rows, self.files = work / name, name, flush_rows, files
         self.buffers: dict[int, list[pa.Table]] = {}
         self.buffered = 0
         self.flushes = 0
-        (plan.work / table).mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
         order = np.argsort(chunk, kind="stable")
@@ -178,12 +205,115 @@ class _Spill:
 
     def flush(self) -> None:
         for k, parts in sorted(self.buffers.items()):
-            path = self.plan.work / self.table / f"{k:06d}-{self.flushes:05d}.arrow"
+            path = self.folder / f"{k:06d}-{self.flushes:05d}.arrow"
             feather.write_feather(pa.concat_tables(parts), path, compression="lz4")
-            self.plan.files.setdefault(k, {}).setdefault(self.table, []).append(path)
+            self.files.setdefault(k, {}).setdefault(self.table, []).append(path)
         self.buffers.clear()
         self.buffered = 0
         self.flushes += 1
+
+
+#: the multiplier of the polynomial string hash that sends ids to buckets (odd, 64-bit)
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _powers(n: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.cumprod(np.full(max(n, 1), _HASH_BASE, dtype=np.uint64))
+
+
+def _string_hash(values: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string's bytes (a missing value hashes as the empty string).
+
+    Vectorised over Arrow's offsets and data buffers: ``len + sum(byte_i * BASE**(i+1))``
+    modulo 2**64, then mixed. Equal strings get equal hashes, which is all bucketing needs.
+    """
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    n = len(values)
+    out = np.zeros(n, dtype=np.uint64)
+    if n == 0:
+        return out
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[values.offset : values.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    step = 1 << 16  # strings per pass, to bound the temporaries
+    with np.errstate(over="ignore"):
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            lo, hi = int(offsets[a]), int(offsets[b])
+            if hi == lo or data is None:
+                continue
+            starts = offsets[a:b] - lo
+            lengths = np.diff(offsets[a : b + 1])
+            position = np.arange(hi - lo, dtype=np.int64) - np.repeat(starts, lengths)
+            weighted = data[lo:hi].astype(np.uint64) * _powers(int(lengths.max()))[position]
+            full = lengths > 0  # empty strings own no bytes: each sum runs to the next start
+            out[a:b][full] = np.add.reduceat(weighted, starts[full]) + lengths[full].astype(
+                np.uint64
+            )
+        out ^= out >> np.uint64(29)
+        out *= np.uint64(0xBF58476D1CE4E5B9)
+        out ^= out >> np.uint64(32)
+    return out
+
+
+class _UniqueIds:
+    """Checks that a table's ids are unique across the whole table, in bounded memory.
+
+    Each batch's ids go, by a hash of their text, to one of ``n_buckets`` spill files (equal
+    ids always meet in the same bucket); :meth:`check` then reads one bucket at a time. Only
+    when a bucket holds a duplicate is the table's id column streamed once more, to name the
+    duplicates exactly as a check of the whole column at once does (first seen first).
+    """
+
+    def __init__(
+        self, work: Path, table: str, column: str, n_buckets: int, flush_rows: int
+    ) -> None:
+        self.table, self.column, self.n_buckets = table, column, n_buckets
+        self.files: dict[int, dict[str, list[Path]]] = {}
+        self.spill = _Spill(work, f"ids-{table}", flush_rows, self.files)
+
+    def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
+        """Route one batch's ids to their buckets."""
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        bucket = (_string_hash(ids) % np.uint64(self.n_buckets)).astype(np.int64)
+        self.spill.add(pa.table({"id": ids}), bucket)
+
+    def check(self, source: TableSource, batch_rows: int) -> None:
+        """Raise :class:`TableError` naming the first duplicated ids, if any."""
+        self.spill.flush()
+        duplicated: list[pa.Array] = []
+        for k in sorted(self.files):
+            paths = self.files[k][self.spill.table]
+            ids = pa.concat_tables([feather.read_table(p) for p in paths]).column("id")
+            for path in paths:
+                path.unlink()
+            if len(pc.unique(ids)) == len(ids):
+                continue
+            counts = pc.value_counts(ids)
+            repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
+            duplicated.append(repeated.field("values").cast(pa.string()))
+        if not duplicated:
+            return
+        # rare: stream the column again, keeping only the duplicated ids, in file order
+        value_set = pa.concat_arrays(duplicated)
+        parts: list[pa.Array] = []
+        for batch in source.batches(batch_rows):
+            ids = batch.column(self.column).cast(pa.string())
+            parts.extend(pc.filter(ids, pc.is_in(ids, value_set=value_set)).chunks)
+        _duplicates(self.table, self.column, parts)
+        raise AssertionError(f"{self.table}.{self.column}: a duplicate vanished on rereading")
+
+
+def _n_buckets(source: TableSource, rows_per_bucket: int = 1 << 20) -> int:
+    """Buckets for a table's ids: about a million ids each, from the row count or file size."""
+    if source.fmt == "parquet":
+        rows = pq.ParquetFile(source.path).metadata.num_rows
+    else:
+        rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
+    return max(1, -(-rows // rows_per_bucket))
 
 
 def partition_cohort(
@@ -245,11 +375,14 @@ def partition_cohort(
         work=Path(work), n_chunks=n_chunks, households=hh, chunk_households=chunk_households
     )
     plan.counts = {"households": n_hh, "people": 0, "events": 0, "referrals_in_window": 0}
-    ids: dict[str, list[pa.Array]] = {"people": [], "events": []}
+    unique_ids = {
+        table: _UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
+        for table, column in (("people", "person_id"), ("events", "event_id"))
+    }
     lo, hi = window
     orphan = n_chunks  # the extra chunk for events of unknown households
     for table, id_column in (("people", "person_id"), ("events", "event_id")):
-        spill = _Spill(plan, table, flush_rows)
+        spill = _Spill(plan.work, table, flush_rows, plan.files)
         offset = 0
         for batch in sources[table].batches(batch_rows):
             for column, kind in sources[table].kinds.items():
@@ -292,7 +425,7 @@ def partition_cohort(
                 if hi is not None:
                     is_ref = pc.and_(is_ref, pc.less_equal(dates, pa.scalar(hi, pa.timestamp("s"))))
                 plan.counts["referrals_in_window"] += int(pc.sum(is_ref).as_py() or 0)
-            ids[table].extend(batch.column(id_column).chunks)
+            unique_ids[table].add(batch.column(id_column))
             spill.add(batch, chunk)
             plan.counts[table] += batch.num_rows
             offset += batch.num_rows
@@ -300,9 +433,8 @@ def partition_cohort(
                 on_batch(table, batch.num_rows)
         spill.flush()
     findings.raise_if_any()
-    _duplicates("people", "person_id", ids["people"])
-    _duplicates("events", "event_id", ids["events"])
-    ids.clear()
+    unique_ids["people"].check(sources["people"], batch_rows)
+    unique_ids["events"].check(sources["events"], batch_rows)
     if orphan in plan.files:
         plan.n_chunks = n_chunks + 1
     if n_hh == 0 or plan.counts["events"] == 0:

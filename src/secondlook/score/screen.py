@@ -206,8 +206,9 @@ def screen_values(
 ) -> None:
     """Record the identifier-like values of one string column.
 
-    The column is deduplicated first (ids repeat across events), then searched with one
-    combined RE2 pattern; only the rare hits are classified one pattern at a time.
+    The column is searched with one combined RE2 pattern (cheaper than hashing a column of
+    unique ids to deduplicate it first); only the rare hits are deduplicated and classified one
+    pattern at a time, so each count is of distinct values.
 
     Parameters
     ----------
@@ -218,13 +219,15 @@ def screen_values(
     findings
         Updated in place.
     """
-    unique = pc.unique(values.drop_null())
-    if len(unique) == 0:
+    values = values.drop_null()
+    if len(values) == 0:
         return
-    hit = pc.match_substring_regex(unique, _ANY)
+    hit = pc.match_substring_regex(values, _ANY)
     if not pc.any(hit).as_py():
         return
-    candidates = pc.filter(unique, hit)
+    candidates = pc.unique(pc.filter(values, hit))
+    if isinstance(candidates, pa.ChunkedArray):
+        candidates = candidates.combine_chunks()
     for kind, pattern in VALUE_PATTERNS.items():
         n = pc.sum(pc.match_substring_regex(candidates, pattern)).as_py() or 0
         if n:
