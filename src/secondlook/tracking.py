@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import pandas as pd  # noqa: E402
+
+from secondlook.gitinfo import git_state  # noqa: E402
 
 __all__ = [
     "EXPERIMENT",
@@ -169,13 +170,20 @@ class FamilyRun:
 
 
 def _git_commit(cwd: Path) -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    state = git_state(cwd)
+    return "unknown" if state is None else state[0]
+
+
+def _log_artifacts(paths: list[Path]) -> None:
+    """Attach files and folders to the active run; missing ones are skipped."""
+    import mlflow
+
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            mlflow.log_artifacts(str(p), artifact_path=p.name)
+        elif p.is_file():
+            mlflow.log_artifact(str(p))
 
 
 def _requirements() -> list[str]:
@@ -263,12 +271,7 @@ def log_pipeline_run(
         mlflow.set_tags(all_tags)
         mlflow.log_params(flat_params)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
-        for path in artifacts:
-            p = Path(path)
-            if p.is_dir():
-                mlflow.log_artifacts(str(p), artifact_path=p.name)
-            elif p.is_file():
-                mlflow.log_artifact(str(p))
+        _log_artifacts(artifacts)
         for run in runs:
             with mlflow.start_run(run_name=run.family, nested=True) as child:
                 mlflow.set_tags({**all_tags, "family": run.family})
@@ -410,10 +413,5 @@ def log_stage_run(
         mlflow.set_tags(all_tags)
         mlflow.log_params(flatten(params))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
-        for path in artifacts:
-            p = Path(path)
-            if p.is_dir():
-                mlflow.log_artifacts(str(p), artifact_path=p.name)
-            elif p.is_file():
-                mlflow.log_artifact(str(p))
+        _log_artifacts(artifacts)
     return str(run.info.run_id)

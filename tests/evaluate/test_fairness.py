@@ -13,7 +13,6 @@ from sklearn.metrics import roc_auc_score
 from secondlook.evaluate.audit import decompose
 from secondlook.evaluate.fairness import (
     GROUP_METRICS,
-    GroupScores,
     _weighted,
     group_table,
     metricframe_point,
@@ -21,11 +20,12 @@ from secondlook.evaluate.fairness import (
     suppress,
 )
 from secondlook.evaluate.fairness_stage import fairness_json
+from secondlook.evaluate.metrics import Scores
 from secondlook.params import load_section
 from tests.conftest import with_overrides
 
 
-def _data(n: int, seed: int, fpr_b: float = 0.1) -> tuple[np.ndarray, GroupScores, np.ndarray]:
+def _data(n: int, seed: int, fpr_b: float = 0.1) -> tuple[np.ndarray, Scores, np.ndarray]:
     """Two groups of equal size and base rate; group B's negatives are flagged at ``fpr_b``."""
     rng = np.random.default_rng(seed)
     groups = np.where(np.arange(n) % 2 == 0, "A", "B")
@@ -33,7 +33,7 @@ def _data(n: int, seed: int, fpr_b: float = 0.1) -> tuple[np.ndarray, GroupScore
     p = np.clip(0.2 + 0.5 * y + rng.normal(0, 0.15, n), 0.001, 0.999)
     flag_neg = rng.random(n) < np.where(groups == "A", 0.1, fpr_b)
     flag = np.where(y == 1, rng.random(n) < 0.6, flag_neg)
-    return y, GroupScores(p, flag.astype(bool)), groups
+    return y, Scores(p, flag.astype(bool)), groups
 
 
 def test_metricframe_equals_masks_recomputed() -> None:
@@ -55,7 +55,7 @@ def test_metricframe_equals_masks_recomputed() -> None:
         for metric, value in expected.items():
             assert frame.loc[group, metric] == pytest.approx(value, abs=1e-12), metric
         # the weighted form used by the bootstrap gives the same numbers at unit weights
-        w = _weighted(np.ones((1, m.sum())), yy.astype(float), GroupScores(pp, ff))
+        w = _weighted(np.ones((1, m.sum())), yy.astype(float), Scores(pp, ff))
         for metric in GROUP_METRICS:
             assert w[metric][0] == pytest.approx(frame.loc[group, metric], abs=1e-12), metric
 

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from secondlook.evaluate.fairness import GroupScores, group_table, proxy_statements
+from secondlook.evaluate.fairness import group_table, proxy_statements
+from secondlook.evaluate.metrics import Scores
 from secondlook.models import CalibratedModel, add_group_inputs, select_inputs, train_family
 from secondlook.params import FairnessParams, TrainParams
 
@@ -47,8 +48,8 @@ class Audit:
     statements: list[str]
 
 
-def _scores(model: CalibratedModel, frame: pd.DataFrame) -> GroupScores:
-    return GroupScores(model.probability(frame), model.flag(frame))
+def _scores(model: CalibratedModel, frame: pd.DataFrame) -> Scores:
+    return Scores(model.probability(frame), model.flag(frame))
 
 
 def fairness_audit(
@@ -122,7 +123,7 @@ def label_bias(
         for label in lb.labels:
             cfg_label = dataclasses.replace(train_cfg, label=label)
             model, _ = train_family(lb.family, cfg_label, train, valid, inputs)
-            scores: dict[str, GroupScores] = {str(lb.family): _scores(model, test)}
+            scores: dict[str, Scores] = {str(lb.family): _scores(model, test)}
             for attribute in lb.attributes:
                 groups = test[f"group_{attribute}"].astype(str).to_numpy()
                 t = group_table(

@@ -20,7 +20,6 @@ next-smallest group is suppressed too.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -35,11 +34,12 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import precision_score, roc_auc_score
 
+from secondlook.evaluate.metrics import Scores
+
 __all__ = [
     "GROUP_ATTRIBUTES",
     "GROUP_METRICS",
     "PARITY_BAND",
-    "GroupScores",
     "group_table",
     "metricframe_point",
     "suppress",
@@ -66,22 +66,6 @@ _NUMBERS = ("value", "lo", "hi", "ratio", "ratio_lo", "ratio_hi", "in_band")
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclasses.dataclass(frozen=True)
-class GroupScores:
-    """One model's output on the evaluation rows.
-
-    Attributes
-    ----------
-    probability
-        Calibrated probability, shape (n_rows,).
-    flag
-        Whether each row is flagged at the model's cut, shape (n_rows,).
-    """
-
-    probability: FloatArray
-    flag: npt.NDArray[np.bool_]
-
-
 def _auroc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     y = np.asarray(y)
     if y.min() == y.max():
@@ -89,7 +73,7 @@ def _auroc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     return float(roc_auc_score(y, p))
 
 
-def metricframe_point(y: npt.ArrayLike, scores: GroupScores, groups: npt.ArrayLike) -> pd.DataFrame:
+def metricframe_point(y: npt.ArrayLike, scores: Scores, groups: npt.ArrayLike) -> pd.DataFrame:
     """Point estimates of :data:`GROUP_METRICS` per group, computed by fairlearn's MetricFrame.
 
     Parameters
@@ -149,7 +133,7 @@ def _weighted_auroc(W: FloatArray, y: FloatArray, p: FloatArray) -> FloatArray:
         return np.asarray((N * (tp - 0.5 * P)).sum(axis=1) / (pos * neg))
 
 
-def _weighted(W: FloatArray, y: FloatArray, s: GroupScores) -> dict[str, FloatArray]:
+def _weighted(W: FloatArray, y: FloatArray, s: Scores) -> dict[str, FloatArray]:
     """Each metric for each row of weights over one group's rows, shape (B,)."""
     f = np.asarray(s.flag, dtype=np.float64)
     p = np.asarray(s.probability, dtype=np.float64)
@@ -212,7 +196,7 @@ def suppress(denominators: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 def group_table(
     y: npt.ArrayLike,
-    models: Mapping[str, GroupScores],
+    models: Mapping[str, Scores],
     groups: npt.ArrayLike,
     *,
     n_boot: int,
@@ -265,7 +249,7 @@ def group_table(
         hidden = suppress(den, min_cell)
         reps: dict[str, dict[str, FloatArray]] = {}
         for k, m in masks.items():
-            sub = GroupScores(np.asarray(s.probability)[m], flag[m])
+            sub = Scores(np.asarray(s.probability)[m], flag[m])
             reps[k] = _weighted(W[:, m], yv[m].astype(np.float64), sub) if W is not None else {}
         for k in names:
             for metric, kind in GROUP_METRICS.items():

@@ -9,11 +9,11 @@ and :func:`~secondlook.report.render.render`.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from secondlook.gitinfo import git_state
 from secondlook.report.build import ReportInputs, build_report
 from secondlook.report.render import render
 
@@ -25,19 +25,10 @@ def git_commit(cwd: Path) -> str:
 
     Returns "" outside a git checkout (or without git).
     """
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+    state = git_state(cwd)
+    if state is None:
         return ""
+    head, dirty = state
     return head + (" + uncommitted changes" if dirty else "")
 
 

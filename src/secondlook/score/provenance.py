@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from secondlook.gitinfo import git_state
 from secondlook.models import file_sha256
 
 __all__ = ["code_version", "input_hashes", "write_json_atomically"]
@@ -32,21 +32,9 @@ def code_version() -> dict[str, str]:
     except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
         pkg = "unknown"
     out = {"package": pkg, "git_commit": "unknown", "git_dirty": "unknown"}
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        out.update(git_commit=commit, git_dirty=str(bool(dirty)).lower())
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    state = git_state(Path(__file__).resolve().parent)
+    if state is not None:
+        out.update(git_commit=state[0], git_dirty=str(state[1]).lower())
     return out
 
 

@@ -92,6 +92,43 @@ def truth_from_state(
     return pd.DataFrame(out)
 
 
+def with_outcomes(
+    truth: pd.DataFrame,
+    decisions: pd.DataFrame,
+    events: pd.DataFrame,
+    harm_no_action: npt.ArrayLike,
+    harm_observed: npt.ArrayLike,
+    params: SynthParams,
+) -> pd.DataFrame:
+    """Complete a truth table: decision ids, the escalation label, outcomes and proxy labels.
+
+    Parameters
+    ----------
+    truth
+        The output of :func:`truth_from_state`, aligned with ``decisions``.
+    decisions, events
+        The decisions and the events table (for the proxy labels).
+    harm_no_action, harm_observed
+        The two potential outcomes per decision.
+    params
+        The ``synth`` settings (``escalation_threshold``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``truth`` with ``decision_id`` first and every label of :data:`secondlook.schema.LABELS`.
+    """
+    truth = truth.copy()
+    truth.insert(0, "decision_id", decisions["decision_id"].to_numpy())
+    truth["warrants_escalation"] = truth["true_risk_12m"] >= params.escalation_threshold
+    truth["harm_12m_no_action"] = np.asarray(harm_no_action, dtype=bool)
+    truth["harm_12m_observed"] = np.asarray(harm_observed, dtype=bool)
+    proxies = proxy_labels(decisions, events)
+    for label in proxies.columns:
+        truth[str(label)] = proxies[label].to_numpy()
+    return truth
+
+
 def to_tables(
     world: World, params: SynthParams, *, labelled: bool = True
 ) -> dict[str, pd.DataFrame]:
@@ -198,13 +235,7 @@ def to_tables(
     u = ch["u"][child[:, None], months]
     harm_no_action = (alive & (u < risk.monthly_hazard(eta))).any(axis=1)
     harm_observed = ch["harm"][child[:, None], months].any(axis=1)
-    truth.insert(0, "decision_id", decisions["decision_id"])
-    truth["warrants_escalation"] = truth["true_risk_12m"] >= params.escalation_threshold
-    truth["harm_12m_no_action"] = harm_no_action
-    truth["harm_12m_observed"] = harm_observed
-    proxies = proxy_labels(decisions, events)
-    for label in proxies.columns:
-        truth[str(label)] = proxies[label].to_numpy()
+    truth = with_outcomes(truth, decisions, events, harm_no_action, harm_observed, params)
     tables["decisions"] = decisions
     tables["truth"] = truth
     return tables

@@ -50,7 +50,7 @@ from secondlook.schema import (
     TableError,
     validate_tables,
 )
-from secondlook.synth.tables import proxy_labels, truth_from_state
+from secondlook.synth.tables import truth_from_state, with_outcomes
 
 
 class VignetteError(ValueError):
@@ -328,13 +328,8 @@ def vignette_tables(v: Vignette, params: SynthParams) -> dict[str, pd.DataFrame]
         ],
         dtype=bool,
     )
-    truth.insert(0, "decision_id", decisions["decision_id"])
-    truth["warrants_escalation"] = truth["true_risk_12m"] >= params.escalation_threshold
-    truth["harm_12m_no_action"] = harmed
-    truth["harm_12m_observed"] = harmed
-    proxies = proxy_labels(decisions, events)
-    for label in proxies.columns:
-        truth[str(label)] = proxies[label].to_numpy()
+    # no escalation happens in a seed case: both potential outcomes are the scripted harm
+    truth = with_outcomes(truth, decisions, events, harmed, harmed, params)
     tables = {
         "households": households,
         "people": people,
