@@ -302,16 +302,21 @@ def leaderboard_markdown(ev: Evaluation, cfg: EvaluateParams) -> str:
         f"Each cell: estimate ({ci} bootstrap interval, {cfg.n_boot} replicates). "
         "Precision, recall and flag rate are at each model's capacity cut.",
         "",
-        "| family | interpretable | " + " | ".join(shown) + " | fit s |",
-        "|---|---|" + "---|" * len(shown) + "---|",
+    ]
+    # training times appear only when given (the stage keeps run-to-run timings out of files)
+    timed = bool(np.isfinite(b.get("fit_seconds", pd.Series(dtype=float))).any())
+    lines += [
+        "| family | interpretable | " + " | ".join(shown) + (" | fit s |" if timed else " |"),
+        "|---|---|" + "---|" * len(shown) + ("---|" if timed else ""),
     ]
     for r in b.to_dict("records"):
         cells = [_fmt(r[k], r[f"{k}_lo"], r[f"{k}_hi"]) for k in shown]
-        fit = r.get("fit_seconds", float("nan"))
+        fit = f" {r.get('fit_seconds', float('nan')):.1f} |" if timed else ""
         lines.append(
             f"| {r['family']} | {'yes' if r['interpretable'] else 'no'} | "
             + " | ".join(cells)
-            + f" | {fit:.1f} |"
+            + " |"
+            + fit
         )
     price = ev.metrics.get("price_of_interpretability")
     lines += ["", "## The price of interpretability", ""]
@@ -436,7 +441,6 @@ def run_evaluate(
         test,
         cfg,
         train_label=train_cfg.label,
-        fit_seconds={f: m.get("fit_seconds", float("nan")) for f, m in metas.items()},
         seed_sources=sources,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
@@ -474,7 +478,7 @@ def run_evaluate(
                 family=f,
                 model=models[f],
                 metadata=metas[f],
-                metrics=ev.metrics["families"][f] | {"fit_seconds": metas[f]["fit_seconds"]},
+                metrics=ev.metrics["families"][f],
                 input_example=example[f],
             )
             for f in models

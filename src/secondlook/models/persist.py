@@ -8,7 +8,9 @@ holding any other type (a new type is a change to review, not something to trust
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,51 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _stable_zip(data: bytes) -> bytes:
+    """The same skops archive in a form that depends only on the model.
+
+    A skops file is a zip of ``schema.json`` and one ``.npy`` entry per array, named after the
+    array's ``id()`` in the saving process, and stamped with the time of saving. Here the
+    entries are renamed by their order in the archive (``0000.npy``, ...; the traversal that
+    writes them is deterministic), the ``__id__`` identity markers in ``schema.json`` (also
+    ``id()`` values) are renumbered by first appearance -- which keeps shared references shared
+    -- and every timestamp is fixed, so the same model gives the same bytes whenever and
+    wherever it is saved.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    entries = [i for i in src.infolist() if i.filename != "schema.json"]
+    names = {i.filename: f"{n:04d}.npy" for n, i in enumerate(entries)}
+    ids: dict[int, int] = {}
+
+    def renumber(node: Any) -> Any:
+        # "__id__" marks object identity (shared references); "file" names an array entry
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    out[key] = ids.setdefault(value, len(ids))
+                elif key == "file" and isinstance(value, str) and value in names:
+                    out[key] = names[value]
+                else:
+                    out[key] = renumber(value)
+            return out
+        if isinstance(node, list):
+            return [renumber(v) for v in node]
+        return node
+
+    schema = json.dumps(renumber(json.loads(src.read("schema.json"))), indent=2)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            name = names.get(info.filename, info.filename)
+            fixed = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            body = schema.encode() if name == "schema.json" else src.read(info.filename)
+            dst.writestr(fixed, body)
+    return out.getvalue()
+
+
 def save_model(model: CalibratedModel, folder: str | Path, metadata: dict[str, Any]) -> Path:
     """Write ``model.skops`` and ``metadata.json`` into ``folder``.
 
@@ -82,7 +129,7 @@ def save_model(model: CalibratedModel, folder: str | Path, metadata: dict[str, A
     UntrustedModelError
         If the model holds a type outside :data:`TRUSTED_TYPES`.
     """
-    data = sio.dumps(model)
+    data = _stable_zip(sio.dumps(model))
     extra = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
     if extra:
         raise UntrustedModelError(

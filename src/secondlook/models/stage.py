@@ -211,10 +211,13 @@ def run_train(
         "valid_sha256": file_sha256(valid_path),
     }
     meta["versions"] = _versions()
+    # timings vary from run to run: they go to the log, never into the model folder, so the
+    # same params give the same bytes and a rerun does not invalidate the stages downstream
+    timings = {k: meta.pop(k) for k in ("fit_seconds", "calibrate_seconds")}
     save_model(model, out, meta)
     log(
         f"train {family}: {meta['n_train']} rows, {len(meta['inputs'])} inputs, "
-        f"fit {meta['fit_seconds']:.1f}s, cut flags {meta['valid_flag_rate']:.1%} of valid "
+        f"fit {timings['fit_seconds']:.1f}s, cut flags {meta['valid_flag_rate']:.1%} of valid "
         f"-> {out}"
     )
-    return meta
+    return meta | timings
