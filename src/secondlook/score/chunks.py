@@ -8,17 +8,23 @@ at a time. :func:`partition_cohort` makes those groups without holding the cohor
    ``household_id`` and cut into chunks of ``chunk_households``;
 2. ``people`` and ``events`` are streamed in batches; each batch is converted to the contract's
    types, screened for identifiers, checked row by row against the vocabularies, and its rows
-   are appended to their chunk's spill files (Arrow IPC, lz4) in a work folder;
-3. ids are checked for uniqueness across the whole cohort.
+   are appended to their chunk's spill files (Arrow IPC, lz4) in a work folder -- reading the
+   next batch, checking this one and spilling the previous one overlap in two threads;
+3. ids are checked for uniqueness across the whole cohort: each id's 64-bit hash is spilled to
+   a bucket file chosen by the hash, and the buckets are checked one at a time (equal ids share
+   a bucket); a repeated hash sends the check back to the id column, so a collision is never
+   mistaken for a duplicate, and duplicates are named as a whole-column check names them.
 
 Events whose household is not in ``households`` go to one extra, last chunk, where their
 referrals are rejected (the rest refuse the cohort). Memory is bounded by the batch and flush
-sizes, plus the id columns kept for the uniqueness check (about 15 bytes per event and person).
+sizes and by one bucket of id hashes (8 bytes for each of about four million ids), whatever
+the cohort's size; only the ``households`` table is held whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +49,7 @@ from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
 
-__all__ = ["Plan", "load_chunk", "partition_cohort"]
+__all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
     ("people", "role"): ROLES,
@@ -261,10 +267,12 @@ def _string_hash(values: pa.Array) -> np.ndarray:
 class _UniqueIds:
     """Checks that a table's ids are unique across the whole table, in bounded memory.
 
-    Each batch's ids go, by a hash of their text, to one of ``n_buckets`` spill files (equal
-    ids always meet in the same bucket); :meth:`check` then reads one bucket at a time. Only
-    when a bucket holds a duplicate is the table's id column streamed once more, to name the
-    duplicates exactly as a check of the whole column at once does (first seen first).
+    Each id is reduced to a 64-bit hash of its text, and the hashes go to one of ``n_buckets``
+    spill files by their value (equal ids always meet in the same bucket); :meth:`check` reads
+    one bucket at a time and looks for a repeated hash. Only then -- a duplicate id, or two ids
+    that share a hash -- is the table's id column streamed once more, keeping the ids with a
+    repeated hash, to name the duplicates exactly as a check of the whole column at once does
+    (first seen first), or to find that two different ids merely collided.
     """
 
     def __init__(
@@ -275,45 +283,68 @@ class _UniqueIds:
         self.spill = _Spill(work, f"ids-{table}", flush_rows, self.files)
 
     def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
-        """Route one batch's ids to their buckets."""
+        """Route one batch's id hashes to their buckets."""
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
-        bucket = (_string_hash(ids) % np.uint64(self.n_buckets)).astype(np.int64)
-        self.spill.add(pa.table({"id": ids}), bucket)
+        hashes = _string_hash(ids)
+        bucket = (hashes % np.uint64(self.n_buckets)).astype(np.int64)
+        self.spill.add(pa.table({"hash": hashes}), bucket)
 
     def check(self, source: TableSource, batch_rows: int) -> None:
         """Raise :class:`TableError` naming the first duplicated ids, if any."""
         self.spill.flush()
-        duplicated: list[pa.Array] = []
+        repeated: list[np.ndarray] = []
         for k in sorted(self.files):
             paths = self.files[k][self.spill.table]
-            ids = pa.concat_tables([feather.read_table(p) for p in paths]).column("id")
+            hashes = np.sort(
+                np.concatenate([feather.read_table(p).column("hash").to_numpy() for p in paths])
+            )
             for path in paths:
                 path.unlink()
-            if len(pc.unique(ids)) == len(ids):
-                continue
-            counts = pc.value_counts(ids)
-            repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
-            duplicated.append(repeated.field("values").cast(pa.string()))
-        if not duplicated:
+            same = hashes[1:] == hashes[:-1]
+            if same.any():
+                repeated.append(np.unique(hashes[1:][same]))
+        if not repeated:
             return
-        # rare: stream the column again, keeping only the duplicated ids, in file order
-        value_set = pa.concat_arrays(duplicated)
+        # rare: stream the column again, keeping the ids whose hash repeats, in file order
+        suspects = np.concatenate(repeated)
         parts: list[pa.Array] = []
         for batch in source.batches(batch_rows):
-            ids = batch.column(self.column).cast(pa.string())
-            parts.extend(pc.filter(ids, pc.is_in(ids, value_set=value_set)).chunks)
-        _duplicates(self.table, self.column, parts)
-        raise AssertionError(f"{self.table}.{self.column}: a duplicate vanished on rereading")
+            ids = batch.column(self.column).cast(pa.string()).combine_chunks()
+            parts.append(ids.filter(pa.array(np.isin(_string_hash(ids), suspects))))
+        _duplicates(self.table, self.column, parts)  # silent when two ids only shared a hash
 
 
-def _n_buckets(source: TableSource, rows_per_bucket: int = 1 << 20) -> int:
-    """Buckets for a table's ids: about a million ids each, from the row count or file size."""
+def _n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
+    """Buckets for a table's id hashes: a few million each, from the row count or file size."""
     if source.fmt == "parquet":
         rows = pq.ParquetFile(source.path).metadata.num_rows
     else:
         rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
     return max(1, -(-rows // rows_per_bucket))
+
+
+def _route(
+    batch: pa.Table, chunk: np.ndarray, spill: _Spill, ids: _UniqueIds, id_column: pa.ChunkedArray
+) -> None:
+    ids.add(id_column)
+    spill.add(batch, chunk)
+
+
+def _prefetch(batches: Iterator[pa.Table], pool: ThreadPoolExecutor) -> Iterator[pa.Table]:
+    """``batches``, each read in ``pool`` while the caller works on the one before.
+
+    The iterator is advanced by one thread at a time, and its errors are raised here, in
+    order, when the caller asks for the batch that failed.
+    """
+    it = iter(batches)
+    ahead: Future[pa.Table | None] = pool.submit(next, it, None)
+    while True:
+        batch = ahead.result()
+        if batch is None:
+            return
+        ahead = pool.submit(next, it, None)
+        yield batch
 
 
 def partition_cohort(
@@ -323,7 +354,7 @@ def partition_cohort(
     chunk_households: int,
     window: tuple[pd.Timestamp | None, pd.Timestamp | None],
     batch_rows: int = 1 << 20,
-    flush_rows: int = 4 << 20,
+    flush_rows: int = 1 << 20,
     on_batch: Callable[[str, int], Any] | None = None,
 ) -> Plan:
     """Stream the cohort into household chunks under ``work``, checking it on the way.
@@ -381,57 +412,72 @@ def partition_cohort(
     }
     lo, hi = window
     orphan = n_chunks  # the extra chunk for events of unknown households
-    for table, id_column in (("people", "person_id"), ("events", "event_id")):
-        spill = _Spill(plan.work, table, flush_rows, plan.files)
-        offset = 0
-        for batch in sources[table].batches(batch_rows):
-            for column, kind in sources[table].kinds.items():
-                if kind == "text":
-                    values = batch.column(column)
-                    if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
-                        allowed = pa.array(_VOCAB[(table, column)])
-                        values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
-                    screen_values(table, column, values, findings)
-            if table == "people":
-                births = batch.column("birth_month")
-                days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
-                screen_birth_months(table, "birth_month", days, findings)
-            if findings:  # name every identifier column, then stop before any other check
-                continue
-            for column in sources[table].kinds:
-                if (table, column) in _VOCAB:
-                    _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
-            rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
-            rank_np = rank.to_numpy(zero_copy_only=False)
-            unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
-            if table == "people" and unknown.any():
-                raise TableError(
-                    "people",
-                    "household_id",
-                    "refers to a household that exists",
-                    _rows(batch, unknown, offset),
-                )
-            chunk = np.where(
-                unknown, orphan, np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households
-            ).astype(np.int64)
-            if table == "events":
-                _detail_check(batch, offset)
-                is_ref = pc.equal(batch.column("type"), "referral")
-                dates = batch.column("date")
-                if lo is not None:
-                    is_ref = pc.and_(
-                        is_ref, pc.greater_equal(dates, pa.scalar(lo, pa.timestamp("s")))
+    # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
+    # batch, checking this one (here), routing the previous one to its chunks. Errors still
+    # come in file order: the next batch is read only after this one was handed over, and
+    # routing raises no error a user can cause.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
+        for table, id_column in (("people", "person_id"), ("events", "event_id")):
+            spill = _Spill(plan.work, table, flush_rows, plan.files)
+            routing: Future[None] | None = None
+            offset = 0
+            for batch in _prefetch(sources[table].batches(batch_rows), pool):
+                for column, kind in sources[table].kinds.items():
+                    if kind == "text":
+                        values = batch.column(column)
+                        if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
+                            allowed = pa.array(_VOCAB[(table, column)])
+                            values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
+                        screen_values(table, column, values, findings)
+                if table == "people":
+                    births = batch.column("birth_month")
+                    days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
+                    screen_birth_months(table, "birth_month", days, findings)
+                if findings:  # name every identifier column, then stop before any other check
+                    continue
+                for column in sources[table].kinds:
+                    if (table, column) in _VOCAB:
+                        _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
+                rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
+                rank_np = rank.to_numpy(zero_copy_only=False)
+                unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
+                if table == "people" and unknown.any():
+                    raise TableError(
+                        "people",
+                        "household_id",
+                        "refers to a household that exists",
+                        _rows(batch, unknown, offset),
                     )
-                if hi is not None:
-                    is_ref = pc.and_(is_ref, pc.less_equal(dates, pa.scalar(hi, pa.timestamp("s"))))
-                plan.counts["referrals_in_window"] += int(pc.sum(is_ref).as_py() or 0)
-            unique_ids[table].add(batch.column(id_column))
-            spill.add(batch, chunk)
-            plan.counts[table] += batch.num_rows
-            offset += batch.num_rows
-            if on_batch is not None:
-                on_batch(table, batch.num_rows)
-        spill.flush()
+                chunk = np.where(
+                    unknown,
+                    orphan,
+                    np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households,
+                ).astype(np.int64)
+                if table == "events":
+                    _detail_check(batch, offset)
+                    is_ref = pc.equal(batch.column("type"), "referral")
+                    dates = batch.column("date")
+                    if lo is not None:
+                        is_ref = pc.and_(
+                            is_ref, pc.greater_equal(dates, pa.scalar(lo, pa.timestamp("s")))
+                        )
+                    if hi is not None:
+                        is_ref = pc.and_(
+                            is_ref, pc.less_equal(dates, pa.scalar(hi, pa.timestamp("s")))
+                        )
+                    plan.counts["referrals_in_window"] += int(pc.sum(is_ref).as_py() or 0)
+                if routing is not None:
+                    routing.result()
+                routing = pool.submit(
+                    _route, batch, chunk, spill, unique_ids[table], batch.column(id_column)
+                )
+                plan.counts[table] += batch.num_rows
+                offset += batch.num_rows
+                if on_batch is not None:
+                    on_batch(table, batch.num_rows)
+            if routing is not None:
+                routing.result()
+            spill.flush()
     findings.raise_if_any()
     unique_ids["people"].check(sources["people"], batch_rows)
     unique_ids["events"].check(sources["events"], batch_rows)
@@ -465,22 +511,37 @@ def load_chunk(plan: Plan, k: int) -> dict[str, pa.Table]:
     dict of str to pyarrow.Table
         In the contract's column order; rows in file order.
     """
-    out: dict[str, pa.Table] = {}
+    return read_chunk(*chunk_files(plan, k))
+
+
+def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Path]]]:
+    """Chunk ``k`` as its households and the spill files of its people and events.
+
+    What a worker process needs to read the chunk itself with :func:`read_chunk` (a few
+    thousand short rows and a list of paths, instead of the chunk's rows).
+    """
     base = plan.households
     if k * plan.chunk_households < base.num_rows:
-        out["households"] = base.slice(k * plan.chunk_households, plan.chunk_households)
+        households = base.slice(k * plan.chunk_households, plan.chunk_households)
     else:
-        out["households"] = base.slice(0, 0)
+        households = base.slice(0, 0)
+    files = plan.files.get(k, {})
+    return households, {table: list(files.get(table, [])) for table in ("people", "events")}
+
+
+def read_chunk(households: pa.Table, files: dict[str, list[Path]]) -> dict[str, pa.Table]:
+    """A chunk's tables from :func:`chunk_files`: rows in file order, contract columns."""
+    out: dict[str, pa.Table] = {"households": households}
     for table in ("people", "events"):
-        paths = plan.files.get(k, {}).get(table, [])
+        paths = files.get(table, [])
         if paths:
             out[table] = pa.concat_tables([feather.read_table(p) for p in paths])
         else:
-            out[table] = _empty(plan, table)
+            out[table] = _empty(table)
     return out
 
 
-def _empty(plan: Plan, table: str) -> pa.Table:
+def _empty(table: str) -> pa.Table:
     from secondlook.score.io import _ARROW, COLUMN_KINDS
 
     kinds = COLUMN_KINDS[table]

@@ -3,8 +3,10 @@
 :func:`score_chunk` is the one partition function: a chunk's tables and the model in, one output
 row per referral of the window out -- scored (probability, flag, reasons) or rejected (reason).
 It is module-level and depends only on its arguments, so it runs unchanged in this process
-(:func:`run_pandas`) or on a dask.distributed worker (:func:`run_dask`); both engines feed the
-chunks in the same order and write the results in chunk order, so their outputs are identical.
+(:func:`run_pandas`), in this process and spawned worker processes (:func:`run_pool`, the pandas
+engine on a large cohort) or on a dask.distributed worker (:func:`run_dask`); every engine feeds
+the chunks in the same order and writes the results in chunk order, so their outputs are
+identical.
 Linear algebra runs single-threaded inside a chunk, so a sum is never reordered by a thread pool
 and the floating-point results do not depend on the engine.
 """
@@ -12,8 +14,11 @@ and the floating-point results do not depend on the engine.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +33,15 @@ from secondlook.schema import ETHNICITIES, TableError
 from secondlook.score.errors import CohortError
 from secondlook.score.validate import check_chunk
 
-__all__ = ["ChunkSettings", "output_schema", "run_dask", "run_pandas", "score_chunk"]
+__all__ = [
+    "ChunkSettings",
+    "output_schema",
+    "process_pool",
+    "run_dask",
+    "run_pandas",
+    "run_pool",
+    "score_chunk",
+]
 
 
 @dataclass(frozen=True)
@@ -235,6 +248,7 @@ def _score_chunk(
 
 
 ChunkLoader = Callable[[int], dict[str, pa.Table]]
+ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Path]]]]
 
 
 def run_pandas(
@@ -261,6 +275,109 @@ def run_pandas(
     """
     for k in range(n_chunks):
         yield score_chunk(load(k), model, settings)
+
+
+#: the model and settings of a worker process of :func:`process_pool`
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
+    _WORKER["model"], _WORKER["settings"] = model, settings
+    import secondlook.explain  # noqa: F401 - import shap while the cohort is being partitioned
+
+
+def _warm_up() -> None:
+    """A task that only makes the pool start a worker (and run its initializer)."""
+
+
+def _score_files(households: pa.Table, files: dict[str, list[Path]]) -> pa.Table:
+    from secondlook.score.chunks import read_chunk
+
+    return score_chunk(read_chunk(households, files), _WORKER["model"], _WORKER["settings"])
+
+
+def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> Executor:
+    """Worker processes for :func:`run_pool`, started (and importing) from now on.
+
+    Processes are spawned (never forked from a process running Arrow's threads); each holds the
+    model and settings. A script that starts them needs an ``if __name__ == "__main__":`` guard.
+
+    Parameters
+    ----------
+    workers
+        Worker processes.
+    model, settings
+        As :func:`score_chunk`.
+
+    Returns
+    -------
+    concurrent.futures.Executor
+        Shut it down when done.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(model, settings),
+    )
+    for _ in range(workers):
+        pool.submit(_warm_up)
+    return pool
+
+
+def run_pool(
+    n_chunks: int,
+    files: ChunkFiles,
+    pool: Executor,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+    *,
+    processes: int,
+) -> Iterator[pa.Table]:
+    """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
+
+    Chunk ``k`` is scored here when ``k % processes == 0`` and by a worker of ``pool``
+    (:func:`process_pool` with ``processes - 1`` workers) otherwise; each reads its chunk from
+    the spill files and runs :func:`score_chunk` -- the same function on the same rows as
+    :func:`run_pandas` -- so the results are identical. Scoring here as well, rather than
+    leaving this process idle, saves one process's memory. At most ``2 * processes`` chunks
+    are submitted ahead of the one being yielded (bounded memory).
+
+    Parameters
+    ----------
+    n_chunks
+        How many chunks.
+    files
+        Chunk index -> its households and spill files (:func:`secondlook.score.chunks.chunk_files`).
+    pool
+        From :func:`process_pool`.
+    model, settings
+        As :func:`score_chunk`.
+    processes
+        This process and the pool's workers.
+
+    Yields
+    ------
+    pyarrow.Table
+        One per chunk, in order.
+    """
+    from secondlook.score.chunks import read_chunk
+
+    futures: dict[int, Future[pa.Table]] = {}
+    next_k = 0
+    try:
+        for k in range(n_chunks):
+            while next_k < n_chunks and next_k < k + 2 * processes:
+                if next_k % processes:
+                    futures[next_k] = pool.submit(_score_files, *files(next_k))
+                next_k += 1
+            if k % processes:
+                yield futures.pop(k).result()
+            else:
+                yield score_chunk(read_chunk(*files(k)), model, settings)
+    finally:
+        for f in futures.values():
+            f.cancel()
 
 
 def local_cluster(n_workers: int, *, processes: bool = True) -> Any:

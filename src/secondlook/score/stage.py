@@ -12,12 +12,14 @@ output path as it was and removes every temporary file.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,8 +32,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from secondlook.features import catalogue_version
 from secondlook.params import ScoreParams
-from secondlook.score.chunks import load_chunk, partition_cohort
-from secondlook.score.engine import ChunkSettings, local_cluster, run_dask, run_pandas
+from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
+from secondlook.score.engine import (
+    ChunkSettings,
+    local_cluster,
+    process_pool,
+    run_dask,
+    run_pandas,
+    run_pool,
+)
 from secondlook.score.errors import ScoreError
 from secondlook.score.io import open_cohort
 from secondlook.score.model import resolve_model
@@ -67,6 +76,7 @@ def run_score(
     progress: bool = False,
     reasons: bool = True,
     tmp_root: Path | None = None,
+    workers: int | None = None,
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
     """Score every referral of a cohort's window and write the output and its manifest.
@@ -98,6 +108,11 @@ def run_score(
         Explain the scores (top ``settings.top_k`` reasons per referral).
     tmp_root
         Where the temporary spill folder goes (default the system's temporary folder).
+    workers
+        With the pandas engine, processes that score the chunks: this one and ``workers - 1``
+        spawned workers (1: this process only). Default: two when the cohort makes
+        :data:`POOL_MIN_CHUNKS` chunks or more and two cores are available, else 1. The output
+        does not depend on it.
     log
         Where the summary line goes.
 
@@ -148,6 +163,7 @@ def run_score(
         transient=False,
     )
     own_client: list[Any] = []
+    pool: Executor | None = None
     try:
         with bar:
             reading = bar.add_task("reading rows", total=None)
@@ -160,6 +176,9 @@ def run_score(
                 on_batch=lambda _t, n: bar.advance(reading, n),
             )
             bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
+            pa.default_memory_pool().release_unused()  # the batches are gone: give memory back
+            if engine == "pandas" and workers is None:
+                workers = _default_workers(plan.n_chunks)
             scoring = bar.add_task("scoring chunks", total=plan.n_chunks)
 
             def load(k: int) -> dict[str, pa.Table]:
@@ -170,6 +189,17 @@ def run_score(
                 if client is None:
                     client = _connect(scheduler, settings.dask_workers, own_client)
                 results = run_dask(plan.n_chunks, load, bundle.model, chunk_settings, client)
+            elif engine == "pandas" and workers is not None and workers > 1 and plan.n_chunks > 1:
+                # started only now, so that idle workers do not add to the partition's memory
+                pool = process_pool(workers - 1, bundle.model, chunk_settings)
+                results = run_pool(
+                    plan.n_chunks,
+                    lambda k: chunk_files(plan, k),
+                    pool,
+                    bundle.model,
+                    chunk_settings,
+                    processes=workers,
+                )
             else:
                 results = run_pandas(plan.n_chunks, load, bundle.model, chunk_settings)
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +223,7 @@ def run_score(
             n_chunks=plan.n_chunks,
             out=out,
             run={
+                "workers": workers if engine == "pandas" else None,
                 "started_at": started,
                 "seconds": round(seconds, 3),
                 "code": code_version(),
@@ -203,6 +234,8 @@ def run_score(
         tmp_out = None
         write_json_atomically(doc, manifest)
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
         if tmp_out is not None:
             tmp_out.unlink(missing_ok=True)
@@ -213,6 +246,18 @@ def run_score(
         f"flagged, {stats['rejected']} rejected) in {seconds:.1f}s with {engine} -> {out}"
     )
     return doc
+
+
+#: chunks from which the pandas engine scores in two processes by default: spawning a worker
+#: (a fresh interpreter importing scikit-learn and shap) costs about as much as scoring eight
+#: chunks of 20,000 households, and the worker takes half of the chunks
+POOL_MIN_CHUNKS = 16
+
+
+def _default_workers(n_chunks: int) -> int:
+    """Two processes for a cohort of many chunks on a machine with two cores, else 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if (cores or 1) >= 2 and n_chunks >= POOL_MIN_CHUNKS else 1
 
 
 def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
