@@ -275,6 +275,40 @@ def _require(table: str, column: str, check: str, df: pd.DataFrame, bad: np.ndar
         raise TableError(table, column, check, df.loc[bad])
 
 
+def bad_details(types: np.ndarray, detail: pd.Series) -> np.ndarray:
+    """Whether each event's ``detail`` is not allowed for its ``type`` (:data:`EVENT_DETAILS`).
+
+    Parameters
+    ----------
+    types
+        Event types, shape (n_events,).
+    detail
+        Event details (nullable), aligned with ``types``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True where the detail breaks the vocabulary: a detail on a type that takes none, a
+        value outside the type's list, or (for ``assessment_completed``) a ``;``-joined part
+        outside it.
+    """
+    bad = np.zeros(len(types), dtype=bool)
+    for etype, allowed in EVENT_DETAILS.items():
+        mask = types == etype
+        if not mask.any():
+            continue
+        d = detail[mask]
+        if allowed is None:
+            bad[mask] = d.notna().to_numpy()
+        elif etype == "assessment_completed":
+            parts = d.fillna("").str.split(";").explode()
+            ok = parts.isin(allowed).groupby(level=0).all()
+            bad[mask] = ~ok.reindex(d.index).fillna(False).to_numpy(dtype=bool)
+        else:
+            bad[mask] = ~d.isin(allowed).to_numpy()
+    return bad
+
+
 def validate_tables(
     tables: Mapping[str, pd.DataFrame],
     window: tuple[dt.date, dt.date] | None = None,
@@ -318,23 +352,7 @@ def validate_tables(
         events,
         ~events["household_id"].isin(hh["household_id"]).to_numpy(),
     )
-    # detail vocabulary, per type
-    bad_detail = np.zeros(len(events), dtype=bool)
-    types = events["type"].to_numpy()
-    detail = events["detail"]
-    for etype, allowed in EVENT_DETAILS.items():
-        mask = types == etype
-        if not mask.any():
-            continue
-        d = detail[mask]
-        if allowed is None:
-            bad_detail[mask] = d.notna().to_numpy()
-        elif etype == "assessment_completed":
-            parts = d.fillna("").str.split(";").explode()
-            ok = parts.isin(allowed).groupby(level=0).all()
-            bad_detail[mask] = ~ok.reindex(d.index).fillna(False).to_numpy(dtype=bool)
-        else:
-            bad_detail[mask] = ~d.isin(allowed).to_numpy()
+    bad_detail = bad_details(events["type"].to_numpy(), events["detail"])
     _require("events", "detail", "allowed detail for the event type", events, bad_detail)
     # subject role matches the event type
     role = events["person_id"].map(people.set_index("person_id")["role"])

@@ -10,10 +10,16 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from secondlook.schema import ADULT_EVENTS, MAX_PRENATAL_MONTHS, PRENATAL_EVENTS, TableError
+from secondlook.schema import (
+    ADULT_EVENTS,
+    MAX_PRENATAL_MONTHS,
+    PRENATAL_EVENTS,
+    TableError,
+    bad_details,
+)
 from secondlook.score import chunks as chunks_mod
 from secondlook.score import run_score
-from secondlook.score.chunks import _bad_details, _detail_check, _string_hash
+from secondlook.score.chunks import _detail_check, _string_hash
 from secondlook.score.validate import check_chunk
 
 from .conftest import score_params, write_cohort
@@ -113,7 +119,7 @@ def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Table
     ev.loc[bad_rows[1], "detail"] = "neglect;bogus"
     ev.loc[bad_rows[2], "type"] = "child_removed"
     ev.loc[bad_rows[2], "detail"] = "neglect"
-    oracle = _bad_details(ev["type"].to_numpy(dtype=object), ev["detail"])
+    oracle = bad_details(ev["type"].to_numpy(dtype=object), ev["detail"])
     assert sorted(np.flatnonzero(oracle).tolist()) == sorted(bad_rows)
     with pytest.raises(TableError, match="allowed detail") as info:
         _detail_check(pa.Table.from_pandas(ev, preserve_index=False), 1000)

@@ -38,12 +38,12 @@ import pyarrow.parquet as pq
 
 from secondlook.schema import (
     ADULT_ROLES,
-    EVENT_DETAILS,
     EVENT_TYPES,
     ROLES,
     SEXES,
     SOURCES,
     TableError,
+    bad_details,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
@@ -103,25 +103,6 @@ def _vocab_check(table: str, column: str, values: pa.Array, offset: int) -> None
         )
 
 
-def _bad_details(types: np.ndarray, detail: pd.Series) -> np.ndarray:
-    """Whether each event's ``detail`` is not allowed for its type (``schema.validate_tables``)."""
-    bad = np.zeros(len(types), dtype=bool)
-    for etype, allowed in EVENT_DETAILS.items():
-        mask = types == etype
-        if not mask.any():
-            continue
-        d = detail[mask]
-        if allowed is None:
-            bad[mask] = d.notna().to_numpy()
-        elif etype == "assessment_completed":
-            parts = d.fillna("").str.split(";").explode()
-            ok = parts.isin(allowed).groupby(level=0).all()
-            bad[mask] = ~ok.reindex(d.index).fillna(False).to_numpy(dtype=bool)
-        else:
-            bad[mask] = ~d.isin(allowed).to_numpy()
-    return bad
-
-
 def _detail_check(batch: pa.Table, offset: int) -> None:
     """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``).
 
@@ -144,7 +125,7 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
         return pd.Series(text, dtype="str")
 
     types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    bad = _bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)]
+    bad = bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)]
     if bad.any():
         rows = batch.select(["event_id", "type", "detail"]).to_pandas()[bad].head(5)
         rows.index = rows.index + offset
