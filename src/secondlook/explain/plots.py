@@ -8,7 +8,9 @@ Agg backend, so it works headless.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -55,13 +57,26 @@ def importance_figure(
     return fig
 
 
+@contextlib.contextmanager
+def _fixed_global_rng(seed: int = 0) -> Iterator[None]:
+    """SHAP's beeswarm and scatter shuffle points with numpy's *global* generator; seed it for
+    the call (and restore it after) so the same explanation draws the same picture."""
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(seed)  # noqa: NPY002 - shap reads the legacy global state
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
 def beeswarm_figure(
     explanation: shap.Explanation, *, max_display: int = 15, title: str = ""
 ) -> Figure:
     """SHAP's beeswarm summary of the explanation."""
     fig = plt.figure(figsize=(8, 0.4 * max_display + 1.5))
     ax = fig.add_subplot()
-    shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
+    with _fixed_global_rng():
+        shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
     ax.set_title(title)
     return fig
 
@@ -71,7 +86,8 @@ def dependence_figure(explanation: shap.Explanation, feature: str, *, title: str
     fig = plt.figure(figsize=(6, 4))
     ax = fig.add_subplot()
     j = list(explanation.feature_names).index(feature)
-    shap.plots.scatter(explanation[:, j], ax=ax, show=False, hist=True)
+    with _fixed_global_rng():
+        shap.plots.scatter(explanation[:, j], ax=ax, show=False, hist=True)
     ax.set_title(title or feature)
     return fig
 
