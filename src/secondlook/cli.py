@@ -21,6 +21,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
+from secondlook.models.persist import UntrustedModelError  # noqa: E402
 from secondlook.params import ParamsError, load_params, load_section  # noqa: E402
 from secondlook.schema import TableError  # noqa: E402
 from secondlook.synth.vignettes import VignetteError  # noqa: E402
@@ -49,7 +50,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (ParamsError, TableError, VignetteError, UserError) as exc:
+        except (ParamsError, TableError, VignetteError, UntrustedModelError, UserError) as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(code=2) from None
 
@@ -248,14 +249,16 @@ def fairness(
         except FileNotFoundError as exc:
             raise UserError(f"model {models / family} not found: {exc}") from None
 
-    def unbiased() -> dict[str, pd.DataFrame]:
+    def planted_biases_off() -> dict[str, pd.DataFrame]:
         # the same world (same seed) with its planted referral biases switched off
         zero = {e: 0.0 for e in synth.bias.disproportionality}
         bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
         _, tables = build_world(dataclasses.replace(synth, bias=bias))
         return assemble(tables, feature_cfg)
 
-    content = run_fairness(cfg, train_cfg, fitted, splits, unbiased, metrics, out, log=err.print)
+    content = run_fairness(
+        cfg, train_cfg, fitted, splits, planted_biases_off, metrics, out, log=err.print
+    )
     if track:
         from secondlook import tracking
 

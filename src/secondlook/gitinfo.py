@@ -8,13 +8,16 @@ from pathlib import Path
 __all__ = ["git_state"]
 
 
-def git_state(cwd: Path) -> tuple[str, bool] | None:
+def git_state(cwd: Path, paths: tuple[str, ...] = ()) -> tuple[str, bool] | None:
     """The commit checked out at ``cwd`` and whether tracked files differ from it.
 
     Parameters
     ----------
     cwd
         A folder inside the checkout.
+    paths
+        Limit "differ" to these paths (relative to ``cwd``), e.g. the code and params: during
+        ``dvc repro`` the lock file and metrics change, which says nothing about the code.
 
     Returns
     -------
@@ -28,6 +31,7 @@ def git_state(cwd: Path) -> tuple[str, bool] | None:
         ).stdout.strip()
 
     try:
-        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+        status = git("status", "--porcelain", "--untracked-files=no", "--", *paths)
+        return git("rev-parse", "HEAD"), bool(status)
     except (OSError, subprocess.CalledProcessError):
         return None

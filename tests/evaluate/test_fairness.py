@@ -122,7 +122,7 @@ def test_proxy_statement_when_the_proxy_misleads() -> None:
     truth = group_table(y, {"m": s}, g, n_boot=200, seed=0, min_cell=10)
     # a proxy that is positive for B's flagged negatives makes B's PPV look higher
     proxy_y = y.copy()
-    extra = (g == "B") & (y == 0) & s.flag
+    extra = (g == "B") & (y == 0) & s.flag & (np.arange(len(y)) % 3 != 0)  # most, not all
     proxy_y[extra] = 1
     proxy = group_table(proxy_y, {"m": s}, g, n_boot=200, seed=0, min_cell=10)
     out = proxy_statements({"truth": truth, "proxy": proxy}, truth_label="truth", attribute="toy")
@@ -161,3 +161,33 @@ def test_decomposition_adds_up(raw_params: dict[str, Any]) -> None:
     assert cp["from_label"] == pytest.approx(np.log(1.3))
     assert cp["from_world"] == pytest.approx(np.log(1.5 / 1.1))
     assert cp["remaining"] == pytest.approx(np.log(1.1))
+
+
+def test_no_small_count_follows_from_published_rates() -> None:
+    """A group big enough to publish its size, with few positives: no rate may give them away."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    g = rng.choice(np.array(["A", "B", "C", "D"], dtype=object), size=n, p=[0.5, 0.2, 0.2, 0.1])
+    y = (rng.random(n) < 0.2).astype(np.int64)
+    y[(g == "D") & (np.cumsum(g == "D") > 4)] = 0  # group D: ~300 decisions, 4 positives
+    p = np.clip(0.2 + 0.5 * y + rng.normal(0, 0.15, n), 0.001, 0.999)
+    s = Scores(p, p > np.quantile(p, 0.85))
+    t = group_table(y, {"m": s}, g, n_boot=20, seed=0, min_cell=10)
+    d = t[t["group"] == "D"].set_index("metric")
+    assert d.loc["mean_predicted", "n"] is not None  # the size itself is published
+    for metric in ("observed", "tpr", "fnr", "ppv", "flag_rate", "fpr", "auroc"):
+        assert d.loc[metric, "suppressed"], metric
+    # complementary: one more group's rates are hidden, so D's counts do not follow from totals
+    hidden_groups = set(t.loc[t["suppressed"] & (t["metric"] == "observed"), "group"])
+    assert len(hidden_groups) >= 2
+    # every published rate implies cells of at least min_cell decisions
+    for group, rows in t[~t["suppressed"]].groupby("group"):
+        r = rows.set_index("metric")["value"]
+        if "observed" not in r:
+            continue
+        size = rows["n"].iloc[0]
+        pos = r["observed"] * size
+        flagged = r["flag_rate"] * size
+        tp = r["tpr"] * pos
+        for count in (pos, size - pos, flagged, tp, flagged - tp, pos - tp):
+            assert round(count) >= 10, (group, count)

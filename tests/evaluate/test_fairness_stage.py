@@ -22,9 +22,16 @@ from tests.conftest import with_overrides
 
 @pytest.fixture(scope="module")
 def setup(raw_params: dict[str, Any]) -> dict[str, Any]:
+    # a tiny world: with the default min_cell nearly every cell would be hidden, so here only
+    # cells of zero decisions are (the suppression rule itself is tested in test_fairness.py)
     data = with_overrides(
         raw_params,
-        {"fairness.n_boot": 30, "fairness.label_bias.family": "logreg", "synth.n_households": 1200},
+        {
+            "fairness.n_boot": 30,
+            "fairness.min_cell": 1,
+            "fairness.label_bias.family": "logreg",
+            "synth.n_households": 3000,
+        },
     )
     synth = load_section("synth", data)
     features = load_section("features", data)
@@ -38,7 +45,7 @@ def setup(raw_params: dict[str, Any]) -> dict[str, Any]:
         for f in ("rules", "logreg")
     }
 
-    def unbiased() -> dict[str, pd.DataFrame]:
+    def planted_biases_off() -> dict[str, pd.DataFrame]:
         zero = dict.fromkeys(synth.bias.disproportionality, 0.0)
         bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
         return assemble(build_world(dataclasses.replace(synth, bias=bias))[1], features)
@@ -48,13 +55,13 @@ def setup(raw_params: dict[str, Any]) -> dict[str, Any]:
         "train_cfg": train_cfg,
         "models": models,
         "splits": splits,
-        "unbiased": unbiased,
+        "planted_biases_off": planted_biases_off,
     }
 
 
 def test_stage_writes_every_output(setup: dict[str, Any], tmp_path: Path) -> None:
     content = run_fairness(
-        setup["cfg"], setup["train_cfg"], setup["models"], setup["splits"], setup["unbiased"],
+        setup["cfg"], setup["train_cfg"], setup["models"], setup["splits"], setup["planted_biases_off"],
         tmp_path / "fairness.json", tmp_path / "fairness", log=lambda _: None,
     )  # fmt: skip
     on_disk = json.loads((tmp_path / "fairness.json").read_text())
@@ -81,7 +88,7 @@ def test_same_inputs_give_the_same_json(setup: dict[str, Any], tmp_path: Path) -
     texts = []
     for run in ("a", "b"):
         run_fairness(
-            setup["cfg"], setup["train_cfg"], setup["models"], setup["splits"], setup["unbiased"],
+            setup["cfg"], setup["train_cfg"], setup["models"], setup["splits"], setup["planted_biases_off"],
             tmp_path / run / "fairness.json", tmp_path / run / "out", log=lambda _: None,
         )  # fmt: skip
         texts.append((tmp_path / run / "fairness.json").read_text())

@@ -77,3 +77,21 @@ def test_same_seed_same_intervals_and_paired_difference():
 def test_empty_evaluation_is_refused():
     with pytest.raises(ValueError, match="zero rows"):
         bootstrap(np.array([], dtype=int), {}, n_boot=1, seed=0)
+
+
+def test_ece_interval_never_goes_below_zero():
+    # two score levels, each exactly calibrated: the point ECE is 0, every replicate is above
+    # it, and the bias shift pushes about half of them below zero
+    p = np.repeat([0.1, 0.3], 1000)
+    y = np.zeros(2000, dtype=int)
+    y[:100] = 1
+    y[1000:1300] = 1
+    s = Scores(p, p > 0.2)
+    b = bootstrap(y, {"m": s}, n_boot=300, seed=1, ece_bins=2)
+    assert b.point["m"]["ece"] == pytest.approx(0.0, abs=1e-12)
+    replicates = b.replicates["m"]["ece"]
+    shifted = replicates - (np.nanmean(replicates) - b.point["m"]["ece"])
+    assert np.quantile(shifted, 0.025) < 0  # what an unclipped interval would report
+    iv = b.interval("m", "ece")
+    assert iv.lo >= 0.0
+    assert iv.lo <= iv.value <= iv.hi

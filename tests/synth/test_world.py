@@ -201,5 +201,15 @@ def test_summary_reports_prevalences(synth_params: SynthParams, tiny_world) -> N
     world, tables = tiny_world
     s = summary(world, tables, synth_params)
     assert set(s["prevalence"]) >= {"warrants_escalation", "cp_plan_12m", "rereferral_12m"}
-    assert {r["key"] for r in s["calibration"]} >= {"referrals_per_10k", "nfa_share"}
+    # every figure of FACTS.md's calibration table is there, once
+    assert [r["key"] for r in s["calibration"]] == [
+        "referrals_per_10k", "rereferral_12m", "nfa_share", "not_in_need_share",
+        "s47_per_referral", "icpc_per_s47", "plans_per_referral", "on_plan_per_10k",
+        "plan_under1_share", "plan_neglect", "plan_emotional", "plan_physical", "plan_sexual",
+        "plan_multiple", "source_police", "source_school", "factor_domestic_abuse",
+        "factor_mental_health", "factor_drug", "factor_alcohol", "harm_under1_share",
+        "harm_with_trio_share",
+    ]  # fmt: skip
+    for r in s["calibration"]:
+        assert r["within"] == (r["tolerance"][0] <= r["generated"] <= r["tolerance"][1])
     assert all(isinstance(r["within"], bool) for r in s["calibration"])

@@ -9,13 +9,15 @@ group is its metric over the reference group's (the largest group), with an inte
 paired replicates, and it is marked inside or outside the parity band [0.8, 1.25] (Aequitas's
 convention). This measures; it does not make anything "fair".
 
-**Small cells.** Every metric has a denominator (the decisions it is computed from: all the
-group's decisions, its positives, its negatives, or its flagged decisions). A metric whose
-denominator is below ``min_cell`` is *suppressed*: it is carried as ``None`` with
-``suppressed=True`` and never as a number, in every output. So that a suppressed group's count
-cannot be recovered by subtracting the published groups from a published total, suppression is
-complementary: whenever exactly one group of an attribute is suppressed for a denominator, the
-next-smallest group is suppressed too.
+**Small cells.** A group's rates, together with its size, give back the four cells of its
+label-by-flag table (flagged positives, flagged negatives, missed positives, unflagged
+negatives): observed x n is the positives, flag rate x n the flagged, TPR x positives the flagged
+positives, and so on. So every rate of a group is *suppressed* when any of those four cells is
+below ``min_cell`` (AUROC when either class is; everything, the size included, when the group is
+smaller than ``min_cell``): it is carried as ``None`` with ``suppressed=True`` and never as a
+number, in every output. So that a suppressed group's counts cannot be recovered by subtracting
+the published groups from a published total, suppression is complementary: whenever exactly one
+group of an attribute is suppressed for a kind of cell, the next-smallest group is too.
 """
 
 from __future__ import annotations
@@ -48,16 +50,16 @@ __all__ = [
 
 #: the group attributes of a feature table (``group_<name>``)
 GROUP_ATTRIBUTES = ("ethnicity", "deprivation_quintile", "sex", "disability", "local_authority")
-#: metric -> the decisions it is computed from
+#: metric -> the cells of the group's counts it could reveal (see :func:`_cells`)
 GROUP_METRICS: dict[str, str] = {
-    "flag_rate": "n",
-    "tpr": "positives",
-    "fpr": "negatives",
-    "fnr": "positives",
-    "ppv": "flagged",
+    "flag_rate": "two_by_two",
+    "tpr": "two_by_two",
+    "fpr": "two_by_two",
+    "fnr": "two_by_two",
+    "ppv": "two_by_two",
     "auroc": "both_classes",
     "mean_predicted": "n",
-    "observed": "n",
+    "observed": "two_by_two",
 }
 #: Aequitas's parity band for disparity ratios
 PARITY_BAND = (0.8, 1.25)
@@ -157,14 +159,26 @@ def _weighted(W: FloatArray, y: FloatArray, s: Scores) -> dict[str, FloatArray]:
         }
 
 
-def _denominators(y: npt.NDArray[np.int64], flag: npt.NDArray[np.bool_]) -> dict[str, int]:
-    pos = int(y.sum())
+def _cells(y: npt.NDArray[np.int64], flag: npt.NDArray[np.bool_]) -> dict[str, int]:
+    """The smallest count behind each kind of published number, for one group.
+
+    ``n``: the group's size. ``two_by_two``: the smallest cell of the label-by-flag table
+    (flagged and not, positive and not). Every rate (flag rate, TPR, FPR, FNR, PPV, observed)
+    together with the group's size gives back these cells by multiplication or subtraction, so
+    all of them are hidden when any cell is small. ``both_classes``: the smaller class (AUROC).
+    """
+    pos = y.astype(bool)
+    f = np.asarray(flag, dtype=bool)
+    table = [
+        int((f & pos).sum()),
+        int((f & ~pos).sum()),
+        int((~f & pos).sum()),
+        int((~f & ~pos).sum()),
+    ]
     return {
         "n": len(y),
-        "positives": pos,
-        "negatives": len(y) - pos,
-        "flagged": int(flag.sum()),
-        "both_classes": min(pos, len(y) - pos),
+        "two_by_two": min(table),
+        "both_classes": min(int(pos.sum()), int((~pos).sum())),
     }
 
 
@@ -174,7 +188,8 @@ def suppress(denominators: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     Parameters
     ----------
     denominators
-        Index: groups; one column per denominator kind (``n``, ``positives``, …).
+        Index: groups; one column per kind of cell (``n``, ``two_by_two``, ``both_classes``):
+        the smallest count behind the numbers of that kind.
     min_cell
         Cells from fewer decisions than this are suppressed.
 
@@ -245,7 +260,7 @@ def group_table(
     for model, s in models.items():
         point = metricframe_point(yv, s, g)
         flag = np.asarray(s.flag, dtype=bool)
-        den = pd.DataFrame({k: _denominators(yv[m], flag[m]) for k, m in masks.items()}).T
+        den = pd.DataFrame({k: _cells(yv[m], flag[m]) for k, m in masks.items()}).T
         hidden = suppress(den, min_cell)
         reps: dict[str, dict[str, FloatArray]] = {}
         for k, m in masks.items():

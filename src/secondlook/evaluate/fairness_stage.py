@@ -193,7 +193,7 @@ def run_fairness(
     train_cfg: TrainParams,
     models: Mapping[str, CalibratedModel],
     splits: Mapping[str, pd.DataFrame],
-    unbiased_splits: Callable[[], Mapping[str, pd.DataFrame]],
+    planted_biases_off: Callable[[], Mapping[str, pd.DataFrame]],
     metrics_path: Path,
     out_dir: Path,
     log: Callable[[str], object] = print,
@@ -208,7 +208,7 @@ def run_fairness(
         Family -> fitted model (as trained by the ``train`` stage).
     splits
         The ``train``, ``valid``, ``test`` feature tables of the world as generated.
-    unbiased_splits
+    planted_biases_off
         Builds the same splits for the same world without its planted referral biases.
     metrics_path, out_dir
         ``fairness.json`` and the folder of tables, summary and plots.
@@ -224,7 +224,7 @@ def run_fairness(
     log(
         f"fairness: {len(audit.by_group)} group cells, {int(audit.by_group['suppressed'].sum())} suppressed"
     )
-    worlds = {"as_generated": splits, "without_planted_bias": unbiased_splits()}
+    worlds = {"as_generated": splits, "without_planted_bias": planted_biases_off()}
     lb = label_bias(worlds, train_cfg, cfg)
     decomposition = decompose(lb, cfg)
     content = fairness_json(audit, decomposition, cfg)

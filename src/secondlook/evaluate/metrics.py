@@ -160,7 +160,8 @@ class Bootstrap:
         values = self.replicates[model][metric]
         point = self.point[model][metric]
         if metric in _BIAS_SHIFTED:
-            values = values - (np.nanmean(values) - point)
+            # the shift can push replicates below zero; an error is never negative
+            values = np.maximum(values - (np.nanmean(values) - point), 0.0)
         lo, hi = self._bounds(values)
         return Interval(point, lo, hi)
 

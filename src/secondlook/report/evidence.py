@@ -400,8 +400,8 @@ def reproducibility_section(
         lock = yaml.safe_load(inp.dvc_lock.read_text(encoding="utf-8")) or {}
         rows = []
         for stage, body in sorted((lock.get("stages") or {}).items()):
-            if stage == "report":
-                continue  # the report's own entry is written after the report
+            if stage in ("report", "score"):
+                continue  # not inputs of the report (its own entry is written after it)
             for out in body.get("outs", []) or []:
                 h = out.get("md5") or out.get("hash") or ""
                 rows.append((stage, str(out.get("path", "")), str(h)))

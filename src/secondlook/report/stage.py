@@ -21,15 +21,17 @@ __all__ = ["git_commit", "mlflow_runs", "run_report"]
 
 
 def git_commit(cwd: Path) -> str:
-    """``git rev-parse HEAD`` in ``cwd``, with "+ uncommitted changes" when the tree is dirty.
+    """``git rev-parse HEAD`` in ``cwd``, marked when code, params or pipeline are uncommitted.
 
     Returns "" outside a git checkout (or without git).
     """
-    state = git_state(cwd)
+    # dirty means the code, params, pipeline or seed cases differ from the commit; outputs
+    # that dvc repro rewrites while it runs (dvc.lock, metrics) do not count
+    state = git_state(cwd, paths=("src", "params.yaml", "dvc.yaml", "data/vignettes"))
     if state is None:
         return ""
     head, dirty = state
-    return head + (" + uncommitted changes" if dirty else "")
+    return head + (" + uncommitted changes to code or params" if dirty else "")
 
 
 def mlflow_runs(metrics_path: Path) -> dict[str, Any] | None:

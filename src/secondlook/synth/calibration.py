@@ -43,6 +43,7 @@ TARGETS = (
     Target("plan_emotional", "plan category: emotional abuse", 0.36, 0.26, 0.46, "DfE A6 2020"),
     Target("plan_physical", "plan category: physical abuse", 0.07, 0.0, 0.17, "DfE A6 2020"),
     Target("plan_sexual", "plan category: sexual abuse", 0.04, 0.0, 0.14, "DfE A6 2020"),
+    Target("plan_multiple", "plan category: multiple (one category per plan here)", 0.03, 0.0, 0.13, "DfE A6 2020"),
     Target("source_police", "referrals from the police", 0.28, 0.20, 0.36, "DfE 2025"),
     Target("source_school", "referrals from schools", 0.21, 0.13, 0.29, "DfE 2025"),
     Target("factor_domestic_abuse", "assessments finding domestic abuse", 0.45, 0.30, 0.55, "DfE 2016; Foundations 2025"),
@@ -115,6 +116,8 @@ def measure(world: World, tables: dict[str, pd.DataFrame], params: SynthParams) 
         "plan_emotional": float(plans.get("emotional", 0.0)),
         "plan_physical": float(plans.get("physical", 0.0)),
         "plan_sexual": float(plans.get("sexual", 0.0)),
+        # the event vocabulary records one category per plan, so "multiple" is never recorded
+        "plan_multiple": float(plans.get("multiple", 0.0)),
         "source_police": float(sources.get("police", 0.0)),
         "source_school": float(sources.get("school", 0.0)),
         "factor_domestic_abuse": share("domestic_abuse"),
