@@ -80,7 +80,7 @@ def features_sql() -> str:
     hh: list[str] = [
         f"count(*) FILTER (WHERE e.type = 'referral' AND {sib} AND {_within(k)}) "
         f"AS sibling_referrals_{k}m"
-        for k in (12, 36)
+        for k in (3, 12, 36)
     ]
     hh += [
         f"count(*) FILTER (WHERE e.type = 'referral' AND {sib} AND e.detail = {_q(c)} "
@@ -88,8 +88,15 @@ def features_sql() -> str:
         for c in CONCERNS
     ]
     hh += [
+        f"max(e.date) FILTER (WHERE e.type = 'referral' AND {sib}) AS last_sibling_referral",
+        f"count(*) FILTER (WHERE e.type = 'referral_outcome' AND e.detail = 'nfa' AND {sib}) "
+        "AS sibling_prior_nfa",
+        "count(*) FILTER (WHERE e.type = 'referral_outcome' AND e.detail = 'assessment' "
+        f"AND {sib}) AS sibling_prior_assessment",
         f"count(*) FILTER (WHERE e.type = 'referral_outcome' AND e.detail = 's47' AND {sib}) "
         "AS sibling_prior_s47",
+        "count(*) FILTER (WHERE e.type = 's47_concluded' AND e.detail = 'substantiated' "
+        f"AND {sib}) AS sibling_prior_s47_substantiated",
         f"count(*) FILTER (WHERE e.type = 'child_removed' AND {sib}) AS sibling_removals",
         f"count(*) FILTER (WHERE e.type = 'cp_plan_started' AND {sib}) AS sibling_started",
         f"count(*) FILTER (WHERE e.type = 'cp_plan_ended' AND {sib}) AS sibling_ended",
@@ -123,6 +130,10 @@ def features_sql() -> str:
         f"ELSE least(date_diff('day', o.last_referral, p.dd), {NO_REFERRAL_DAYS}) END",
         "cp_plan_ever": "(o.plans_started > 0)::BIGINT",
         "cp_plan_active": "(o.plans_started > o.plans_ended)::BIGINT",
+        "days_since_sibling_referral": "CASE WHEN h.last_sibling_referral IS NULL THEN "
+        f"{NO_REFERRAL_DAYS} ELSE least(date_diff('day', h.last_sibling_referral, p.dd), "
+        f"{NO_REFERRAL_DAYS}) END",
+        "sibling_cp_plan_ever": "(h.sibling_started > 0)::BIGINT",
         "sibling_ever_removed": "(h.sibling_removals > 0)::BIGINT",
         "sibling_on_plan": "(h.sibling_started > h.sibling_ended)::BIGINT",
         "bruising_non_mobile": "(o.bruises_non_mobile > 0)::BIGINT",

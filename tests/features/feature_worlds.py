@@ -151,6 +151,49 @@ class World:
         return {"households": hh, "people": people, "events": events, "decisions": decisions}
 
 
+def sibling_history_world() -> tuple[World, dict[str, str]]:
+    """A household whose siblings' history has known counts, with events on decision dates.
+
+    Children amy (the child decided about), ben, cat and gus. The decisions:
+
+    - ``amy``: amy's referral on 2020-12-01. Ben is referred the same day (outcome s47, an s47
+      substantiated and a plan started that day too): none of that is visible yet. Amy's own
+      referral on 2020-11-20 is more recent than any sibling's, so the latest *sibling*
+      referral is cat's on 2020-09-20.
+    - ``ben``: ben's referral on 2020-12-01; amy's referral that day is not visible, her
+      2020-11-20 referral (and its no-further-action outcome) is.
+    - ``amy_next``: amy again on 2020-12-02, when everything dated 2020-12-01 has become
+      history.
+
+    Returns
+    -------
+    World, dict
+        The world and the decision id of each named decision.
+    """
+    w = World()
+    w.household("h1", decile=2)
+    w.person("mum", "h1", "mother", birth="1990-01-01")
+    w.person("dad", "h1", "father", birth="1988-01-01", sex="M")
+    w.person("amy", "h1", "child", birth="2015-03-01")
+    w.person("ben", "h1", "child", birth="2020-02-01", sex="M")
+    w.person("cat", "h1", "child", birth="2012-01-01")
+    w.person("gus", "h1", "child", birth="2014-01-01", sex="M")
+    w.referral("gus", "2019-01-05", "neglect", outcome="nfa", decision=False)
+    w.referral("gus", "2020-02-05", "parental_drug_misuse", outcome="assessment", decision=False)
+    w.referral("cat", "2020-09-20", "neglect", outcome="s47", decision=False)
+    w.event("cat", "2020-10-10", "s47_concluded", "substantiated")
+    w.event("gus", "2020-10-12", "s47_concluded", "not_substantiated")
+    w.event("cat", "2020-11-01", "cp_plan_started", "neglect")
+    w.referral("amy", "2020-11-20", "physical_injury", outcome="nfa", decision=False)
+    w.event("amy", "2020-11-25", "s47_concluded", "substantiated")
+    amy = w.referral("amy", "2020-12-01", "emotional", outcome="nfa")
+    ben = w.referral("ben", "2020-12-01", "domestic_abuse", outcome="s47")
+    w.event("ben", "2020-12-01", "s47_concluded", "substantiated")
+    w.event("ben", "2020-12-01", "cp_plan_started", "physical")
+    amy_next = w.referral("amy", "2020-12-02", "neglect", outcome="assessment")
+    return w, {"amy": f"d-{amy}", "ben": f"d-{ben}", "amy_next": f"d-{amy_next}"}
+
+
 _CHILD_TYPES = tuple(t for t in EVENT_DETAILS if t not in ADULT_EVENTS)
 _ADULT_TYPES = tuple(t for t in ADULT_EVENTS)
 # relative frequencies so the features see realistic mixes

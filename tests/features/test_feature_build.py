@@ -10,7 +10,7 @@ from secondlook.features import build_features
 from secondlook.features.build import months_before
 from secondlook.features.catalogue import NO_REFERRAL_DAYS
 from secondlook.schema import validate_tables
-from tests.features.feature_worlds import World
+from tests.features.feature_worlds import World, sibling_history_world
 
 
 def _build(world: World) -> pd.DataFrame:
@@ -119,6 +119,77 @@ def test_siblings_plans_and_removals() -> None:
     assert now["sibling_ever_removed"] == 1
     assert f.loc[f"d-{later}", "sibling_on_plan"] == 0
     assert f.loc[f"d-{later}", "referrals_36m"] == 1
+
+
+def test_siblings_history_mirrors_the_childs_own() -> None:
+    w, ids = sibling_history_world()
+    f = _build(w)
+    amy, ben, amy_next = (f.loc[ids[k]] for k in ("amy", "ben", "amy_next"))
+    # amy on 2020-12-01: ben's referral, outcome, substantiated s47 and plan that day are unseen
+    assert amy["sibling_referrals_3m"] == 1  # cat on 2020-09-20
+    assert amy["sibling_referrals_12m"] == 2
+    assert amy["sibling_referrals_36m"] == 3
+    assert amy["referrals_3m"] == 1  # her own, on 2020-11-20
+    assert amy["days_since_last_referral"] == 11
+    # her own referral is more recent than any sibling's and is skipped
+    assert amy["days_since_sibling_referral"] == 72  # 2020-09-20 -> 2020-12-01
+    assert amy["sibling_prior_nfa"] == 1  # gus's; amy's own nfa are hers
+    assert amy["prior_nfa"] == 1  # 2020-11-20; never the current referral's own nfa
+    assert amy["sibling_prior_assessment"] == 1
+    assert amy["prior_assessment"] == 0
+    assert amy["sibling_prior_s47"] == 1  # cat's, not ben's of the same day
+    assert amy["sibling_prior_s47_substantiated"] == 1  # cat's; gus's was not substantiated
+    assert amy["prior_s47_substantiated"] == 1  # her own
+    assert amy["sibling_cp_plan_ever"] == 1
+    assert amy["cp_plan_ever"] == 0
+    assert amy["sibling_on_plan"] == 1
+    # ben on 2020-12-01: amy's referral that day is unseen, her earlier one is a sibling's
+    assert ben["sibling_referrals_3m"] == 2  # amy 2020-11-20, cat 2020-09-20
+    assert ben["days_since_sibling_referral"] == 11
+    assert ben["days_since_last_referral"] == NO_REFERRAL_DAYS
+    assert ben["sibling_prior_nfa"] == 2  # gus's and amy's 2020-11-20, not amy's of the day
+    assert ben["sibling_prior_assessment"] == 1
+    assert ben["sibling_prior_s47"] == 1
+    assert ben["sibling_prior_s47_substantiated"] == 2  # cat and amy
+    assert ben["prior_s47_substantiated"] == 0  # his own of the day is unseen
+    assert ben["sibling_cp_plan_ever"] == 1
+    assert ben["cp_plan_ever"] == 0
+    # a day later everything dated 2020-12-01 has become history
+    assert amy_next["sibling_referrals_3m"] == 2  # cat and ben
+    assert amy_next["days_since_sibling_referral"] == 1
+    assert amy_next["days_since_last_referral"] == 1
+    assert amy_next["sibling_prior_nfa"] == 1
+    assert amy_next["prior_nfa"] == 2
+    assert amy_next["sibling_prior_s47"] == 2
+    assert amy_next["sibling_prior_s47_substantiated"] == 2  # cat and ben
+    assert amy_next["sibling_cp_plan_ever"] == 1
+
+
+def test_latest_sibling_referral_with_ties_and_runs_of_own_referrals() -> None:
+    w = _family()
+    w.person("cat", "h1", "child", birth="2012-01-01")
+    w.referral("cat", "2020-01-10", decision=False)
+    w.referral("amy", "2020-01-10", decision=False)  # same day as cat's
+    w.referral("amy", "2020-02-01", decision=False)
+    w.referral("amy", "2020-02-01", decision=False)
+    w.referral("amy", "2020-03-01", decision=False)
+    cur = w.referral("amy", "2020-04-01")
+    ben = w.referral("ben", "2020-04-01")  # ben: his siblings' latest is amy's 03-01
+    f = _build(w)
+    assert f.loc[f"d-{cur}", "days_since_sibling_referral"] == 82  # 2020-01-10 -> 2020-04-01
+    assert f.loc[f"d-{cur}", "days_since_last_referral"] == 31
+    assert f.loc[f"d-{ben}", "days_since_sibling_referral"] == 31
+
+
+def test_no_sibling_referral_gives_the_sentinel() -> None:
+    w = _family()
+    w.referral("amy", "2019-01-10", decision=False)  # her own: not a sibling's
+    cur = w.referral("amy", "2021-01-10")
+    w.referral("ben", "2021-01-10", decision=False)  # a sibling's, but on the decision date
+    f = _build(w).loc[f"d-{cur}"]
+    assert f["days_since_sibling_referral"] == NO_REFERRAL_DAYS
+    assert f["sibling_referrals_3m"] == 0
+    assert f["days_since_last_referral"] < NO_REFERRAL_DAYS
 
 
 def test_adults_present_and_assessed() -> None:

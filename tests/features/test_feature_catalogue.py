@@ -35,8 +35,15 @@ REQUIRED = [
     "prior_s47_substantiated",
     "cp_plan_ever",
     "cp_plan_active",
+    "sibling_referrals_3m",
     "sibling_referrals_12m",
     "sibling_referrals_36m",
+    "days_since_sibling_referral",
+    "sibling_prior_nfa",
+    "sibling_prior_assessment",
+    "sibling_prior_s47",
+    "sibling_prior_s47_substantiated",
+    "sibling_cp_plan_ever",
     "sibling_ever_removed",
     "sibling_on_plan",
     "police_domestic_12m",
@@ -105,10 +112,45 @@ def test_reason_sentences() -> None:
     assert reason_text("days_since_last_referral", 30) == (
         "the previous referral about this child was 30 days earlier"
     )
+    assert reason_text("sibling_referrals_3m", 2) == (
+        "2 referrals about siblings in the last 3 months"
+    )
+    assert reason_text("days_since_sibling_referral", 9999) == (
+        "no earlier referral about a sibling is recorded"
+    )
+    assert reason_text("days_since_sibling_referral", 72) == (
+        "the previous referral about a sibling was 72 days earlier"
+    )
+    assert reason_text("sibling_cp_plan_ever", 1) == (
+        "a sibling has been on a child protection plan before"
+    )
     assert reason_text("age_months", 2.5) == "the child was 2.5 months old"
     with pytest.raises(KeyError, match="not in the feature catalogue"):
         reason_text("no_such_feature", 1)
     assert spec("unborn").family == "child"
+
+
+def test_every_history_feature_has_a_sibling_counterpart_alike() -> None:
+    # "the same counts over the other children of the household": each feature of this
+    # child's history (bar the plan active now, whose counterpart is sibling_on_plan) has a
+    # sibling twin with the same unit, sentinel and evidence
+    names = set(feature_names())
+    for s in CATALOGUE:
+        if s.family != "history" or s.name == "cp_plan_active":
+            continue
+        twin_name = {"days_since_last_referral": "days_since_sibling_referral"}.get(
+            s.name, f"sibling_{s.name}"
+        )
+        assert twin_name in names, s.name
+        twin = spec(twin_name)
+        assert twin.family == "siblings"
+        assert (twin.unit, twin.evidence_of, twin.sentinel, twin.group_attribute) == (
+            s.unit,
+            s.evidence_of,
+            s.sentinel,
+            s.group_attribute,
+        ), s.name
+        assert "sibling" in twin.reason or "sibling" in (twin.reason_zero or ""), twin_name
 
 
 def test_version_is_a_content_hash(monkeypatch: pytest.MonkeyPatch) -> None:

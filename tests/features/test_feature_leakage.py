@@ -202,3 +202,59 @@ def test_model_inputs_accepts_only_catalogue_features(extra: list[str]) -> None:
     assert set(inputs) <= set(names)
     assert "deprivation_decile" not in inputs
     assert len(inputs) == len(set(inputs)) + (len(inputs) - len(set(inputs)))
+
+
+def _same_day_flood(w: dict[str, pd.DataFrame], day: pd.Timestamp) -> pd.DataFrame:
+    """One event of every type and detail, dated ``day``, for every person of every household.
+
+    Adults get the adult events (naming a household adult or child as related person), children
+    the others: the siblings' referrals, outcomes, s47 conclusions, plans and removals included.
+    """
+    people = w["people"]
+    related = people.groupby("household_id")["person_id"].first()
+    rows = []
+    for person in people.itertuples(index=False):
+        adult = person.role != "child"
+        for etype, allowed in EVENT_DETAILS.items():
+            if (etype in ADULT_EVENTS) != adult:
+                continue
+            for detail in allowed or (None,):
+                rows.append(
+                    {
+                        "household_id": person.household_id,
+                        "person_id": person.person_id,
+                        "date": day,
+                        "type": etype,
+                        "source": "other",
+                        "detail": detail,
+                        "related_person_id": related[person.household_id] if adult else None,
+                    }
+                )
+    flood = pd.DataFrame(rows)
+    flood.insert(0, "event_id", [f"flood-{i}" for i in range(len(flood))])
+    flood["date"] = flood["date"].astype("datetime64[s]")
+    for col in ("detail", "related_person_id"):
+        flood[col] = flood[col].astype("str")
+    return flood
+
+
+def test_every_kind_of_event_on_the_decision_date_is_invisible(
+    small_world: dict[str, pd.DataFrame],
+) -> None:
+    # the deterministic companion of the property test: at a few decision dates, every person
+    # of every household gets every kind of event that same day (a sibling's referral, outcome,
+    # substantiated s47, plan or removal included); no decision dated that day or earlier moves.
+    # The days are those of the decisions with the most features at zero, where a leak shows.
+    w = small_world
+    before = _features(w, w["events"])
+    zeros = (before[[s.name for s in CATALOGUE]] == 0).sum(axis=1)
+    days = before.loc[zeros.sort_values(ascending=False, kind="stable").index, "decision_date"]
+    for day in days.drop_duplicates().head(4):
+        events = pd.concat([w["events"], _same_day_flood(w, day)], ignore_index=True)
+        after = _features(w, events)
+        seen = before.index[before["decision_date"] <= day]
+        assert (before.loc[seen, "decision_date"] == day).any()
+        pd.testing.assert_frame_equal(before.loc[seen], after.loc[seen])
+        # and the flood is visible the day after: every decision later than `day` changes
+        later = before.index[before["decision_date"] > day]
+        assert not before.loc[later].equals(after.loc[later])

@@ -11,7 +11,8 @@ to, sometimes combined with a category such as the concern) and an integer day. 
 :class:`_Timeline` holds the sorted ``key * span + day`` values of one kind of event, so the
 number of such events of key ``k`` in a window ``[lo, d)`` is the difference of two binary
 searches, answered for all decisions at once with :func:`numpy.searchsorted`. Sibling counts are
-household counts minus the child's own; the adults of a household are expanded into
+household counts minus the child's own (the latest sibling referral, a maximum that does not
+subtract, skips back over the run of the child's own referrals); the adults of a household are expanded into
 (decision, adult) pairs with :func:`numpy.repeat`. There is no Python loop over decisions.
 """
 
@@ -138,6 +139,58 @@ class _Timeline:
         found = self.values[np.maximum(idx, 0)]
         ok = (idx >= 0) & (found // self.span == keys)
         return np.where(ok, found % self.span + self.day0, missing).astype(np.int64)
+
+
+def _last_by_another(
+    timeline: _Timeline,
+    group: Ints,
+    member: Ints,
+    days: Ints,
+    query_group: Ints,
+    query_member: Ints,
+    hi: Ints,
+    missing: np.int64,
+) -> Ints:
+    """Day of each group's latest event dated before ``hi`` about a member other than the asker.
+
+    The sibling counterpart of :meth:`_Timeline.last_before` (a household's latest referral
+    about a child other than this one): counts subtract, maxima do not. The events are sorted
+    by (group, day) and each is given the start of its run of consecutive events about the same
+    member; when the latest event before ``hi`` is about the asker, the event just before its
+    run is the latest one about anybody else.
+
+    Parameters
+    ----------
+    timeline
+        Supplies the (group, day) encoding: its ``day0`` and ``span``.
+    group, member, days
+        Group code (-1: none), member code and day of each event, shape (m,).
+    query_group, query_member, hi
+        The group, the member to leave out and the exclusive upper day of each query, shape
+        (n,).
+    missing
+        Returned where the group has no such event.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+    """
+    keep = group >= 0
+    if not keep.any():
+        return np.full(len(hi), missing, dtype=np.int64)
+    values = group[keep] * timeline.span + (days[keep] - timeline.day0)
+    order = np.argsort(values, kind="stable")
+    values, who = values[order], member[keep][order]
+    key = values // timeline.span
+    begins = np.ones(len(values), dtype=bool)
+    begins[1:] = (who[1:] != who[:-1]) | (key[1:] != key[:-1])
+    run_start = np.maximum.accumulate(np.where(begins, np.arange(len(values)), 0))
+    last = np.searchsorted(values, timeline._query(query_group, hi), side="left") - 1
+    at = np.maximum(last, 0)
+    found = np.where(who[at] == query_member, run_start[at] - 1, last)
+    at = np.maximum(found, 0)
+    ok = (found >= 0) & (key[at] == query_group)
+    return np.where(ok, values[at] % timeline.span + timeline.day0, missing).astype(np.int64)
 
 
 class _Events:
@@ -348,21 +401,32 @@ def build_features(
     out["prior_nfa"] = outcome["nfa"][0]
     out["prior_assessment"] = outcome["assessment"][0]
     out["prior_s47"] = outcome["s47"][0]
-    out["prior_s47_substantiated"] = timeline(
-        ev.person, ev.of("s47_concluded", ["substantiated"])
-    ).ever(pc, d)
+    substantiated_own, substantiated_hh = own_and_household(
+        ev.of("s47_concluded", ["substantiated"])
+    )
+    out["prior_s47_substantiated"] = substantiated_own
     started_own, started_hh = own_and_household(ev.of("cp_plan_started"))
     ended_own, ended_hh = own_and_household(ev.of("cp_plan_ended"))
     out["cp_plan_ever"] = (started_own > 0).astype(np.int64)
     out["cp_plan_active"] = (started_own > ended_own).astype(np.int64)
 
-    for k in (12, 36):
+    # siblings: the household's events minus this child's own
+    for k in (3, 12, 36):
         out[f"sibling_referrals_{k}m"] = hh_ref.count(hc, lo[k], d) - own_counts[k]
     for i, c in enumerate(CONCERNS):
         out[f"sibling_referrals_36m_{c}"] = (
             hh_ref_c.count(hc * nc + i, lo[36], d) - (own_by_concern[c])
         )
+    last_sib = _last_by_another(
+        hh_ref, np.where(is_ref, ev.household, -1), ev.person, ev.day, hc, pc, d, _NEVER
+    )
+    since_sib = np.where(last_sib == _NEVER, NO_REFERRAL_DAYS, d - last_sib)
+    out["days_since_sibling_referral"] = np.minimum(since_sib, NO_REFERRAL_DAYS).astype(np.int64)
+    out["sibling_prior_nfa"] = outcome["nfa"][1] - outcome["nfa"][0]
+    out["sibling_prior_assessment"] = outcome["assessment"][1] - outcome["assessment"][0]
     out["sibling_prior_s47"] = outcome["s47"][1] - outcome["s47"][0]
+    out["sibling_prior_s47_substantiated"] = substantiated_hh - substantiated_own
+    out["sibling_cp_plan_ever"] = (started_hh - started_own > 0).astype(np.int64)
     removed_own, removed_hh = own_and_household(ev.of("child_removed"))
     sibling_removed = removed_hh - removed_own > 0
     out["sibling_ever_removed"] = sibling_removed.astype(np.int64)

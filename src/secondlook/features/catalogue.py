@@ -270,7 +270,8 @@ def _build() -> tuple[FeatureSpec, ...]:
         ),
     ]
     # --- the siblings' history ---------------------------------------------------------------
-    for months in (12, 36):
+    # the counterparts of this child's history, counted over the other children of the household
+    for months in (3, 12, 36):
         specs.append(
             _count(
                 f"sibling_referrals_{months}m",
@@ -294,6 +295,32 @@ def _build() -> tuple[FeatureSpec, ...]:
             )
         )
     specs += [
+        FeatureSpec(
+            "days_since_sibling_referral",
+            "siblings",
+            f"Days since the most recent earlier referral about another child of the household; "
+            f"{NO_REFERRAL_DAYS} when there is none (and the cap for longer gaps).",
+            "days",
+            "the previous referral about a sibling was {value} days earlier",
+            sentinel=NO_REFERRAL_DAYS,
+            reason_sentinel="no earlier referral about a sibling is recorded",
+        ),
+        _count(
+            "sibling_prior_nfa",
+            "siblings",
+            "Earlier referrals about the other children of the household that ended in no "
+            "further action (outcomes recorded before the decision date).",
+            "{value} earlier referrals about siblings ended in no further action",
+            "no earlier referral about a sibling ended in no further action",
+        ),
+        _count(
+            "sibling_prior_assessment",
+            "siblings",
+            "Earlier referrals about the other children of the household that led to a social "
+            "work assessment.",
+            "{value} earlier referrals about siblings led to an assessment",
+            "no earlier referral about a sibling led to an assessment",
+        ),
         _count(
             "sibling_prior_s47",
             "siblings",
@@ -301,6 +328,22 @@ def _build() -> tuple[FeatureSpec, ...]:
             "protection (s47) enquiry.",
             "{value} earlier child protection enquiries about siblings",
             "no referral about a sibling was ever escalated to a child protection enquiry",
+        ),
+        _count(
+            "sibling_prior_s47_substantiated",
+            "siblings",
+            "Earlier child protection enquiries about the other children of the household "
+            "concluded as substantiated.",
+            "{value} earlier child protection enquiries about siblings were substantiated",
+            "no earlier child protection enquiry about a sibling was substantiated",
+        ),
+        _yes_no(
+            "sibling_cp_plan_ever",
+            "siblings",
+            "Another child of the household was on a child protection plan at some time before "
+            "the decision date.",
+            "a sibling has been on a child protection plan before",
+            "no sibling has ever been on a child protection plan",
         ),
         _yes_no(
             "sibling_ever_removed",
