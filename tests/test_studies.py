@@ -89,3 +89,31 @@ def test_cli_dry_run_and_error():
         ],
     )
     assert bad.exit_code == 2
+
+
+def test_temp_with_queue_is_refused_not_dropped():
+    """A queued experiment always runs in a temporary copy: --temp with --queue is an error
+    naming both, and nothing is run (not even on a dry run)."""
+    study = load_study("with-group-attributes", STUDIES)
+    assert "--temp" in study_command(study, temp=True)
+    with pytest.raises(StudyError, match="--temp and --queue cannot be combined"):
+        study_command(study, queue=True, temp=True)
+    result = CliRunner().invoke(
+        app,
+        [
+            "study",
+            "with-group-attributes",
+            "--temp",
+            "--queue",
+            "--dry-run",
+            "--params",
+            str(REPO / "params.yaml"),
+            "--studies",
+            str(STUDIES),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert flat.count("error:") == 1 and "Traceback" not in flat
+    assert "queued experiment always runs in a temporary copy" in flat
+    assert "$ dvc" not in flat  # the command was not even printed

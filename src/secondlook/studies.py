@@ -105,8 +105,27 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def _check_modes(queue: bool, temp: bool) -> None:
+    """Refuse ``--temp`` with ``--queue`` rather than silently dropping one of them."""
+    if queue and temp:
+        raise StudyError(
+            "--temp and --queue cannot be combined: a queued experiment always runs in a "
+            "temporary copy of the repo (`dvc exp run --queue`), so --temp adds nothing; "
+            "give --queue alone to queue the study, or --temp alone to run it now in a "
+            "temporary copy"
+        )
+
+
 def study_command(study: Study, *, queue: bool = False, temp: bool = False) -> list[str]:
-    """The ``dvc exp run`` command line that runs ``study``."""
+    """The ``dvc exp run`` command line that runs ``study``.
+
+    Raises
+    ------
+    StudyError
+        If both ``queue`` and ``temp`` are set (a queued experiment already runs in a
+        temporary copy).
+    """
+    _check_modes(queue, temp)
     cmd = ["dvc", "exp", "run", "-n", study.name]
     if queue:
         cmd.append("--queue")
@@ -134,6 +153,7 @@ def run_study(
     int
         The exit code of ``dvc exp run`` (0 on a dry run).
     """
+    _check_modes(queue, temp)
     study = load_study(name, folder)
     apply_overrides(params, study.overrides)
     cmd = study_command(study, queue=queue, temp=temp)

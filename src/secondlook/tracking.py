@@ -305,7 +305,18 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
     """Download a registered model's files (``models:/<name>@<alias>`` or ``/<version>``).
 
     Nothing is deserialised here: the caller loads ``<folder>/model.skops`` through
-    :func:`secondlook.models.load_model`, with its trusted-types list.
+    :func:`secondlook.models.load_model`, with its trusted-types list and hash check.
+
+    MLflow stores the model as it serialised it again (its own ``skops.io.dump`` of the loaded
+    model), so its bytes are not the bytes ``secondlook train`` wrote and hashed. The check is
+    therefore on content: :func:`~secondlook.models.persist.content_sha256` of the downloaded
+    ``model.skops`` (every value, type and array of the archive) must equal the
+    ``model_content_sha256`` recorded by ``train`` in the ``metadata.json`` logged with the
+    model's run. On a match, that ``metadata.json`` is written into ``folder`` with
+    ``model_sha256`` set to the hash of the verified download, so
+    :func:`~secondlook.models.load_model` loads exactly the bytes that were checked. A version
+    whose run logged no ``metadata.json`` with ``model_content_sha256`` (logged before model
+    hashes were recorded) is refused: nothing could say whether its file was altered.
 
     Parameters
     ----------
@@ -326,10 +337,22 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
     ------
     LookupError
         If the name, alias or version is not in the registry.
+    secondlook.models.persist.ModelIntegrityError
+        If the run recorded no model hash, or the downloaded model does not match it.
     """
     import json
 
     import mlflow
+
+    from secondlook.models.persist import (
+        METADATA_FILE,
+        MODEL_CONTENT_SHA256_KEY,
+        MODEL_FILE,
+        MODEL_SHA256_KEY,
+        ModelIntegrityError,
+        bytes_sha256,
+        content_sha256,
+    )
 
     body = uri.removeprefix("models:/")
     client = mlflow.MlflowClient(tracking_uri=tracking or tracking_uri())
@@ -357,6 +380,30 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
             metadata = json.loads(Path(path).read_text())
         except (mlflow.exceptions.MlflowException, OSError, ValueError):
             metadata = {}
+    label = f"registered model {name} version {mv.version}"
+    recorded = metadata.get(MODEL_CONTENT_SHA256_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(recorded, str):
+        raise ModelIntegrityError(
+            f"{label} cannot be checked: its run logged no {METADATA_FILE} with "
+            f"{MODEL_CONTENT_SHA256_KEY} (it was logged before model hashes were recorded); "
+            "retrain and log it again (`dvc repro`), or score the model folder models/<family>"
+        )
+    skops_path = Path(folder) / MODEL_FILE
+    if not skops_path.is_file():
+        raise ModelIntegrityError(f"{label} holds no {MODEL_FILE}")
+    data = skops_path.read_bytes()
+    try:
+        actual = content_sha256(data)
+    except ModelIntegrityError as exc:
+        raise ModelIntegrityError(f"{label}: {MODEL_FILE} is {exc}") from None
+    if actual != recorded:
+        raise ModelIntegrityError(
+            f"{label} has been altered since it was trained: the content SHA-256 of its "
+            f"{MODEL_FILE} {actual} does not match its run's {METADATA_FILE} "
+            f"({MODEL_CONTENT_SHA256_KEY} {recorded})"
+        )
+    checked = {**metadata, MODEL_SHA256_KEY: bytes_sha256(data)}
+    (Path(folder) / METADATA_FILE).write_text(json.dumps(checked, indent=2, sort_keys=True) + "\n")
     return {
         "name": name,
         "version": str(mv.version),

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from secondlook.models import METADATA_FILE, load_model, run_train, select_inputs
+from secondlook.models import METADATA_FILE, file_sha256, load_model, run_train, select_inputs
 from secondlook.models import stage as model_stage
 from secondlook.models.stage import ETHNICITY_INPUTS, add_group_inputs
 from secondlook.models.toy import toy_model_inputs
@@ -36,6 +36,9 @@ def test_run_train_writes_model_and_metadata(tmp_path, splits, cfg, family):
     # the timings are returned (and logged) but never written: they differ between reruns
     timings = {k: meta.pop(k) for k in ("fit_seconds", "calibrate_seconds")}
     assert all(v >= 0 for v in timings.values())
+    # save_model adds the hashes of the file it wrote, which load_model checks
+    hashes = {k: saved.pop(k) for k in ("model_sha256", "model_content_sha256")}
+    assert hashes["model_sha256"] == file_sha256(out / "model.skops")
     assert saved == json.loads(json.dumps(meta))
     for key in ("inputs", "label", "calibration", "threshold", "training_window", "data"):
         assert key in saved

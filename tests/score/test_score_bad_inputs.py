@@ -181,12 +181,54 @@ def test_tampered_model_file(cohort_dir: Path, model_dir: Path, tmp_path: Path) 
     mid = len(data) // 2
     data[mid : mid + 64] = b"\x00" * 64
     path.write_bytes(bytes(data))
-    _refused(cohort_dir, model_dir, tmp_path, "could not be loaded safely")
+    _refused(cohort_dir, model_dir, tmp_path, "has been altered since it was trained")
+
+
+def test_model_file_with_a_byte_appended(cohort_dir: Path, model_dir: Path, tmp_path: Path) -> None:
+    with (model_dir / "model.skops").open("ab") as fh:
+        fh.write(b"\n")
+    _refused(
+        cohort_dir,
+        model_dir,
+        tmp_path,
+        f"{model_dir / 'model.skops'} has been altered since it was trained",
+        "does not match",
+        "metadata.json",
+    )
+
+
+def test_model_file_re_saved_with_zeroed_coefficients(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    """A valid, trusted, normalised skops archive of an altered model is refused too."""
+    import skops.io as sio
+
+    from secondlook.models import load_model
+    from secondlook.models.persist import _stable_zip
+
+    model = load_model(model_dir)
+    model.family.pipeline_[-1].coef_[:] = 0.0
+    (model_dir / "model.skops").write_bytes(_stable_zip(sio.dumps(model)))
+    _refused(cohort_dir, model_dir, tmp_path, "has been altered since it was trained")
+
+
+def test_model_folder_without_a_recorded_hash(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    import json
+
+    meta = json.loads((model_dir / "metadata.json").read_text())
+    del meta["model_sha256"]
+    (model_dir / "metadata.json").write_text(json.dumps(meta))
+    _refused(cohort_dir, model_dir, tmp_path, "records no model_sha256", "retrain")
 
 
 def test_model_file_with_an_untrusted_type(
     cohort_dir: Path, model_dir: Path, tmp_path: Path
 ) -> None:
+    import hashlib
+    import json
+
     import skops.io as sio
     from sklearn.preprocessing import FunctionTransformer
 
@@ -194,7 +236,12 @@ def test_model_file_with_an_untrusted_type(
 
     model = load_model(model_dir)
     model.family.sneaky_ = FunctionTransformer(func=print)  # an untrusted function reference
-    (model_dir / "model.skops").write_bytes(sio.dumps(model))
+    data = sio.dumps(model)
+    (model_dir / "model.skops").write_bytes(data)
+    # with the hash updated to match as well, the trusted-types list still refuses it
+    meta = json.loads((model_dir / "metadata.json").read_text())
+    meta["model_sha256"] = hashlib.sha256(data).hexdigest()
+    (model_dir / "metadata.json").write_text(json.dumps(meta))
     _refused(cohort_dir, model_dir, tmp_path, "untrusted")
 
 

@@ -175,3 +175,69 @@ def test_interrupted_rerun_keeps_the_previous_output(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["cohort", "models", "s.parquet", "s.manifest.json"]
     )
+
+
+def test_output_and_manifest_get_the_usual_file_mode(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    """Both files read like any file the user writes: 0o666 less the umask (not mkstemp's 0600,
+    not a fixed 0644)."""
+    import os
+    import stat
+
+    out = tmp_path / "out" / "s.parquet"
+    old = os.umask(0o002)
+    try:
+        run_score(cohort_dir, str(model_dir), out, score_params(), log=_quiet)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o664
+    assert stat.S_IMODE(manifest_path(out).stat().st_mode) == 0o664
+
+
+def test_every_referral_of_the_cohort_is_accounted_for_in_the_manifest(
+    cohort_tables: dict[str, pd.DataFrame], model_dir: Path, tmp_path: Path
+) -> None:
+    """Referrals outside the window -- broken ones too -- are counted, not silently dropped."""
+    import datetime as dt
+
+    t = {k: v.copy() for k, v in cohort_tables.items()}
+    ev = t["events"]
+    start, end = pd.Timestamp("2020-01-01"), pd.Timestamp("2020-12-31")
+    refs = ev["type"] == "referral"
+    before = ev.index[refs & (ev["date"] < start)]
+    inside = ev.index[refs & (ev["date"] >= start) & (ev["date"] <= end)]
+    after = ev.index[refs & (ev["date"] > end)]
+    assert len(before) > 2 and len(inside) > 1 and len(after) > 1
+    # broken referrals on both sides of the window and inside it
+    ev.loc[before[0], "person_id"] = "P-NOBODY"
+    ev.loc[before[1], "household_id"] = "H-NOWHERE"
+    ev.loc[after[0], "person_id"] = "P-NOBODY-EITHER"
+    ev.loc[inside[0], "person_id"] = "P-NOBODY-HERE"
+    folder = write_cohort(t, tmp_path / "cohort")
+    out = tmp_path / "scores.parquet"
+    doc = run_score(
+        folder,
+        str(model_dir),
+        out,
+        score_params(),
+        start=dt.date(2020, 1, 1),
+        end=dt.date(2020, 12, 31),
+        log=_quiet,
+    )
+    c = doc["counts"]
+    assert c["referrals"] == int(refs.sum())
+    assert c["referrals_before_window"] == len(before)
+    assert c["referrals_after_window"] == len(after)
+    assert c["referrals_in_window"] == len(inside) == len(pd.read_parquet(out))
+    assert (
+        c["referrals_before_window"] + c["referrals_in_window"] + c["referrals_after_window"]
+        == c["referrals"]
+    )
+    assert c["scored"] + c["rejected"] == c["referrals_in_window"]
+    assert c["rejected_by_reason"] == {"unknown_person": 1}
+    assert c["out_of_window_rejected"] == 3
+    assert c["out_of_window_rejected_by_reason"] == {
+        "unknown_household": 1,
+        "unknown_person": 2,
+    }

@@ -3,6 +3,12 @@
 No pickle is executed on load: :func:`load_model` reads the skops file with the explicit list of
 types in :data:`TRUSTED_TYPES`, each reviewed, and :func:`save_model` refuses to write a model
 holding any other type (a new type is a change to review, not something to trust silently).
+
+A trusted type list does not notice a model whose numbers were changed (coefficients zeroed, a
+threshold moved) or a file with bytes appended: :func:`save_model` records the SHA-256 of the
+exact bytes it writes in ``metadata.json`` (``model_sha256``), and :func:`load_model` refuses a
+file that no longer matches it (:class:`ModelIntegrityError`) -- and a folder whose metadata
+records no hash, since nothing could then say whether it was altered.
 """
 
 from __future__ import annotations
@@ -23,14 +29,23 @@ __all__ = [
     "METADATA_FILE",
     "TRUSTED_TYPES",
     "UntrustedModelError",
+    "ModelIntegrityError",
+    "MODEL_SHA256_KEY",
+    "MODEL_CONTENT_SHA256_KEY",
     "save_model",
     "load_model",
     "load_metadata",
     "file_sha256",
+    "bytes_sha256",
+    "content_sha256",
 ]
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
+#: the key of ``metadata.json`` holding the SHA-256 of ``model.skops`` as written by save_model
+MODEL_SHA256_KEY = "model_sha256"
+#: the key of ``metadata.json`` holding :func:`content_sha256` of the model (registry checks)
+MODEL_CONTENT_SHA256_KEY = "model_content_sha256"
 
 #: every type beyond skops' defaults (numpy, scipy, plain sklearn estimators) a model may hold
 TRUSTED_TYPES: list[str] = [
@@ -50,7 +65,55 @@ TRUSTED_TYPES: list[str] = [
 
 
 class UntrustedModelError(ValueError):
-    """A model holds a type that is not in :data:`TRUSTED_TYPES`."""
+    """A model holds a type that is not in :data:`TRUSTED_TYPES`, or cannot be trusted."""
+
+
+class ModelIntegrityError(UntrustedModelError):
+    """A model file differs from what was trained, or no hash was recorded to tell."""
+
+
+def bytes_sha256(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_sha256(data: bytes) -> str:
+    """SHA-256 of what a skops archive holds, however and whenever it was written.
+
+    The archive is normalised as :func:`save_model` normalises what it writes, and the
+    ``__id__`` identity markers are left out: they record which values were the same Python
+    object, and a model that was loaded and saved again (as MLflow does when it logs a model)
+    shares different objects -- small numbers and strings especially -- while holding the same
+    values. What is hashed is the schema's every value, type and array reference, and every
+    array's bytes. :func:`save_model` records it as ``model_content_sha256``. Only the zip and
+    its JSON schema are read; nothing is deserialised.
+
+    Raises
+    ------
+    ModelIntegrityError
+        If ``data`` is not a readable skops archive.
+    """
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "__id__"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(_stable_zip(data)))
+        h = hashlib.sha256()
+        schema = strip(json.loads(archive.read("schema.json")))
+        h.update(json.dumps(schema, separators=(",", ":")).encode())
+        for name in archive.namelist():
+            if name != "schema.json":
+                body = archive.read(name)
+                h.update(f"\n{name}:{len(body)}\n".encode())
+                h.update(body)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ModelIntegrityError(f"not a readable skops archive ({exc})") from None
+    return h.hexdigest()
 
 
 def file_sha256(path: str | Path) -> str:
@@ -117,7 +180,9 @@ def save_model(model: CalibratedModel, folder: str | Path, metadata: dict[str, A
     folder
         Destination folder (created).
     metadata
-        JSON-able description of the model; written with sorted keys.
+        JSON-able description of the model; written with sorted keys, with
+        ``model_sha256`` (:data:`MODEL_SHA256_KEY`) set to the SHA-256 of the bytes written
+        and ``model_content_sha256`` to their :func:`content_sha256`.
 
     Returns
     -------
@@ -140,27 +205,73 @@ def save_model(model: CalibratedModel, folder: str | Path, metadata: dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / MODEL_FILE
     path.write_bytes(data)
+    metadata = {
+        **metadata,
+        MODEL_SHA256_KEY: bytes_sha256(data),
+        MODEL_CONTENT_SHA256_KEY: content_sha256(data),
+    }
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     return path
 
 
+def _recorded_sha256(folder: Path) -> str:
+    """The ``model_sha256`` of ``folder/metadata.json``; refuses a folder that records none."""
+    meta_path = folder / METADATA_FILE
+    retrain = (
+        "retrain the model (`secondlook train`, or `dvc repro train`) so that its hash is recorded"
+    )
+    if not meta_path.is_file():
+        raise ModelIntegrityError(
+            f"{folder / MODEL_FILE} cannot be checked: there is no {meta_path} recording its "
+            f"SHA-256; {retrain}"
+        )
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelIntegrityError(f"{meta_path} is not readable JSON ({exc}); {retrain}") from None
+    recorded = meta.get(MODEL_SHA256_KEY) if isinstance(meta, dict) else None
+    if not isinstance(recorded, str) or len(recorded) != 64:
+        raise ModelIntegrityError(
+            f"{folder / MODEL_FILE} cannot be checked: {meta_path} records no {MODEL_SHA256_KEY} "
+            f"(it was written before model hashes were recorded, or edited); {retrain}"
+        )
+    return recorded
+
+
 def load_model(folder: str | Path) -> CalibratedModel:
-    """Load ``model.skops`` from ``folder``, trusting only :data:`TRUSTED_TYPES`.
+    """Load ``model.skops`` from ``folder``, checked against its hash, trusting only
+    :data:`TRUSTED_TYPES`.
+
+    The file's bytes are read once; their SHA-256 must equal the ``model_sha256`` that
+    :func:`save_model` recorded in ``metadata.json``, and the same bytes are then loaded.
 
     Raises
     ------
     FileNotFoundError
         If the folder holds no model file.
+    ModelIntegrityError
+        If the file has been altered since it was saved, or ``metadata.json`` is missing or
+        records no hash.
     UntrustedModelError
         If the file holds a type outside the trusted list.
     """
-    path = Path(folder) / MODEL_FILE
+    folder = Path(folder)
+    path = folder / MODEL_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no model at {path}; run `secondlook train` first")
-    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+    recorded = _recorded_sha256(folder)
+    data = path.read_bytes()
+    actual = bytes_sha256(data)
+    if actual != recorded:
+        raise ModelIntegrityError(
+            f"{path} has been altered since it was trained: its SHA-256 {actual} does not match "
+            f"{folder / METADATA_FILE} ({MODEL_SHA256_KEY} {recorded}); restore the file or "
+            "retrain the model"
+        )
+    untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
     if untrusted:
         raise UntrustedModelError(f"{path} holds untrusted types: {', '.join(untrusted)}")
-    model = sio.load(path, trusted=TRUSTED_TYPES)
+    model = sio.loads(data, trusted=TRUSTED_TYPES)
     if not isinstance(model, CalibratedModel):
         raise UntrustedModelError(f"{path} does not hold a CalibratedModel")
     return model

@@ -15,9 +15,10 @@ at a time. :func:`partition_cohort` makes those groups without holding the cohor
    a bucket); a repeated hash sends the check back to the id column, so a collision is never
    mistaken for a duplicate, and duplicates are named as a whole-column check names them.
 
-Events whose household is not in ``households`` go to one extra, last chunk, where their
-referrals are rejected (the rest refuse the cohort). Memory is bounded by the batch and flush
-sizes and by one bucket of id hashes (8 bytes for each of about four million ids), whatever
+Events (and decisions) whose household is not in ``households`` go to one extra, last chunk,
+where their referrals (and decisions) are rejected (the other events refuse the cohort). A
+``decisions`` table, when the cohort has one, is streamed, checked and routed like ``events``.
+Memory is bounded by the batch and flush sizes and by one bucket of id hashes (8 bytes for each of about four million ids), whatever
 the cohort's size; only the ``households`` table is held whole.
 """
 
@@ -39,6 +40,7 @@ import pyarrow.parquet as pq
 from secondlook.schema import (
     ADULT_ROLES,
     EVENT_TYPES,
+    OUTCOMES,
     ROLES,
     SEXES,
     SOURCES,
@@ -57,6 +59,13 @@ _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
     ("people", "ethnicity"): ("White", "Mixed", "Asian", "Black", "Other"),
     ("events", "type"): EVENT_TYPES,
     ("events", "source"): SOURCES,
+    ("decisions", "practice_outcome"): OUTCOMES,
+}
+#: the id columns of each streamed table that must be unique across the whole table
+_UNIQUE: dict[str, tuple[str, ...]] = {
+    "people": ("person_id",),
+    "events": ("event_id",),
+    "decisions": ("decision_id", "referral_event_id"),
 }
 assert set(ADULT_ROLES) < set(ROLES)
 
@@ -75,8 +84,13 @@ class Plan:
         The households table, sorted by ``household_id``.
     chunk_households
         Households per chunk.
+    tables
+        The streamed tables: ``people``, ``events`` and, when the cohort has one,
+        ``decisions``.
     counts
-        Rows read per table and referrals dated in the window.
+        Rows read per table; referrals in the cohort, dated in the window, and dated before
+        or after it (``referrals == referrals_in_window + referrals_before_window +
+        referrals_after_window``); with decisions, the same for decisions by their date.
     files
         Chunk -> table -> spill files.
     """
@@ -85,6 +99,7 @@ class Plan:
     n_chunks: int
     households: pa.Table
     chunk_households: int
+    tables: tuple[str, ...] = ("people", "events")
     counts: dict[str, int] = field(default_factory=dict)
     files: dict[int, dict[str, list[Path]]] = field(default_factory=dict)
 
@@ -261,7 +276,7 @@ class _UniqueIds:
     ) -> None:
         self.table, self.column, self.n_buckets = table, column, n_buckets
         self.files: dict[int, dict[str, list[Path]]] = {}
-        self.spill = _Spill(work, f"ids-{table}", flush_rows, self.files)
+        self.spill = _Spill(work, f"ids-{table}-{column}", flush_rows, self.files)
 
     def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
         """Route one batch's id hashes to their buckets."""
@@ -305,10 +320,9 @@ def _n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
     return max(1, -(-rows // rows_per_bucket))
 
 
-def _route(
-    batch: pa.Table, chunk: np.ndarray, spill: _Spill, ids: _UniqueIds, id_column: pa.ChunkedArray
-) -> None:
-    ids.add(id_column)
+def _route(batch: pa.Table, chunk: np.ndarray, spill: _Spill, ids: list[_UniqueIds]) -> None:
+    for unique in ids:
+        unique.add(batch.column(unique.column))
     spill.add(batch, chunk)
 
 
@@ -383,13 +397,36 @@ def partition_cohort(
         hh = hh.sort_by("household_id").combine_chunks()
     hh_ids = hh.column("household_id") if n_hh else pa.chunked_array([], type=pa.string())
     n_chunks = max(1, -(-n_hh // chunk_households))
+    streamed = ("people", "events", *(["decisions"] if "decisions" in sources else []))
     plan = Plan(
-        work=Path(work), n_chunks=n_chunks, households=hh, chunk_households=chunk_households
+        work=Path(work),
+        n_chunks=n_chunks,
+        households=hh,
+        chunk_households=chunk_households,
+        tables=streamed,
     )
-    plan.counts = {"households": n_hh, "people": 0, "events": 0, "referrals_in_window": 0}
+    plan.counts = {
+        "households": n_hh,
+        "people": 0,
+        "events": 0,
+        "referrals": 0,
+        "referrals_in_window": 0,
+        "referrals_before_window": 0,
+        "referrals_after_window": 0,
+    }
+    if "decisions" in streamed:
+        plan.counts.update(
+            decisions=0,
+            decisions_in_window=0,
+            decisions_before_window=0,
+            decisions_after_window=0,
+        )
     unique_ids = {
-        table: _UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
-        for table, column in (("people", "person_id"), ("events", "event_id"))
+        table: [
+            _UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
+            for column in _UNIQUE[table]
+        ]
+        for table in streamed
     }
     lo, hi = window
     orphan = n_chunks  # the extra chunk for events of unknown households
@@ -398,7 +435,7 @@ def partition_cohort(
     # come in file order: the next batch is read only after this one was handed over, and
     # routing raises no error a user can cause.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
-        for table, id_column in (("people", "person_id"), ("events", "event_id")):
+        for table in streamed:
             spill = _Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
             offset = 0
@@ -436,22 +473,12 @@ def partition_cohort(
                 ).astype(np.int64)
                 if table == "events":
                     _detail_check(batch, offset)
-                    is_ref = pc.equal(batch.column("type"), "referral")
-                    dates = batch.column("date")
-                    if lo is not None:
-                        is_ref = pc.and_(
-                            is_ref, pc.greater_equal(dates, pa.scalar(lo, pa.timestamp("s")))
-                        )
-                    if hi is not None:
-                        is_ref = pc.and_(
-                            is_ref, pc.less_equal(dates, pa.scalar(hi, pa.timestamp("s")))
-                        )
-                    plan.counts["referrals_in_window"] += int(pc.sum(is_ref).as_py() or 0)
+                    _count_referrals(batch, window, plan.counts)
+                if table == "decisions":
+                    _count_in_window(batch, "decision_date", window, plan.counts, "decisions")
                 if routing is not None:
                     routing.result()
-                routing = pool.submit(
-                    _route, batch, chunk, spill, unique_ids[table], batch.column(id_column)
-                )
+                routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
                 plan.counts[table] += batch.num_rows
                 offset += batch.num_rows
                 if on_batch is not None:
@@ -460,8 +487,9 @@ def partition_cohort(
                 routing.result()
             spill.flush()
     findings.raise_if_any()
-    unique_ids["people"].check(sources["people"], batch_rows)
-    unique_ids["events"].check(sources["events"], batch_rows)
+    for table in streamed:
+        for unique in unique_ids[table]:
+            unique.check(sources[table], batch_rows)
     if orphan in plan.files:
         plan.n_chunks = n_chunks + 1
     if n_hh == 0 or plan.counts["events"] == 0:
@@ -470,11 +498,52 @@ def partition_cohort(
             + ", ".join(f"{plan.counts[t]} {t}" for t in ("households", "people", "events"))
             + "; nothing to score"
         )
-    if plan.counts["referrals_in_window"] == 0:
+    if "decisions" in streamed:
+        if plan.counts["decisions_in_window"] == 0:
+            raise CohortError(
+                f"the cohort's decisions table holds no decision dated {_window_text(window)}; "
+                "nothing to score"
+            )
+    elif plan.counts["referrals_in_window"] == 0:
         raise CohortError(
             f"the cohort holds no referral dated {_window_text(window)}; nothing to score"
         )
     return plan
+
+
+def _count_referrals(
+    batch: pa.Table,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    counts: dict[str, int],
+) -> None:
+    """Add a batch's referrals to ``counts``: all, in the window, before it and after it."""
+    refs = batch.filter(pc.equal(batch.column("type"), "referral"))
+    counts["referrals"] += refs.num_rows
+    _count_in_window(refs, "date", window, counts, "referrals")
+
+
+def _count_in_window(
+    rows: pa.Table,
+    column: str,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    counts: dict[str, int],
+    what: str,
+) -> None:
+    """Add ``rows`` to the counts of ``what`` in, before and after the window."""
+
+    def n(mask: pa.ChunkedArray | pa.Array) -> int:
+        return int(pc.sum(mask).as_py() or 0)
+
+    dates = rows.column(column)
+    lo, hi = window
+    before = after = 0
+    if lo is not None:
+        before = n(pc.less(dates, pa.scalar(lo, pa.timestamp("s"))))
+    if hi is not None:
+        after = n(pc.greater(dates, pa.scalar(hi, pa.timestamp("s"))))
+    counts[f"{what}_before_window"] += before
+    counts[f"{what}_after_window"] += after
+    counts[f"{what}_in_window"] += rows.num_rows - before - after
 
 
 def _window_text(window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> str:
@@ -507,13 +576,13 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Path]]]:
     else:
         households = base.slice(0, 0)
     files = plan.files.get(k, {})
-    return households, {table: list(files.get(table, [])) for table in ("people", "events")}
+    return households, {table: list(files.get(table, [])) for table in plan.tables}
 
 
 def read_chunk(households: pa.Table, files: dict[str, list[Path]]) -> dict[str, pa.Table]:
     """A chunk's tables from :func:`chunk_files`: rows in file order, contract columns."""
     out: dict[str, pa.Table] = {"households": households}
-    for table in ("people", "events"):
+    for table in ("people", "events", *(t for t in files if t not in ("people", "events"))):
         paths = files.get(table, [])
         if paths:
             out[table] = pa.concat_tables([feather.read_table(p) for p in paths])

@@ -13,6 +13,7 @@ and the floating-point results do not depend on the engine.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from threadpoolctl import threadpool_limits
@@ -34,7 +36,9 @@ from secondlook.score.errors import CohortError
 from secondlook.score.validate import check_chunk
 
 __all__ = [
+    "CHUNK_COUNTS_KEY",
     "ChunkSettings",
+    "chunk_counts",
     "output_schema",
     "process_pool",
     "run_dask",
@@ -68,6 +72,28 @@ class ChunkSettings:
     model_sha256: str
     catalogue_version: str
     reasons: bool = True
+
+
+#: the schema metadata key of a chunk's result holding what it counted but did not output
+CHUNK_COUNTS_KEY = b"secondlook.chunk_counts"
+
+
+def chunk_counts(table: pa.Table) -> dict[str, Any]:
+    """What :func:`score_chunk` counted besides its rows.
+
+    Returns
+    -------
+    dict
+        ``out_of_window_rejected``: reason -> rejected referrals dated outside the window;
+        ``referrals_without_decision``: referrals dated in the window that no decision of the
+        cohort's ``decisions`` table names (0 without one).
+    """
+    meta = table.schema.metadata or {}
+    raw = meta.get(CHUNK_COUNTS_KEY)
+    out: dict[str, Any] = json.loads(raw) if raw is not None else {}
+    out.setdefault("out_of_window_rejected", {})
+    out.setdefault("referrals_without_decision", 0)
+    return out
 
 
 def output_schema(top_k: int) -> pa.Schema:
@@ -143,7 +169,9 @@ def score_chunk(
     Parameters
     ----------
     tables
-        ``households``, ``people`` and ``events`` of the chunk (contract columns and types).
+        ``households``, ``people`` and ``events`` of the chunk (contract columns and types),
+        and ``decisions`` when the cohort has a decisions table: then exactly the decisions
+        dated in the window are scored, each at its referral.
     model
         The calibrated model.
     settings
@@ -152,9 +180,12 @@ def score_chunk(
     Returns
     -------
     pyarrow.Table
-        :func:`output_schema` rows, one per referral dated in the window, sorted by referral
-        date then id: ``status`` is ``scored`` (probability, flag at the model's threshold,
-        reasons) or ``rejected`` (``rejection_reason``; no score).
+        :func:`output_schema` rows, one per referral (or decision) dated in the window, sorted
+        by date then id: ``status`` is ``scored`` (probability, flag at the model's threshold,
+        reasons) or ``rejected`` (``rejection_reason``; no score). The referrals dated outside
+        the window that break a rule are not rows but are counted, by reason, in the schema
+        metadata (:func:`chunk_counts`), so that the manifest accounts for every referral of
+        the cohort.
 
     Raises
     ------
@@ -176,23 +207,29 @@ def _score_chunk(
         history, rejected = check_chunk(hh, people, events)
     except TableError as exc:
         raise CohortError(str(exc)) from None
-    in_window = (events["type"] == "referral").to_numpy().copy()
-    if settings.start is not None:
-        in_window &= (events["date"] >= settings.start).to_numpy()
-    if settings.end is not None:
-        in_window &= (events["date"] <= settings.end).to_numpy()
-    refs = events.loc[in_window, ["event_id", "person_id", "household_id", "date"]]
-    refs = refs.sort_values(["date", "event_id"], kind="stable").reset_index(drop=True)
+    in_window = (events["type"] == "referral").to_numpy() & _in_window(events["date"], settings)
+    window_refs = events.loc[in_window, ["event_id", "person_id", "household_id", "date"]]
+    without_decision = 0
+    if "decisions" in tables:
+        refs, reason = _decision_points(
+            _to_pandas(tables["decisions"]), hh, events, rejected, settings
+        )
+        named = set(_to_pandas(tables["decisions"])["referral_event_id"])
+        without_decision = int((~window_refs["event_id"].isin(named)).sum())
+    else:
+        refs = window_refs.rename(columns={"event_id": "decision_id"})
+        refs["referral_event_id"] = refs["decision_id"]
+        refs = refs.sort_values(["date", "decision_id"], kind="stable").reset_index(drop=True)
+        if len(rejected):
+            reason = refs["referral_event_id"].map(rejected)
+        else:  # the usual case: nothing to look up
+            reason = pd.Series(np.full(len(refs), None, dtype=object), dtype="str")
     n = len(refs)
-    if len(rejected):
-        reason = refs["event_id"].map(rejected)
-    else:  # the usual case: nothing to look up
-        reason = pd.Series(np.full(n, None, dtype=object), dtype="str")
     ok = reason.isna().to_numpy()
     schema = output_schema(settings.top_k)
     cols: dict[str, Any] = {
-        "decision_id": refs["event_id"].to_numpy(),
-        "referral_event_id": refs["event_id"].to_numpy(),
+        "decision_id": refs["decision_id"].to_numpy(),
+        "referral_event_id": refs["referral_event_id"].to_numpy(),
         "person_id": refs["person_id"].to_numpy(),
         "household_id": refs["household_id"].to_numpy(),
         "referral_date": refs["date"].to_numpy(dtype="datetime64[s]"),
@@ -211,11 +248,11 @@ def _score_chunk(
         chosen = refs.iloc[scored]
         decisions = pd.DataFrame(
             {
-                "decision_id": chosen["event_id"].to_numpy(),
+                "decision_id": chosen["decision_id"].to_numpy(),
                 "person_id": chosen["person_id"].to_numpy(),
                 "household_id": chosen["household_id"].to_numpy(),
                 "decision_date": chosen["date"].to_numpy(dtype="datetime64[s]"),
-                "referral_event_id": chosen["event_id"].to_numpy(),
+                "referral_event_id": chosen["referral_event_id"].to_numpy(),
             },
             columns=list(ID_COLUMNS),
         )
@@ -244,7 +281,62 @@ def _score_chunk(
         if f.name in ("probability", "flag") or f.name.endswith("_contribution"):
             mask = ~ok if f.name in ("probability", "flag") else np.isnan(np.asarray(values))
         arrays.append(pa.array(values, type=f.type, mask=mask))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    outside = rejected[~rejected.index.isin(window_refs["event_id"])]
+    counted = {
+        "out_of_window_rejected": {
+            str(k): int(v) for k, v in sorted(outside.value_counts().items())
+        },
+        "referrals_without_decision": without_decision,
+    }
+    return pa.Table.from_arrays(arrays, schema=schema).replace_schema_metadata(
+        {CHUNK_COUNTS_KEY: json.dumps(counted).encode()}
+    )
+
+
+def _in_window(dates: pd.Series, settings: ChunkSettings) -> npt.NDArray[np.bool_]:
+    ok = np.ones(len(dates), dtype=bool)
+    if settings.start is not None:
+        ok &= (dates >= settings.start).to_numpy()
+    if settings.end is not None:
+        ok &= (dates <= settings.end).to_numpy()
+    return ok
+
+
+def _decision_points(
+    decisions: pd.DataFrame,
+    households: pd.DataFrame,
+    events: pd.DataFrame,
+    rejected: pd.Series,
+    settings: ChunkSettings,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The chunk's decisions dated in the window, and why each one cannot be scored (or NA).
+
+    A decision is scored at its referral, which must be a referral event of the same person,
+    household and date (the rule of :func:`secondlook.schema.validate_tables`); otherwise it
+    is rejected -- ``unknown_household``, ``unknown_referral``, ``decision_mismatch`` -- and a
+    decision whose referral was itself rejected takes the referral's reason.
+    """
+    d = decisions.loc[
+        _in_window(decisions["decision_date"], settings),
+        ["decision_id", "referral_event_id", "person_id", "household_id", "decision_date"],
+    ].rename(columns={"decision_date": "date"})
+    d = d.sort_values(["date", "decision_id"], kind="stable").reset_index(drop=True)
+    ref = events.set_index("event_id").reindex(d["referral_event_id"].to_numpy())
+    found = d["referral_event_id"].isin(events["event_id"]).to_numpy()
+    same = found.copy()
+    for column, mine in (("person_id", "person_id"), ("household_id", "household_id")):
+        same &= ref[column].to_numpy(dtype=object) == d[mine].to_numpy(dtype=object)
+    same &= ref["type"].to_numpy(dtype=object) == "referral"
+    same &= ref["date"].to_numpy(dtype="datetime64[s]") == d["date"].to_numpy(dtype="datetime64[s]")
+    known_hh = d["household_id"].isin(households["household_id"]).to_numpy()
+    own = d["referral_event_id"].map(rejected) if len(rejected) else None
+    reason = np.full(len(d), None, dtype=object)
+    if own is not None:
+        reason = np.where(same & own.notna().to_numpy(), own.to_numpy(dtype=object), reason)
+    reason[~same] = "decision_mismatch"
+    reason[~found] = "unknown_referral"
+    reason[~known_hh] = "unknown_household"
+    return d, pd.Series(reason, dtype="str")
 
 
 ChunkLoader = Callable[[int], dict[str, pa.Table]]

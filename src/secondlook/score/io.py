@@ -1,9 +1,10 @@
 """Reading a cohort folder: parquet or CSV tables, streamed in batches with canonical types.
 
 :func:`open_cohort` finds ``households``, ``people`` and ``events`` (``<name>.parquet`` or
-``<name>.csv``) in a folder and checks what can be checked before any row is read: that each
-table exists and can be opened, that no column name looks like a direct identifier, that every
-column of the contract is there and nothing else, and that each column's stored type can hold
+``<name>.csv``) in a folder, and ``decisions`` when there is one, and checks what can be
+checked before any row is read: that each table exists and can be opened, that no column name
+looks like a direct identifier, that every column of the contract is there and nothing else
+(``decisions`` may leave out ``practice_outcome``), and that each column's stored type can hold
 what the contract says. :meth:`TableSource.batches` then streams the rows as Arrow batches
 converted to the contract's types (text, ``timestamp[s]`` dates, int64, bool), naming the first
 rows whose dates or numbers cannot be parsed.
@@ -31,7 +32,7 @@ from secondlook.schema import COHORT_TABLES, SCHEMAS, TableError
 from secondlook.score.errors import CohortError
 from secondlook.score.screen import ScreenFindings, screen_columns
 
-__all__ = ["COLUMN_KINDS", "TableSource", "open_cohort"]
+__all__ = ["COLUMN_KINDS", "OPTIONAL_COLUMNS", "OPTIONAL_TABLES", "TableSource", "open_cohort"]
 
 Kind = Literal["text", "date", "int", "bool"]
 
@@ -57,7 +58,21 @@ COLUMN_KINDS: dict[str, dict[str, Kind]] = {
         "detail": "text",
         "related_person_id": "text",
     },
+    "decisions": {
+        "decision_id": "text",
+        "person_id": "text",
+        "household_id": "text",
+        "referral_event_id": "text",
+        "decision_date": "date",
+        "practice_outcome": "text",
+    },
 }
+#: tables a cohort may hold besides :data:`secondlook.schema.COHORT_TABLES`: with
+#: ``decisions``, exactly its decision points are scored instead of every referral
+OPTIONAL_TABLES = ("decisions",)
+#: contract columns a cohort table may leave out: what practice decided is not known when a
+#: referral is scored, and scoring never reads it
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"decisions": ("practice_outcome",)}
 _ARROW: dict[Kind, pa.DataType] = {
     "text": pa.string(),
     "date": pa.timestamp("s"),
@@ -175,8 +190,13 @@ class TableSource:
 
     @property
     def kinds(self) -> dict[str, Kind]:
-        """The contract's columns of this table and their kinds."""
-        return COLUMN_KINDS[self.name]
+        """The contract's columns of this table and their kinds (optional ones if present)."""
+        optional = OPTIONAL_COLUMNS.get(self.name, ())
+        return {
+            c: k
+            for c, k in COLUMN_KINDS[self.name].items()
+            if c not in optional or c in self.columns
+        }
 
     def _raw_batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
         if self.fmt == "parquet":
@@ -272,7 +292,8 @@ def open_cohort(folder: str | Path) -> dict[str, TableSource]:
     Parameters
     ----------
     folder
-        Holds ``households``, ``people`` and ``events`` as ``.parquet`` or ``.csv`` files.
+        Holds ``households``, ``people`` and ``events`` as ``.parquet`` or ``.csv`` files,
+        and optionally ``decisions`` (the decision points to score).
 
     Returns
     -------
@@ -291,9 +312,11 @@ def open_cohort(folder: str | Path) -> dict[str, TableSource]:
         raise CohortError(f"cohort folder {folder} not found")
     sources: dict[str, TableSource] = {}
     types: dict[str, dict[str, pa.DataType]] = {}
-    for name in COHORT_TABLES:
+    for name in (*COHORT_TABLES, *OPTIONAL_TABLES):
         found = [folder / f"{name}.{ext}" for ext in ("parquet", "csv")]
         present = [p for p in found if p.is_file()]
+        if not present and name in OPTIONAL_TABLES:
+            continue
         if not present:
             raise CohortError(
                 f"table `{name}` is missing: expected {found[0]} or {found[1]} "

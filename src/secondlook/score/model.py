@@ -3,9 +3,10 @@
 ``--model models/<family>`` reads the folder the ``train`` stage wrote; ``--model
 models:/<name>@<alias>`` (or ``models:/<name>/<version>``) downloads the registered model's
 files through :mod:`secondlook.tracking` and loads them the same way. Either way the skops file
-is read with :func:`secondlook.models.load_model` (an explicit trusted-types list; nothing is
-unpickled), and any failure -- a missing path, a damaged or altered file, an untrusted type --
-is one :class:`~secondlook.score.errors.ModelLoadError`.
+is read with :func:`secondlook.models.load_model`: its bytes must match the SHA-256 recorded in
+``metadata.json`` when the model was trained, and only an explicit list of types is trusted
+(nothing is unpickled). Any failure -- a missing path, a damaged or altered file, a folder with
+no recorded hash, an untrusted type -- is one :class:`~secondlook.score.errors.ModelLoadError`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 from secondlook.models import (
     MODEL_FILE,
     CalibratedModel,
-    file_sha256,
     load_metadata,
     load_model,
 )
+from secondlook.models.persist import MODEL_SHA256_KEY, UntrustedModelError
 from secondlook.score.errors import ModelLoadError
 
 __all__ = ["ModelBundle", "resolve_model"]
@@ -62,15 +63,17 @@ def _load_folder(folder: Path, source: str) -> tuple[CalibratedModel, str]:
             f"model {source}: no {MODEL_FILE} in {folder}; give a model folder written by "
             "`secondlook train` (e.g. models/logreg) or models:/<name>@<alias>"
         )
-    sha = file_sha256(path)
     try:
         model = load_model(folder)
+    except UntrustedModelError as exc:  # altered, unhashed or holding untrusted types
+        raise ModelLoadError(f"model {source}: {exc}") from None
     except Exception as exc:  # skops raises many types on a damaged file; all mean the same
         raise ModelLoadError(
             f"model {source}: {path} could not be loaded safely; it may be damaged or altered "
             f"({type(exc).__name__}: {exc})"
         ) from None
-    return model, sha
+    # the hash load_model verified the loaded bytes against
+    return model, str(load_metadata(folder)[MODEL_SHA256_KEY])
 
 
 def resolve_model(spec: str) -> ModelBundle:
@@ -97,7 +100,7 @@ def resolve_model(spec: str) -> ModelBundle:
         with tempfile.TemporaryDirectory(prefix="secondlook-model-") as tmp:
             try:
                 info = fetch_registered_model(spec, Path(tmp))
-            except LookupError as exc:
+            except (LookupError, UntrustedModelError) as exc:
                 raise ModelLoadError(f"model {spec}: {exc}") from None
             model, sha = _load_folder(Path(info["folder"]), spec)
             return ModelBundle(

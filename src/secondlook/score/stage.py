@@ -5,7 +5,11 @@ load the model safely; open and check the cohort's tables; stream them into hous
 (types, identifier screening, vocabularies, unique ids); then score chunk by chunk -- in this
 process or on dask.distributed -- writing each chunk's rows to a temporary parquet file beside
 the output. Only when every referral of the window is accounted for (scored or rejected with a
-reason) is the file renamed into place, followed by its JSON manifest. Any error leaves the
+reason) is the file renamed into place, followed by its JSON manifest, which also counts the
+referrals dated before and after the window and those of them that break a rule. A cohort with
+a ``decisions`` table is scored at exactly its decisions dated in the window instead (one row
+each, scored or rejected), and the manifest counts the referrals of the window no decision
+names. Any error leaves the
 output path as it was and removes every temporary file.
 """
 
@@ -44,7 +48,13 @@ from secondlook.score.engine import (
 from secondlook.score.errors import ScoreError
 from secondlook.score.io import open_cohort
 from secondlook.score.model import resolve_model
-from secondlook.score.provenance import code_version, host, input_hashes, write_json_atomically
+from secondlook.score.provenance import (
+    code_version,
+    default_file_mode,
+    host,
+    input_hashes,
+    write_json_atomically,
+)
 from secondlook.score.validate import REJECTION_REASONS
 
 __all__ = ["manifest_path", "run_score"]
@@ -84,7 +94,8 @@ def run_score(
     Parameters
     ----------
     cohort
-        Folder with ``households``, ``people`` and ``events`` (``.parquet`` or ``.csv``).
+        Folder with ``households``, ``people`` and ``events`` (``.parquet`` or ``.csv``), and
+        optionally ``decisions``: the decision points to score (otherwise every referral).
     model
         ``models/<family>`` or ``models:/<name>@<alias>``.
     out
@@ -205,10 +216,18 @@ def run_score(
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")
             stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
-        if stats["rows"] != plan.counts["referrals_in_window"]:  # the nothing-lost invariant
+        c = plan.counts
+        unit = "decisions" if "decisions" in plan.tables else "referrals"
+        if stats["rows"] != c[f"{unit}_in_window"]:  # the nothing-lost invariant
             raise RuntimeError(
-                f"{plan.counts['referrals_in_window']} referrals in the window but "
+                f"{c[f'{unit}_in_window']} {unit} in the window but "
                 f"{stats['rows']} output rows; nothing was written"
+            )
+        outside = c["referrals_before_window"] + c["referrals_after_window"]
+        if stats["out_of_window_rejected"] > outside:
+            raise RuntimeError(
+                f"{stats['out_of_window_rejected']} rejected referrals outside the window but "
+                f"only {outside} referrals there; nothing was written"
             )
         seconds = time.perf_counter() - t0
         doc = _manifest(
@@ -230,6 +249,7 @@ def run_score(
                 "host": host(),
             },
         )
+        tmp_out.chmod(default_file_mode())  # as if written in place, whatever wrote it
         tmp_out.replace(out)
         tmp_out = None
         write_json_atomically(doc, manifest)
@@ -280,12 +300,18 @@ def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
 def _write(
     results: Iterator[pa.Table], path: Path, top_k: int, advance: Callable[[], object]
 ) -> dict[str, Any]:
-    from secondlook.score.engine import output_schema
+    from secondlook.score.engine import chunk_counts, output_schema
 
     stats: dict[str, Any] = {"rows": 0, "scored": 0, "flagged": 0, "rejected": 0}
     reasons: Counter[str] = Counter()
+    outside: Counter[str] = Counter()
+    without_decision = 0
     with pq.ParquetWriter(path, output_schema(top_k), compression="zstd") as writer:
         for table in results:
+            counted = chunk_counts(table)
+            outside.update(counted["out_of_window_rejected"])
+            without_decision += int(counted["referrals_without_decision"])
+            table = table.replace_schema_metadata(None)
             if table.num_rows:
                 writer.write_table(table)
             stats["rows"] += table.num_rows
@@ -297,6 +323,9 @@ def _write(
             advance()
     stats["rejected"] = sum(reasons.values())
     stats["rejected_by_reason"] = dict(sorted(reasons.items()))
+    stats["out_of_window_rejected"] = sum(outside.values())
+    stats["out_of_window_rejected_by_reason"] = dict(sorted(outside.items()))
+    stats["referrals_without_decision"] = without_decision
     return stats
 
 
@@ -324,11 +353,30 @@ def _manifest(
             "households": counts["households"],
             "people": counts["people"],
             "events": counts["events"],
+            # every referral of the cohort: in the window (scored or rejected) or outside it
+            "referrals": counts["referrals"],
             "referrals_in_window": counts["referrals_in_window"],
             "scored": stats["scored"],
             "flagged": stats["flagged"],
             "rejected": stats["rejected"],
             "rejected_by_reason": stats["rejected_by_reason"],
+            "referrals_before_window": counts["referrals_before_window"],
+            "referrals_after_window": counts["referrals_after_window"],
+            # of those outside the window, the ones that break a rule (not scored either way)
+            "out_of_window_rejected": stats["out_of_window_rejected"],
+            "out_of_window_rejected_by_reason": stats["out_of_window_rejected_by_reason"],
+            **(
+                {
+                    # the output has one row per decision dated in the window
+                    "decisions": counts["decisions"],
+                    "decisions_in_window": counts["decisions_in_window"],
+                    "decisions_before_window": counts["decisions_before_window"],
+                    "decisions_after_window": counts["decisions_after_window"],
+                    "referrals_in_window_without_decision": stats["referrals_without_decision"],
+                }
+                if "decisions" in counts
+                else {}
+            ),
         },
         "rejection_reasons": REJECTION_REASONS,
         "model": {
@@ -349,6 +397,7 @@ def _manifest(
             "chunk_households": settings.chunk_households,
             "batch_rows": settings.batch_rows,
             "top_k": settings.top_k,
+            "decision_points": "decisions" if "decisions" in counts else "referrals",
             "reasons": chunk_settings.reasons,
             "chunks": n_chunks,
         },

@@ -34,6 +34,14 @@ REJECTION_REASONS: dict[str, str] = {
         "the referral is dated before the child's birth month (more than ten months before, "
         "for an unborn child)"
     ),
+    # a cohort with a decisions table: a decision that cannot be placed at its referral
+    "unknown_referral": (
+        "the decision's referral_event_id is not an event of the decision's household"
+    ),
+    "decision_mismatch": (
+        "the decision's referral_event_id is not a referral of the same person and household "
+        "on the decision date"
+    ),
 }
 
 
