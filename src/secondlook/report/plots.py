@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ["curves_figure", "interval_figure", "png_data_uri", "reliability_figure", "style_of"]
@@ -129,6 +130,21 @@ def interval_figure(
     return fig
 
 
+def _family_curve(ax: Axes, family: str, x: pd.Series, y: pd.Series) -> None:
+    """One family's curve, told apart by colour, marker and line style (not colour alone)."""
+    colour, marker, line = style_of(family)
+    ax.plot(
+        x,
+        y,
+        color=colour,
+        linestyle=line,  # type: ignore[arg-type]
+        marker=marker,
+        markevery=max(len(x) // 8, 1),
+        markersize=5,
+        label=_label(family),
+    )
+
+
 def curves_figure(
     roc: Mapping[str, pd.DataFrame], pr: Mapping[str, pd.DataFrame], prevalence: float
 ) -> Figure:
@@ -149,31 +165,11 @@ def curves_figure(
     """
     fig, (a, b) = plt.subplots(1, 2, figsize=(10.0, 4.4))
     for family, frame in roc.items():
-        colour, marker, line = style_of(family)
-        a.plot(
-            frame["fpr"],
-            frame["tpr"],
-            color=colour,
-            linestyle=line,  # type: ignore[arg-type]
-            marker=marker,
-            markevery=max(len(frame) // 8, 1),
-            markersize=5,
-            label=_label(family),
-        )
+        _family_curve(a, family, frame["fpr"], frame["tpr"])
     a.plot([0, 1], [0, 1], color="#888888", linewidth=0.8, linestyle="--", label="chance")
     a.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC")
     for family, frame in pr.items():
-        colour, marker, line = style_of(family)
-        b.plot(
-            frame["recall"],
-            frame["precision"],
-            color=colour,
-            linestyle=line,  # type: ignore[arg-type]
-            marker=marker,
-            markevery=max(len(frame) // 8, 1),
-            markersize=5,
-            label=_label(family),
-        )
+        _family_curve(b, family, frame["recall"], frame["precision"])
     b.axhline(prevalence, color="#888888", linewidth=0.8, linestyle="--", label="chance")
     b.set(xlabel="recall", ylabel="precision", title="Precision against recall")
     for ax in (a, b):
