@@ -81,3 +81,13 @@ def test_cli_reports_a_bad_param_without_traceback(
     assert "synth.practice.plan" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_without_planted_biases_switches_off_only_the_biases(make_synth: Callable) -> None:
+    params = make_synth()
+    off = params.without_planted_biases()
+    assert off.bias.surveillance == 0.0
+    assert set(off.bias.disproportionality.values()) == {0.0}
+    assert set(off.bias.disproportionality) == set(params.bias.disproportionality)
+    assert off.practice == params.practice and off.seed == params.seed
+    assert params.bias.surveillance > 0  # the original is untouched (frozen)

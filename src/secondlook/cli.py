@@ -222,7 +222,6 @@ def fairness(
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Audit every family by group (truth and proxies) and run the label-bias study."""
-    import dataclasses
 
     import pandas as pd
 
@@ -250,10 +249,7 @@ def fairness(
             raise UserError(f"model {models / family} not found: {exc}") from None
 
     def planted_biases_off() -> dict[str, pd.DataFrame]:
-        # the same world (same seed) with its planted referral biases switched off
-        zero = {e: 0.0 for e in synth.bias.disproportionality}
-        bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
-        _, tables = build_world(dataclasses.replace(synth, bias=bias))
+        _, tables = build_world(synth.without_planted_biases())
         return assemble(tables, feature_cfg)
 
     content = run_fairness(

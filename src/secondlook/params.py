@@ -398,6 +398,16 @@ class SynthParams:
             errors.append(("cohort_seed", "must differ from seed"))
         return errors
 
+    def without_planted_biases(self) -> SynthParams:
+        """The same world (same seed) with its planted referral biases switched off.
+
+        Surveillance bias and every group's disproportionality are set to zero; everything
+        else, practice's failure modes included, is unchanged (the ``no-bias`` study's world).
+        """
+        zero = types.MappingProxyType(dict.fromkeys(self.bias.disproportionality, 0.0))
+        bias = dataclasses.replace(self.bias, surveillance=0.0, disproportionality=zero)
+        return dataclasses.replace(self, bias=bias)
+
 
 # ---------------------------------------------------------------------------------------------
 # features: the temporal split and the optional group-attribute input

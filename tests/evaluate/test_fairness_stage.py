@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,7 @@ def setup(raw_params: dict[str, Any]) -> dict[str, Any]:
     }
 
     def planted_biases_off() -> dict[str, pd.DataFrame]:
-        zero = dict.fromkeys(synth.bias.disproportionality, 0.0)
-        bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
-        return assemble(build_world(dataclasses.replace(synth, bias=bias))[1], features)
+        return assemble(build_world(synth.without_planted_biases())[1], features)
 
     return {
         "cfg": load_section("fairness", data),

@@ -107,9 +107,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         fitted = {f: load_model(root / "models" / f) for f in train_cfg.families}
 
         def planted_biases_off() -> dict[str, pd.DataFrame]:
-            zero = dict.fromkeys(synth.bias.disproportionality, 0.0)
-            bias = dataclasses.replace(synth.bias, surveillance=0.0, disproportionality=zero)
-            _, tables = build_world(dataclasses.replace(synth, bias=bias))
+            _, tables = build_world(synth.without_planted_biases())
             return assemble(tables, features_cfg)
 
         # a tiny world: with the default min_cell nearly every cell would be suppressed, so
