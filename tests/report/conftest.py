@@ -43,15 +43,47 @@ def _fast_train(data: dict[str, Any]) -> TrainParams:
     )
 
 
+def _train_and_evaluate(
+    root: Path, data: dict[str, Any], cfg: TrainParams, *, n_boot: int, track: bool
+) -> None:
+    """Train every family of ``cfg`` and evaluate them, in the layout dvc.yaml uses."""
+    from secondlook.evaluate.stage import run_evaluate
+    from secondlook.models.stage import run_train
+
+    for family in cfg.families:
+        run_train(
+            cfg,
+            family,
+            root / "features/train.parquet",
+            root / "features/valid.parquet",
+            root / "models" / family,
+            log=_quiet,
+        )
+    r = root / "reports"
+    run_evaluate(
+        dataclasses.replace(load_section("evaluate", data), n_boot=n_boot),
+        cfg,
+        root / "models",
+        root / "features/test.parquet",
+        metrics_path=r / "metrics.json",
+        leaderboard_md=r / "leaderboard.md",
+        leaderboard_csv=r / "leaderboard.csv",
+        by_label_csv=r / "metrics-by-label.csv",
+        practice_csv=r / "practice-comparison.csv",
+        seed_cases_csv=r / "seed-cases.csv",
+        plots_dir=r / "plots",
+        track=track,
+        log=_quiet,
+    )
+
+
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The root of a tiny pipeline run with every stage's outputs."""
     from secondlook.evaluate.fairness_stage import run_fairness
-    from secondlook.evaluate.stage import run_evaluate
     from secondlook.explain.stage import run_explain
     from secondlook.features.stage import assemble, run_featurize
     from secondlook.models import load_model
-    from secondlook.models.stage import run_train
     from secondlook.synth import build_world
     from secondlook.synth.stage import run_generate
 
@@ -75,31 +107,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             log=_quiet,
         )
         run_featurize(features_cfg, root / "data/raw", root / "features", synth=synth, log=_quiet)
-        for family in train_cfg.families:
-            run_train(
-                train_cfg,
-                family,
-                root / "features/train.parquet",
-                root / "features/valid.parquet",
-                root / "models" / family,
-                log=_quiet,
-            )
+        _train_and_evaluate(root, data, train_cfg, n_boot=100, track=True)
         r = root / "reports"
-        run_evaluate(
-            dataclasses.replace(load_section("evaluate", data), n_boot=100),
-            train_cfg,
-            root / "models",
-            root / "features/test.parquet",
-            metrics_path=r / "metrics.json",
-            leaderboard_md=r / "leaderboard.md",
-            leaderboard_csv=r / "leaderboard.csv",
-            by_label_csv=r / "metrics-by-label.csv",
-            practice_csv=r / "practice-comparison.csv",
-            seed_cases_csv=r / "seed-cases.csv",
-            plots_dir=r / "plots",
-            track=True,
-            log=_quiet,
-        )
         splits = {
             n: pd.read_parquet(root / "features" / f"{n}.parquet")
             for n in ("train", "valid", "test")
@@ -155,8 +164,6 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     No generator, fairness or explain outputs: the report built from it has those sections
     marked "not available in this run", which is what the fast tests check.
     """
-    from secondlook.evaluate.stage import run_evaluate
-    from secondlook.models.stage import run_train
     from secondlook.models.toy import toy_feature_table
 
     root = tmp_path_factory.mktemp("toy-run")
@@ -166,31 +173,7 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, n, seed in (("train", 1500, 1), ("valid", 1000, 2), ("test", 1500, 3)):
         toy_feature_table(n, seed=seed).to_parquet(root / "features" / f"{name}.parquet")
     cfg = _fast_train(data)
-    for family in cfg.families:
-        run_train(
-            cfg,
-            family,
-            root / "features/train.parquet",
-            root / "features/valid.parquet",
-            root / "models" / family,
-            log=_quiet,
-        )
-    r = root / "reports"
-    run_evaluate(
-        dataclasses.replace(load_section("evaluate", data), n_boot=50),
-        cfg,
-        root / "models",
-        root / "features/test.parquet",
-        metrics_path=r / "metrics.json",
-        leaderboard_md=r / "leaderboard.md",
-        leaderboard_csv=r / "leaderboard.csv",
-        by_label_csv=r / "metrics-by-label.csv",
-        practice_csv=r / "practice-comparison.csv",
-        seed_cases_csv=r / "seed-cases.csv",
-        plots_dir=r / "plots",
-        track=False,
-        log=_quiet,
-    )
+    _train_and_evaluate(root, data, cfg, n_boot=50, track=False)
     return root
 
 
