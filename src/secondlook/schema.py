@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from secondlook.errors import TableError
+
 # --- vocabulary ------------------------------------------------------------------------------
 
 ROLES = ("child", "mother", "father", "partner", "other_adult")
@@ -123,18 +125,6 @@ LABELS = ("warrants_escalation", "harm_12m_no_action", "harm_12m_observed") + PR
 
 TABLES = ("households", "people", "events", "decisions", "truth")
 COHORT_TABLES = ("households", "people", "events")
-
-
-class TableError(ValueError):
-    """A table breaks the contract; the message names the table, column and first rows."""
-
-    def __init__(self, table: str, column: str, check: str, rows: pd.DataFrame) -> None:
-        self.table, self.column, self.check, self.rows = table, column, check, rows
-        shown = rows.head(5).to_string(index=True, max_colwidth=40)
-        super().__init__(
-            f"table `{table}`, column `{column}`: {len(rows)} row(s) fail `{check}`; "
-            f"first offending rows:\n{shown}"
-        )
 
 
 # --- schemas ---------------------------------------------------------------------------------

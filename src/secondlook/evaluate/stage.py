@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from secondlook.errors import InputError, MissingInputError
 from secondlook.evaluate.compare import SEED_PREFIXES, practice_comparison, seed_case_table
 from secondlook.evaluate.curves import calibration_frame, pr_frame, roc_frame
 from secondlook.evaluate.metrics import METRICS, Bootstrap, Scores, bootstrap
@@ -124,10 +125,10 @@ def evaluate_models(
     Evaluation
     """
     if not models:
-        raise ValueError("no models to evaluate")
+        raise InputError("no models to evaluate")
     head = label_column(cfg.label)
     if head not in test.columns:
-        raise ValueError(f"the test split has no column {head} (evaluate.label)")
+        raise InputError(f"the test split has no column {head} (evaluate.label)")
     probability = {f: m.probability(test) for f, m in models.items()}
     margin = {f: m.margin(test) for f, m in models.items()}
     flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
@@ -152,7 +153,7 @@ def evaluate_models(
                 )
     by_label = pd.DataFrame(rows, columns=["label", "family", "metric", "value", "lo", "hi"])
     if cfg.label not in boots:
-        raise ValueError(f"the test split's {head} has a single class; nothing to evaluate")
+        raise InputError(f"the test split's {head} has a single class; nothing to evaluate")
     main = boots[cfg.label]
 
     interpretable = [f for f in models if f in INTERPRETABLE]
@@ -427,6 +428,9 @@ def run_evaluate(
     -------
     Evaluation
     """
+    for path in (test_path, *(seed_splits or {}).values()):
+        if not Path(path).is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
     models: dict[str, CalibratedModel] = {}
     metas: dict[str, dict[str, Any]] = {}
     for f in train_cfg.families:

@@ -22,11 +22,9 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from secondlook.errors import ModelInputError
+
 __all__ = ["ModelFamily", "ModelInputError", "as_inputs", "check_binary"]
-
-
-class ModelInputError(ValueError):
-    """The inputs given to a model are missing, non-numeric or not finite."""
 
 
 def as_inputs(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
