@@ -187,6 +187,7 @@ def evaluate(
 ) -> None:
     """Evaluate every family on the test split with bootstrap intervals; log to MLflow."""
     from secondlook.evaluate.stage import run_evaluate
+    from secondlook.schema import seed_case_prefixes
 
     data = load_params(params)
     run_evaluate(
@@ -206,6 +207,7 @@ def evaluate(
             for name, path in (("train", train_split), ("valid", valid_split))
             if path is not None
         },
+        seed_prefixes=seed_case_prefixes(load_section("synth", data).vignettes),
         catalogue=catalogue,
         track=track,
         log=err.print,
@@ -311,6 +313,7 @@ def explain(
 ) -> None:
     """Explain every family: exact contributions, reasons, fidelity, stability, case reviews."""
     from secondlook.explain.stage import run_explain
+    from secondlook.schema import seed_case_prefixes
 
     data = load_params(params)
     synth = load_section("synth", data)
@@ -322,7 +325,7 @@ def explain(
         raw,
         out,
         packs,
-        seed_prefixes=tuple(f"{v}-" for v in synth.vignettes),
+        seed_prefixes=seed_case_prefixes(synth.vignettes),
         track=track,
         log=err.print,
     )

@@ -127,6 +127,22 @@ TABLES = ("households", "people", "events", "decisions", "truth")
 COHORT_TABLES = ("households", "people", "events")
 
 
+def seed_case_prefixes(vignettes: Sequence[str]) -> tuple[str, ...]:
+    """The id prefix of each seed case: every id a vignette's case gets starts ``<name>-``.
+
+    Parameters
+    ----------
+    vignettes
+        The seed cases' names (``synth.vignettes``, the file stems in ``data/vignettes``).
+
+    Returns
+    -------
+    tuple of str
+        ``("<name>-", ...)``, for ``Series.str.startswith``.
+    """
+    return tuple(f"{name}-" for name in vignettes)
+
+
 # --- schemas ---------------------------------------------------------------------------------
 
 _ID = pa.Column(str, nullable=False)
