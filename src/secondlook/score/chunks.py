@@ -39,13 +39,11 @@ import pyarrow.parquet as pq
 
 from secondlook.schema import (
     ADULT_ROLES,
-    EVENT_TYPES,
-    OUTCOMES,
     ROLES,
-    SEXES,
-    SOURCES,
+    SCHEMAS,
     TableError,
     bad_details,
+    column_rules,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
@@ -53,13 +51,12 @@ from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
+#: the closed vocabulary of each streamed column that has one (from the contract's checks)
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
-    ("people", "role"): ROLES,
-    ("people", "sex"): SEXES,
-    ("people", "ethnicity"): ("White", "Mixed", "Asian", "Black", "Other"),
-    ("events", "type"): EVENT_TYPES,
-    ("events", "source"): SOURCES,
-    ("decisions", "practice_outcome"): OUTCOMES,
+    (table, column): tuple(rules["allowed_values"])
+    for table in ("people", "events", "decisions")
+    for column in SCHEMAS[table].columns
+    if "allowed_values" in (rules := column_rules(table, column))
 }
 #: the id columns of each streamed table that must be unique across the whole table
 _UNIQUE: dict[str, tuple[str, ...]] = {
@@ -149,13 +146,18 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
 
 def _check_households(hh: pa.Table) -> None:
     la = hh.column("local_authority")
-    ok = pc.match_substring_regex(la, r"^LA[0-9][0-9]$")
+    ok = pc.match_substring_regex(la, column_rules("households", "local_authority")["pattern"])
     if not pc.all(ok).as_py():
         raise TableError("households", "local_authority", "LA code", _rows(hh, ~ok.to_numpy(False)))
     dec = hh.column("deprivation_decile").to_numpy()
-    out = (dec < 1) | (dec > 10)
+    lo, hi = (
+        column_rules("households", "deprivation_decile")[k] for k in ("min_value", "max_value")
+    )
+    out = (dec < lo) | (dec > hi)
     if out.any():
-        raise TableError("households", "deprivation_decile", "in_range(1, 10)", _rows(hh, out))
+        raise TableError(
+            "households", "deprivation_decile", f"in_range({lo}, {hi})", _rows(hh, out)
+        )
 
 
 def _rows(table: pa.Table, mask: np.ndarray, offset: int = 0) -> pd.DataFrame:
