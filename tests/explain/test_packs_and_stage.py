@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from secondlook.cli import app
 from secondlook.explain import run_explain
+from secondlook.explain.stage import pack_family
 from secondlook.params import ExplainParams, load_params, load_section
 from tests.explain.conftest import REPO
 
@@ -115,3 +116,11 @@ def test_cli_reports_missing_features(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "train.parquet not found" in result.output
+
+
+def test_pack_family_falls_back_to_the_first_trained_family(raw_params) -> None:
+    """The packs and their index name the same family, the one whose reasons they show."""
+    cfg = load_section("explain", raw_params)
+    trained = {"logreg": object(), "rules": object()}
+    assert pack_family(dataclasses.replace(cfg, pack_family="rules"), trained) == "rules"
+    assert pack_family(dataclasses.replace(cfg, pack_family="ebm"), trained) == "logreg"

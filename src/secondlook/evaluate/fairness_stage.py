@@ -12,7 +12,6 @@ Writes (paths from dvc.yaml):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,12 +21,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook.evaluate.audit import Audit, decompose, fairness_audit, label_bias  # noqa: E402
 from secondlook.evaluate.fairness import PARITY_BAND  # noqa: E402
+from secondlook.fileio import save_png, write_json  # noqa: E402
 from secondlook.models import CalibratedModel  # noqa: E402
 from secondlook.params import FairnessParams, TrainParams  # noqa: E402
 
@@ -182,12 +181,6 @@ def summary_markdown(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessPar
     return "\n".join(lines) + "\n"
 
 
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
-
-
 def run_fairness(
     cfg: FairnessParams,
     train_cfg: TrainParams,
@@ -239,9 +232,7 @@ def run_fairness(
     for attribute in cfg.attributes:
         for metric in _PLOTTED:
             fig = disparity_figure(truth, attribute, metric)
-            fig.savefig(plots / f"{attribute}-{metric}.png", dpi=110, metadata={"Software": None})
-            plt.close(fig)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(content, indent=2, default=_json_default) + "\n")
+            save_png(fig, plots / f"{attribute}-{metric}.png", dpi=110, tight=False)
+    write_json(metrics_path, content)
     log(f"fairness: {len(audit.statements)} proxy statements; wrote {metrics_path} and {out_dir}")
     return content

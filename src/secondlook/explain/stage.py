@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -45,6 +44,7 @@ from secondlook.explain.plots import (
 )
 from secondlook.explain.reasons import factor_contributions, top_reasons
 from secondlook.explain.stability import global_importance, stability
+from secondlook.fileio import json_ready, write_json
 from secondlook.models import (
     CalibratedModel,
     RulesModel,
@@ -140,19 +140,14 @@ def explain_split(
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    def clean(x: Any) -> Any:
+    def rounded(x: Any) -> Any:  # 6 decimals (3 significant digits below 1e-4): stable bytes
         if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, np.generic):
-            x = x.item()
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, float):
+            return {k: rounded(v) for k, v in x.items()}
+        if isinstance(x, float) and math.isfinite(x):
             return round(x, 6) if abs(x) >= 1e-4 or x == 0 else float(f"{x:.3g}")
         return x
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(dict(data)), indent=2, sort_keys=True) + "\n")
+    write_json(path, rounded(json_ready(dict(data))), sort_keys=True)
 
 
 def _global_outputs(
@@ -196,6 +191,15 @@ def _split_note(split: str) -> str | None:
     return None
 
 
+def pack_family(cfg: ExplainParams, models: Mapping[str, CalibratedModel]) -> str:
+    """The family whose reasons the case review packs show.
+
+    ``explain.pack_family`` when it was trained, else the first trained family (in
+    ``train.families`` order); the packs and their index both name this one.
+    """
+    return cfg.pack_family if cfg.pack_family in models else next(iter(models))
+
+
 def _packs(
     models: Mapping[str, CalibratedModel],
     rows: pd.DataFrame,
@@ -203,7 +207,7 @@ def _packs(
     raw: Mapping[str, pd.DataFrame],
     packs_dir: Path,
 ) -> list[dict[str, Any]]:
-    family = cfg.pack_family if cfg.pack_family in models else next(iter(models))
+    family = pack_family(cfg, models)
     model = models[family]
     expl = explain_model(model, rows)
     probs = {f: m.probability(rows) for f, m in models.items()}
@@ -394,7 +398,7 @@ def run_explain(
     _write_json(out / "stability.json", stab)
 
     # case review packs: a sample of flagged test decisions, and every seed-case decision
-    pack_model = models.get(cfg.pack_family, next(iter(models.values())))
+    pack_model = models[pack_family(cfg, models)]
     flagged = np.flatnonzero(pack_model.flag(test))
     chosen = np.sort(rng.choice(flagged, size=min(cfg.n_packs, len(flagged)), replace=False))
     everything = pd.concat(splits.values(), ignore_index=True)
@@ -410,7 +414,7 @@ def run_explain(
     )
     index = _packs(models, pack_rows, cfg, raw, packs_dir) if len(pack_rows) else []
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
-    (packs_dir / "index.html").write_text(_index_html(index, cfg.pack_family))
+    (packs_dir / "index.html").write_text(_index_html(index, pack_family(cfg, models)))
     log(f"explain: {len(index)} case review packs -> {packs_dir}")
 
     if track:

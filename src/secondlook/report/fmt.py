@@ -6,12 +6,12 @@ exact shape, so a stage can add a metric without the report having to change.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from secondlook.fileio import png_data_uri
 from secondlook.report import plots
 from secondlook.report.model import Table
 
@@ -168,4 +168,4 @@ def json_tables(obj: Any, caption: str, *, none_text: str = "not computed") -> l
 
 def png_file(path: Path) -> str:
     """A PNG file on disk as a ``data:`` URI (the report embeds every image)."""
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return png_data_uri(path.read_bytes())
