@@ -4,6 +4,7 @@ accessibility, escaping, errors a user can hit, and the page in a real browser."
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,9 @@ def test_absent_inputs_are_marked_not_available(toy_inputs: ReportInputs, toy_ru
     for path in paths:
         assert path in html
     assert "This run is incomplete" in html
+    # what makes each input is named by its stage, never by a tracker's issue number
+    assert not any(re.search(r"issue \d", m.produced_by) for m in report.missing)
+    assert not re.search(r"issue \d", html)
 
 
 def test_same_inputs_give_the_same_bytes(

@@ -16,7 +16,7 @@ from secondlook.errors import InputError, MissingInputError
 from secondlook.features.build import build_features
 from secondlook.features.catalogue import render_markdown
 from secondlook.params import FeaturesParams, ParamsError, SynthParams
-from secondlook.schema import LABELS, SCHEMAS, validate_tables
+from secondlook.schema import LABELS, validate_tables
 
 __all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "run_featurize"]
 
@@ -104,12 +104,7 @@ def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.Da
         path = Path(raw_dir) / f"{name}.parquet"
         if not path.is_file():
             raise MissingInputError(f"{path} not found (run `secondlook generate` first)")
-        table = pd.read_parquet(path)
-        # parquet keeps dates at millisecond resolution; the contract is datetime64[s]
-        for column, col_schema in SCHEMAS[name].columns.items():
-            if str(col_schema.dtype) == "datetime64[s]" and column in table.columns:
-                table[column] = table[column].astype("datetime64[s]")
-        tables[name] = table
+        tables[name] = pd.read_parquet(path)
     return tables
 
 

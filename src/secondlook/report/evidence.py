@@ -88,7 +88,7 @@ _GROUP_METRICS = (
 
 def _groupcell(cell: Any, suppressed: str) -> str:
     if not isinstance(cell, dict):
-        return suppressed if cell in (None, "suppressed") else cell(cell, suppressed)
+        return suppressed if cell in (None, "suppressed") else str(cell)
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
     ratio = cell.get("ratio")
     if finite(ratio):
@@ -131,7 +131,7 @@ def _group_table(
 
 
 def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fairness:
-    missing = need([inp.fairness], "dvc repro fairness (the fairness stage, issue 6)", root)
+    missing = need([inp.fairness], "dvc repro fairness (the fairness stage)", root)
     if missing:
         return Fairness(missing=missing)
     data = read_json(inp.fairness)
@@ -245,7 +245,7 @@ def explanations_section(
     inp: ReportInputs, root: Path | None, candidate: str, families: list[str]
 ) -> Explanations:
     folder = inp.explanations
-    missing = need([folder], "dvc repro explain (the explain stage, issue 5)", root)
+    missing = need([folder], "dvc repro explain (the explain stage)", root)
     if missing:
         return Explanations(missing=missing)
     figs = []
@@ -376,7 +376,7 @@ def seed_cases_section(
     packs = [d for c in cases for d in c.decisions]
     more: tuple[Missing, ...] = ()
     if packs and not any(d.has_pack for d in packs):
-        more = need([inp.case_reviews], "dvc repro explain (case review packs, issue 5)", root)
+        more = need([inp.case_reviews], "dvc repro explain (case review packs)", root)
         if not more:
             more = (
                 Missing(
