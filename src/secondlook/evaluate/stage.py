@@ -117,7 +117,7 @@ def evaluate_models(
     if head not in test.columns:
         raise InputError(f"the test split has no column {head} (evaluate.label)")
     probability = {f: m.probability(test) for f, m in models.items()}
-    margin = {f: m.margin(test) for f, m in models.items()}
+    margin = {f: m.decision_function(test) for f, m in models.items()}
     flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
     scores = {f: Scores(probability[f], flags[f]) for f in models}
     labels = [x for x in LABELS if label_column(x) in test.columns]

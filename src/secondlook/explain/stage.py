@@ -124,7 +124,7 @@ def explain_split(
     FamilyExplanation
     """
     expl = explain_model(model, frame, check_additivity=False)
-    err = additivity_error(expl, model.margin(frame))
+    err = additivity_error(expl, model.decision_function(frame))
     ids = frame["decision_id"].to_numpy()
     factors = factor_contributions(expl)
     factors.insert(0, "decision_id", ids)
