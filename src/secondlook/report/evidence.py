@@ -21,6 +21,7 @@ from secondlook.report.fmt import (
     family_name,
     finite,
     fmt_interval,
+    fmt_level,
     json_tables,
     png_file,
 )
@@ -99,7 +100,12 @@ def _groupcell(cell: Any, suppressed: str) -> str:
 
 
 def _group_table(
-    family: str, attribute: str, entry: Mapping[str, Any], against: str, suppressed: str
+    family: str,
+    attribute: str,
+    entry: Mapping[str, Any],
+    against: str,
+    suppressed: str,
+    ci: float,
 ) -> Table:
     ref = str(entry.get("reference", ""))
     groups = entry.get("by_group", {})
@@ -124,13 +130,13 @@ def _group_table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note="Each cell: estimate (95% interval); ratio against the reference group and whether "
+        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group and whether "
         "it lies inside the parity band. "
         + (f"Groups outside the band — {note}." if note else "No group lies outside the band."),
     )
 
 
-def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fairness:
+def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: float) -> Fairness:
     missing = need([inp.fairness], "dvc repro fairness (the fairness stage)", root)
     if missing:
         return Fairness(missing=missing)
@@ -151,7 +157,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
     if isinstance(fams, dict) and fams:
         chosen = candidate if candidate in fams else next(iter(fams))
         for attribute, entry in fams[chosen].items():
-            tables.append(_group_table(chosen, attribute, entry, against, suppressed))
+            tables.append(_group_table(chosen, attribute, entry, against, suppressed, ci))
         rows = []
         for fam, attrs in fams.items():
             for attribute, entry in attrs.items():

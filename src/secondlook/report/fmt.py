@@ -20,6 +20,7 @@ __all__ = [
     "family_name",
     "finite",
     "fmt_interval",
+    "fmt_level",
     "fmt_num",
     "fmt_share",
     "json_tables",
@@ -40,6 +41,11 @@ def fmt_num(x: Any, digits: int = 2) -> str:
 def fmt_share(x: Any, digits: int = 0) -> str:
     """A share as a percentage ("12%"); "not computed" when missing."""
     return f"{100 * float(x):.{digits}f}%" if finite(x) else "not computed"
+
+
+def fmt_level(ci: float) -> str:
+    """An interval's level as a percentage ("95%" for 0.95, "90%" for 0.9)."""
+    return f"{100 * float(ci):g}%"
 
 
 def fmt_interval(v: Any, lo: Any, hi: Any, *, share: bool = False, digits: int = 2) -> str:
