@@ -52,6 +52,7 @@ from secondlook.models import (
     TreeModel,
     as_inputs,
 )
+from secondlook.models.rules import RULE_ITEM_COLUMNS
 from secondlook.models.trees import LEAF_CLIP
 
 __all__ = [
@@ -68,19 +69,7 @@ __all__ = [
 ADDITIVITY_TOL = 1e-6
 
 #: the feature(s) each checklist item of the ``rules`` family reads; points are split equally
-RULE_ITEM_FEATURES: dict[str, tuple[str, ...]] = {
-    "bruising_non_mobile": ("bruising_non_mobile",),
-    "unborn_earlier_removal": ("unborn_earlier_removal",),
-    "sibling_ever_removed": ("sibling_ever_removed",),
-    "unassessed_adult_named_in_da": ("unassessed_adult_named_in_da",),
-    "unexplained_injuries": ("unexplained_injuries_12m",),
-    "concern_sexual": ("concern_sexual",),
-    "injury_non_mobile": ("concern_physical_injury", "not_yet_mobile"),
-    "repeat_referrals": ("referrals_12m",),
-    "sibling_referrals": ("sibling_referrals_36m",),
-    "police_domestic": ("police_domestic_12m",),
-    "cp_plan_active": ("cp_plan_active",),
-}
+RULE_ITEM_FEATURES: dict[str, tuple[str, ...]] = RULE_ITEM_COLUMNS
 
 Array = npt.NDArray[np.float64]
 
