@@ -125,11 +125,14 @@ def train(
     from secondlook.models.stage import run_train
 
     cfg = section(params, "train")
+    practice = section(params, "features").practice_features
     for path in (train_split, valid_split):
         if not path.is_file():
             raise UserError(f"{path} not found; run `dvc repro featurize` first")
     try:
-        run_train(cfg, family, train_split, valid_split, out, log=err.print)
+        run_train(
+            cfg, family, train_split, valid_split, out, log=err.print, practice_features=practice
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
 

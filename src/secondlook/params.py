@@ -458,6 +458,8 @@ class FeaturesParams:
 
     split: SplitParams
     include_deprivation: bool
+    #: ``exclude`` trains on signals only (no feature whose catalogue kind is ``practice``)
+    practice_features: Literal["include", "exclude"] = "include"
 
     def check_world(self, synth: SynthParams) -> list[tuple[str, str]]:
         """Errors (dotted key under ``features``, message) against the simulated world."""
@@ -608,6 +610,8 @@ class TrainParams:
     tree: TreeParams
     ebm: EBMParams
     gbm: GBMParams
+    #: ``guidance`` makes every family respect the catalogue's directions (monotone constraints)
+    policy: Literal["none", "guidance"] = "none"
 
     def check(self) -> list[tuple[str, str]]:
         from secondlook.schema import LABELS
@@ -674,6 +678,8 @@ class ExplainParams:
     stability_rows: Pos
     plot_rows: Pos
     n_dependence: int
+    #: what contributions are measured against: a referral with nothing recorded, or the mean
+    reference: Literal["clean_record", "mean"] = "clean_record"
 
     def check(self) -> list[tuple[str, str]]:
         errors = []

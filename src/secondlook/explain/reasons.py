@@ -244,3 +244,36 @@ def factor_contributions(explanation: shap.Explanation) -> pd.DataFrame:
         factor = evidence[name]
         matrix[j, columns.index(factor if factor is not None else "other")] = 1.0
     return pd.DataFrame(values @ matrix, columns=columns)
+
+
+#: what a pack says beside a reason that went against the catalogue's direction
+AGAINST_GUIDANCE = {
+    1: "guidance says this can only raise concern, but this model counted it as lowering the "
+    "score",
+    -1: "guidance says this can only lower concern, but this model counted it as raising the "
+    "score",
+}
+
+
+def against_guidance(feature: str, contribution: float) -> str | None:
+    """The warning for a reason that moved the score against the catalogue's direction.
+
+    Parameters
+    ----------
+    feature
+        A feature name (outside the catalogue: never against guidance).
+    contribution
+        Its signed contribution.
+
+    Returns
+    -------
+    str or None
+        :data:`AGAINST_GUIDANCE` text for a ``raises`` feature that lowered the score (or a
+        ``lowers`` feature that raised it), else None.
+    """
+    from secondlook.features.catalogue import directions
+
+    sign = directions([feature])[feature]
+    if sign and sign * contribution < -_NEGLIGIBLE:
+        return AGAINST_GUIDANCE[sign]
+    return None

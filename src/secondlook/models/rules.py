@@ -36,7 +36,7 @@ import pandas as pd
 
 from secondlook.models.base import ModelFamily, ModelInputError
 
-__all__ = ["RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
+__all__ = ["ITEM_COLUMNS", "RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
 
 #: the feature columns the checklist reads
 RULE_COLUMNS = (
@@ -53,6 +53,21 @@ RULE_COLUMNS = (
     "police_domestic_12m",
     "cp_plan_active",
 )
+
+#: the feature column(s) each checklist item reads
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bruising_non_mobile": ("bruising_non_mobile",),
+    "unborn_earlier_removal": ("unborn_earlier_removal",),
+    "sibling_ever_removed": ("sibling_ever_removed",),
+    "unassessed_adult_named_in_da": ("unassessed_adult_named_in_da",),
+    "unexplained_injuries": ("unexplained_injuries_12m",),
+    "concern_sexual": ("concern_sexual",),
+    "injury_non_mobile": ("concern_physical_injury", "not_yet_mobile"),
+    "repeat_referrals": ("referrals_12m",),
+    "sibling_referrals": ("sibling_referrals_36m",),
+    "police_domestic": ("police_domestic_12m",),
+    "cp_plan_active": ("cp_plan_active",),
+}
 
 #: plain-language text of each item ({n} is the item's minimum count)
 RULE_TEXT = {
@@ -123,13 +138,22 @@ class RulesModel(ModelFamily):
         return {k: int(points[k]) for k in RULE_TEXT}
 
     def _select(self, X: pd.DataFrame) -> list[str]:
+        from secondlook.features.catalogue import PRACTICE_FEATURES
+
         missing = [c for c in RULE_COLUMNS if c not in X.columns]
-        if missing:
-            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(missing)}")
-        return list(RULE_COLUMNS)
+        # a practice-blind table (features.practice_features: exclude) has no practice
+        # columns: the items reading them leave the checklist; any other gap is an error
+        other = [c for c in missing if c not in PRACTICE_FEATURES]
+        if other:
+            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(other)}")
+        self.dropped_items_ = [
+            k for k, cols in ITEM_COLUMNS.items() if any(c in missing for c in cols)
+        ]
+        return [c for c in RULE_COLUMNS if c not in missing]
 
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
-        self.points_ = self._points()
+        points = self._points()
+        self.points_ = {k: 0 if k in self.dropped_items_ else v for k, v in points.items()}
 
     def items(self, X: pd.DataFrame) -> pd.DataFrame:
         """Which checklist items hold for each row.
@@ -146,7 +170,8 @@ class RulesModel(ModelFamily):
         """
         from secondlook.models.base import as_inputs
 
-        f = as_inputs(X, list(RULE_COLUMNS))
+        present = list(getattr(self, "inputs_", RULE_COLUMNS))
+        f = as_inputs(X, present).reindex(columns=list(RULE_COLUMNS), fill_value=0.0)
         held = {
             "bruising_non_mobile": f["bruising_non_mobile"] > 0,
             "unborn_earlier_removal": f["unborn_earlier_removal"] >= 1,
