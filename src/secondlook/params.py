@@ -646,6 +646,10 @@ class EvaluateParams:
     label: str
     ece_bins: Pos
     select_by: Literal["auroc", "auprc"]
+    #: variants drawn of each seed pattern and negative control (scored, never trained on)
+    pattern_variants: Pos = 60
+    #: seed of the pattern draws
+    pattern_seed: int = 4242
 
     def check(self) -> list[tuple[str, str]]:
         from secondlook.schema import LABELS

@@ -172,6 +172,7 @@ def build_case_review(
     truth: pd.Series | None = None,
     sample_note: str | None = None,
     reference_text: str | None = None,
+    compare_to: pd.Series | None = None,
 ) -> CaseReview:
     """Fill a :class:`CaseReview` for one decision.
 
@@ -201,14 +202,19 @@ def build_case_review(
         A note on which split the decision came from.
     reference_text
         The sentence saying what the reasons are measured against (the clean record).
+    compare_to
+        The reference's value of each input, to tell a reason that went against guidance.
 
     Returns
     -------
     CaseReview
     """
     reasons = top_reasons(explanation, top_k)[0]
+    ref = {} if compare_to is None else {str(k): float(v) for k, v in compare_to.items()}
     for reason in reasons:
-        reason["against_guidance"] = against_guidance(reason["feature"], reason["contribution"])
+        reason["against_guidance"] = against_guidance(
+            reason["feature"], reason["contribution"], reason["value"], ref.get(reason["feature"])
+        )
     by_factor = {k: float(v) for k, v in factor_contributions(explanation).iloc[0].items()}
     factors = [
         {"words": FACTOR_WORDS[f], "contribution": float(by_factor[f])}

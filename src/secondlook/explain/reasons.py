@@ -255,8 +255,18 @@ AGAINST_GUIDANCE = {
 }
 
 
-def against_guidance(feature: str, contribution: float) -> str | None:
+def against_guidance(
+    feature: str,
+    contribution: float,
+    value: float | None = None,
+    reference: float | None = None,
+) -> str | None:
     """The warning for a reason that moved the score against the catalogue's direction.
+
+    A ``raises`` feature contradicts guidance when its value is above the reference's and it
+    lowered the score (or below and raised it); a ``lowers`` feature the other way round.
+    Against the clean record every guided feature sits at its "nothing recorded" end, so there
+    a ``raises`` feature that lowered the score is a contradiction.
 
     Parameters
     ----------
@@ -264,16 +274,19 @@ def against_guidance(feature: str, contribution: float) -> str | None:
         A feature name (outside the catalogue: never against guidance).
     contribution
         Its signed contribution.
+    value, reference
+        The case's value and the reference's (e.g. the clean record or the training mean).
+        Without them the value is taken to be above the reference.
 
     Returns
     -------
     str or None
-        :data:`AGAINST_GUIDANCE` text for a ``raises`` feature that lowered the score (or a
-        ``lowers`` feature that raised it), else None.
+        :data:`AGAINST_GUIDANCE` text for a contradiction, else None.
     """
     from secondlook.features.catalogue import directions
 
     sign = directions([feature])[feature]
-    if sign and sign * contribution < -_NEGLIGIBLE:
+    moved = 1.0 if value is None or reference is None else float(np.sign(value - reference))
+    if sign and moved and sign * moved * contribution < -_NEGLIGIBLE:
         return AGAINST_GUIDANCE[sign]
     return None

@@ -87,17 +87,27 @@ class FamilyExplanation:
     fidelity: Any = None
 
 
-def reasons_frame(explanation: shap.Explanation, decision_ids: Any, k: int) -> pd.DataFrame:
-    """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest)."""
+def reasons_frame(
+    explanation: shap.Explanation,
+    decision_ids: Any,
+    k: int,
+    compare_to: pd.Series | None = None,
+) -> pd.DataFrame:
+    """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest).
+
+    ``against_guidance`` marks a reason that moved the score against the catalogue's direction,
+    the case's value compared with ``compare_to`` (the explanation's reference).
+    """
     rows: list[dict[str, Any]] = []
     for did, reasons in zip(np.asarray(decision_ids), top_reasons(explanation, k), strict=True):
         for rank, r in enumerate(reasons, start=1):
             rows.append({"decision_id": did, "rank": rank, **r})
     cols = ["decision_id", "rank", "feature", "value", "contribution", "sentence"]
     out = pd.DataFrame(rows, columns=cols)
+    ref = {} if compare_to is None else {str(k): float(v) for k, v in compare_to.items()}
     out["against_guidance"] = [
-        against_guidance(f, c) is not None
-        for f, c in zip(out["feature"], out["contribution"], strict=True)
+        against_guidance(f, c, v, ref.get(f)) is not None
+        for f, c, v in zip(out["feature"], out["contribution"], out["value"], strict=True)
     ]
     return out
 
@@ -110,6 +120,7 @@ def explain_split(
     truth: pd.DataFrame | None = None,
     fidelity_k: int = 3,
     reference: pd.Series | None = None,
+    compare_to: pd.Series | None = None,
 ) -> FamilyExplanation:
     """Explain every row of ``frame`` with ``model`` and compare with the truth if given.
 
@@ -127,6 +138,9 @@ def explain_split(
         Factors compared per decision.
     reference
         Measure contributions against this referral (the clean record); None: the mean.
+    compare_to
+        What a reason's value is compared with to tell whether it went against guidance
+        (default ``reference``; with the mean-referenced explanation, the training mean).
 
     Returns
     -------
@@ -142,7 +156,7 @@ def explain_split(
         "additivity_max_error": err,
         "rows": len(frame),
     }
-    reasons = reasons_frame(expl, ids, top_k)
+    reasons = reasons_frame(expl, ids, top_k, reference if compare_to is None else compare_to)
     summary["reference"] = "mean" if reference is None else "clean_record"
     summary["reasons_against_guidance"] = int(reasons["against_guidance"].sum())
     summary["decisions_with_reason_against_guidance"] = int(
@@ -219,6 +233,7 @@ def _packs(
     raw: Mapping[str, pd.DataFrame],
     packs_dir: Path,
     references: Mapping[str, pd.Series | None] | None = None,
+    compare: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, Any]]:
     family = cfg.pack_family if cfg.pack_family in models else next(iter(models))
     model = models[family]
@@ -275,6 +290,7 @@ def _packs(
             truth=truth.loc[did] if did in truth.index else None,  # type: ignore[arg-type]
             sample_note=_split_note(str(row.get("split", ""))),
             reference_text=reference_text,
+            compare_to=(compare or {}).get(family),
         )
         (packs_dir / f"{did}.html").write_text(render_case_review(review))
         index.append(
@@ -382,6 +398,10 @@ def run_explain(
         else None
         for f, m in models.items()
     }
+    compare = {
+        f: references[f] if references[f] is not None else train[list(m.family.inputs_)].mean()
+        for f, m in models.items()
+    }
     for family, model in models.items():
         fe = explain_split(
             model,
@@ -390,6 +410,7 @@ def run_explain(
             truth=truth,
             fidelity_k=cfg.fidelity_k,
             reference=references[family],
+            compare_to=compare[family],
         )
         summary[family] = fe.summary
         fid[family] = dict(fe.fidelity)
@@ -445,7 +466,9 @@ def run_explain(
         .reset_index(drop=True)
     )
     index = (
-        _packs(models, pack_rows, cfg, raw, packs_dir, references) if len(pack_rows) else []
+        _packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
+        if len(pack_rows)
+        else []
     )
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
     (packs_dir / "index.html").write_text(_index_html(index, cfg.pack_family))

@@ -172,6 +172,13 @@ def train_family(
         "calibrate_seconds": round(t2 - t1, 3),
         "description": fitted.describe(),
     }
+    from secondlook.features.reference import clean_record_reference
+
+    # the referral reasons are measured against (explain.reference: clean_record), kept with
+    # the model so that whoever scores without the training data can state the same reasons
+    meta["clean_record_reference"] = {
+        str(k): float(v) for k, v in clean_record_reference(train, list(fitted.inputs_)).items()
+    }
     return model, meta
 
 
