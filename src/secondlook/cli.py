@@ -297,7 +297,9 @@ def policy(
     truth_test = truth.reindex(splits["test"]["decision_id"])
     tables = pattern_tables(ev.pattern_variants, ev.pattern_seed, synth)
     pattern_features = add_group_inputs(
-        build_features(tables["households"], tables["people"], tables["events"], tables["decisions"])
+        build_features(
+            tables["households"], tables["people"], tables["events"], tables["decisions"]
+        )
     )
     seed_ids = tuple(
         str(d)
@@ -587,9 +589,9 @@ def report(
     mlflow: Annotated[
         bool, typer.Option(help="Look MLflow run ids up by the test data hash.")
     ] = True,
-    patterns: Annotated[
-        Path | None, typer.Option(help="Seed-pattern metrics (optional).")
-    ] = Path("reports/patterns.json"),
+    patterns: Annotated[Path | None, typer.Option(help="Seed-pattern metrics (optional).")] = Path(
+        "reports/patterns.json"
+    ),
     policy: Annotated[
         Path | None, typer.Option(help="What the policy costs and buys (optional).")
     ] = Path("reports/policy.json"),

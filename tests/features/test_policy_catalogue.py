@@ -40,7 +40,10 @@ def test_guidance_directions(name, direction, kind):
 def test_practice_features_are_what_practice_decided():
     practice = {s.name for s in CATALOGUE if s.kind == "practice"}
     assert practice == set(PRACTICE_FEATURES)
-    assert all(n.startswith(("prior_", "sibling_prior_", "cp_plan", "sibling_cp", "sibling_on")) for n in practice)
+    assert all(
+        n.startswith(("prior_", "sibling_prior_", "cp_plan", "sibling_cp", "sibling_on"))
+        for n in practice
+    )
 
 
 def test_catalogue_markdown_shows_direction_kind_and_why():

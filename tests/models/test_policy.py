@@ -96,7 +96,9 @@ def fitted(trap):
 
 
 def test_constraints_follow_the_catalogue():
-    signs = constraints(["referrals_12m", "days_since_last_referral", "age_months", "x"], "guidance")
+    signs = constraints(
+        ["referrals_12m", "days_since_last_referral", "age_months", "x"], "guidance"
+    )
     assert signs == [1, -1, 0, 0]
     assert constraints(["referrals_12m"], "none") == [0]
     with pytest.raises(ValueError, match="policy must be one of"):

@@ -102,7 +102,7 @@ def policy_comparison(
     rows = []
     for setting in settings:
         policy, practice = SETTINGS[setting]
-        scfg = dataclasses.replace(cfg, policy=policy)
+        scfg = dataclasses.replace(cfg, policy=policy)  # type: ignore[arg-type]
         inputs = select_inputs(
             list(train.columns), scfg.include_group_attributes, practice_features=practice
         )
@@ -113,7 +113,9 @@ def policy_comparison(
             reasons = [r for rs in top_reasons(expl, top_k) for r in rs]
             refd = {str(c): float(v) for c, v in ref.items()}
             against = sum(
-                against_guidance(r["feature"], r["contribution"], r["value"], refd.get(r["feature"]))
+                against_guidance(
+                    r["feature"], r["contribution"], r["value"], refd.get(r["feature"])
+                )
                 is not None
                 for r in reasons
             )

@@ -193,7 +193,9 @@ def _leaves_shapley(trees: list[list[Leaf]], X: Array, r: Array) -> Array:
             r_in = (r[feats] > lo) & (r[feats] <= hi)
             x_in = (X[:, feats] > lo) & (X[:, feats] <= hi)
             A = ~r_in  # must come from x
-            reach = x_in[:, A].all(axis=1) if A.any() else np.ones(n, dtype=bool)
+            reach = np.asarray(
+                x_in[:, A].all(axis=1) if A.any() else np.ones(n, dtype=bool), dtype=bool
+            )
             B = ~x_in[:, r_in] & reach[:, None]  # x leaves the path, the reference stays
             a = int(A.sum())
             b = B.sum(axis=1)
@@ -257,9 +259,9 @@ def baseline_shapley(family: ModelFamily, F: pd.DataFrame, reference: pd.Series)
     if isinstance(family, TreeModel | GBMModel):
         trees, _ = tree_leaves(family)
         X = F.to_numpy(dtype=np.float64)
-        ref = r.to_numpy()
+        ref = r.to_numpy(dtype=np.float64)
         if isinstance(family, TreeModel):  # scikit-learn compares float32 inputs
             X = X.astype(np.float32).astype(np.float64)
             ref = ref.astype(np.float32).astype(np.float64)
-        return _leaves_shapley(trees, X, ref)
+        return _leaves_shapley(trees, X, np.asarray(ref, dtype=np.float64))
     raise TypeError(f"no exact baseline explainer for the {type(family).__name__} family")

@@ -248,10 +248,8 @@ def factor_contributions(explanation: shap.Explanation) -> pd.DataFrame:
 
 #: what a pack says beside a reason that went against the catalogue's direction
 AGAINST_GUIDANCE = {
-    1: "guidance says this can only raise concern, but this model counted it as lowering the "
-    "score",
-    -1: "guidance says this can only lower concern, but this model counted it as raising the "
-    "score",
+    1: "guidance says this can only raise concern, but this model counted it as lowering the score",
+    -1: "guidance says this can only lower concern, but this model counted it as raising the score",
 }
 
 

@@ -31,8 +31,6 @@ import shap
 
 from secondlook.explain.contributions import additivity_error, explain_model, family_of
 from secondlook.explain.fidelity import ceiling_fidelity, fidelity, raised_fidelity
-from secondlook.explain.reasons import against_guidance
-from secondlook.features.reference import clean_record_reference, reference_sentence
 from secondlook.explain.packs import (
     build_case_review,
     case_events,
@@ -44,8 +42,9 @@ from secondlook.explain.plots import (
     importance_figure,
     save_png,
 )
-from secondlook.explain.reasons import factor_contributions, top_reasons
+from secondlook.explain.reasons import against_guidance, factor_contributions, top_reasons
 from secondlook.explain.stability import global_importance, stability
+from secondlook.features.reference import clean_record_reference, reference_sentence
 from secondlook.models import (
     CalibratedModel,
     RulesModel,
@@ -398,10 +397,10 @@ def run_explain(
         else None
         for f, m in models.items()
     }
-    compare = {
-        f: references[f] if references[f] is not None else train[list(m.family.inputs_)].mean()
-        for f, m in models.items()
-    }
+    compare: dict[str, pd.Series] = {}
+    for f, m in models.items():
+        ref = references[f]
+        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
     for family, model in models.items():
         fe = explain_split(
             model,
@@ -442,7 +441,11 @@ def run_explain(
         )
     train_truth = raw["truth"].set_index("decision_id").reindex(train["decision_id"])
     if train_truth["true_risk_12m"].notna().all():
-        fid["ceiling"] = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
+        # the ceiling is the same for every family; each entry carries it, so that the file
+        # keeps one key per family
+        ceiling = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
+        for family in fid:
+            fid[family].update({f"ceiling_{k}": v for k, v in ceiling.items()})
     pd.concat(by_factor).to_csv(
         out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g"
     )

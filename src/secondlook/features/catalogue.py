@@ -571,7 +571,6 @@ def _build() -> tuple[FeatureSpec, ...]:
     return tuple(specs)
 
 
-
 # --- the policy on reasons: direction and kind of every feature ---------------------------------
 #: practice's own decisions about this child and its siblings (what practice decided)
 PRACTICE_FEATURES = (

@@ -76,18 +76,18 @@ def clean_record_reference(train: pd.DataFrame, inputs: list[str]) -> pd.Series:
         raise ValueError(f"the reference needs column(s) missing from the table: {missing}")
     if len(train) == 0:
         raise ValueError("the reference needs at least one training row")
-    out = pd.Series(np.nan, index=pd.Index(inputs), dtype=np.float64)
+    values: dict[str, float] = {}
     for c in inputs:
         s = _SPECS.get(c)
         if s is not None and s.clean_value is not None:
-            out[c] = s.clean_value
+            values[c] = float(s.clean_value)
     for c in inputs:
-        if not np.isnan(out[c]):
+        if c in values:
             continue
         block = list(_block_of(c, inputs))
         row = _mode_row(train[block].astype(np.float64))
-        out[block] = row.to_numpy()
-    return out
+        values.update({str(k): float(v) for k, v in row.items()})
+    return pd.Series([values[c] for c in inputs], index=pd.Index(inputs), dtype=np.float64)
 
 
 def reference_sentence(reference: pd.Series) -> str:

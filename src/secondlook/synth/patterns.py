@@ -141,8 +141,11 @@ def _john(rng: np.random.Generator, i: int, params: SynthParams) -> tuple[Vignet
     bruise = birth + int(rng.integers(60, 160))
     n_da = int(rng.integers(1, 4))
     da_days = np.sort(rng.choice(np.arange(joined + 10, bruise - 5), size=n_da, replace=False))
+    older_months = int(rng.integers(60, 120))
+    # the older child is removed some months after its birth, years before the baby
+    removed = -older_months * 31 + int(rng.integers(90, 700))
     events = [
-        VEvent(-int(rng.integers(1500, 2200)), "child_removed", "older", "other"),
+        VEvent(removed, "child_removed", "older", "other"),
         VEvent(joined, "adult_joined", "partner", "other"),
         VEvent(notified, "pregnancy_notified", "mother", "gp", related="baby"),
         VEvent(prebirth, "referral", "baby", str(rng.choice(["hospital", "gp", "health_visitor"])),
@@ -156,9 +159,11 @@ def _john(rng: np.random.Generator, i: int, params: SynthParams) -> tuple[Vignet
     for d in da_days:
         events.append(VEvent(int(d), "police_domestic_incident", "mother", "police",
                              related="partner"))  # fmt: skip
-    people = _people(rng, int(rng.integers(60, 120)))
+    people = _people(rng, older_months)
     people.pop("father")
-    people["partner"] = VPerson("partner", "M", -int(rng.integers(240, 420)), people["mother"].ethnicity)
+    people["partner"] = VPerson(
+        "partner", "M", -int(rng.integers(240, 420)), people["mother"].ethnicity
+    )
     v = Vignette(
         name=f"pat-john-{i:03d}",
         title="John pattern variant",
