@@ -57,3 +57,19 @@ def test_a_model_trained_on_the_marks_recalls_them_and_spares_the_controls(patte
     head = headline({"logreg": result})["logreg"]
     assert head["john_recall"] == 1.0 and "control_deprived_flag_rate" in head
     assert set(pd.Series(list(head)).str.split("_").str[0]) <= {"sarah", "john", "control"}
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "missing"),
+    [("patterns", "--train", "train.parquet"), ("policy", "--features", "train.parquet")],
+)
+def test_cli_names_the_missing_input(tmp_path, command, option, missing):
+    from typer.testing import CliRunner
+
+    from secondlook.cli import app
+    from tests.conftest import PARAMS_FILE
+
+    target = tmp_path / "train.parquet" if option == "--train" else tmp_path
+    result = CliRunner().invoke(app, [command, option, str(target), "--params", str(PARAMS_FILE)])
+    assert result.exit_code == 2, result.output
+    assert missing in result.output and "not found" in result.output

@@ -144,3 +144,18 @@ def test_absence_is_no_reason_against_the_clean_record():
     assert_allclose(expl.values, 0.0, atol=1e-12)
     mean_expl = explain_model(model, empty)  # the mean-referenced one gives absence a reason
     assert np.abs(mean_expl.values).max() > 0.05
+
+
+def test_a_reason_against_guidance_is_judged_against_the_reference():
+    from secondlook.explain.reasons import AGAINST_GUIDANCE, against_guidance
+
+    # a `raises` feature above the reference that lowered the score: against guidance
+    assert against_guidance("sibling_prior_nfa", -0.4, 3, 0) == AGAINST_GUIDANCE[1]
+    assert against_guidance("sibling_prior_nfa", 0.4, 3, 0) is None
+    # below the (mean) reference, lowering the score is what guidance allows
+    assert against_guidance("police_domestic_12m", -0.2, 0, 0.4) is None
+    # a `lowers` feature: a recent referral (fewer days than the none value) must not lower it
+    assert against_guidance("days_since_last_referral", -0.3, 30, NO_REFERRAL_DAYS) is not None
+    assert against_guidance("days_since_last_referral", 0.3, 30, NO_REFERRAL_DAYS) is None
+    assert against_guidance("age_months", -5.0, 3, 30) is None  # guidance does not order age
+    assert against_guidance("ethnicity_white", -1.0, 1, 0) is None  # outside the catalogue
