@@ -63,7 +63,7 @@ def main() -> None:
         masker = shap.maskers.Independent(background, max_samples=100)
 
         def f(a: np.ndarray, cols: list[str] = inputs, m: object = model) -> np.ndarray:
-            return m.margin(pd.DataFrame(a, columns=cols))  # type: ignore[attr-defined]
+            return m.decision_function(pd.DataFrame(a, columns=cols))  # type: ignore[attr-defined]
 
         explainer = shap.PermutationExplainer(f, masker)
         t0 = time.perf_counter()
@@ -74,7 +74,7 @@ def main() -> None:
         t0 = time.perf_counter()
         whole = explain_model(model, full)
         t_full = time.perf_counter() - t0
-        err = additivity_error(whole, model.margin(full))
+        err = additivity_error(whole, model.decision_function(full))
         print(
             f"{family:8} {1000 * t_exact / len(X):11.4f} {1000 * t_perm / len(X):10.2f} "
             f"{t_perm / t_exact:8.0f} {diff:10.3f} {err:11.1e} "
@@ -96,7 +96,7 @@ def clean_record_table(models: Path, test: pd.DataFrame, train: pd.DataFrame) ->
         t0 = time.perf_counter()
         clean = explain_model(model, full, check_additivity=False, reference=reference)
         t_clean = time.perf_counter() - t0
-        err = additivity_error(clean, model.margin(full))
+        err = additivity_error(clean, model.decision_function(full))
         print(f"{family:8} {t_mean:9.2f} {t_clean:9.2f} {t_clean / t_mean:11.2f} {err:11.1e}")
 
 

@@ -103,14 +103,14 @@ def test_exact_against_brute_force_enumeration(family):
     for i in range(len(rows)):
         x = rows.iloc[i].to_numpy()
         expected = brute_force_shapley(
-            lambda A: model.margin(pd.DataFrame(A, columns=F.columns)), x, r
+            lambda A: model.decision_function(pd.DataFrame(A, columns=F.columns)), x, r
         )
         assert_allclose(phi[i], expected, atol=1e-9, rtol=0)
     # additivity to the margin, through the public entry point
     expl = explain_model(model, rows, reference=reference)
     total = expl.base_values + expl.values.sum(axis=1)
-    assert_allclose(total, model.margin(rows), atol=1e-9, rtol=0)
-    ref_margin = model.margin(pd.DataFrame([r], columns=F.columns))[0]
+    assert_allclose(total, model.decision_function(rows), atol=1e-9, rtol=0)
+    ref_margin = model.decision_function(pd.DataFrame([r], columns=F.columns))[0]
     assert_allclose(expl.base_values, ref_margin)
 
 

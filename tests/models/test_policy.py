@@ -125,7 +125,7 @@ def _largest_drop(model, X: pd.DataFrame, column: str, sign: int, seed: int = 0)
     for step in (1.0, 2.0, 5.0, 50.0, 2000.0):
         bumped = rows.copy()
         bumped[column] = bumped[column] + step * rng.integers(1, 3, len(rows))
-        diff = sign * (model.margin(bumped) - model.margin(rows))
+        diff = sign * (model.decision_function(bumped) - model.decision_function(rows))
         worst = max(worst, float(-diff.min()))
     return worst
 

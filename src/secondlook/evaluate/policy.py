@@ -125,7 +125,7 @@ def policy_comparison(
                 "policy": policy,
                 "practice_features": practice,
                 "n_inputs": len(model.family.inputs_),
-                "auprc_margin": float(average_precision_score(y, model.margin(test))),
+                "auprc_margin": float(average_precision_score(y, model.decision_function(test))),
                 **raised_fidelity(expl, truth_test, k=fidelity_k),
                 "reasons_against_guidance": int(against),
                 "reasons_against_guidance_share": against / max(len(reasons), 1),

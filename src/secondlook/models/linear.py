@@ -171,6 +171,7 @@ class LogRegModel(ModelFamily):
                 ),
             ]
         ).fit(X, y)
+        self.n_iter_ = int(self.pipeline_.named_steps["logreg"].n_iter_[0])
         signs = constraints([str(c) for c in X.columns], self.policy)
         if any(signs):
             scaler: StandardScaler = self.pipeline_.named_steps["scale"]
