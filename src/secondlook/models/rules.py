@@ -42,7 +42,7 @@ from secondlook.models.base import ModelFamily, ModelInputError, as_inputs
 
 __all__ = [
     "CHECKLIST",
-    "RULE_ITEM_COLUMNS",
+    "ITEM_COLUMNS",
     "RULE_COLUMNS",
     "RULE_TEXT",
     "DEFAULT_POINTS",
@@ -102,10 +102,10 @@ CHECKLIST: dict[str, tuple[tuple[str, ...], str, int]] = {
     "cp_plan_active": (("cp_plan_active",), "the child is already on a child protection plan", 1),
 }
 #: the feature column(s) each item reads
-RULE_ITEM_COLUMNS: dict[str, tuple[str, ...]] = {k: v[0] for k, v in CHECKLIST.items()}
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {k: v[0] for k, v in CHECKLIST.items()}
 #: the feature columns the checklist reads, each once, in checklist order
 RULE_COLUMNS: tuple[str, ...] = tuple(
-    dict.fromkeys(c for columns in RULE_ITEM_COLUMNS.values() for c in columns)
+    dict.fromkeys(c for columns in ITEM_COLUMNS.values() for c in columns)
 )
 #: plain-language text of each item ({n} is the item's minimum count)
 RULE_TEXT: dict[str, str] = {k: v[1] for k, v in CHECKLIST.items()}
@@ -151,10 +151,18 @@ class RulesModel(ModelFamily):
         return {k: int(points[k]) for k in RULE_TEXT}
 
     def _select(self, X: pd.DataFrame) -> list[str]:
+        from secondlook.features.catalogue import PRACTICE_FEATURES
+
         missing = [c for c in RULE_COLUMNS if c not in X.columns]
-        if missing:
-            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(missing)}")
-        return list(RULE_COLUMNS)
+        # a practice-blind table (features.practice_features: exclude) has no practice
+        # columns: the items reading them leave the checklist; any other gap is an error
+        other = [c for c in missing if c not in PRACTICE_FEATURES]
+        if other:
+            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(other)}")
+        self.dropped_items_ = [
+            k for k, cols in ITEM_COLUMNS.items() if any(c in missing for c in cols)
+        ]
+        return [c for c in RULE_COLUMNS if c not in missing]
 
     def _array_names(self, n_columns: int) -> list[str]:
         if n_columns != len(RULE_COLUMNS):
@@ -163,13 +171,15 @@ class RulesModel(ModelFamily):
                 f"({', '.join(RULE_COLUMNS)}); an array input must have them in that order, "
                 f"got {n_columns} column(s)"
             )
+        self.dropped_items_ = []
         return list(RULE_COLUMNS)
 
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
         for name in ("referrals_12m_min", "sibling_referrals_36m_min", "police_domestic_12m_min"):
             if not int(getattr(self, name)) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        self.points_ = self._points()
+        dropped = getattr(self, "dropped_items_", [])
+        self.points_ = {k: 0 if k in dropped else v for k, v in self._points().items()}
         # predict_proba's link from points to log-odds (a one-input logistic fit on the
         # training rows); the pipeline calibrates on the validation split instead
         link = LogisticRegression(C=1e6).fit(self._margin(X).reshape(-1, 1), y)
@@ -193,7 +203,10 @@ class RulesModel(ModelFamily):
         pandas.DataFrame
             Shape (n_rows, 11), one 0/1 int column per item, in :data:`RULE_TEXT` order.
         """
-        f = as_inputs(X, list(RULE_COLUMNS))
+        # a checklist fitted without practice columns reads the columns it has; its items that
+        # need the others are left out (points 0), so their stand-in value never counts
+        present = list(getattr(self, "inputs_", RULE_COLUMNS))
+        f = as_inputs(X, present).reindex(columns=list(RULE_COLUMNS), fill_value=0.0)
         held = {
             "bruising_non_mobile": f["bruising_non_mobile"] > 0,
             "unborn_earlier_removal": f["unborn_earlier_removal"] >= 1,
