@@ -30,7 +30,13 @@ from secondlook.fileio import save_png, write_json  # noqa: E402
 from secondlook.models import CalibratedModel  # noqa: E402
 from secondlook.params import FairnessParams, TrainParams  # noqa: E402
 
-__all__ = ["fairness_json", "disparity_figure", "summary_markdown", "run_fairness"]
+__all__ = [
+    "fairness_json",
+    "disparity_figure",
+    "summary_markdown",
+    "run_fairness",
+    "fairness_metrics",
+]
 
 _SHOWN = ("flag_rate", "tpr", "fpr", "fnr", "ppv", "auroc", "mean_predicted", "observed")
 _PLOTTED = ("flag_rate", "tpr", "fpr")
@@ -236,3 +242,18 @@ def run_fairness(
     write_json(metrics_path, content)
     log(f"fairness: {len(audit.statements)} proxy statements; wrote {metrics_path} and {out_dir}")
     return content
+
+
+def fairness_metrics(content: dict[str, Any]) -> dict[str, float]:
+    """Flat numeric MLflow metrics from ``fairness.json``: ratios and band counts per family."""
+    out: dict[str, float] = {}
+    for family, attributes in content["families"].items():
+        for attribute, entry in attributes.items():
+            for metric, groups in entry["groups_outside_band"].items():
+                out[f"{family}.{attribute}.{metric}.groups_outside_band"] = float(len(groups))
+            for group, cells in entry["by_group"].items():
+                for metric, cell in cells.items():
+                    if isinstance(cell, dict) and cell.get("ratio") is not None:
+                        key = f"{family}.{attribute}.{group}.{metric}.ratio".replace(" ", "_")
+                        out[key] = float(cell["ratio"])
+    return out

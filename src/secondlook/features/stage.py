@@ -18,7 +18,7 @@ from secondlook.features.catalogue import render_markdown
 from secondlook.params import FeaturesParams, ParamsError, SynthParams
 from secondlook.schema import LABELS, validate_tables
 
-__all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "run_featurize"]
+__all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "read_splits", "run_featurize"]
 
 SPLITS = ("train", "valid", "test")
 #: the group attributes every split table carries (never model inputs)
@@ -89,6 +89,23 @@ def assemble(
         )
         out[name] = full[in_window].reset_index(drop=True)
     return out
+
+
+def read_splits(features_dir: Path) -> dict[str, pd.DataFrame]:
+    """Read the split feature tables ``features_dir/{train,valid,test}.parquet``.
+
+    Raises
+    ------
+    MissingInputError
+        Naming the first missing table and the stage that writes it.
+    """
+    splits = {}
+    for name in SPLITS:
+        path = Path(features_dir) / f"{name}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
+        splits[name] = pd.read_parquet(path)
+    return splits
 
 
 def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.DataFrame]:
