@@ -186,6 +186,15 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], path: str) -> T:
 # ---------------------------------------------------------------------------------------------
 
 
+def _ranges(section: Any, *keys: str) -> list[tuple[str, str]]:
+    """``(key, message)`` for each ``[low, high]`` field of ``section`` with low > high."""
+    return [
+        (k, "must satisfy low <= high")
+        for k in keys
+        if getattr(section, k)[0] > getattr(section, k)[1]
+    ]
+
+
 @dataclasses.dataclass(frozen=True)
 class HouseholdParams:
     """How households form and who lives in them."""
@@ -201,6 +210,16 @@ class HouseholdParams:
     father_violent: Prob
     pregnancy_notice_months: tuple[int, int]
     ethnicity_weights: Mapping[str, NonNeg]
+    childhood_months: Pos
+    birth_gap_months: tuple[int, int]
+    young_mother_age_years: tuple[int, int]
+    mother_age_years: tuple[int, int]
+    father_older_months: tuple[int, int]
+    partner_older_months: tuple[int, int]
+    removed_child_age_months: tuple[int, int]
+    earlier_removal_frailty: float
+    premature: Prob
+    premature_with_factor: Prob
 
     def check(self) -> list[tuple[str, str]]:
         errors = []
@@ -209,6 +228,16 @@ class HouseholdParams:
         lo, hi = self.pregnancy_notice_months
         if not 1 <= lo <= hi <= 9:
             errors.append(("pregnancy_notice_months", "must satisfy 1 <= low <= high <= 9"))
+        errors += _ranges(
+            self, "birth_gap_months", "young_mother_age_years", "mother_age_years",
+            "father_older_months", "partner_older_months", "removed_child_age_months",
+        )  # fmt: skip
+        if self.birth_gap_months[0] < 1 or self.removed_child_age_months[0] < 0:
+            errors.append(("birth_gap_months", "must be >= 1 (and removed_child_age_months >= 0)"))
+        if self.premature + self.premature_with_factor > 1:
+            errors.append(
+                ("premature_with_factor", "premature + premature_with_factor must be <= 1")
+            )
         from secondlook.schema import ETHNICITIES
 
         if set(self.ethnicity_weights) != set(ETHNICITIES):
@@ -290,6 +319,30 @@ class SignalParams:
     school_concern: Prob
     background_referral: Prob
     background_concentration: NonNeg
+    background_sources: Mapping[str, NonNeg]
+    background_concerns: Mapping[str, NonNeg]
+    non_mobile_months: Pos
+    infant_months: Pos
+    school_age_months: tuple[int, int]
+    harm_seen_as_neglect: Prob
+    bruising_seen_by_health_visitor: Prob
+    mental_health_crisis: Prob
+    adult_service_father: Prob
+    drug_seen_by_probation: Prob
+    missed_appointment_base: Prob
+    school_concern_base: NonNeg
+
+    def check(self) -> list[tuple[str, str]]:
+        from secondlook.schema import CONCERNS, SOURCES
+
+        errors = _ranges(self, "school_age_months")
+        for key, names in (("background_sources", SOURCES), ("background_concerns", CONCERNS)):
+            weights = getattr(self, key)
+            if set(weights) != set(names) or sum(weights.values()) <= 0:
+                errors.append((key, f"must give a weight for each of {names}, not all zero"))
+        if self.missed_appointment_base + self.missed_appointment > 1:
+            errors.append(("missed_appointment_base", "plus missed_appointment must be <= 1"))
+        return errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,6 +357,13 @@ class ReferralParams:
     prebirth: Prob
     prebirth_late: Prob
     known_child: NonNeg
+    lag_days: tuple[int, int]
+
+    def check(self) -> list[tuple[str, str]]:
+        errors = _ranges(self, "lag_days")
+        if self.lag_days[0] < 0:
+            errors.append(("lag_days", "must be >= 0"))
+        return errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,6 +379,15 @@ class BiasParams:
         if set(self.disproportionality) != set(ETHNICITIES):
             return [("disproportionality", f"must give a value for each of {ETHNICITIES}")]
         return []
+
+
+@dataclasses.dataclass(frozen=True)
+class SubstantiationParams:
+    """Log-odds that an s47 enquiry substantiates its concern."""
+
+    intercept: float
+    recent_harm: float
+    true_risk: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,11 +414,23 @@ class PracticeParams:
     plan: Prob
     plan_end: Prob
     removal: Prob
+    removal_harm_factor: NonNeg
+    true_risk_shift: float
+    recent_harm_months: Pos
+    neglect_recorded: Prob
+    assessment_days: tuple[int, int]
+    s47_days: tuple[int, int]
+    conference_days: tuple[int, int]
+    substantiation: SubstantiationParams
+    icpc_substantiated: NonNeg
+    icpc_not_substantiated: NonNeg
+    plan_physical: Prob
+    plan_emotional_as_neglect: Prob
 
     def check(self) -> list[tuple[str, str]]:
         from secondlook.schema import CONCERNS
 
-        errors = []
+        errors = _ranges(self, "assessment_days", "s47_days", "conference_days")
         if set(self.weight_concern) != set(CONCERNS):
             errors.append(("weight_concern", f"must give a weight for each of {CONCERNS}"))
         if self.nfa_cut >= self.s47_cut:
