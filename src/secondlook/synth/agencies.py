@@ -119,18 +119,19 @@ def _harm_seen(s: SimState, params: SynthParams, month: Month, cands: Candidates
     )
     # injuries to older children at hospital
     inj = ~bruise & ~neglect_kind & ~school_age
-    k = seen[inj]
-    detail = choice_codes(rng, DCODE, HARM_INJURIES, len(k))
-    s.events.add(c_hh[k], c_person[k], day[inj], "ed_attendance", "hospital", detail)
+    injured = seen[inj]
+    injury = choice_codes(rng, DCODE, HARM_INJURIES, len(injured))
+    s.events.add(c_hh[injured], c_person[injured], day[inj], "ed_attendance", "hospital", injury)
     sch = ~bruise & school_age
-    k = seen[sch]
-    detail = choice_codes(rng, DCODE, SCHOOL_HARM_DETAILS, len(k))
-    s.events.add(c_hh[k], c_person[k], day[sch], "school_concern", "school", detail)
+    pupils = seen[sch]
+    sign = choice_codes(rng, DCODE, SCHOOL_HARM_DETAILS, len(pupils))
+    s.events.add(c_hh[pupils], c_person[pupils], day[sch], "school_concern", "school", sign)
     ng = ~bruise & neglect_kind & ~school_age
-    k = seen[ng]
+    faltering = seen[ng]
     s.events.add(
-        c_hh[k], c_person[k], day[ng], "health_contact", "health_visitor", "faltering_growth"
-    )
+        c_hh[faltering], c_person[faltering], day[ng], "health_contact", "health_visitor",
+        "faltering_growth",
+    )  # fmt: skip
     refer = rng.random(len(seen)) < referral_chance(s, month, params.referral.harm_seen, seen)
     src = np.where(
         bruise,
@@ -244,14 +245,18 @@ def _health_visitors(
     inf = kids[month.age[kids] < sg.infant_months]
     day = month.day + rng.integers(0, SIGNAL_DAYS, len(inf))
     routine = rng.random(len(inf)) < sg.health_visit
-    k = inf[routine]
-    s.events.add(c_hh[k], c_person[k], day[routine], "health_contact", "health_visitor", "routine")
+    visited = inf[routine]
+    s.events.add(
+        c_hh[visited], c_person[visited], day[routine], "health_contact", "health_visitor",
+        "routine",
+    )  # fmt: skip
     p_miss = sg.missed_appointment_base + sg.missed_appointment * month.any_factor[c_hh[inf]]
     miss = rng.random(len(inf)) < p_miss
-    k = inf[miss]
+    missed = inf[miss]
     s.events.add(
-        c_hh[k], c_person[k], day[miss], "health_contact", "health_visitor", "missed_appointment"
-    )
+        c_hh[missed], c_person[missed], day[miss], "health_contact", "health_visitor",
+        "missed_appointment",
+    )  # fmt: skip
     p = referral_chance(s, month, params.referral.missed_appointment, inf)
     rm = miss & (rng.random(len(inf)) < p)
     cands.add(inf[rm], day[rm] + _lag(rng, params, int(rm.sum())), "health_visitor", "neglect")

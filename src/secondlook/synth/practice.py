@@ -261,17 +261,17 @@ def enquire(
     subst = rng.random(len(e)) < p_subst
     lo, hi = pr.s47_days
     e_day = np.minimum(refs.day[e] + rng.integers(lo, hi + 1, len(e)), end_day)
-    result = np.where(subst, DCODE["substantiated"], DCODE["not_substantiated"])
-    s.events.add(he, pop.child_person[ke], e_day, "s47_concluded", "other", result)
+    finding = np.where(subst, DCODE["substantiated"], DCODE["not_substantiated"])
+    s.events.add(he, pop.child_person[ke], e_day, "s47_concluded", "other", finding)
     factor = np.where(subst, pr.icpc_substantiated, pr.icpc_not_substantiated)
     conf = rng.random(len(e)) < np.clip(pr.icpc * factor, 0, 1)
     conf &= ~s.on_plan[ke]
     kc, hc = ke[conf], he[conf]
-    lo, hi = pr.conference_days
-    c_day = np.minimum(e_day[conf] + rng.integers(lo, hi + 1, conf.sum()), end_day)
+    c_lo, c_hi = pr.conference_days
+    c_day = np.minimum(e_day[conf] + rng.integers(c_lo, c_hi + 1, conf.sum()), end_day)
     plan = rng.random(len(kc)) < pr.plan
-    result = np.where(plan, DCODE["plan"], DCODE["no_plan"])
-    s.events.add(hc, pop.child_person[kc], c_day, "icpc", "other", result)
+    decision = np.where(plan, DCODE["plan"], DCODE["no_plan"])
+    s.events.add(hc, pop.child_person[kc], c_day, "icpc", "other", decision)
     kp, hp = kc[plan], hc[plan]
     concern = refs.concern[e][conf][plan]
     cat = _plan_category(s, params, concern, hp, rng.random(len(kp)))
