@@ -28,11 +28,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
+from secondlook.errors import ModelInputError
+
 __all__ = ["ModelFamily", "ModelInputError", "as_inputs", "check_binary"]
-
-
-class ModelInputError(ValueError):
-    """The inputs given to a model are missing, non-numeric or not finite."""
 
 
 def as_inputs(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
