@@ -601,7 +601,7 @@ class TrainParams:
     families: tuple[str, ...]  # each one of FAMILY_NAMES (checked below; str keeps dicts simple)
     label: str
     capacity: Prob
-    calibration: Literal["isotonic", "sigmoid"]
+    calibration: Literal["venn-abers", "isotonic", "sigmoid"]
     include_group_attributes: bool
     rules: RulesParams
     logreg: LogRegParams

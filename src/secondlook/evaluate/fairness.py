@@ -106,9 +106,14 @@ def metricframe_point(y: npt.ArrayLike, scores: Scores, groups: npt.ArrayLike) -
         y_pred=np.asarray(scores.flag).astype(np.int64),
         sensitive_features=g,
     )
+    ranks = MetricFrame(
+        metrics={"auroc": _auroc},
+        y_true=yv,
+        y_pred=scores.rank,
+        sensitive_features=g,
+    )
     probs = MetricFrame(
         metrics={
-            "auroc": _auroc,
             "mean_predicted": lambda t, p: float(np.mean(p)),
             "observed": lambda t, p: float(np.mean(t)),
         },
@@ -116,7 +121,7 @@ def metricframe_point(y: npt.ArrayLike, scores: Scores, groups: npt.ArrayLike) -
         y_pred=np.asarray(scores.probability, dtype=np.float64),
         sensitive_features=g,
     )
-    out = pd.concat([flags.by_group, probs.by_group], axis=1).astype(np.float64)
+    out = pd.concat([flags.by_group, ranks.by_group, probs.by_group], axis=1).astype(np.float64)
     out.index = out.index.astype(str)
     return out[list(GROUP_METRICS)].sort_index()
 
@@ -153,7 +158,7 @@ def _weighted(W: FloatArray, y: FloatArray, s: Scores) -> dict[str, FloatArray]:
             "fpr": fp / neg,
             "fnr": 1 - tpr,
             "ppv": tp / flagged,
-            "auroc": _weighted_auroc(W, y, p),
+            "auroc": _weighted_auroc(W, y, s.rank),
             "mean_predicted": (W @ p) / n,
             "observed": pos / n,
         }
@@ -264,7 +269,7 @@ def group_table(
         hidden = suppress(den, min_cell)
         reps: dict[str, dict[str, FloatArray]] = {}
         for k, m in masks.items():
-            sub = Scores(np.asarray(s.probability)[m], flag[m])
+            sub = Scores(np.asarray(s.probability)[m], flag[m], s.rank[m])
             reps[k] = _weighted(W[:, m], yv[m].astype(np.float64), sub) if W is not None else {}
         for k in names:
             for metric, kind in GROUP_METRICS.items():

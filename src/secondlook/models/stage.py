@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from secondlook.models.calibrate import CalibratedModel
+from secondlook.models.venn_abers import compare_calibrations
 from secondlook.models.persist import file_sha256, save_model
 from secondlook.models.registry import make_family
 from secondlook.params import TrainParams
@@ -129,6 +130,10 @@ def train_family(
     model = CalibratedModel(fitted, method=cfg.calibration, capacity=cfg.capacity)
     model.fit(valid, valid[label].to_numpy())
     t2 = time.perf_counter()
+    # the three calibrations compared on the validation split by cross-fitting (README figures)
+    compared = compare_calibrations(
+        model.margin(valid), valid[label].to_numpy(), seed=cfg.seed, n_bins=10
+    )
     dates = pd.to_datetime(train["decision_date"]) if "decision_date" in train else None
     hyper = (
         dataclasses.asdict(getattr(cfg, family)) if hasattr(cfg, family) else {}
@@ -142,6 +147,10 @@ def train_family(
         "offered_inputs": list(inputs),
         "include_group_attributes": cfg.include_group_attributes,
         "calibration": cfg.calibration,
+        "calibration_comparison": {
+            k: {m: (round(v, 6) if isinstance(v, float) else v) for m, v in row.items()}
+            for k, row in compared.items()
+        },
         "capacity": cfg.capacity,
         "threshold": model.threshold_,
         "margin_threshold": model.margin_threshold_,
