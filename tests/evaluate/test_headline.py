@@ -59,7 +59,13 @@ def _metrics() -> dict:
         for f in FAMILIES
     }
     practice = {
-        w: {"escalations": 2010, "caught": 448, "recall": 0.63, "recall_lo": 0.59, "recall_hi": 0.66}
+        w: {
+            "escalations": 2010,
+            "caught": 448,
+            "recall": 0.63,
+            "recall_lo": 0.59,
+            "recall_hi": 0.66,
+        }
         for w in ("practice", *FAMILIES)
     }
     by_label = {x: {f: {"auroc": 0.9, "auroc_lo": 0.8, "auroc_hi": 0.95} for f in FAMILIES}

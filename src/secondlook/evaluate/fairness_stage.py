@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook.evaluate.audit import Audit, decompose, fairness_audit, label_bias  # noqa: E402
-from secondlook.evaluate.fairness import PARITY_BAND  # noqa: E402
+from secondlook.evaluate.fairness import PARITY_BAND, parity_verdict  # noqa: E402
 from secondlook.models import CalibratedModel  # noqa: E402
 from secondlook.params import FairnessParams, TrainParams  # noqa: E402
 
@@ -48,10 +48,14 @@ def _cell(row: pd.Series) -> Any:
     if bool(row["suppressed"]):
         return "suppressed"
     out = {k: row[k] for k in ("value", "lo", "hi", "ratio", "ratio_lo", "ratio_hi", "in_band")}
-    return {
+    cell = {
         k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
         for k, v in out.items()
     }
+    if cell["ratio"] is not None:
+        # the statement a reader may make: only when the whole interval is inside or outside
+        cell["parity"] = parity_verdict(cell["ratio_lo"], cell["ratio_hi"], PARITY_BAND)
+    return cell
 
 
 def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams) -> dict[str, Any]:
@@ -84,7 +88,12 @@ def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams
                 **{r["metric"]: _cell(r) for _, r in rows.iterrows() if r["metric"] in _SHOWN},
             }
         shown = part[part["metric"].isin(_PLOTTED) & ~part["suppressed"].astype(bool)]
-        outside = shown[shown["in_band"].notna() & ~shown["in_band"].astype(bool)]
+        # outside only when the whole interval is (a point estimate outside proves nothing)
+        verdicts = [
+            parity_verdict(lo, hi, PARITY_BAND) if pd.notna(r) else "uncertain"
+            for r, lo, hi in zip(shown["ratio"], shown["ratio_lo"], shown["ratio_hi"], strict=True)
+        ]
+        outside = shown.loc[np.array([v == "outside" for v in verdicts], dtype=bool)]
         families.setdefault(str(model), {})[str(attribute)] = {
             "reference": str(part["reference"].iloc[0]),
             "groups_outside_band": {

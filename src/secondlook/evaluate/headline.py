@@ -18,7 +18,9 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+
+from secondlook.evaluate.fairness import PARITY_BAND, parity_verdict
 
 __all__ = [
     "SIGNIFICANT",
@@ -41,8 +43,7 @@ NEGLIGIBLE = 1e-9
 HEADLINE_METRICS = ("auroc", "auprc", "brier", "ece", "precision", "recall")
 #: by-group rates whose disparity ratio can make the fairness headline
 DISPARITY_METRICS = ("flag_rate", "tpr", "fpr", "fnr", "ppv")
-#: the parity band, as the fairness stage uses it (Aequitas's four-fifths convention)
-_BAND = (0.8, 1.25)
+_BAND = PARITY_BAND
 
 
 def round_sig(x: Any, digits: int = SIGNIFICANT) -> Any:
@@ -62,25 +63,6 @@ def round_sig(x: Any, digits: int = SIGNIFICANT) -> Any:
     if abs(x) < NEGLIGIBLE:
         return 0.0
     return float(f"{x:.{digits}g}")
-
-
-def parity_verdict(
-    lo: float | None, hi: float | None, band: tuple[float, float] = _BAND
-) -> Literal["inside", "outside", "uncertain"]:
-    """Whether a disparity ratio's interval ``[lo, hi]`` lies inside or outside the band.
-
-    Returns ``"inside"`` when the whole interval lies within the band, ``"outside"`` when the
-    whole interval lies beyond one of its ends, and ``"uncertain"`` otherwise (the interval
-    straddles an edge, or is missing): a statement about parity is made only in the first two
-    cases.
-    """
-    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return "uncertain"
-    if band[0] <= lo and hi <= band[1]:
-        return "inside"
-    if hi < band[0] or lo > band[1]:
-        return "outside"
-    return "uncertain"
 
 
 def largest_disparity(fairness: Mapping[str, Any], family: str) -> dict[str, Any] | None:
@@ -278,7 +260,9 @@ def run_headline(
     """
     m = _read(metrics)
     if m is None:
-        raise FileNotFoundError(f"{metrics} not found or not a JSON object (run `dvc repro evaluate`)")
+        raise FileNotFoundError(
+            f"{metrics} not found or not a JSON object (run `dvc repro evaluate`)"
+        )
     folder = explanations
     content = headline(
         m,

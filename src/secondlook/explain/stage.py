@@ -43,8 +43,8 @@ from secondlook.explain.plots import (
     importance_figure,
     save_png,
 )
-from secondlook.explain.sample import PACK_KINDS, SEED_KIND, pack_sample
 from secondlook.explain.reasons import factor_contributions, top_reasons
+from secondlook.explain.sample import PACK_KINDS, SEED_KIND, pack_sample
 from secondlook.explain.stability import global_importance, stability
 from secondlook.models import (
     CalibratedModel,

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from secondlook.models.calibrate import CalibratedModel
-from secondlook.models.venn_abers import compare_calibrations
 from secondlook.models.persist import file_sha256, save_model
 from secondlook.models.registry import make_family
+from secondlook.models.venn_abers import compare_calibrations
 from secondlook.params import TrainParams
 from secondlook.schema import ETHNICITIES
 

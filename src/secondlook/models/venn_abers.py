@@ -92,7 +92,9 @@ class VennAbersMap(BaseEstimator):  # type: ignore[misc]
         m = np.asarray(margin, dtype=np.float64)
         target = check_binary(y)
         if m.ndim != 1 or m.shape != target.shape:
-            raise ModelInputError(f"margin shape {m.shape} does not match the label's {target.shape}")
+            raise ModelInputError(
+                f"margin shape {m.shape} does not match the label's {target.shape}"
+            )
         if not np.isfinite(m).all():
             raise ModelInputError("the margin holds missing or infinite values")
         # the package's convex-hull walk divides by zero and takes nanmin of all-NaN slices

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from secondlook.evaluate.fairness import parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
 from secondlook.report.fmt import (
@@ -92,8 +93,12 @@ def _groupcell(cell: Any, suppressed: str) -> str:
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
     ratio = cell.get("ratio")
     if finite(ratio):
-        band = cell.get("in_band")
-        mark = "" if band is None else (", inside band" if band else ", OUTSIDE band")
+        verdict = cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi"))
+        mark = {
+            "inside": ", inside the band",
+            "outside": ", OUTSIDE the band",
+            "uncertain": ", too uncertain to say",
+        }[str(verdict)]
         text += f"; ratio {float(ratio):.2f}{mark}"  # type: ignore[arg-type]
     return text
 
@@ -124,9 +129,14 @@ def _group_table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note="Each cell: estimate (95% interval); ratio against the reference group and whether "
-        "it lies inside the parity band. "
-        + (f"Groups outside the band — {note}." if note else "No group lies outside the band."),
+        note="Each cell: estimate (95% interval); ratio against the reference group, and whether "
+        "the ratio's whole interval lies inside or outside the parity band (otherwise: too "
+        "uncertain to say). "
+        + (
+            f"Groups whose whole interval lies outside the band — {note}."
+            if note
+            else "No group's interval lies wholly outside the band."
+        ),
     )
 
 
@@ -166,7 +176,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
                 )
         tables.append(
             Table(
-                caption=f"Every family: groups whose ratio lies outside the parity band, "
+                caption=f"Every family: groups whose ratio's whole interval lies outside the parity band, "
                 f"against {against}",
                 columns=("model family", "attribute", "reference group", "flagged", "TPR", "FPR"),
                 rows=tuple(rows),
