@@ -108,7 +108,7 @@ def test_calibrated_model_interval(world, inputs, cfg):
     p, lo, hi = model.probability_interval(test)
     np.testing.assert_array_equal(p, model.probability(test))
     assert np.all((lo <= p) & (p <= hi)) and lo.min() > 0 and hi.max() < 1
-    margin = model.margin(test)
+    margin = model.decision_function(test)
     assert np.unique(p).size == np.unique(margin).size
     iso = CalibratedModel(fam, method="isotonic").fit(valid, valid[LABEL])
     _, ilo, ihi = iso.probability_interval(test)

@@ -255,8 +255,8 @@ def run_headline(
 
     Raises
     ------
-    FileNotFoundError
-        If ``metrics`` does not exist.
+    MissingInputError
+        If ``metrics`` does not exist (a ``FileNotFoundError``).
     """
     m = _read(metrics)
     if m is None:

@@ -263,7 +263,7 @@ def _score_chunk(
         features = build_features(hh, people, history, decisions)
         _group_inputs(features, people, model.inputs)
         # the margin once for both (as model.probability and model.flag compute it)
-        margin = model.margin(features)
+        margin = model.decision_function(features)
         point, low, high = model.interval_from_margin(margin)
         probability[scored], probability_low[scored], probability_high[scored] = point, low, high
         flag[scored] = margin >= model.margin_threshold_
