@@ -8,8 +8,11 @@ import pandas as pd
 
 from secondlook.report.headlines import (
     fairness_headline,
+    fidelity_intro,
+    label_bias_intro,
     practice_sentence,
     seed_case_sentences,
+    stability_intro,
 )
 
 
@@ -86,7 +89,7 @@ def test_fairness_headline_names_the_group_and_its_interval() -> None:
     assert text is not None
     assert "disabled children" in text and "share of referrals flagged" in text
     assert "2.18 (1.90 to 2.50) times that of children without a disability" in text
-    assert "(22% against 10% for children without a disability)" in text
+    assert "(22% against 10%)" in text
     # an interval that straddles the band is never the headline
     cell |= {"ratio_lo": 0.7, "ratio_hi": 3.0}
     text = fairness_headline(fairness, "ebm")
@@ -108,3 +111,34 @@ def test_practice_comparison_in_percentage_points_with_its_caveat() -> None:
     assert text is not None
     assert "a difference of 33 percentage points (95% interval 29 to 37)" in text
     assert "simulated to fail" in text and "not against real social workers" in text
+
+
+def test_sections_open_with_what_was_found() -> None:
+    fid = {
+        "ebm": {"top_k": 3, "top_k_overlap": 0.47, "spearman": 0.47},
+        "rules": {"top_k": 3, "top_k_overlap": 0.21, "spearman": 0.22},
+        "gbm": {"top_k": 3, "top_k_overlap": 0.49, "spearman": 0.45},
+    }
+    text = " ".join(fidelity_intro(fid, "ebm"))
+    assert "on average 47% of a referral's top 3 reasons" in text
+    assert "from 21% (rules" in text and "to 49% (gbm" in text
+    stab = {
+        "ebm": {"n_boot": 5, "top_k": 3, "top_k_same_mean": 0.61, "top_k_always_same": 0.27},
+        "tree": {"n_boot": 5, "top_k": 3, "top_k_same_mean": 0.5, "top_k_always_same": 0.0},
+        "rules": {"n_boot": 5, "top_k": 3, "top_k_same_mean": 1.0, "top_k_always_same": 1.0},
+    }
+    text = " ".join(stability_intro(stab, "ebm"))
+    assert "kept on average 61%" in text and "least stable family is tree" in text
+    records = [
+        {"attribute": "sex", "group": "F", "metric": "fpr", "proxy": "rereferral_12m",
+         "ratio_proxy_as_generated": 1.5, "ratio_truth_as_generated": 0.9,
+         "from_label": 0.3, "from_world": 0.1},
+        {"attribute": "sex", "group": "F", "metric": "tpr", "proxy": "cp_plan_12m",
+         "ratio_proxy_as_generated": 1.0, "ratio_truth_as_generated": 1.0,
+         "from_label": -0.1, "from_world": 0.0},
+    ]  # fmt: skip
+    text = " ".join(label_bias_intro(records))
+    assert "Over 2 comparisons, the label accounts for 80%" in text
+    assert "measured with a re-referral within 12 months, is 1.50 times" in text
+    assert "_" not in text and "`" not in text
+    assert fidelity_intro({}, "ebm") == () and label_bias_intro([]) == ()

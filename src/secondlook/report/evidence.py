@@ -25,6 +25,7 @@ from secondlook.report.fmt import (
     json_tables,
     png_file,
 )
+from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
     Explanations,
@@ -223,6 +224,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
         intro=intro,
         tables=tuple(tables),
         label_bias=tuple(label_bias),
+        label_bias_intro=label_bias_intro(list(data.get("label_bias") or [])),
         findings=tuple(findings),
         figures=tuple(figures),
     )
@@ -303,6 +305,14 @@ def explanations_section(
         figures=tuple(figs),
         fidelity=tuple(fidelity),
         stability=tuple(stability),
+        fidelity_intro=fidelity_intro(
+            read_json(folder / "fidelity.json") if (folder / "fidelity.json").is_file() else {},
+            candidate,
+        ),
+        stability_intro=stability_intro(
+            read_json(folder / "stability.json") if (folder / "stability.json").is_file() else {},
+            candidate,
+        ),
         missing=tuple(more),
     )
 

@@ -16,7 +16,15 @@ import yaml
 from secondlook.evaluate.headline import largest_disparity
 from secondlook.report.fmt import family_name, finite, fmt_interval, fmt_share
 
-__all__ = ["METRIC_WORDS", "fairness_headline", "practice_sentence", "seed_case_sentences"]
+__all__ = [
+    "METRIC_WORDS",
+    "fairness_headline",
+    "fidelity_intro",
+    "label_bias_intro",
+    "practice_sentence",
+    "seed_case_sentences",
+    "stability_intro",
+]
 
 #: by-group rates in words (what a ratio of them compares)
 METRIC_WORDS = {
@@ -25,6 +33,13 @@ METRIC_WORDS = {
     "fpr": "share of referrals that did not warrant escalation and were still flagged",
     "fnr": "share of referrals that warranted escalation and were missed",
     "ppv": "share of flags that warranted escalation",
+}
+
+#: proxy labels in words
+PROXY_WORDS = {
+    "cp_plan_12m": "a child protection plan within 12 months",
+    "rereferral_12m": "a re-referral within 12 months",
+    "removal_12m": "a removal into care within 12 months",
 }
 
 #: group attributes in words
@@ -79,7 +94,7 @@ def fairness_headline(fairness: Mapping[str, Any] | None, candidate: str) -> str
     ref = _group_words(d["attribute"], d["reference"])
     rate = ""
     if finite(d.get("value")) and finite(d.get("reference_value")):
-        rate = f" ({fmt_share(d['value'])} against {fmt_share(d['reference_value'])} for {ref})"
+        rate = f" ({fmt_share(d['value'])} against {fmt_share(d['reference_value'])})"
     return (
         f"Fairness: the largest disparity clearly outside the parity band is for "
         f"{_group_words(d['attribute'], d['group'])}: their "
@@ -202,3 +217,93 @@ def seed_case_sentences(
             text += "."
         out.append(text)
     return out
+
+
+def _pct(x: Any) -> str:
+    return fmt_share(x) if finite(x) else "not computed"
+
+
+def fidelity_intro(fidelity: Mapping[str, Any], candidate: str) -> tuple[str, ...]:
+    """Two or three plain sentences on how well the reasons match the truth's drivers."""
+    rows = {f: v for f, v in fidelity.items() if isinstance(v, Mapping)}
+    if not rows:
+        return ()
+    out = []
+    c = rows.get(candidate)
+    if c:
+        out.append(
+            f"For the candidate, {family_name(candidate)}, on average "
+            f"{_pct(c.get('top_k_overlap'))} of a referral's top {c.get('top_k', 3)} reasons "
+            f"point to one of the top {c.get('top_k', 3)} hidden factors that truly drove that "
+            "child's risk in the simulation."
+        )
+    ranked = sorted(rows, key=lambda f: float(rows[f].get("top_k_overlap") or 0.0))
+    lo, hi = ranked[0], ranked[-1]
+    out.append(
+        f"Across the families this ranges from {_pct(rows[lo].get('top_k_overlap'))} "
+        f"({family_name(lo)}) to {_pct(rows[hi].get('top_k_overlap'))} ({family_name(hi)})."
+    )
+    out.append(
+        "Reasons describe what the record shows, not the hidden cause: a model can rank well "
+        "while its reasons point to signals of a factor rather than to the factor itself."
+    )
+    return tuple(out)
+
+
+def stability_intro(stability: Mapping[str, Any], candidate: str) -> tuple[str, ...]:
+    """Two or three plain sentences on how much the reasons move when a model is refitted."""
+    rows = {f: v for f, v in stability.items() if isinstance(v, Mapping)}
+    if not rows:
+        return ()
+    out = []
+    c = rows.get(candidate)
+    if c:
+        out.append(
+            f"Refitted on {c.get('n_boot', 'several')} resamples of the training data, the "
+            f"candidate, {family_name(candidate)}, kept on average "
+            f"{_pct(c.get('top_k_same_mean'))} of each referral's top {c.get('top_k', 3)} "
+            f"reasons, and {_pct(c.get('top_k_always_same'))} of referrals kept all of them "
+            "in every refit."
+        )
+    least = min(rows, key=lambda f: float(rows[f].get("top_k_same_mean") or 0.0))
+    out.append(
+        f"The least stable family is {family_name(least)} "
+        f"({_pct(rows[least].get('top_k_same_mean'))} of top reasons kept); the rules "
+        "checklist does not change with the data, so its reasons never move."
+        if "rules" in rows
+        else f"The least stable family is {family_name(least)}."
+    )
+    return tuple(out)
+
+
+def label_bias_intro(records: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Two or three plain sentences on what the label-bias study found."""
+    rows = [r for r in records if isinstance(r, Mapping) and finite(r.get("from_label"))]
+    if not rows:
+        return ()
+    big = max(rows, key=lambda r: abs(float(r["from_label"])))
+    metric = METRIC_WORDS.get(str(big.get("metric")), str(big.get("metric")))
+    group = _group_words(str(big.get("attribute")), str(big.get("group")))
+    label_share = sum(abs(float(r["from_label"])) for r in rows)
+    world_share = sum(abs(float(r.get("from_world") or 0.0)) for r in rows)
+    total = label_share + world_share
+    out = [
+        "This study asks, for each disparity, how much of what a proxy label shows comes from "
+        "the label itself (which follows practice's own decisions) and how much from the world "
+        "the simulation plants (surveillance bias and disproportionality).",
+        f"Over {len(rows)} comparisons, "
+        + (
+            f"the label accounts for {100 * label_share / total:.0f}% of the size of the "
+            f"distortions and the planted world biases for {100 * world_share / total:.0f}%."
+            if total > 0
+            else "neither the label nor the world moves the disparities."
+        ),
+    ]
+    if finite(big.get("ratio_proxy_as_generated")) and finite(big.get("ratio_truth_as_generated")):
+        out.append(
+            f"The largest distortion from a label: the {metric} for {group}, measured with "
+            f"{PROXY_WORDS.get(str(big.get('proxy')), 'a proxy label')}, is "
+            f"{float(big['ratio_proxy_as_generated']):.2f} times the reference "
+            f"group's; measured with the truth it is {float(big['ratio_truth_as_generated']):.2f}."
+        )
+    return tuple(out)
