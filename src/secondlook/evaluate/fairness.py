@@ -363,10 +363,6 @@ _LABEL_WORDS = {
 }
 
 
-def _verdict_words(lo: float, hi: float) -> str:
-    return parity_verdict(lo, hi)
-
-
 def _band_words(verdict: str) -> str:
     return {
         "outside": "outside the parity band",
@@ -442,14 +438,12 @@ def proxy_statements(
         ]
         words = _LABEL_WORDS.get(label, label.replace("_", " "))
         for r in differ.itertuples(index=False):
-            proxy_out = bool(r.ratio_hi_proxy < lo_band or r.ratio_lo_proxy > hi_band)
+            p_lo, p_hi = float(r.ratio_lo_proxy), float(r.ratio_hi_proxy)  # type: ignore[arg-type]
+            t_lo, t_hi = float(r.ratio_lo_truth), float(r.ratio_hi_truth)  # type: ignore[arg-type]
+            proxy_out = bool(p_hi < lo_band or p_lo > hi_band)
             verdict = {
-                "proxy": "outside"
-                if proxy_out
-                else _verdict_words(r.ratio_lo_proxy, r.ratio_hi_proxy),
-                "truth": "outside"
-                if not proxy_out
-                else _verdict_words(r.ratio_lo_truth, r.ratio_hi_truth),
+                "proxy": "outside" if proxy_out else parity_verdict(p_lo, p_hi),
+                "truth": "outside" if not proxy_out else parity_verdict(t_lo, t_hi),
             }
             out.append(
                 f"Measured against {words}, the {r.model} model's "

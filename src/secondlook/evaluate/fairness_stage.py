@@ -169,7 +169,7 @@ def disparity_figure(table: pd.DataFrame, attribute: str, metric: str) -> Figure
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"disparity ratio against group {part['reference'].iloc[0]} (log scale)")
     ax.set_title(f"{_WORDS.get(metric, metric)} by {attribute.replace('_', ' ')}")
-    handles = [
+    handles: list[Any] = [
         Line2D([], [], marker=markers[models.index(m) % len(markers)], ls="none",
                color=f"C{models.index(m)}", label=m)
         for m in drawn

@@ -78,8 +78,8 @@ def pack_sample(
     rows: list[int] = []
     kinds: list[str] = []
     for k, pool in pools.items():
-        chosen = np.sort(rng.choice(pool, size=quota[k], replace=False)) if quota[k] else []
-        rows += [int(r) for r in chosen]
+        if quota[k]:
+            rows += [int(r) for r in np.sort(rng.choice(pool, size=quota[k], replace=False))]
         kinds += [k] * quota[k]
     order = np.argsort(rows, kind="stable")
     return np.asarray(rows, dtype=np.int64)[order], [kinds[i] for i in order]

@@ -112,11 +112,13 @@ def practice_sentence(practice: pd.DataFrame, candidate: str) -> str | None:
     ):
         return None
     p = practice.set_index("who")
-    pts = [p.loc[candidate, k] for k in ("vs_practice", "vs_practice_lo", "vs_practice_hi")]
+    pts = [
+        float(str(p.loc[candidate, k])) for k in ("vs_practice", "vs_practice_lo", "vs_practice_hi")
+    ]
     diff = (
-        f"{100 * float(pts[0]):.0f} percentage points"
+        f"{100 * pts[0]:.0f} percentage points"
         + (
-            f" (95% interval {100 * float(pts[1]):.0f} to {100 * float(pts[2]):.0f})"
+            f" (95% interval {100 * pts[1]:.0f} to {100 * pts[2]:.0f})"
             if finite(pts[1]) and finite(pts[2])
             else ""
         )
