@@ -379,6 +379,29 @@ def fairness(
 
 @app.command()
 @user_errors
+def headline(
+    metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.json.")] = Path(
+        "reports/metrics.json"
+    ),
+    fairness: Annotated[Path, typer.Option(help="The fairness stage's fairness.json.")] = Path(
+        "reports/fairness.json"
+    ),
+    explanations: Annotated[
+        Path, typer.Option(help="The explain stage's folder (fidelity, stability, summary).")
+    ] = Path("reports/explanations"),
+    out: Annotated[Path, typer.Option(help="headline.json (the DVC metrics file).")] = Path(
+        "reports/headline.json"
+    ),
+) -> None:
+    """Write the headline figures, rounded, for `dvc metrics show`."""
+    from secondlook.evaluate.headline import count_numbers, run_headline
+
+    content = run_headline(metrics, out, fairness=fairness, explanations=explanations)
+    err.print(f"headline: {count_numbers(content)} figures -> {out}")
+
+
+@app.command()
+@user_errors
 def explain(
     models: Annotated[Path, typer.Option(help="Folder with one model folder per family.")] = Path(
         "models"

@@ -149,3 +149,21 @@ def test_interval_level_and_ranking_metric_come_from_the_settings(
     assert perf.leaderboard.caption == "Leaderboard on the test split, best first by AUROC"
     assert "with its 90% bootstrap interval" in perf.intro
     assert "95%" not in render(report)
+
+
+def test_printed_report_loses_no_column(toy_html: Path, tmp_path: Path) -> None:
+    binary = browser_or_skip()
+    check = check_page(toy_html, pdf=tmp_path / "report.pdf", chromium=binary)
+    assert (tmp_path / "report.pdf").read_bytes()[:4] == b"%PDF"
+    assert check.print_overflow == []
+    # the check can fail: a table of unbreakable cells wider than A4 is caught
+    wide = tmp_path / "wide.html"
+    cells = "".join(f"<td>{'x' * 40}{i}</td>" for i in range(12))
+    wide.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>w</title>'
+        "<style>td{white-space:nowrap}</style></head><body><table><caption>too wide</caption>"
+        f"<tr><th scope='col'>a</th></tr><tr>{cells}</tr></table></body></html>"
+    )
+    caught = check_page(wide, pdf=tmp_path / "wide.pdf", chromium=binary)
+    assert [t["caption"] for t in caught.print_overflow] == ["too wide"]
+    assert caught.print_overflow[0]["cellsBeyondPage"] > 0

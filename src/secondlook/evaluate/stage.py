@@ -120,7 +120,7 @@ def evaluate_models(
     probability = {f: m.probability(test) for f, m in models.items()}
     margin = {f: m.decision_function(test) for f, m in models.items()}
     flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
-    scores = {f: Scores(probability[f], flags[f]) for f in models}
+    scores = {f: Scores(probability[f], flags[f], margin[f]) for f in models}
     labels = [x for x in LABELS if label_column(x) in test.columns]
 
     boots: dict[str, Bootstrap] = {}
@@ -187,8 +187,8 @@ def evaluate_models(
     ).reset_index(drop=True)
 
     curves = {
-        "roc": {f: roc_frame(y_head, probability[f]) for f in models},
-        "pr": {f: pr_frame(y_head, probability[f]) for f in models},
+        "roc": {f: roc_frame(y_head, margin[f]) for f in models},
+        "pr": {f: pr_frame(y_head, margin[f]) for f in models},
         "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
     }
 

@@ -36,6 +36,7 @@ from secondlook.report.fmt import (
     fmt_share,
     row_iv,
 )
+from secondlook.report.headlines import fairness_headline, practice_sentence, seed_case_sentences
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
     Calibration,
@@ -432,8 +433,11 @@ def _summary(
     fairness: Fairness,
     explanations: Explanations,
     capacity: float,
+    fairness_json: Mapping[str, Any] | None = None,
+    seeds: list[str] | None = None,
 ) -> Summary:
     pts = [texts.SUMMARY_WHAT]
+    seeds = list(seeds or [])
     if world.available:
         pts.append(
             "The world is invented, calibrated against published figures for England "
@@ -456,21 +460,9 @@ def _summary(
             f"of those that warranted escalation, and {row_iv(fam, 'precision', share=True)} of "
             "its flags warranted it."
         )
-    if not practice.empty and candidate in set(practice["who"]):
-        p = practice.set_index("who")
-        pts.append(
-            f"At the same workload as practice ({int(str(p.loc['practice', 'escalations'])):,} "
-            f"enquiries), practice reached {fmt_share(p.loc['practice', 'recall'])} of the "
-            f"referrals that warranted escalation and the candidate "
-            f"{fmt_share(p.loc[candidate, 'recall'])}; the difference is "
-            + fmt_interval(
-                p.loc[candidate, "vs_practice"],
-                p.loc[candidate, "vs_practice_lo"],
-                p.loc[candidate, "vs_practice_hi"],
-                share=True,
-            )
-            + "."
-        )
+    practice_text = practice_sentence(practice, candidate)
+    if practice_text:
+        pts.append(practice_text)
     price = metrics.get("price_of_interpretability")
     if price:
         pts.append(
@@ -479,6 +471,15 @@ def _summary(
             f"in {str(price.get('metric', '')).upper()}: this is the price (or, if negative, "
             "the gain) of a model whose reasons can be read."
         )
+    fair_text = fairness_headline(fairness_json, candidate) if fairness.available else None
+    if fair_text:
+        pts.append(fair_text)
+    pts += seeds
+    pts.append(
+        "These are findings in one invented world, generated from one seed: another world "
+        "built to the same published figures could give other numbers, and none of them is a "
+        "measurement of real families."
+    )
     pts.append(
         "Who is flagged and who is missed, by group, is in section 9."
         if fairness.available
@@ -561,7 +562,23 @@ def build_report(
         candidate=candidate,
         capacity=capacity,
         summary=_summary(
-            world, metrics, board, practice_frame, candidate, fairness, explanations, capacity
+            world,
+            metrics,
+            board,
+            practice_frame,
+            candidate,
+            fairness,
+            explanations,
+            capacity,
+            fairness_json=read_json(inputs.fairness) if inputs.fairness.is_file() else None,
+            seeds=seed_case_sentences(
+                inputs.seed_cases,
+                read_json(inputs.summary) if inputs.summary.is_file() else {},
+                inputs.vignettes,
+                inputs.explanations / "reasons" / f"{candidate}.csv",
+                candidate,
+                str(metrics.get("label") or "warrants_escalation"),
+            ),
         ),
         world=world,
         labels=_labels(inputs, metrics, candidate, root, evaluate),

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from secondlook.evaluate.fairness import parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
 from secondlook.report.fmt import (
@@ -25,6 +26,7 @@ from secondlook.report.fmt import (
     json_tables,
     png_file,
 )
+from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
     Explanations,
@@ -93,8 +95,12 @@ def _groupcell(cell: Any, suppressed: str) -> str:
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
     ratio = cell.get("ratio")
     if finite(ratio):
-        band = cell.get("in_band")
-        mark = "" if band is None else (", inside band" if band else ", OUTSIDE band")
+        verdict = cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi"))
+        mark = {
+            "inside": ", inside the band",
+            "outside": ", OUTSIDE the band",
+            "uncertain": ", too uncertain to say",
+        }[str(verdict)]
         text += f"; ratio {float(ratio):.2f}{mark}"  # type: ignore[arg-type]
     return text
 
@@ -130,9 +136,14 @@ def _group_table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group and whether "
-        "it lies inside the parity band. "
-        + (f"Groups outside the band — {note}." if note else "No group lies outside the band."),
+        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group, and whether "
+        "the ratio's whole interval lies inside or outside the parity band (otherwise: too "
+        "uncertain to say). "
+        + (
+            f"Groups whose whole interval lies outside the band — {note}."
+            if note
+            else "No group's interval lies wholly outside the band."
+        ),
     )
 
 
@@ -172,7 +183,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
                 )
         tables.append(
             Table(
-                caption=f"Every family: groups whose ratio lies outside the parity band, "
+                caption=f"Every family: groups whose ratio's whole interval lies outside the parity band, "
                 f"against {against}",
                 columns=("model family", "attribute", "reference group", "flagged", "TPR", "FPR"),
                 rows=tuple(rows),
@@ -219,6 +230,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
         intro=intro,
         tables=tuple(tables),
         label_bias=tuple(label_bias),
+        label_bias_intro=label_bias_intro(list(data.get("label_bias") or [])),
         findings=tuple(findings),
         figures=tuple(figures),
     )
@@ -312,6 +324,14 @@ def explanations_section(
         figures=tuple(figs),
         fidelity=tuple(fidelity),
         stability=tuple(stability),
+        fidelity_intro=fidelity_intro(
+            read_json(folder / "fidelity.json") if (folder / "fidelity.json").is_file() else {},
+            candidate,
+        ),
+        stability_intro=stability_intro(
+            read_json(folder / "stability.json") if (folder / "stability.json").is_file() else {},
+            candidate,
+        ),
         missing=tuple(more),
     )
 
