@@ -496,6 +496,9 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
         host="127.0.0.1",
         protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
         dashboard_address=None,
+        # the scheduler's HTTP server (health routes) on a free loopback port: the default,
+        # 8787 on every interface, collides with any other cluster on the machine
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
 
