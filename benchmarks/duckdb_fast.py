@@ -100,9 +100,8 @@ class Lanes:
         return f"CAST(({total} >> {LANE * lane}) & {(1 << LANE) - 1} AS BIGINT)"
 
 
-def features_sql() -> str:
-    """The query over the registered relations households, people, events, decisions."""
-    nl = ",\n        "
+def _lanes() -> tuple[Lanes, Lanes]:
+    """The child's counters and the household's (the latter also counts siblings' events)."""
     own = Lanes("o")
     for outcome in ("nfa", "assessment", "s47"):
         own.add(outcome, [("referral_outcome", (outcome,))])
@@ -126,7 +125,11 @@ def features_sql() -> str:
     hh.add("joined", [("adult_joined", None)])
     for detail, short in ADULT_CONTACT_KINDS.items():
         hh.add(f"contact_{short}", [("adult_service_contact", (detail,))])
-    found = {f: f"found_{f}" for f in ASSESSMENT_FACTORS}
+    return own, hh
+
+
+def _select(own: Lanes, hh: Lanes, found: dict[str, str], guard: str) -> list[str]:
+    """The output expression of every feature, in catalogue order."""
 
     def o(name: str, lo: str | None = None) -> str:
         return own.count(name, lo)
@@ -137,10 +140,6 @@ def features_sql() -> str:
     def sib(name: str, lo: str | None = None, hlo: str | None = None) -> str:
         return f"({h(name, hlo)} - {o(name, lo)})"
 
-    guard = (
-        f"CASE WHEN (SELECT max(n) FROM key_sizes) >= {LIMIT} THEN error('a key has too many "
-        "events for 16-bit counters') ELSE 0 END"
-    )
     age = "(p.dmi - p.bmi)"
     expr: dict[str, str] = {
         "age_months": f"greatest({age}, 0)",
@@ -192,6 +191,51 @@ def features_sql() -> str:
     expr.update({f"concern_{c}": f"(p.ref_concern = {_q(c)})" for c in CONCERNS})
     select = [f"CAST({expr[name]} AS BIGINT) AS {name}" for name in feature_names()]
 
+    return select
+
+
+def stream(key: str, events: str, cols: list[str], extras: dict[str, str]) -> str:
+    """The key's events and its decisions' four bounds in one stream; the running totals
+    at a bound (sorted before the events of its day) are the events strictly before it."""
+    zeros = ", ".join("0" for _ in cols)
+    nulls = ", ".join(f"NULL AS {x}" for x in extras)
+    probes = " UNION ALL ".join(
+        f"SELECT {key}, {bound}, 0, ord, {i}, {zeros}, {nulls} FROM p"
+        for i, bound in enumerate(("d", "lo3", "lo12", "lo36"))
+    )
+    return (
+        f"SELECT k, day, 1 AS kind, NULL::BIGINT AS ord, NULL::INTEGER AS bound, "
+        f"{', '.join(cols)}, {', '.join(extras)} FROM {events} UNION ALL {probes}"
+    )
+
+
+def pivot(prefix: str, cols: list[str], extras: dict[str, str]) -> str:
+    out = [
+        f"any_value({c}) FILTER (WHERE bound = {i}) AS {c}_{name}"
+        for c in cols
+        for i, name in enumerate(("hi", "3", "12", "36"))
+    ]
+    out += [f"any_value({x}) FILTER (WHERE bound = 0) AS {x}" for x in extras]
+    return ", ".join(out)
+
+
+def running(cols: list[str], extras: dict[str, str]) -> str:
+    return ", ".join(
+        [f"sum({c}) OVER w AS {c}" for c in cols]
+        + [f"{f}({x}) OVER w AS {x}" for x, f in extras.items()]
+    )
+
+
+def features_sql() -> str:
+    """The query over the registered relations households, people, events, decisions."""
+    nl = ",\n        "
+    own, hh = _lanes()
+    found = {f: f"found_{f}" for f in ASSESSMENT_FACTORS}
+    guard = (
+        f"CASE WHEN (SELECT max(n) FROM key_sizes) >= {LIMIT} THEN error('a key has too many "
+        "events for 16-bit counters') ELSE 0 END"
+    )
+    select = _select(own, hh, found, guard)
     own_cols = own.columns()
     hh_cols = hh.columns()
     found_cols = [
@@ -199,35 +243,6 @@ def features_sql() -> str:
         f"list_contains(string_split(e.detail, ';'), {_q(f)})) AS {column}"
         for f, column in found.items()
     ]
-
-    def stream(key: str, events: str, cols: list[str], extras: dict[str, str]) -> str:
-        """The key's events and its decisions' four bounds in one stream; the running totals
-        at a bound (sorted before the events of its day) are the events strictly before it."""
-        zeros = ", ".join("0" for _ in cols)
-        nulls = ", ".join(f"NULL AS {x}" for x in extras)
-        probes = " UNION ALL ".join(
-            f"SELECT {key}, {bound}, 0, ord, {i}, {zeros}, {nulls} FROM p"
-            for i, bound in enumerate(("d", "lo3", "lo12", "lo36"))
-        )
-        return (
-            f"SELECT k, day, 1 AS kind, NULL::BIGINT AS ord, NULL::INTEGER AS bound, "
-            f"{', '.join(cols)}, {', '.join(extras)} FROM {events} UNION ALL {probes}"
-        )
-
-    def pivot(prefix: str, cols: list[str], extras: dict[str, str]) -> str:
-        out = [
-            f"any_value({c}) FILTER (WHERE bound = {i}) AS {c}_{name}"
-            for c in cols
-            for i, name in enumerate(("hi", "3", "12", "36"))
-        ]
-        out += [f"any_value({x}) FILTER (WHERE bound = 0) AS {x}" for x in extras]
-        return ", ".join(out)
-
-    def running(cols: list[str], extras: dict[str, str]) -> str:
-        return ", ".join(
-            [f"sum({c}) OVER w AS {c}" for c in cols]
-            + [f"{f}({x}) OVER w AS {x}" for x, f in extras.items()]
-        )
 
     own_extras = {"last_referral": "max", "notified_mi": "max", "bruises": "sum"}
     hh_extras = {column: "bool_or" for column in found.values()}
