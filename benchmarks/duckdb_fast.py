@@ -3,7 +3,7 @@
 ``duckdb_features.py`` is the correctness oracle: one range join per key and ~55 filtered
 counts over every (decision, earlier event) pair, written to be obviously right. This file is
 written to be fast, with the same output (checked on every benchmark run and in
-``tests/features/test_feature_oracle.py``):
+``tests/features/test_build_oracle.py``):
 
 * **Running totals instead of pairs.** Each key's events (the child's, the household's) are
   grouped by day and turned into running totals per key (a window ``sum`` over days); a count
