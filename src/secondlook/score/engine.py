@@ -260,7 +260,8 @@ def _score_chunk(
             },
             columns=list(ID_COLUMNS),
         )
-        features = build_features(hh, people, history, decisions)
+        # one thread: the engines already run one process (or dask worker) per core
+        features = build_features(hh, people, history, decisions, threads=1)
         _group_inputs(features, people, model.inputs)
         # the margin once for both (as model.probability and model.flag compute it)
         margin = model.decision_function(features)
