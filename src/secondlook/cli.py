@@ -361,6 +361,15 @@ def _day(value: str | None, option: str) -> Any:
         raise UserError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
+def _separator(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = {"tab": "\t", "\\t": "\t"}.get(value, value)
+    if len(value) != 1:
+        raise UserError(f"--sep must be one character (or `tab`), got {value!r}")
+    return value
+
+
 @app.command()
 @user_errors
 def score(
@@ -387,6 +396,18 @@ def score(
     manifest: Annotated[
         Path | None, typer.Option(help="Manifest path (default <out>.manifest.json).")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The cohort's extract date (YYYY-MM-DD, default today): later referrals are "
+            "rejected, later history events refuse the cohort.",
+        ),
+    ] = None,
+    sep: Annotated[
+        str | None,
+        typer.Option("--sep", help="CSV separator (default: found from each header line)."),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Score every referral of an anonymised cohort: a score, a flag and reasons, or a rejection."""
@@ -409,6 +430,8 @@ def score(
             engine=engine,  # type: ignore[arg-type]
             scheduler=scheduler,
             manifest=manifest,
+            as_of=_day(as_of, "--as-of"),
+            delimiter=_separator(sep),
             progress=err.is_terminal,
             log=err.print,
         )

@@ -39,24 +39,27 @@ import pyarrow.parquet as pq
 
 from secondlook.schema import (
     ADULT_ROLES,
+    ETHNICITIES,
     EVENT_TYPES,
+    MAX_PRENATAL_MONTHS,
     OUTCOMES,
     ROLES,
     SEXES,
     SOURCES,
-    TableError,
+    UNKNOWN,
     bad_details,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
+from secondlook.score.validate import placeholder_dates
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
     ("people", "role"): ROLES,
-    ("people", "sex"): SEXES,
-    ("people", "ethnicity"): ("White", "Mixed", "Asian", "Black", "Other"),
+    ("people", "sex"): (*SEXES, UNKNOWN),
+    ("people", "ethnicity"): (*ETHNICITIES, UNKNOWN),
     ("events", "type"): EVENT_TYPES,
     ("events", "source"): SOURCES,
     ("decisions", "practice_outcome"): OUTCOMES,
@@ -104,22 +107,25 @@ class Plan:
     files: dict[int, dict[str, list[Path]]] = field(default_factory=dict)
 
 
-def _vocab_check(table: str, column: str, values: pa.Array, offset: int) -> None:
-    allowed = _VOCAB[(table, column)]
+def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as numpy (missing values: False)."""
+    return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _vocab_check(source: TableSource, column: str, values: pa.Array) -> None:
+    allowed = _VOCAB[(source.name, column)]
     ok = pc.is_in(values, pa.array(allowed))
     if not pc.all(ok).as_py():
-        bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
-        shown = pc.take(values, pa.array(bad[:5])).to_pylist()
-        raise TableError(
-            table,
-            column,
-            f"one of {', '.join(allowed)}",
-            pd.DataFrame({column: shown}, index=pd.Index(bad[:5] + offset)),
-        )
+
+        def bad(parsed: pa.Table, stored: pa.Table) -> np.ndarray:
+            col = parsed.column(column)
+            return ~_mask(pc.is_in(col, pa.array(allowed))) & _mask(pc.is_valid(col))
+
+        source.refuse(column, f"one of {', '.join(allowed)}", bad)
 
 
-def _detail_check(batch: pa.Table, offset: int) -> None:
-    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``).
+def _bad_detail(batch: pa.Table) -> np.ndarray:
+    """Whether each event's ``detail`` is not allowed for its type (as ``schema.bad_details``).
 
     The rule reads one row at a time, so it is decided once per distinct (type, detail) pair
     -- a few hundred in a million events -- and spread back to the rows.
@@ -140,44 +146,68 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
         return pd.Series(text, dtype="str")
 
     types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    bad = bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)]
-    if bad.any():
-        rows = batch.select(["event_id", "type", "detail"]).to_pandas()[bad].head(5)
-        rows.index = rows.index + offset
-        raise TableError("events", "detail", "allowed detail for the event type", rows)
+    return np.asarray(
+        bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)],
+        dtype=bool,
+    )
 
 
-def _check_households(hh: pa.Table) -> None:
-    la = hh.column("local_authority")
-    ok = pc.match_substring_regex(la, r"^LA[0-9][0-9]$")
-    if not pc.all(ok).as_py():
-        raise TableError("households", "local_authority", "LA code", _rows(hh, ~ok.to_numpy(False)))
-    dec = hh.column("deprivation_decile").to_numpy()
-    out = (dec < 1) | (dec > 10)
-    if out.any():
-        raise TableError("households", "deprivation_decile", "in_range(1, 10)", _rows(hh, out))
+def _detail_check(source: TableSource, batch: pa.Table) -> None:
+    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``)."""
+    if _bad_detail(batch).any():
+        source.refuse(
+            "detail",
+            "allowed detail for the event type",
+            lambda parsed, _stored: _bad_detail(parsed),
+            show=("type", "detail"),
+        )
 
 
-def _rows(table: pa.Table, mask: np.ndarray, offset: int = 0) -> pd.DataFrame:
-    idx = np.flatnonzero(mask)[:5]
-    rows = table.take(pa.array(idx)).to_pandas()
-    rows.index = idx + offset
-    return rows
+def _birth_check(source: TableSource, batch: pa.Table, as_of: pd.Timestamp | None) -> None:
+    """Birth months are not placeholders, nor more than ten months after the extract date."""
+    latest = None
+    if as_of is not None:
+        latest = pd.Timestamp(as_of) + pd.DateOffset(months=MAX_PRENATAL_MONTHS)
+
+    def bad(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        births = parsed.column("birth_month").to_numpy(zero_copy_only=False)
+        out = placeholder_dates(births)
+        if latest is not None:
+            out |= births > np.datetime64(latest.date(), "s")
+        return np.asarray(out, dtype=bool)
+
+    if bad(batch, batch).any():
+        check = "not a placeholder (1900-01-01 or earlier, the year 9999)"
+        if latest is not None:
+            check += f" nor after {latest.date()} (ten months after --as-of)"
+        source.refuse("birth_month", check, bad)
 
 
-def _duplicates(table: str, column: str, parts: list[pa.Array]) -> None:
-    """Raise naming the first duplicated ids of ``column`` across all batches."""
+def _check_households(source: TableSource, hh: pa.Table) -> None:
+    def bad_la(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        return ~_mask(pc.match_substring_regex(parsed.column("local_authority"), r"^LA[0-9][0-9]$"))
+
+    def bad_decile(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        dec = parsed.column("deprivation_decile")
+        return _mask(pc.or_(pc.less(dec, 1), pc.greater(dec, 10)))
+
+    if bad_la(hh, hh).any():
+        source.refuse("local_authority", "LA code (LA and two digits)", bad_la)
+    if bad_decile(hh, hh).any():
+        source.refuse("deprivation_decile", "from 1 to 10, or unknown", bad_decile)
+
+
+def _duplicates(source: TableSource, column: str, parts: list[pa.Array]) -> None:
+    """Raise naming the rows of the first duplicated ids of ``column`` across all batches."""
     ids = pa.chunked_array(parts, type=pa.string())
     if len(pc.unique(ids)) == len(ids):
         return
     counts = pc.value_counts(ids)
-    dup = pc.filter(counts, pc.greater(counts.field("counts"), 1))
-    shown = dup.field("values").to_pylist()[:5]
-    raise TableError(
-        table,
+    dup = pc.filter(counts, pc.greater(counts.field("counts"), 1)).field("values")
+    source.refuse(
         column,
-        "field_uniqueness",
-        pd.DataFrame({column: shown, "rows": dup.field("counts").to_pylist()[:5]}),
+        "unique (field_uniqueness)",
+        lambda parsed, _stored: _mask(pc.is_in(parsed.column(column), dup)),
     )
 
 
@@ -308,7 +338,7 @@ class _UniqueIds:
         for batch in source.batches(batch_rows):
             ids = batch.column(self.column).cast(pa.string()).combine_chunks()
             parts.append(ids.filter(pa.array(np.isin(_string_hash(ids), suspects))))
-        _duplicates(self.table, self.column, parts)  # silent when two ids only shared a hash
+        _duplicates(source, self.column, parts)  # silent when two ids only shared a hash
 
 
 def _n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
@@ -348,6 +378,7 @@ def partition_cohort(
     *,
     chunk_households: int,
     window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    as_of: pd.Timestamp | None = None,
     batch_rows: int = 1 << 20,
     flush_rows: int = 1 << 20,
     on_batch: Callable[[str, int], Any] | None = None,
@@ -365,6 +396,9 @@ def partition_cohort(
     window
         Inclusive ``(first, last)`` referral date to score (``None``: unbounded), to count the
         referrals in it.
+    as_of
+        The extract date: a birth month more than ten months after it, or a placeholder
+        (1900-01-01 or earlier, the year 9999), refuses the cohort.
     batch_rows, flush_rows
         Rows read per batch, and buffered rows that trigger writing the spill files.
     on_batch
@@ -391,8 +425,9 @@ def partition_cohort(
             screen_values("households", column, hh.column(column), findings)
     n_hh = hh.num_rows
     if n_hh and not findings:
-        _duplicates("households", "household_id", list(hh.column("household_id").chunks))
-        _check_households(hh)
+        households = sources["households"]
+        _duplicates(households, "household_id", list(hh.column("household_id").chunks))
+        _check_households(households, hh)
     if n_hh:
         hh = hh.sort_by("household_id").combine_chunks()
     hh_ids = hh.column("household_id") if n_hh else pa.chunked_array([], type=pa.string())
@@ -438,7 +473,6 @@ def partition_cohort(
         for table in streamed:
             spill = _Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
-            offset = 0
             for batch in _prefetch(sources[table].batches(batch_rows), pool):
                 for column, kind in sources[table].kinds.items():
                     if kind == "text":
@@ -453,18 +487,21 @@ def partition_cohort(
                     screen_birth_months(table, "birth_month", days, findings)
                 if findings:  # name every identifier column, then stop before any other check
                     continue
+                if table == "people":
+                    _birth_check(sources[table], batch, as_of)
                 for column in sources[table].kinds:
                     if (table, column) in _VOCAB:
-                        _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
+                        _vocab_check(sources[table], column, batch.column(column).combine_chunks())
                 rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
                 rank_np = rank.to_numpy(zero_copy_only=False)
                 unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
                 if table == "people" and unknown.any():
-                    raise TableError(
-                        "people",
+                    sources["people"].refuse(
                         "household_id",
                         "refers to a household that exists",
-                        _rows(batch, unknown, offset),
+                        lambda parsed, _stored: (
+                            ~_mask(pc.is_in(parsed.column("household_id"), hh_ids))
+                        ),
                     )
                 chunk = np.where(
                     unknown,
@@ -472,7 +509,7 @@ def partition_cohort(
                     np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households,
                 ).astype(np.int64)
                 if table == "events":
-                    _detail_check(batch, offset)
+                    _detail_check(sources[table], batch)
                     _count_referrals(batch, window, plan.counts)
                 if table == "decisions":
                     _count_in_window(batch, "decision_date", window, plan.counts, "decisions")
@@ -480,7 +517,6 @@ def partition_cohort(
                     routing.result()
                 routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
                 plan.counts[table] += batch.num_rows
-                offset += batch.num_rows
                 if on_batch is not None:
                     on_batch(table, batch.num_rows)
             if routing is not None:
