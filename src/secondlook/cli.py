@@ -35,6 +35,28 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"secondlook {version('secondlook')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Synthetic case histories, point-in-time features, interpretable models and plain-language
+    explanations for human review. Decision support: it ranks, never decides."""
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -60,9 +82,39 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
 ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file.")]
 
 
+def params_file(path: Path, near: Path | None = None) -> Path:
+    """The params file: as given, or -- for the default ``params.yaml`` outside the repository's
+    top folder -- the repository's own, so that every command runs from any folder.
+
+    ``near`` is another place whose repository may hold it (a model folder's, for scoring
+    from outside the repository).
+
+    Raises
+    ------
+    UserError
+        If there is no such file, saying where it was looked for.
+    """
+    if path.is_file():
+        return path
+    if path == Path("params.yaml"):
+        from secondlook.tracking import repo_root
+
+        starts = [Path.cwd()] + ([near] if near is not None else [])
+        for start in starts:
+            found = repo_root(start) / "params.yaml"
+            if found.is_file():
+                return found
+        where = " or ".join(str(s) for s in starts)
+        raise UserError(
+            f"no params.yaml in {where} or a repository above it; run from the secondlook "
+            "repository or pass --params PATH"
+        )
+    raise UserError(f"params file {path} not found")
+
+
 def section(params_path: Path, name: str) -> Any:
     """Load and validate one section of the params file."""
-    return load_section(name, load_params(params_path))
+    return load_section(name, load_params(params_file(params_path)))
 
 
 @app.command()
@@ -97,7 +149,7 @@ def featurize(
     """Build point-in-time features, split them by date and write the feature catalogue."""
     from secondlook.features.stage import run_featurize
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     settings = load_section("features", data)
     synth = load_section("synth", data)
     try:
@@ -116,15 +168,16 @@ def train(
     valid_split: Annotated[
         Path, typer.Option("--valid", help="Validation feature table (calibration, cut).")
     ] = Path("features/valid.parquet"),
-    out: Annotated[Path, typer.Option(help="Model folder, e.g. models/<family>.")] = Path(
-        "models/logreg"
-    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Model folder (default models/<family>).")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Fit one model family, calibrate it on the validation split, set its capacity cut, save it."""
     from secondlook.models.stage import run_train
 
     cfg = section(params, "train")
+    out = out if out is not None else Path("models") / family
     for path in (train_split, valid_split):
         if not path.is_file():
             raise UserError(f"{path} not found; run `dvc repro featurize` first")
@@ -176,7 +229,7 @@ def evaluate(
     from secondlook.evaluate.stage import run_evaluate
     from secondlook.models import UntrustedModelError
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     try:
         run_evaluate(
             load_section("evaluate", data),
@@ -230,7 +283,7 @@ def fairness(
     from secondlook.models import load_model
     from secondlook.synth import build_world
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     cfg = load_section("fairness", data)
     train_cfg = load_section("train", data)
     synth = load_section("synth", data)
@@ -307,7 +360,7 @@ def explain(
     from secondlook.explain.stage import run_explain
     from secondlook.models import UntrustedModelError
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     synth = load_section("synth", data)
     try:
         run_explain(
@@ -344,7 +397,13 @@ def study(
     from secondlook.studies import run_study
 
     code = run_study(
-        name, studies, load_params(params), queue=queue, temp=temp, dry_run=dry_run, log=err.print
+        name,
+        studies,
+        load_params(params_file(params)),
+        queue=queue,
+        temp=temp,
+        dry_run=dry_run,
+        log=err.print,
     )
     if code:
         raise typer.Exit(code=code)
@@ -414,7 +473,8 @@ def score(
     from secondlook.models import ModelInputError
     from secondlook.score import ScoreError, run_score
 
-    settings = section(params, "score")
+    near = None if model.startswith("models:/") else Path(model).resolve()
+    settings = load_section("score", load_params(params_file(params, near=near)))
     if engine not in (None, "pandas", "dask"):
         raise UserError(f"--engine must be pandas or dask, got {engine!r}")
     if scheduler and (engine or settings.engine) != "dask":
@@ -488,14 +548,15 @@ def report(
     runs: Annotated[
         Path | None, typer.Option(help="JSON of MLflow run ids (default: look them up).")
     ] = None,
-    mlflow: Annotated[
-        bool, typer.Option(help="Look MLflow run ids up by the test data hash.")
+    track: Annotated[
+        bool, typer.Option(help="Look the MLflow run ids up by the test data hash.")
     ] = True,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
     from secondlook.report import ReportInputs, run_report
 
+    params = params_file(params)
     load_params(params)  # a clear error for a bad params file before anything is read
     inputs = ReportInputs(
         params=params,
@@ -516,7 +577,7 @@ def report(
         runs=runs,
     )
     try:
-        run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)
+        run_report(inputs, out, lookup_runs=track, root=Path.cwd(), log=err.print)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
 

@@ -336,7 +336,8 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
     Raises
     ------
     LookupError
-        If the name, alias or version is not in the registry.
+        If there is no store (a SQLite file that does not exist is never created here), or
+        the name, alias or version is not in the registry.
     secondlook.models.persist.ModelIntegrityError
         If the run recorded no model hash, or the downloaded model does not match it.
     """
@@ -355,7 +356,16 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
     )
 
     body = uri.removeprefix("models:/")
-    client = mlflow.MlflowClient(tracking_uri=tracking or tracking_uri())
+    store = tracking or tracking_uri()
+    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
+        # never create an empty store only to report "not found"
+        raise LookupError(
+            f"there is no MLflow tracking store at {store.removeprefix('sqlite:///')}, so no "
+            "registry to look the model up in; run the pipeline (`make repro`) from the "
+            "repository, set MLFLOW_TRACKING_URI to the store that holds it, or score a model "
+            "folder (--model models/<family>)"
+        )
+    client = mlflow.MlflowClient(tracking_uri=store)
     try:
         if "@" in body:
             name, alias = body.split("@", 1)
