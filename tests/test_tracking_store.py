@@ -43,7 +43,7 @@ def test_three_processes_on_a_fresh_store_lose_no_run_and_leave_one_candidate(
         for seed, family in enumerate(("rules", "logreg", "rules"))
     ]
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, errors) in zip(procs, outputs, strict=True):
+    for p, (_out, errors) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, errors[-3000:]
     client = mlflow.MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name(tracking.EXPERIMENT)
