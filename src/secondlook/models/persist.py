@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import skops.io as sio
 
+from secondlook.errors import MissingInputError, ModelIntegrityError, UntrustedModelError
 from secondlook.models.calibrate import CalibratedModel
-from secondlook.models.safety import ModelStructureError, check_structure
+from secondlook.models.safety import check_structure
 
 __all__ = [
     "MODEL_FILE",
@@ -64,14 +65,6 @@ TRUSTED_TYPES: list[str] = [
     # interpret-core's EBM (plain attributes: arrays, lists, dicts)
     "interpret.glassbox._ebm._ebm.ExplainableBoostingClassifier",
 ]
-
-
-class UntrustedModelError(ValueError):
-    """A model holds a type that is not in :data:`TRUSTED_TYPES`, or cannot be trusted."""
-
-
-class ModelIntegrityError(UntrustedModelError):
-    """A model file differs from what was trained, or no hash was recorded to tell."""
 
 
 def bytes_sha256(data: bytes) -> str:
@@ -281,7 +274,7 @@ def load_model(folder: str | Path) -> CalibratedModel:
     folder = Path(folder)
     path = folder / MODEL_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no model at {path}; run `secondlook train` first")
+        raise MissingInputError(f"no model at {path}; run `secondlook train` first")
     recorded = _recorded_sha256(folder)
     data = path.read_bytes()
     actual = bytes_sha256(data)
@@ -297,10 +290,8 @@ def load_model(folder: str | Path) -> CalibratedModel:
     model = sio.loads(data, trusted=TRUSTED_TYPES)
     if not isinstance(model, CalibratedModel):
         raise UntrustedModelError(f"{path} does not hold a CalibratedModel")
-    try:  # trusted types beyond skops' defaults are used only once their arrays are checked
-        check_structure(model, str(path))
-    except ModelStructureError as exc:
-        raise UntrustedModelError(str(exc)) from None
+    # trusted types beyond skops' defaults are used only once their arrays are checked
+    check_structure(model, str(path))
     return model
 
 
@@ -308,6 +299,6 @@ def load_metadata(folder: str | Path) -> dict[str, Any]:
     """Read ``metadata.json`` from a model folder."""
     path = Path(folder) / METADATA_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no model metadata at {path}; run `secondlook train` first")
+        raise MissingInputError(f"no model metadata at {path}; run `secondlook train` first")
     out: dict[str, Any] = json.loads(path.read_text())
     return out

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from secondlook.errors import UntrustedModelError
+
 __all__ = ["ModelStructureError", "check_structure"]
 
 
-class ModelStructureError(ValueError):
+class ModelStructureError(UntrustedModelError):
     """A loaded model's arrays are inconsistent: using it could read outside them."""
 
 
