@@ -407,6 +407,7 @@ def run_evaluate(
     catalogue: Path | None = None,
     track: bool = True,
     log: Callable[[str], Any] = print,
+    patterns_path: Path | None = None,
 ) -> Evaluation:
     """Stage entry: load ``models_dir/<family>`` for each of ``train.families``, evaluate, write.
 
@@ -429,6 +430,10 @@ def run_evaluate(
         (:func:`secondlook.schema.seed_case_prefixes` of ``synth.vignettes``).
     catalogue
         The feature catalogue, attached to the MLflow run.
+    patterns_path
+        ``reports/patterns.json`` from the patterns stage (optional): its headline numbers
+        (pattern recall, reasons naming the pattern, control flag rates) join ``metrics.json``
+        under ``patterns`` and the MLflow run.
     track
         Log the run to MLflow (parent run, child run and registered model per family).
     log
@@ -459,6 +464,10 @@ def run_evaluate(
         seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
+    if patterns_path is not None:
+        if not patterns_path.is_file():
+            raise FileNotFoundError(f"{patterns_path} not found; run `dvc repro patterns` first")
+        ev.metrics["patterns"] = json.loads(patterns_path.read_text())["headline"]
 
     for path in (
         metrics_path,
@@ -506,10 +515,17 @@ def run_evaluate(
             ).items()
             if isinstance(v, int | float)
         }
+        pattern_head = {
+            f"patterns_{family}_{k}": v
+            for family, row in ev.metrics.get("patterns", {}).items()
+            for k, v in row.items()
+            if isinstance(v, int | float) and v == v  # NaN-free
+        }
         out = tracking.log_pipeline_run(
             runs,
             params={"train": train_cfg, "evaluate": cfg},
-            metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()},
+            metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()}
+            | pattern_head,
             artifacts=[
                 p
                 for p in (

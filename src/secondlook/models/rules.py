@@ -40,7 +40,7 @@ from sklearn.linear_model import LogisticRegression
 
 from secondlook.models.base import ModelFamily, ModelInputError, as_inputs
 
-__all__ = ["RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
+__all__ = ["ITEM_COLUMNS", "RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
 
 #: the feature columns the checklist reads
 RULE_COLUMNS = (
@@ -57,6 +57,21 @@ RULE_COLUMNS = (
     "police_domestic_12m",
     "cp_plan_active",
 )
+
+#: the feature column(s) each checklist item reads
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bruising_non_mobile": ("bruising_non_mobile",),
+    "unborn_earlier_removal": ("unborn_earlier_removal",),
+    "sibling_ever_removed": ("sibling_ever_removed",),
+    "unassessed_adult_named_in_da": ("unassessed_adult_named_in_da",),
+    "unexplained_injuries": ("unexplained_injuries_12m",),
+    "concern_sexual": ("concern_sexual",),
+    "injury_non_mobile": ("concern_physical_injury", "not_yet_mobile"),
+    "repeat_referrals": ("referrals_12m",),
+    "sibling_referrals": ("sibling_referrals_36m",),
+    "police_domestic": ("police_domestic_12m",),
+    "cp_plan_active": ("cp_plan_active",),
+}
 
 #: plain-language text of each item ({n} is the item's minimum count)
 RULE_TEXT = {
@@ -127,10 +142,18 @@ class RulesModel(ModelFamily):
         return {k: int(points[k]) for k in RULE_TEXT}
 
     def _select(self, X: pd.DataFrame) -> list[str]:
+        from secondlook.features.catalogue import PRACTICE_FEATURES
+
         missing = [c for c in RULE_COLUMNS if c not in X.columns]
-        if missing:
-            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(missing)}")
-        return list(RULE_COLUMNS)
+        # a practice-blind table (features.practice_features: exclude) has no practice
+        # columns: the items reading them leave the checklist; any other gap is an error
+        other = [c for c in missing if c not in PRACTICE_FEATURES]
+        if other:
+            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(other)}")
+        self.dropped_items_ = [
+            k for k, cols in ITEM_COLUMNS.items() if any(c in missing for c in cols)
+        ]
+        return [c for c in RULE_COLUMNS if c not in missing]
 
     def _array_names(self, n_columns: int) -> list[str]:
         if n_columns != len(RULE_COLUMNS):
@@ -139,13 +162,15 @@ class RulesModel(ModelFamily):
                 f"({', '.join(RULE_COLUMNS)}); an array input must have them in that order, "
                 f"got {n_columns} column(s)"
             )
+        self.dropped_items_ = []
         return list(RULE_COLUMNS)
 
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
         for name in ("referrals_12m_min", "sibling_referrals_36m_min", "police_domestic_12m_min"):
             if not int(getattr(self, name)) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        self.points_ = self._points()
+        dropped = getattr(self, "dropped_items_", [])
+        self.points_ = {k: 0 if k in dropped else v for k, v in self._points().items()}
         # predict_proba's link from points to log-odds (a one-input logistic fit on the
         # training rows); the pipeline calibrates on the validation split instead
         link = LogisticRegression(C=1e6).fit(self._margin(X).reshape(-1, 1), y)
@@ -169,7 +194,10 @@ class RulesModel(ModelFamily):
         pandas.DataFrame
             Shape (n_rows, 11), one 0/1 int column per item, in :data:`RULE_TEXT` order.
         """
-        f = as_inputs(X, list(RULE_COLUMNS))
+        # a checklist fitted without practice columns reads the columns it has; its items that
+        # need the others are left out (points 0), so their stand-in value never counts
+        present = list(getattr(self, "inputs_", RULE_COLUMNS))
+        f = as_inputs(X, present).reindex(columns=list(RULE_COLUMNS), fill_value=0.0)
         held = {
             "bruising_non_mobile": f["bruising_non_mobile"] > 0,
             "unborn_earlier_removal": f["unborn_earlier_removal"] >= 1,

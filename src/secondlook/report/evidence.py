@@ -280,6 +280,19 @@ def explanations_section(
     ):
         if (folder / name).is_file():
             target += json_tables(read_json(folder / name), caption)
+    if inp.patterns is not None and inp.patterns.is_file():
+        fidelity += json_tables(
+            read_json(inp.patterns).get("headline", {}),
+            "Seed patterns, many variants each (scored, never trained on): recall at the marked "
+            "decisions, share whose top reasons name the pattern, negative controls' flag rate",
+        )
+    if inp.policy is not None and inp.policy.is_file():
+        fidelity += json_tables(
+            read_json(inp.policy),
+            "What the policy costs and buys: every family under the guidance policy and "
+            "practice-blind inputs (AUPRC on the margin, pattern recall, control flag rate, "
+            "fidelity of the factors that raised the score, reasons against guidance)",
+        )
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")
         for name in ("fidelity.json", "stability.json")
