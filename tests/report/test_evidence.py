@@ -19,5 +19,5 @@ def test_group_cell_shows_a_bare_value_as_it_is() -> None:
 def test_group_cell_folds_an_interval_and_its_ratio() -> None:
     cell = {"value": 0.25, "lo": 0.2, "hi": 0.3, "ratio": 1.5, "in_band": False}
     text = _groupcell(cell, "—")
-    assert text.endswith("; ratio 1.50, OUTSIDE band")
+    assert text.startswith("25% (20% to 30%); ratio 1.50")
     assert "25" in text and "20" in text and "30" in text
