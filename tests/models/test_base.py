@@ -1,6 +1,6 @@
 """Every family is a scikit-learn binary classifier: ``parametrize_with_checks`` over all five.
 
-Each check a family is expected to fail is listed in :data:`EXPECTED_FAILED` with the reason; a
+Each check a family is expected to fail is listed (:data:`RULES_FAILS`, with its reason); a
 check listed there that starts passing makes the test fail (strict xfail), so the list stays true.
 """
 
@@ -37,20 +37,13 @@ _RULES_NEED_THEIR_COLUMNS = (
     "the checklist reads 12 named columns (RULE_COLUMNS); the check fits on an array of "
     "anonymous columns, which rules refuses by design"
 )
-#: Families pick their inputs *by name* from a wider feature table (the pipeline passes whole
-#: tables with ids, dates and labels), so a DataFrame with extra or reordered columns is accepted
-#: rather than refused as scikit-learn's own estimators do.
-_SELECT_BY_NAME = (
-    "families select their inputs by name from a wider feature table, so a DataFrame with "
-    "extra or reordered columns is accepted by design"
-)
 
 
 def _expected_failed(estimator: ModelFamily) -> dict[str, str]:
-    failed = {"check_dataframe_column_names_consistency": _SELECT_BY_NAME}
+    """The checks expected to fail for ``estimator``: none, except for ``rules``."""
     if isinstance(estimator, RulesModel):
-        failed |= dict.fromkeys(RULES_FAILS, _RULES_NEED_THEIR_COLUMNS)
-    return failed
+        return dict.fromkeys(RULES_FAILS, _RULES_NEED_THEIR_COLUMNS)
+    return {}
 
 
 #: the checks that fit ``rules`` on an array of anonymous columns (see _RULES_NEED_THEIR_COLUMNS);
