@@ -27,6 +27,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from secondlook.errors import MissingInputError, OptionError, SecondlookError  # noqa: E402
+from secondlook.fileio import write_json  # noqa: E402
 from secondlook.params import load_params, load_section  # noqa: E402
 
 app = typer.Typer(
@@ -234,8 +235,6 @@ def patterns(
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Score many variants of the Sarah and John patterns and two negative controls."""
-    import json
-
     import pandas as pd
 
     from secondlook.evaluate.patterns import run_patterns
@@ -251,10 +250,7 @@ def patterns(
     tables = pattern_tables(ev.pattern_variants, ev.pattern_seed, load_section("synth", data))
     train = add_group_inputs(pd.read_parquet(train_split))
     result = run_patterns(loaded, tables, train, n_boot=ev.n_boot, ci=ev.ci, seed=ev.seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    write_json(out, result)
     for family, row in result["headline"].items():
         err.print(f"patterns {family}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
 
@@ -280,12 +276,11 @@ def policy(
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """What the policy on reasons costs and buys: every family under the four settings."""
-    import json
-
     import pandas as pd
 
     from secondlook.evaluate.policy import policy_comparison, policy_table_markdown
     from secondlook.features import build_features
+    from secondlook.features.stage import read_splits
     from secondlook.models import add_group_inputs
     from secondlook.schema import seed_case_prefixes
     from secondlook.synth.patterns import pattern_tables
@@ -294,12 +289,7 @@ def policy(
     ev = load_section("evaluate", data)
     ex = load_section("explain", data)
     synth = load_section("synth", data)
-    splits = {}
-    for split in ("train", "valid", "test"):
-        path = features / f"{split}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
-        splits[split] = add_group_inputs(pd.read_parquet(path))
+    splits = {name: add_group_inputs(t) for name, t in read_splits(features).items()}
     truth_path = raw / "truth.parquet"
     if not truth_path.is_file():
         raise MissingInputError(f"{truth_path} not found; run `dvc repro generate` first")
@@ -329,8 +319,7 @@ def policy(
         fidelity_k=ex.fidelity_k,
         log=err.print,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(table.to_dict("records"), indent=2) + "\n")
+    write_json(out, table.to_dict("records"))
     markdown.write_text(policy_table_markdown(table))
 
 
@@ -356,8 +345,8 @@ def fairness(
 
     import pandas as pd
 
-    from secondlook.evaluate.fairness_stage import run_fairness
-    from secondlook.features.stage import assemble
+    from secondlook.evaluate.fairness_stage import fairness_metrics, run_fairness
+    from secondlook.features.stage import assemble, read_splits
     from secondlook.models import load_model
     from secondlook.synth import build_world
 
@@ -366,15 +355,8 @@ def fairness(
     train_cfg = load_section("train", data)
     synth = load_section("synth", data)
     feature_cfg = load_section("features", data)
-    splits = {}
-    for name in ("train", "valid", "test"):
-        path = features / f"{name}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found (run `secondlook featurize` first)")
-        splits[name] = pd.read_parquet(path)
-    fitted = {}
-    for family in train_cfg.families:
-        fitted[family] = load_model(models / family)
+    splits = read_splits(features)
+    fitted = {family: load_model(models / family) for family in train_cfg.families}
 
     def planted_biases_off() -> dict[str, pd.DataFrame]:
         _, tables = build_world(synth.without_planted_biases())
@@ -395,19 +377,27 @@ def fairness(
         err.print(f"fairness: mlflow run {run_id}")
 
 
-def fairness_metrics(content: dict[str, Any]) -> dict[str, float]:
-    """Flat numeric MLflow metrics from ``fairness.json``: ratios and band counts per family."""
-    out: dict[str, float] = {}
-    for family, attributes in content["families"].items():
-        for attribute, entry in attributes.items():
-            for metric, groups in entry["groups_outside_band"].items():
-                out[f"{family}.{attribute}.{metric}.groups_outside_band"] = float(len(groups))
-            for group, cells in entry["by_group"].items():
-                for metric, cell in cells.items():
-                    if isinstance(cell, dict) and cell.get("ratio") is not None:
-                        key = f"{family}.{attribute}.{group}.{metric}.ratio".replace(" ", "_")
-                        out[key] = float(cell["ratio"])
-    return out
+@app.command()
+@user_errors
+def headline(
+    metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.json.")] = Path(
+        "reports/metrics.json"
+    ),
+    fairness: Annotated[Path, typer.Option(help="The fairness stage's fairness.json.")] = Path(
+        "reports/fairness.json"
+    ),
+    explanations: Annotated[
+        Path, typer.Option(help="The explain stage's folder (fidelity, stability, summary).")
+    ] = Path("reports/explanations"),
+    out: Annotated[Path, typer.Option(help="headline.json (the DVC metrics file).")] = Path(
+        "reports/headline.json"
+    ),
+) -> None:
+    """Write the headline figures, rounded, for `dvc metrics show`."""
+    from secondlook.evaluate.headline import count_numbers, run_headline
+
+    content = run_headline(metrics, out, fairness=fairness, explanations=explanations)
+    err.print(f"headline: {count_numbers(content)} figures -> {out}")
 
 
 @app.command()

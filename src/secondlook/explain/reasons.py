@@ -29,6 +29,7 @@ __all__ = [
     "LOWERS",
     "evidence_map",
     "factor_contributions",
+    "factor_presence",
     "reason_sentence",
     "top_reason_columns",
     "top_reasons",
@@ -244,6 +245,31 @@ def factor_contributions(explanation: shap.Explanation) -> pd.DataFrame:
         factor = evidence[name]
         matrix[j, columns.index(factor if factor is not None else "other")] = 1.0
     return pd.DataFrame(values @ matrix, columns=columns)
+
+
+def factor_presence(explanation: shap.Explanation) -> pd.DataFrame:
+    """Whether anything in each row's record is evidence of each hidden factor.
+
+    Parameters
+    ----------
+    explanation
+        Shape (n_rows, n_features); its ``data`` are the feature values.
+
+    Returns
+    -------
+    pandas.DataFrame of bool
+        Shape (n_rows, len(FACTORS)): True where at least one input that is evidence of the
+        factor is non-zero (a count above 0, a "yes"). False means the record holds no sign of
+        it, so a contribution of that factor comes from the absence of a record and must be
+        worded so ("no record of domestic abuse").
+    """
+    data = np.asarray(explanation.data, dtype=np.float64)
+    evidence = evidence_map(list(explanation.feature_names))
+    out = {}
+    for factor in FACTORS:
+        cols = [j for j, f in enumerate(explanation.feature_names) if evidence[f] == factor]
+        out[factor] = (data[:, cols] != 0).any(axis=1) if cols else np.zeros(len(data), bool)
+    return pd.DataFrame(out)
 
 
 #: what a pack says beside a reason that went against the catalogue's direction

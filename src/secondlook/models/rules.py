@@ -40,68 +40,77 @@ from sklearn.linear_model import LogisticRegression
 
 from secondlook.models.base import ModelFamily, ModelInputError, as_inputs
 
-__all__ = ["ITEM_COLUMNS", "RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
+__all__ = [
+    "CHECKLIST",
+    "ITEM_COLUMNS",
+    "RULE_COLUMNS",
+    "RULE_TEXT",
+    "DEFAULT_POINTS",
+    "RulesModel",
+]
 
-#: the feature columns the checklist reads
-RULE_COLUMNS = (
-    "bruising_non_mobile",
-    "unborn_earlier_removal",
-    "sibling_ever_removed",
-    "unassessed_adult_named_in_da",
-    "unexplained_injuries_12m",
-    "concern_sexual",
-    "concern_physical_injury",
-    "not_yet_mobile",
-    "referrals_12m",
-    "sibling_referrals_36m",
-    "police_domestic_12m",
-    "cp_plan_active",
+#: the checklist, in report order: item -> (the feature columns it reads, its plain-language
+#: text ({n} is the item's minimum count), its default points, as params.yaml
+#: ``train.rules.points``). Every other list of the items is derived from this one.
+CHECKLIST: dict[str, tuple[tuple[str, ...], str, int]] = {
+    "bruising_non_mobile": (
+        ("bruising_non_mobile",),
+        "bruising recorded in a baby who is not yet mobile",
+        5,
+    ),
+    "unborn_earlier_removal": (
+        ("unborn_earlier_removal",),
+        "an unborn child whose mother had an earlier child removed",
+        4,
+    ),
+    "sibling_ever_removed": (
+        ("sibling_ever_removed",),
+        "a sibling has been removed into care",
+        2,
+    ),
+    "unassessed_adult_named_in_da": (
+        ("unassessed_adult_named_in_da",),
+        "an adult named in domestic abuse incidents was never assessed",
+        2,
+    ),
+    "unexplained_injuries": (
+        ("unexplained_injuries_12m",),
+        "an unexplained injury in the last 12 months",
+        2,
+    ),
+    "concern_sexual": (("concern_sexual",), "the referral's concern is sexual abuse", 3),
+    "injury_non_mobile": (
+        ("concern_physical_injury", "not_yet_mobile"),
+        "a physical injury concern about a baby not yet mobile",
+        3,
+    ),
+    "repeat_referrals": (
+        ("referrals_12m",),
+        "{n} or more referrals of this child in the last 12 months",
+        1,
+    ),
+    "sibling_referrals": (
+        ("sibling_referrals_36m",),
+        "{n} or more referrals of siblings in the last 36 months",
+        1,
+    ),
+    "police_domestic": (
+        ("police_domestic_12m",),
+        "{n} or more police domestic incidents in the last 12 months",
+        1,
+    ),
+    "cp_plan_active": (("cp_plan_active",), "the child is already on a child protection plan", 1),
+}
+#: the feature column(s) each item reads
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {k: v[0] for k, v in CHECKLIST.items()}
+#: the feature columns the checklist reads, each once, in checklist order
+RULE_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(c for columns in ITEM_COLUMNS.values() for c in columns)
 )
-
-#: the feature column(s) each checklist item reads
-ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "bruising_non_mobile": ("bruising_non_mobile",),
-    "unborn_earlier_removal": ("unborn_earlier_removal",),
-    "sibling_ever_removed": ("sibling_ever_removed",),
-    "unassessed_adult_named_in_da": ("unassessed_adult_named_in_da",),
-    "unexplained_injuries": ("unexplained_injuries_12m",),
-    "concern_sexual": ("concern_sexual",),
-    "injury_non_mobile": ("concern_physical_injury", "not_yet_mobile"),
-    "repeat_referrals": ("referrals_12m",),
-    "sibling_referrals": ("sibling_referrals_36m",),
-    "police_domestic": ("police_domestic_12m",),
-    "cp_plan_active": ("cp_plan_active",),
-}
-
 #: plain-language text of each item ({n} is the item's minimum count)
-RULE_TEXT = {
-    "bruising_non_mobile": "bruising recorded in a baby who is not yet mobile",
-    "unborn_earlier_removal": "an unborn child whose mother had an earlier child removed",
-    "sibling_ever_removed": "a sibling has been removed into care",
-    "unassessed_adult_named_in_da": "an adult named in domestic abuse incidents was never assessed",
-    "unexplained_injuries": "an unexplained injury in the last 12 months",
-    "concern_sexual": "the referral's concern is sexual abuse",
-    "injury_non_mobile": "a physical injury concern about a baby not yet mobile",
-    "repeat_referrals": "{n} or more referrals of this child in the last 12 months",
-    "sibling_referrals": "{n} or more referrals of siblings in the last 36 months",
-    "police_domestic": "{n} or more police domestic incidents in the last 12 months",
-    "cp_plan_active": "the child is already on a child protection plan",
-}
-
-#: default points, the same as params.yaml ``train.rules.points``
-DEFAULT_POINTS: dict[str, int] = {
-    "bruising_non_mobile": 5,
-    "unborn_earlier_removal": 4,
-    "sibling_ever_removed": 2,
-    "unassessed_adult_named_in_da": 2,
-    "unexplained_injuries": 2,
-    "concern_sexual": 3,
-    "injury_non_mobile": 3,
-    "repeat_referrals": 1,
-    "sibling_referrals": 1,
-    "police_domestic": 1,
-    "cp_plan_active": 1,
-}
+RULE_TEXT: dict[str, str] = {k: v[1] for k, v in CHECKLIST.items()}
+#: default points, the same as params.yaml ``train.rules.points`` (a test holds them equal)
+DEFAULT_POINTS: dict[str, int] = {k: v[2] for k, v in CHECKLIST.items()}
 
 
 class RulesModel(ModelFamily):

@@ -19,6 +19,7 @@ from secondlook.errors import InputError, OptionError
 from secondlook.models.calibrate import CalibratedModel
 from secondlook.models.persist import file_sha256, save_model
 from secondlook.models.registry import make_family
+from secondlook.models.venn_abers import compare_calibrations
 from secondlook.params import TrainParams
 from secondlook.schema import ETHNICITIES
 
@@ -141,6 +142,10 @@ def train_family(
     model = CalibratedModel(fitted, method=cfg.calibration, capacity=cfg.capacity)
     model.fit(valid, valid[label].to_numpy())
     t2 = time.perf_counter()
+    # the three calibrations compared on the validation split by cross-fitting (README figures)
+    compared = compare_calibrations(
+        model.decision_function(valid), valid[label].to_numpy(), seed=cfg.seed, n_bins=10
+    )
     dates = pd.to_datetime(train["decision_date"]) if "decision_date" in train else None
     hyper = (
         dataclasses.asdict(getattr(cfg, family)) if hasattr(cfg, family) else {}
@@ -155,6 +160,10 @@ def train_family(
         "include_group_attributes": cfg.include_group_attributes,
         "policy": getattr(cfg, "policy", "none"),
         "calibration": cfg.calibration,
+        "calibration_comparison": {
+            k: {m: (round(v, 6) if isinstance(v, float) else v) for m, v in row.items()}
+            for k, row in compared.items()
+        },
         "capacity": cfg.capacity,
         "threshold": model.threshold_,
         "margin_threshold": model.margin_threshold_,

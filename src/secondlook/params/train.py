@@ -156,7 +156,7 @@ class TrainParams:
     families: tuple[Family, ...]
     label: Str
     capacity: Prob
-    calibration: Literal["isotonic", "sigmoid"]
+    calibration: Literal["venn-abers", "isotonic", "sigmoid"]
     include_group_attributes: Bool
     rules: RulesParams
     logreg: LogRegParams
