@@ -10,14 +10,22 @@ export DO_NOT_TRACK := true
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export DVC_SITE_CACHE_DIR := $(CURDIR)/.dvc/site-cache
 
-.PHONY: repro test test-slow lint typecheck lock bench clean-venv ui browser
+.PHONY: repro test test-slow lint typecheck lock bench clean-venv ui browser shell
 
-$(STAMP): requirements.lock pyproject.toml
+# tools/venv-path.pth puts the environment's bin/ first on PATH in every process its Python
+# starts, so that `.venv/bin/dvc repro` finds `python -m secondlook` (dvc.yaml) in .venv too.
+$(STAMP): requirements.lock pyproject.toml tools/venv-path.pth
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	cp tools/venv-path.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	touch $(STAMP)
+
+# A shell with the environment active (secondlook, dvc and mlflow on PATH); `exit` leaves it.
+shell: $(STAMP)
+	@echo "secondlook environment: .venv is active; type exit to leave"
+	@VIRTUAL_ENV=$(CURDIR)/$(VENV) PS1="(secondlook) \w \$$ " $${SHELL:-/bin/bash} -i
 
 repro: $(STAMP)
 	$(BIN)/dvc repro

@@ -223,3 +223,36 @@ def test_registered_model_without_a_recorded_hash_is_refused(tmp_path, tracking_
     uri = f"models:/{tracking.registered_name('logreg')}/1"
     with pytest.raises(ModelLoadError, match="cannot be checked.*retrain"):
         resolve_model(uri)
+
+
+def test_every_family_round_trips_through_the_registry_and_scores(tmp_path, tracking_db):
+    """MLflow saves each model again; every family's registered version must verify and give
+    exactly the trained folder's probabilities (the tree's node padding changes between saves)."""
+    from secondlook.score.model import resolve_model
+    from tests.models.conftest import fast_train_params
+
+    cfg = fast_train_params()
+    train, valid, test = (toy_feature_table(800, s) for s in (1, 2, 3))
+    inputs = toy_model_inputs(list(train.columns))
+    runs = []
+    for family in cfg.families:
+        fam = make_family(family, cfg).fit(train[inputs], train[LABEL].to_numpy())
+        model = CalibratedModel(fam).fit(valid, valid[LABEL])
+        save_model(model, tmp_path / family, {"family": family})
+        runs.append(
+            tracking.FamilyRun(
+                family=family,
+                model=load_model(tmp_path / family),
+                metadata=load_metadata(tmp_path / family),
+                metrics={"auroc": 0.9},
+                input_example=test[model.inputs].head(3).astype("float64"),
+            )
+        )
+    assert sorted(cfg.families) == ["ebm", "gbm", "logreg", "rules", "tree"]
+    tracking.log_pipeline_run(runs, params={}, metrics={}, artifacts=[], candidate="logreg")
+    for family in cfg.families:
+        bundle = resolve_model(f"models:/{tracking.registered_name(family)}/1")
+        saved = load_model(tmp_path / family)
+        X = test[saved.inputs]
+        np.testing.assert_array_equal(bundle.model.predict_proba(X), saved.predict_proba(X))
+        assert bundle.version == "1" and bundle.metadata["family"] == family

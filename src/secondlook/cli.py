@@ -39,6 +39,28 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"secondlook {version('secondlook')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Synthetic case histories, point-in-time features, interpretable models and plain-language
+    explanations for human review. Decision support: it ranks, never decides."""
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -80,9 +102,39 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
 ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file.")]
 
 
+def params_file(path: Path, near: Path | None = None) -> Path:
+    """The params file: as given, or -- for the default ``params.yaml`` outside the repository's
+    top folder -- the repository's own, so that every command runs from any folder.
+
+    ``near`` is another place whose repository may hold it (a model folder's, for scoring
+    from outside the repository).
+
+    Raises
+    ------
+    MissingInputError
+        If there is no such file, saying where it was looked for.
+    """
+    if path.is_file():
+        return path
+    if path == Path("params.yaml"):
+        from secondlook.tracking import repo_root
+
+        starts = [Path.cwd()] + ([near] if near is not None else [])
+        for start in starts:
+            found = repo_root(start) / "params.yaml"
+            if found.is_file():
+                return found
+        where = " or ".join(str(s) for s in starts)
+        raise MissingInputError(
+            f"no params.yaml in {where} or a repository above it; run from the secondlook "
+            "repository or pass --params PATH"
+        )
+    raise MissingInputError(f"params file {path} not found")
+
+
 def section(params_path: Path, name: str) -> Any:
     """Load and validate one section of the params file."""
-    return load_section(name, load_params(params_path))
+    return load_section(name, load_params(params_file(params_path)))
 
 
 @app.command()
@@ -117,7 +169,7 @@ def featurize(
     """Build point-in-time features, split them by date and write the feature catalogue."""
     from secondlook.features.stage import run_featurize
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     settings = load_section("features", data)
     synth = load_section("synth", data)
     run_featurize(settings, raw, out, synth=synth, log=err.print)
@@ -133,15 +185,16 @@ def train(
     valid_split: Annotated[
         Path, typer.Option("--valid", help="Validation feature table (calibration, cut).")
     ] = Path("features/valid.parquet"),
-    out: Annotated[Path, typer.Option(help="Model folder, e.g. models/<family>.")] = Path(
-        "models/logreg"
-    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Model folder (default models/<family>).")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Fit one model family, calibrate it on the validation split, set its capacity cut, save it."""
     from secondlook.models.stage import run_train
 
     cfg = section(params, "train")
+    out = out if out is not None else Path("models") / family
     practice = section(params, "features").practice_features
     for path in (train_split, valid_split):
         if not path.is_file():
@@ -194,7 +247,7 @@ def evaluate(
     from secondlook.evaluate.stage import run_evaluate
     from secondlook.schema import seed_case_prefixes
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     run_evaluate(
         load_section("evaluate", data),
         load_section("train", data),
@@ -241,7 +294,7 @@ def patterns(
     from secondlook.models import add_group_inputs, load_model
     from secondlook.synth.patterns import pattern_tables
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     ev = load_section("evaluate", data)
     train_cfg = load_section("train", data)
     if not train_split.is_file():
@@ -285,7 +338,7 @@ def policy(
     from secondlook.schema import seed_case_prefixes
     from secondlook.synth.patterns import pattern_tables
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     ev = load_section("evaluate", data)
     ex = load_section("explain", data)
     synth = load_section("synth", data)
@@ -350,7 +403,7 @@ def fairness(
     from secondlook.models import load_model
     from secondlook.synth import build_world
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     cfg = load_section("fairness", data)
     train_cfg = load_section("train", data)
     synth = load_section("synth", data)
@@ -425,7 +478,7 @@ def explain(
     from secondlook.explain.stage import run_explain
     from secondlook.schema import seed_case_prefixes
 
-    data = load_params(params)
+    data = load_params(params_file(params))
     synth = load_section("synth", data)
     run_explain(
         load_section("explain", data),
@@ -459,7 +512,13 @@ def study(
     from secondlook.studies import run_study
 
     code = run_study(
-        name, studies, load_params(params), queue=queue, temp=temp, dry_run=dry_run, log=err.print
+        name,
+        studies,
+        load_params(params_file(params)),
+        queue=queue,
+        temp=temp,
+        dry_run=dry_run,
+        log=err.print,
     )
     if code:
         raise typer.Exit(code=code)
@@ -474,6 +533,15 @@ def _day(value: str | None, option: str) -> Any:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise OptionError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _separator(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = {"tab": "\t", "\\t": "\t"}.get(value, value)
+    if len(value) != 1:
+        raise OptionError(f"--sep must be one character (or `tab`), got {value!r}")
+    return value
 
 
 @app.command()
@@ -502,12 +570,25 @@ def score(
     manifest: Annotated[
         Path | None, typer.Option(help="Manifest path (default <out>.manifest.json).")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The cohort's extract date (YYYY-MM-DD, default today): later referrals are "
+            "rejected, later history events refuse the cohort.",
+        ),
+    ] = None,
+    sep: Annotated[
+        str | None,
+        typer.Option("--sep", help="CSV separator (default: found from each header line)."),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Score every referral of an anonymised cohort: a score, a flag and reasons, or a rejection."""
     from secondlook.score import run_score
 
-    settings = section(params, "score")
+    near = None if model.startswith("models:/") else Path(model).resolve()
+    settings = load_section("score", load_params(params_file(params, near=near)))
     if engine not in (None, "pandas", "dask"):
         raise OptionError(f"--engine must be pandas or dask, got {engine!r}")
     if scheduler and (engine or settings.engine) != "dask":
@@ -522,6 +603,8 @@ def score(
         engine=engine,  # type: ignore[arg-type]
         scheduler=scheduler,
         manifest=manifest,
+        as_of=_day(as_of, "--as-of"),
+        delimiter=_separator(sep),
         progress=err.is_terminal,
         log=err.print,
     )
@@ -576,8 +659,8 @@ def report(
     runs: Annotated[
         Path | None, typer.Option(help="JSON of MLflow run ids (default: look them up).")
     ] = None,
-    mlflow: Annotated[
-        bool, typer.Option(help="Look MLflow run ids up by the test data hash.")
+    track: Annotated[
+        bool, typer.Option(help="Look the MLflow run ids up by the test data hash.")
     ] = True,
     patterns: Annotated[Path | None, typer.Option(help="Seed-pattern metrics (optional).")] = Path(
         "reports/patterns.json"
@@ -590,6 +673,7 @@ def report(
     """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
     from secondlook.report import ReportInputs, run_report
 
+    params = params_file(params)
     load_params(params)  # a clear error for a bad params file before anything is read
     inputs = ReportInputs(
         params=params,
@@ -611,7 +695,7 @@ def report(
         patterns=patterns,
         policy=policy,
     )
-    run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)
+    run_report(inputs, out, lookup_runs=track, root=Path.cwd(), log=err.print)
 
 
 def main() -> None:  # pragma: no cover - console entry point

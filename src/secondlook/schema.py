@@ -26,6 +26,9 @@ ROLES = ("child", "mother", "father", "partner", "other_adult")
 ADULT_ROLES = ("mother", "father", "partner", "other_adult")
 SEXES = ("F", "M")
 ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other")
+#: what a record that does not know a person's sex or ethnicity (or a household's deprivation
+#: decile, in a CSV) says: a value of its own, never a model input, a group of its own in tables
+UNKNOWN = "unknown"
 CONCERNS = (
     "physical_injury",
     "neglect",
@@ -172,13 +175,13 @@ PEOPLE = pa.DataFrameSchema(
         "person_id": pa.Column(str, unique=True),
         "household_id": _ID,
         "role": pa.Column(str, _isin(ROLES)),
-        "sex": pa.Column(str, _isin(SEXES)),
+        "sex": pa.Column(str, _isin((*SEXES, UNKNOWN))),
         "birth_month": pa.Column(
             None,
             [_IS_DATE, pa.Check(lambda s: s.dt.day == 1, name="first of a month")],
             nullable=False,
         ),
-        "ethnicity": pa.Column(str, _isin(ETHNICITIES)),
+        "ethnicity": pa.Column(str, _isin((*ETHNICITIES, UNKNOWN))),
         "disability": pa.Column("boolean", nullable=True),
     },
     strict=True,

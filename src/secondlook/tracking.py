@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -31,6 +31,8 @@ import pandas as pd  # noqa: E402
 
 from secondlook.gitinfo import git_state  # noqa: E402
 
+T = TypeVar("T")
+
 __all__ = [
     "EXPERIMENT",
     "CANDIDATE_ALIAS",
@@ -39,6 +41,9 @@ __all__ = [
     "tracking_uri",
     "artifact_location",
     "configure",
+    "reroot_store",
+    "retry_locked",
+    "store_lock",
     "flatten",
     "registered_name",
     "log_pipeline_run",
@@ -91,11 +96,58 @@ def artifact_location(root: Path | None = None) -> str:
     return ((root or repo_root()) / "experiments" / "mlartifacts").resolve().as_uri()
 
 
+def store_lock(uri: str | None = None, timeout: float = 600.0) -> Any:
+    """A file lock that serialises the writers of one tracking store on this machine.
+
+    ``<db>.lock`` beside a SQLite store; ``<repo root>/experiments/.tracking.lock`` for any
+    other store (the registry's alias move is read-delete-set, atomic for no store). Held while
+    a store is created and migrated, while a run is logged and while the ``candidate`` alias
+    moves, so parallel stages (``dvc queue start -j 2``) neither crash in MLflow's schema
+    migration on a fresh store nor leave two candidates.
+    """
+    from filelock import FileLock
+
+    uri = uri or tracking_uri()
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///")).with_suffix(".db.lock")
+    else:
+        path = repo_root() / "experiments" / ".tracking.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path), timeout=timeout)
+
+
+#: how often a write that finds SQLite's database locked is tried, and the first pause (s)
+LOCKED_ATTEMPTS, LOCKED_PAUSE = 6, 0.5
+
+
+def retry_locked(fn: Callable[[], T]) -> T:
+    """Run ``fn``; while SQLite answers "database is locked", wait and run it again (bounded).
+
+    Only for idempotent steps (opening the store, moving an alias): a pause that doubles, at
+    most :data:`LOCKED_ATTEMPTS` tries, then the error as it came.
+    """
+    import time
+
+    pause = LOCKED_PAUSE
+    for attempt in range(LOCKED_ATTEMPTS):
+        try:
+            return fn()
+        except Exception as exc:
+            if "database is locked" not in str(exc) or attempt == LOCKED_ATTEMPTS - 1:
+                raise
+            time.sleep(pause)
+            pause *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def configure(uri: str | None = None, experiment: str = EXPERIMENT) -> str:
     """Point MLflow at ``uri`` (default :func:`tracking_uri`) and select ``experiment``.
 
-    A new experiment created on a local SQLite store gets the absolute artifact location of
-    :func:`artifact_location`, so artifacts never land in a temporary working copy.
+    A SQLite store is created and migrated by one process at a time (:func:`store_lock`), and
+    artifact locations recorded under another folder's ``experiments/mlartifacts`` -- a clone
+    that was moved or copied -- are re-rooted to this store's folder (:func:`reroot_store`).
+    A new experiment on a local SQLite store gets the absolute artifact location beside the
+    store, so artifacts never land in a temporary working copy.
 
     Returns
     -------
@@ -107,20 +159,80 @@ def configure(uri: str | None = None, experiment: str = EXPERIMENT) -> str:
     uri = uri or tracking_uri()
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    client = mlflow.MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
+
+    def open_store() -> str:
+        client = mlflow.MlflowClient(tracking_uri=uri)  # creates and migrates a new store
+        if uri.startswith("sqlite:///"):
+            reroot_store(Path(uri.removeprefix("sqlite:///")))
+        exp = client.get_experiment_by_name(experiment)
+        if exp is not None:
+            return str(exp.experiment_id)
         location = None
         if uri.startswith("sqlite:///"):
             db = Path(uri.removeprefix("sqlite:///"))
             location = (db.parent / "mlartifacts").resolve().as_uri()
-        exp_id = client.create_experiment(experiment, artifact_location=location)
-    else:
-        exp_id = exp.experiment_id
+        return str(client.create_experiment(experiment, artifact_location=location))
+
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        exp_id = retry_locked(open_store)
     # the fluent API caches the experiment across URIs: select it explicitly
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
+
+
+#: (table, column) of a SQLite store that hold artifact locations
+_LOCATION_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "storage_location"),
+    ("model_versions", "source"),
+)
+
+
+def reroot_store(db: Path) -> int:
+    """Point artifact locations of a moved or copied store at its own ``mlartifacts``.
+
+    MLflow records absolute ``file:`` locations. A store at ``<root>/experiments/mlflow.db``
+    whose locations name another ``…/experiments/mlartifacts`` (the clone was moved or copied)
+    would read the old folder's artifacts, or fail when it is gone; they are rewritten to
+    ``<root>/experiments/mlartifacts``. Locations anywhere else (a server's, a custom root) are
+    left alone. Call it holding :func:`store_lock`.
+
+    Returns
+    -------
+    int
+        Rows rewritten.
+    """
+    import sqlite3
+
+    here = (db.parent / "mlartifacts").resolve().as_uri()
+    con = sqlite3.connect(db, timeout=60)
+    try:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        if "experiments" not in tables:
+            return 0
+        roots = set()
+        for (loc,) in con.execute("select artifact_location from experiments"):
+            if isinstance(loc, str) and loc.startswith("file://"):
+                head = loc.split("/experiments/mlartifacts", 1)
+                if len(head) == 2 and head[0] + "/experiments/mlartifacts" != here:
+                    roots.add(head[0] + "/experiments/mlartifacts")
+        changed = 0
+        for old in sorted(roots):
+            for table, column in _LOCATION_COLUMNS:
+                if table in tables:
+                    cur = con.execute(
+                        f"update {table} set {column} = replace({column}, ?, ?) "  # noqa: S608
+                        f"where {column} like ?",
+                        (old, here, old + "%"),
+                    )
+                    changed += cur.rowcount
+        con.commit()
+        return changed
+    finally:
+        con.close()
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -252,7 +364,6 @@ def log_pipeline_run(
         ``parent_run_id``, ``runs`` (family -> child run id), ``versions`` (family -> registered
         version), ``tracking_uri``.
     """
-    import mlflow
 
     uri = uri or tracking_uri()
     configure(uri, experiment)
@@ -267,6 +378,36 @@ def log_pipeline_run(
     flat_params = flatten(params)
     child_ids: dict[str, str] = {}
     versions: dict[str, str] = {}
+    # one writer at a time: parallel stages (dvc queue -j N) lose no run and leave one candidate
+    with store_lock(uri):
+        return _log_pipeline_locked(
+            runs,
+            uri,
+            exp_name,
+            all_tags,
+            flat_params,
+            metrics,
+            artifacts,
+            candidate,
+            child_ids,
+            versions,
+        )
+
+
+def _log_pipeline_locked(
+    runs: list[FamilyRun],
+    uri: str,
+    exp_name: str,
+    all_tags: dict[str, str],
+    flat_params: dict[str, Any],
+    metrics: Mapping[str, float],
+    artifacts: list[Path],
+    candidate: str | None,
+    child_ids: dict[str, str],
+    versions: dict[str, str],
+) -> dict[str, Any]:
+    import mlflow
+
     with mlflow.start_run(run_name=exp_name or "pipeline") as parent:
         mlflow.set_tags(all_tags)
         mlflow.log_params(flat_params)
@@ -286,13 +427,18 @@ def log_pipeline_run(
                 versions[run.family] = str(info.registered_model_version)
     client = mlflow.MlflowClient(tracking_uri=uri)
     if candidate is not None and candidate in versions:
-        # exactly one candidate: take the alias off every other secondlook model
-        for rm in client.search_registered_models(filter_string="name LIKE 'secondlook-%'"):
-            if rm.name != registered_name(candidate) and CANDIDATE_ALIAS in (rm.aliases or {}):
-                client.delete_registered_model_alias(rm.name, CANDIDATE_ALIAS)
-        client.set_registered_model_alias(
-            registered_name(candidate), CANDIDATE_ALIAS, versions[candidate]
-        )
+        chosen = candidate
+
+        def move_alias() -> None:
+            # exactly one candidate: take the alias off every other secondlook model
+            for rm in client.search_registered_models(filter_string="name LIKE 'secondlook-%'"):
+                if rm.name != registered_name(chosen) and CANDIDATE_ALIAS in (rm.aliases or {}):
+                    client.delete_registered_model_alias(rm.name, CANDIDATE_ALIAS)
+            client.set_registered_model_alias(
+                registered_name(chosen), CANDIDATE_ALIAS, versions[chosen]
+            )
+
+        retry_locked(move_alias)  # under store_lock: no other writer moves it meanwhile
     return {
         "parent_run_id": parent.info.run_id,
         "runs": child_ids,
@@ -301,7 +447,9 @@ def log_pipeline_run(
     }
 
 
-def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) -> dict[str, Any]:
+def fetch_registered_model(  # noqa: C901 -- to be split (merge of #11 and #15)
+    uri: str, dst: Path, *, tracking: str | None = None
+) -> dict[str, Any]:
     """Download a registered model's files (``models:/<name>@<alias>`` or ``/<version>``).
 
     Nothing is deserialised here: the caller loads ``<folder>/model.skops`` through
@@ -336,7 +484,8 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
     Raises
     ------
     LookupError
-        If the name, alias or version is not in the registry.
+        If there is no store (a SQLite file that does not exist is never created here), or
+        the name, alias or version is not in the registry.
     secondlook.models.persist.ModelIntegrityError
         If the run recorded no model hash, or the downloaded model does not match it.
     """
@@ -355,7 +504,16 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
     )
 
     body = uri.removeprefix("models:/")
-    client = mlflow.MlflowClient(tracking_uri=tracking or tracking_uri())
+    store = tracking or tracking_uri()
+    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
+        # never create an empty store only to report "not found"
+        raise LookupError(
+            f"there is no MLflow tracking store at {store.removeprefix('sqlite:///')}, so no "
+            "registry to look the model up in; run the pipeline (`make repro`) from the "
+            "repository, set MLFLOW_TRACKING_URI to the store that holds it, or score a model "
+            "folder (--model models/<family>)"
+        )
+    client = mlflow.MlflowClient(tracking_uri=store)
     try:
         if "@" in body:
             name, alias = body.split("@", 1)
@@ -363,13 +521,19 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
         else:
             name, version = body.rsplit("/", 1)
             mv = client.get_model_version(name, version)
-        mlflow.set_tracking_uri(tracking or tracking_uri())
+        mlflow.set_tracking_uri(store)
+        if store.startswith("sqlite:///"):
+            with store_lock(store):
+                reroot_store(Path(store.removeprefix("sqlite:///")))
         folder = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(dst / "model")
         )
     except mlflow.exceptions.MlflowException as exc:
+        raise LookupError(f"not found in the registry at {store}: {exc}") from None
+    except OSError as exc:  # the registry knows it, its files are gone
         raise LookupError(
-            f"not found in the registry at {tracking or tracking_uri()}: {exc}"
+            f"{uri} is registered at {store}, but its files cannot be read ({exc}); the "
+            "store's artifact folder was moved or deleted"
         ) from None
     metadata: dict[str, Any] = {}
     if mv.run_id:
@@ -377,9 +541,22 @@ def fetch_registered_model(uri: str, dst: Path, *, tracking: str | None = None) 
             path = mlflow.artifacts.download_artifacts(
                 run_id=mv.run_id, artifact_path="metadata.json", dst_path=str(dst / "run")
             )
-            metadata = json.loads(Path(path).read_text())
-        except (mlflow.exceptions.MlflowException, OSError, ValueError):
-            metadata = {}
+        except (mlflow.exceptions.MlflowException, OSError) as exc:
+            listed = []
+            try:
+                listed = [f.path for f in client.list_artifacts(mv.run_id)]
+            except (mlflow.exceptions.MlflowException, OSError):
+                pass
+            if not listed:  # nothing readable at all: a missing folder, not an old run
+                raise LookupError(
+                    f"{uri}: the artifacts of its run {mv.run_id} cannot be read "
+                    f"({type(exc).__name__}); the store's artifact folder was moved or deleted"
+                ) from None
+        else:
+            try:
+                metadata = json.loads(Path(path).read_text())
+            except (OSError, ValueError):
+                metadata = {}
     label = f"registered model {name} version {mv.version}"
     recorded = metadata.get(MODEL_CONTENT_SHA256_KEY) if isinstance(metadata, dict) else None
     if not isinstance(recorded, str):
@@ -456,7 +633,10 @@ def log_stage_run(
         "stage": stage,
         **dict(tags or {}),
     }
-    with mlflow.start_run(run_name=f"{exp_name or 'pipeline'}-{stage}") as run:
+    with (
+        store_lock(uri),
+        mlflow.start_run(run_name=f"{exp_name or 'pipeline'}-{stage}") as run,
+    ):
         mlflow.set_tags(all_tags)
         mlflow.log_params(flatten(params))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})

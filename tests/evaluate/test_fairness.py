@@ -213,3 +213,21 @@ def test_parity_wording_for_a_wide_interval_is_too_uncertain() -> None:
     assert "within the" not in text and "`" not in text and "cp_plan_12m" not in text
     assert "a child protection plan within 12 months" in text
     assert "against the truth it is outside the parity band" in text
+
+
+def test_unknown_is_a_group_of_its_own_and_suppressed_when_small() -> None:
+    """`unknown` (written, or a missing value) is one group; a small one carries no number."""
+    y, scores, groups = _data(4000, seed=5)
+    g = groups.astype(object)
+    g[:6] = "unknown"
+    g[6:9] = None  # not recorded at all: the same group
+    t = group_table(y, {"m": scores}, g, n_boot=20, seed=1, min_cell=10)
+    assert set(t["group"]) == {"A", "B", "unknown"}
+    u = t[t["group"] == "unknown"]
+    assert u["suppressed"].all() and u["value"].isna().all()
+    # a large unknown group is reported like any other, recomputed with masks
+    g2 = groups.astype(object)
+    g2[: len(g2) // 3] = None
+    point = metricframe_point(y, scores, g2)
+    mask = np.asarray([v is None for v in g2])
+    assert point.loc["unknown", "flag_rate"] == pytest.approx(scores.flag[mask].mean(), abs=1e-12)

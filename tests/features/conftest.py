@@ -24,10 +24,11 @@ def load_benchmark(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="session")
-def oracle() -> ModuleType:
-    """The DuckDB implementation of the features."""
-    return load_benchmark("duckdb_features")
+@pytest.fixture(scope="session", params=["duckdb_features", "duckdb_fast"])
+def oracle(request: pytest.FixtureRequest) -> ModuleType:
+    """A DuckDB implementation of the features: the oracle, and the fast formulation that
+    ``benchmarks/bench_features.py`` times (both must give exactly the builder's table)."""
+    return load_benchmark(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -107,7 +107,7 @@ def test_practice_comparison_in_percentage_points_with_its_caveat() -> None:
             "vs_practice_hi": [0.0, 0.37],
         }
     )
-    text = practice_sentence(practice, "ebm")
+    text = practice_sentence(practice, "ebm", "95%")
     assert text is not None
     assert "a difference of 33 percentage points (95% interval 29 to 37)" in text
     assert "simulated to fail" in text and "not against real social workers" in text

@@ -20,7 +20,7 @@ from secondlook.schema import (
 from secondlook.score import chunks as chunks_mod
 from secondlook.score import run_score
 from secondlook.score import spill as spill_mod
-from secondlook.score.chunks import _detail_check
+from secondlook.score.chunks import _bad_detail
 from secondlook.score.spill import string_hash as _string_hash
 from secondlook.score.validate import check_chunk
 
@@ -80,9 +80,10 @@ def test_duplicates_across_batches_and_chunks_are_refused(
         run_score(folder, str(model_dir), out, score_params(batch_rows=500), log=_quiet)
     assert info.value.table == table and info.value.column == column
     assert "field_uniqueness" in str(info.value)
-    shown = info.value.rows[column].tolist()
-    assert shown == expected
-    assert info.value.rows["rows"].tolist() == [int((df[column] == v).sum()) for v in expected]
+    dup_rows = np.flatnonzero(df[column].isin(expected).to_numpy())
+    assert info.value.total == len(dup_rows) == sum(int((df[column] == v).sum()) for v in expected)
+    assert info.value.rows.index.tolist() == [f"row {i + 1}" for i in dup_rows[:5]]
+    assert info.value.rows[column].tolist() == df[column].iloc[dup_rows[:5]].tolist()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
@@ -107,13 +108,14 @@ def test_a_duplicate_is_found_even_among_colliding_hashes(
     folder = write_cohort(t, tmp_path / "c")
     with pytest.raises(TableError, match="field_uniqueness") as info:
         run_score(folder, str(model_dir), tmp_path / "s.parquet", score_params(), log=_quiet)
-    assert info.value.rows["event_id"].tolist() == [t["events"].loc[3000, "event_id"]]
+    assert info.value.rows["event_id"].tolist() == [t["events"].loc[3000, "event_id"]] * 2
+    assert info.value.rows.index.tolist() == ["row 101", "row 3001"]
 
 
 def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Tables) -> None:
     ev = cohort_tables["events"][["event_id", "type", "detail"]].copy()
     batch = pa.Table.from_pandas(ev, preserve_index=False)
-    _detail_check(batch, 0)  # the simulated cohort is clean
+    assert not _bad_detail(batch).any()  # the simulated cohort is clean
     ev = ev.copy()
     bad_rows = [7, len(ev) // 2, len(ev) - 1]
     ev.loc[bad_rows[0], "detail"] = "not_a_detail"
@@ -123,9 +125,8 @@ def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Table
     ev.loc[bad_rows[2], "detail"] = "neglect"
     oracle = bad_details(ev["type"].to_numpy(dtype=object), ev["detail"])
     assert sorted(np.flatnonzero(oracle).tolist()) == sorted(bad_rows)
-    with pytest.raises(TableError, match="allowed detail") as info:
-        _detail_check(pa.Table.from_pandas(ev, preserve_index=False), 1000)
-    assert sorted(info.value.rows.index.tolist()) == [r + 1000 for r in sorted(bad_rows)]
+    got = _bad_detail(pa.Table.from_pandas(ev, preserve_index=False))
+    assert np.flatnonzero(got).tolist() == sorted(bad_rows)
 
 
 def _oracle_check_chunk(
@@ -184,9 +185,9 @@ def test_cross_table_rules_match_the_pandas_oracle(cohort_tables: Tables) -> Non
     ev.loc[refs[1], "person_id"] = "P-NOBODY"
     ev.loc[refs[2], "person_id"] = adults[0]  # an adult, and (likely) of another household
     ev.loc[refs[3], "related_person_id"] = "P-NOBODY"
-    ev.loc[refs[4], "date"] = pd.Timestamp("1900-01-01")
+    ev.loc[refs[4], "date"] = pd.Timestamp("1995-06-01")
     ev.loc[refs[5], "household_id"] = other_hh[ev.loc[refs[9], "person_id"]]
-    ev.loc[refs[6], "date"] = pd.Timestamp("1900-01-01")
+    ev.loc[refs[6], "date"] = pd.Timestamp("1995-06-01")
     ev.loc[refs[6], "person_id"] = "P-NOBODY"  # two rules broken: the basic one names it
     got_events, got_rejected = check_chunk(hh, people, ev)
     want_events, want_rejected = _oracle_check_chunk(hh, people, ev)
@@ -209,3 +210,32 @@ def test_a_broken_history_event_refuses_the_chunk(cohort_tables: Tables) -> None
     with pytest.raises(TableError, match="refers to a person that exists") as info:
         check_chunk(hh, people, ev)
     assert info.value.rows.index.tolist() == [row]
+
+
+def test_future_and_placeholder_dates_reject_referrals_and_refuse_history(
+    cohort_tables: Tables,
+) -> None:
+    hh, people = cohort_tables["households"], cohort_tables["people"]
+    ev = cohort_tables["events"].copy()
+    refs = ev.index[ev["type"] == "referral"].tolist()
+    as_of = ev["date"].max()
+    ev.loc[refs[0], "date"] = as_of + pd.Timedelta(days=1)
+    ev.loc[refs[1], "date"] = pd.Timestamp("1900-01-01")
+    ev.loc[refs[2], "date"] = pd.Timestamp("9999-12-31")
+    history, rejected = check_chunk(hh, people, ev, as_of)
+    ids = ev.loc[refs[:3], "event_id"].tolist()
+    assert rejected.to_dict() == {
+        ids[0]: "future_date",
+        ids[1]: "placeholder_date",
+        ids[2]: "placeholder_date",
+    }
+    assert len(history) == len(ev) - 3
+    # without an extract date, only placeholders are refused
+    assert set(check_chunk(hh, people, ev)[1]) == {"placeholder_date"}
+    other = ev.index[ev["type"] == "school_concern"][0]
+    for value, words in (("2101-01-01", "after the extract date"), ("1900-01-01", "placeholder")):
+        broken = cohort_tables["events"].copy()
+        broken.loc[other, "date"] = pd.Timestamp(value)
+        with pytest.raises(TableError, match=words) as info:
+            check_chunk(hh, people, broken, as_of)
+        assert info.value.column == "date" and info.value.rows.index.tolist() == [other]

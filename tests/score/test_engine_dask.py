@@ -35,9 +35,21 @@ def test_dask_in_process_cluster_gives_identical_bytes(
 def test_dask_worker_processes_give_identical_bytes(
     cohort_dir: Path, model_dir: Path, tmp_path: Path
 ) -> None:
+    """The cluster path: two worker processes on 127.0.0.1, a cohort of several chunks."""
+    import os
+
+    from distributed import Client
+
     a, b = tmp_path / "pandas.parquet", tmp_path / "dask.parquet"
     run_score(cohort_dir, str(model_dir), a, score_params(), engine="pandas", log=_quiet)
-    run_score(
-        cohort_dir, str(model_dir), b, score_params(dask_workers=2), engine="dask", log=_quiet
-    )
+    with local_cluster(2, processes=True) as cluster, Client(cluster) as client:
+        workers = client.scheduler_info()["workers"]
+        assert len(workers) == 2
+        assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
+        pids = set(client.run(os.getpid).values())
+        assert len(pids) == 2 and os.getpid() not in pids  # two processes, not this one
+        doc = run_score(
+            cohort_dir, str(model_dir), b, score_params(), engine="dask", client=client, log=_quiet
+        )
+    assert doc["settings"]["chunks"] > 2  # does not fit one chunk
     assert a.read_bytes() == b.read_bytes()

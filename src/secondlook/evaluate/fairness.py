@@ -91,6 +91,19 @@ def parity_verdict(
     return "uncertain"
 
 
+def group_labels(groups: npt.ArrayLike) -> npt.NDArray[np.str_]:
+    """Each row's group as text; a missing group is the group ``unknown`` of its own.
+
+    pandas 3 keeps missing values missing through ``astype(str)``: without this, rows whose
+    attribute is not recorded would be dropped or crash the table. ``unknown`` is then a group
+    like any other, suppressed when small.
+    """
+    from secondlook.schema import UNKNOWN
+
+    s = pd.Series(np.asarray(groups, dtype=object))
+    return np.asarray(s.where(s.notna(), UNKNOWN).astype(str).to_numpy(), dtype=str)
+
+
 def _auroc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     y = np.asarray(y)
     if y.min() == y.max():
@@ -116,7 +129,7 @@ def metricframe_point(y: npt.ArrayLike, scores: Scores, groups: npt.ArrayLike) -
         Index: the groups (sorted); one column per metric.
     """
     yv = np.asarray(y).astype(np.int64)
-    g = pd.Series(np.asarray(groups)).astype(str).to_numpy()
+    g = group_labels(groups)
     flags = MetricFrame(
         metrics={
             "flag_rate": selection_rate,
@@ -275,7 +288,7 @@ def group_table(
         carry no number at all.
     """
     yv = np.asarray(y).astype(np.int64)
-    g = pd.Series(np.asarray(groups)).astype(str).to_numpy()
+    g = group_labels(groups)
     names = sorted(np.unique(g))
     masks = {name: g == name for name in names}
     sizes = pd.Series({k: int(v.sum()) for k, v in masks.items()})

@@ -7,19 +7,26 @@ DATA_MODEL.md: a decision at referral ``r`` on date ``d`` sees only events dated
 after ``d``.
 
 How it is fast: every event is reduced to an integer key (the person or household it belongs
-to, sometimes combined with a category such as the concern) and an integer day. A
-:class:`_Timeline` holds the sorted ``key * span + day`` values of one kind of event, so the
-number of such events of key ``k`` in a window ``[lo, d)`` is the difference of two binary
-searches, answered for all decisions at once with :func:`numpy.searchsorted`. Sibling counts are
-household counts minus the child's own (the latest sibling referral, a maximum that does not
-subtract, skips back over the run of the child's own referrals); the adults of a household are expanded into
-(decision, adult) pairs with :func:`numpy.repeat`. There is no Python loop over decisions.
+to), an integer day and one (type, detail) code. The child's events are sorted once by
+``key * span + day``, and so are the household's; each event gets a few 64-bit words whose bit
+lanes say which counters it feeds (a table lookup on its code), and the prefix sums of those
+words read at the two ends of a window give every counter of the window at once
+(:class:`~secondlook.features.windows.PackedCounts`): about forty counts per decision from two
+sorts, a dozen binary searches and a few dozen gathers, all vectorised over the decisions. Sibling
+counts are household counts minus the child's own (the latest sibling referral, a maximum that
+does not subtract, skips back over the run of the child's own referrals); the adults of a
+household are expanded into (decision, adult) pairs with :func:`numpy.repeat`. There is no
+Python loop over decisions. The independent parts (the child's history, the household's, the
+adults, the output columns) run in a few threads: numpy and Arrow release the GIL in their loops.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +40,14 @@ from secondlook.features.catalogue import (
     NO_REFERRAL_DAYS,
     NON_MOBILE_MONTHS,
     feature_names,
+)
+from secondlook.features.windows import (
+    Counter,
+    PackedCounts,
+    Timeline,
+    any_by_point,
+    expand_pairs,
+    last_by_another,
 )
 from secondlook.schema import CONCERNS, SOURCES
 
@@ -99,128 +114,47 @@ def months_before(days: Ints, months: int) -> Ints:
     return first.astype(np.int64) + np.minimum(day_of_month, length - 1)
 
 
-class _Timeline:
-    """Sorted (key, day) pairs of one kind of event, answering window queries in bulk."""
-
-    def __init__(self, keys: Ints, days: Ints, day0: int, span: int) -> None:
-        keep = keys >= 0
-        self.day0, self.span = day0, span
-        self.values = np.sort(keys[keep] * span + (days[keep] - day0))
-        self._cache: dict[tuple[int, int], tuple[Ints, Ints, Ints]] = {}
-
-    def _query(self, keys: Ints, days: Ints) -> Ints:
-        return keys * self.span + (np.clip(days, self.day0, self.day0 + self.span - 1) - self.day0)
-
-    def _position(self, keys: Ints, days: Ints) -> Ints:
-        # several windows share the same upper bound: search it once
-        cached = self._cache.get((id(keys), id(days)))
-        if cached is not None and cached[0] is keys and cached[1] is days:
-            return cached[2]
-        found = np.searchsorted(self.values, self._query(keys, days), side="left")
-        self._cache[(id(keys), id(days))] = (keys, days, found)
-        return found
-
-    def count(self, keys: Ints, lo: Ints | int, hi: Ints) -> Ints:
-        """Events of each key dated in ``[lo, hi)``."""
-        lo_arr = np.broadcast_to(np.asarray(lo, dtype=np.int64), hi.shape)
-        a = np.searchsorted(self.values, self._query(keys, lo_arr), side="left")
-        b = self._position(keys, hi)
-        return (b - a).astype(np.int64)
-
-    def ever(self, keys: Ints, hi: Ints) -> Ints:
-        """Events of each key dated before ``hi``."""
-        return self.count(keys, self.day0, hi)
-
-    def last_before(self, keys: Ints, hi: Ints, missing: np.int64) -> Ints:
-        """Day of each key's latest event dated before ``hi``, or ``missing``."""
-        idx = self._position(keys, hi) - 1
-        if len(self.values) == 0:
-            return np.full(len(keys), missing, dtype=np.int64)
-        found = self.values[np.maximum(idx, 0)]
-        ok = (idx >= 0) & (found // self.span == keys)
-        return np.where(ok, found % self.span + self.day0, missing).astype(np.int64)
-
-
-def _last_by_another(
-    timeline: _Timeline,
-    group: Ints,
-    member: Ints,
-    days: Ints,
-    query_group: Ints,
-    query_member: Ints,
-    hi: Ints,
-    missing: np.int64,
-) -> Ints:
-    """Day of each group's latest event dated before ``hi`` about a member other than the asker.
-
-    The sibling counterpart of :meth:`_Timeline.last_before` (a household's latest referral
-    about a child other than this one): counts subtract, maxima do not. The events are sorted
-    by (group, day) and each is given the start of its run of consecutive events about the same
-    member; when the latest event before ``hi`` is about the asker, the event just before its
-    run is the latest one about anybody else.
-
-    Parameters
-    ----------
-    timeline
-        Supplies the (group, day) encoding: its ``day0`` and ``span``.
-    group, member, days
-        Group code (-1: none), member code and day of each event, shape (m,).
-    query_group, query_member, hi
-        The group, the member to leave out and the exclusive upper day of each query, shape
-        (n,).
-    missing
-        Returned where the group has no such event.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n,)
-    """
-    keep = group >= 0
-    if not keep.any():
-        return np.full(len(hi), missing, dtype=np.int64)
-    values = group[keep] * timeline.span + (days[keep] - timeline.day0)
-    order = np.argsort(values, kind="stable")
-    values, who = values[order], member[keep][order]
-    key = values // timeline.span
-    begins = np.ones(len(values), dtype=bool)
-    begins[1:] = (who[1:] != who[:-1]) | (key[1:] != key[:-1])
-    run_start = np.maximum.accumulate(np.where(begins, np.arange(len(values)), 0))
-    last = np.searchsorted(values, timeline._query(query_group, hi), side="left") - 1
-    at = np.maximum(last, 0)
-    found = np.where(who[at] == query_member, run_start[at] - 1, last)
-    at = np.maximum(found, 0)
-    ok = (found >= 0) & (key[at] == query_group)
-    return np.where(ok, values[at] % timeline.span + timeline.day0, missing).astype(np.int64)
-
-
 class _Events:
-    """The events table reduced to integer codes, with masks by type and detail."""
+    """The events table reduced to integer codes, with masks by type and detail.
+
+    Each event also has one (type, detail) ``code`` in ``[0, n_codes)``; :meth:`codes` says
+    which codes a counter counts, so that a per-event mask is one table lookup.
+    """
 
     def __init__(self, events: pd.DataFrame, person_ids: pd.Series, hh_ids: pd.Series) -> None:
         self.person = _lookup(events["person_id"], person_ids)
         self.household = _lookup(events["household_id"], hh_ids)
-        self.related = _lookup(events["related_person_id"], person_ids)
         self.day = _days(events["date"])
         self._type, self._types = pd.factorize(events["type"])
         self._detail, self._details = pd.factorize(events["detail"])
         self.detail = events["detail"]
+        self._width = len(self._details) + 1  # detail code + 1: 0 for a missing detail
+        self.code = (self._type.astype(np.int64) * self._width + self._detail + 1).astype(np.int64)
+        self.n_codes = len(self._types) * self._width
+        #: the type and the detail (None when missing) of each code
+        types = np.repeat(np.asarray(self._types, dtype=object), self._width)
+        details = np.tile(np.asarray([None, *self._details], dtype=object), len(self._types))
+        self._code_type, self._code_detail = types, details
+        # the related person is read for two event types only: look up those rows alone
+        self.related = np.full(len(self.day), -1, dtype=np.int64)
+        rows = np.flatnonzero(self.of("police_domestic_incident") | self.of("pregnancy_notified"))
+        self.related[rows] = _lookup(events["related_person_id"].iloc[rows], person_ids)
+
+    def codes(
+        self, etype: str, details: Sequence[str] | None = None, *, token: str | None = None
+    ) -> Bools:
+        """Shape (n_codes,): the codes of events of ``etype`` with one of ``details`` (all
+        details when ``None``), or whose ``;``-separated detail lists ``token``."""
+        ok = self._code_type == etype
+        if details is not None:
+            ok &= np.isin(self._code_detail, np.asarray(list(details), dtype=object))
+        if token is not None:
+            ok &= np.array([d is not None and token in d.split(";") for d in self._code_detail])
+        return np.asarray(ok, dtype=bool)
 
     def of(self, etype: str, details: Sequence[str] | None = None) -> Bools:
         """Mask of events of ``etype`` (and, when given, one of ``details``)."""
-        types = pd.Index(self._types)
-        if etype not in types:
-            return np.zeros(len(self.day), dtype=bool)
-        mask = self._type == types.get_loc(etype)
-        if details is not None:
-            idx = pd.Index(self._details).get_indexer(list(details))
-            mask &= np.isin(self._detail, idx[idx >= 0])
-        return np.asarray(mask, dtype=bool)
-
-    def category(self, mask: Bools, vocabulary: Sequence[str]) -> Ints:
-        """Position of each masked event's detail in ``vocabulary`` (-1 when absent)."""
-        pos = pd.Index(vocabulary).get_indexer(pd.Index(self._details))
-        codes = self._detail[mask]
-        return np.where(codes >= 0, pos[np.maximum(codes, 0)], -1).astype(np.int64)
+        return self.codes(etype, details)[self.code]
 
 
 def _as_day(value: DateLike) -> int | None:
@@ -279,25 +213,28 @@ def _decision_points(
     return points.iloc[order].reset_index(drop=True), rows[order]
 
 
-def _expand(group_of_items: Ints, group_of_points: Ints) -> tuple[Ints, Ints]:
-    """All (point, item) pairs where the item belongs to the point's group.
+@dataclass(frozen=True)
+class _Points:
+    """The decision points sorted by (person, date), as integer codes, and the day encoding."""
 
-    Returns the point index and the item index of each pair; vectorised with repeat.
-    """
-    order = np.argsort(group_of_items, kind="stable")
-    sorted_groups = group_of_items[order]
-    first = np.searchsorted(sorted_groups, group_of_points, side="left")
-    last = np.searchsorted(sorted_groups, group_of_points, side="right")
-    sizes = last - first
-    point = np.repeat(np.arange(len(group_of_points), dtype=np.int64), sizes)
-    offsets = np.cumsum(sizes) - sizes
-    within = np.arange(len(point), dtype=np.int64) - np.repeat(offsets, sizes)
-    item = order[np.repeat(first, sizes) + within]
-    return point, item.astype(np.int64)
+    pc: Ints  # person code
+    hc: Ints  # household code
+    d: Ints  # decision day
+    lo: dict[int, Ints]  # months -> first day of the window of that many months
+    day0: int
+    span: int
+
+    def timeline(self, ev: _Events, keys: Ints, mask: Bools) -> Timeline:
+        return Timeline(keys[mask], ev.day[mask], self.day0, self.span)
 
 
-def _any_by_point(point: Ints, flag: Bools, n: int) -> Ints:
-    return (np.bincount(point[flag], minlength=n) > 0).astype(np.int64)
+def _threads(threads: int | None) -> int:
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        return threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 4))
 
 
 def build_features(
@@ -308,6 +245,7 @@ def build_features(
     *,
     start: DateLike = None,
     end: DateLike = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Build the point-in-time features of every decision point.
 
@@ -322,6 +260,11 @@ def build_features(
     start, end
         Inclusive date range of the referrals to featurize when ``decisions`` is ``None``
         (``None``: unbounded). Ignored when ``decisions`` is given.
+    threads
+        Threads for the independent parts (the child's history, the household's, the adults,
+        the output columns); default: the cores this process may use, at most 4. The output
+        does not depend on it (integer arithmetic only); a caller that already runs one
+        process per core passes 1.
 
     Returns
     -------
@@ -332,9 +275,24 @@ def build_features(
     Raises
     ------
     ValueError
-        If a decision's referral, person or household is not in the tables.
+        If a decision's referral, person or household is not in the tables, or ``threads``
+        is below 1.
     """
+    workers = _threads(threads)
     points, ref_rows = _decision_points(events, decisions, start, end)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="features") as pool:
+        return _build(households, people, events, points, ref_rows, pool, workers)
+
+
+def _build(
+    households: pd.DataFrame,
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    points: pd.DataFrame,
+    ref_rows: npt.NDArray[np.intp],
+    pool: ThreadPoolExecutor,
+    workers: int,
+) -> pd.DataFrame:
     n = len(points)
     hh_ids = households["household_id"]
     # number people household by household, and work on the points sorted by (person, date):
@@ -343,6 +301,7 @@ def build_features(
         np.argsort(_lookup(people["household_id"], hh_ids), kind="stable")
     ].reset_index(drop=True)
     person_ids = people["person_id"]
+    ev_future = pool.submit(_Events, events, person_ids, hh_ids)
     pc = _lookup(points["person_id"], person_ids)
     hc = _lookup(points["household_id"], hh_ids)
     if (pc < 0).any() or (hc < 0).any():
@@ -351,19 +310,24 @@ def build_features(
     d = _days(points["decision_date"])
     order = np.lexsort((d, pc))
     pc, hc, d, ref_rows = pc[order], hc[order], d[order], ref_rows[order]
-    ev = _Events(events, person_ids, hh_ids)
-
+    lo = {k: months_before(d, k) for k in (3, 12, 36)}
+    birth_month = _month_index(_days(people["birth_month"]))
+    ev = ev_future.result()
     all_days = np.concatenate([ev.day, d])
     day0 = int(all_days.min()) if len(all_days) else 0
     span = (int(all_days.max()) - day0 + 2) if len(all_days) else 2
-    lo = {k: months_before(d, k) for k in (3, 12, 36)}
+    pts = _Points(pc, hc, d, lo, day0, span)
+
+    own_future = pool.submit(_own_history, ev, pts, birth_month)
+    hh_future = pool.submit(_household_history, ev, pts)
+    sibling_future = pool.submit(_sibling_last_referral, ev, pts)
+    adults_future = pool.submit(_adults, ev, pts, people, hh_ids)
+    notified_future = pool.submit(
+        lambda: pts.timeline(ev, ev.related, ev.of("pregnancy_notified")).last_before(pc, d, _NEVER)
+    )
     out: dict[str, Ints] = {}
 
-    def timeline(keys: Ints, mask: Bools) -> _Timeline:
-        return _Timeline(keys[mask], ev.day[mask], day0, span)
-
     # --- the child ---------------------------------------------------------------------------
-    birth_month = _month_index(_days(people["birth_month"]))
     age = _month_index(d) - birth_month[pc]
     unborn = age < 0
     out["age_months"] = np.maximum(age, 0)
@@ -371,143 +335,6 @@ def build_features(
     out["not_yet_mobile"] = ((age >= 0) & (age < NON_MOBILE_MONTHS)).astype(np.int64)
     disability = people["disability"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     out["disability"] = disability[pc].astype(np.int64)
-
-    # --- referrals: this child and the siblings ----------------------------------------------
-    is_ref = ev.of("referral")
-    own_ref = timeline(ev.person, is_ref)
-    hh_ref = timeline(ev.household, is_ref)
-    nc = len(CONCERNS)
-    concern = np.full(len(ev.day), -1, dtype=np.int64)
-    concern[is_ref] = ev.category(is_ref, CONCERNS)
-    has_concern = is_ref & (concern >= 0)
-    own_ref_c = timeline(np.where(concern >= 0, ev.person * nc + concern, -1), has_concern)
-    hh_ref_c = timeline(np.where(concern >= 0, ev.household * nc + concern, -1), has_concern)
-    own_counts = {k: own_ref.count(pc, lo[k], d) for k in (3, 12, 36)}
-    for k in (3, 12, 36):
-        out[f"referrals_{k}m"] = own_counts[k]
-    own_by_concern = {}
-    for i, c in enumerate(CONCERNS):
-        own_by_concern[c] = own_ref_c.count(pc * nc + i, lo[36], d)
-        out[f"referrals_36m_{c}"] = own_by_concern[c]
-    last = own_ref.last_before(pc, d, _NEVER)
-    since = np.where(last == _NEVER, NO_REFERRAL_DAYS, d - last)
-    out["days_since_last_referral"] = np.minimum(since, NO_REFERRAL_DAYS).astype(np.int64)
-
-    def own_and_household(mask: Bools) -> tuple[Ints, Ints]:
-        own = timeline(ev.person, mask).ever(pc, d)
-        return own, timeline(ev.household, mask).ever(hc, d)
-
-    outcome = {o: own_and_household(ev.of("referral_outcome", [o])) for o in OUTCOME_FEATURES}
-    out["prior_nfa"] = outcome["nfa"][0]
-    out["prior_assessment"] = outcome["assessment"][0]
-    out["prior_s47"] = outcome["s47"][0]
-    substantiated_own, substantiated_hh = own_and_household(
-        ev.of("s47_concluded", ["substantiated"])
-    )
-    out["prior_s47_substantiated"] = substantiated_own
-    started_own, started_hh = own_and_household(ev.of("cp_plan_started"))
-    ended_own, ended_hh = own_and_household(ev.of("cp_plan_ended"))
-    out["cp_plan_ever"] = (started_own > 0).astype(np.int64)
-    out["cp_plan_active"] = (started_own > ended_own).astype(np.int64)
-
-    # siblings: the household's events minus this child's own
-    for k in (3, 12, 36):
-        out[f"sibling_referrals_{k}m"] = hh_ref.count(hc, lo[k], d) - own_counts[k]
-    for i, c in enumerate(CONCERNS):
-        out[f"sibling_referrals_36m_{c}"] = (
-            hh_ref_c.count(hc * nc + i, lo[36], d) - (own_by_concern[c])
-        )
-    last_sib = _last_by_another(
-        hh_ref, np.where(is_ref, ev.household, -1), ev.person, ev.day, hc, pc, d, _NEVER
-    )
-    since_sib = np.where(last_sib == _NEVER, NO_REFERRAL_DAYS, d - last_sib)
-    out["days_since_sibling_referral"] = np.minimum(since_sib, NO_REFERRAL_DAYS).astype(np.int64)
-    out["sibling_prior_nfa"] = outcome["nfa"][1] - outcome["nfa"][0]
-    out["sibling_prior_assessment"] = outcome["assessment"][1] - outcome["assessment"][0]
-    out["sibling_prior_s47"] = outcome["s47"][1] - outcome["s47"][0]
-    out["sibling_prior_s47_substantiated"] = substantiated_hh - substantiated_own
-    out["sibling_cp_plan_ever"] = (started_hh - started_own > 0).astype(np.int64)
-    removed_own, removed_hh = own_and_household(ev.of("child_removed"))
-    sibling_removed = removed_hh - removed_own > 0
-    out["sibling_ever_removed"] = sibling_removed.astype(np.int64)
-    out["sibling_on_plan"] = ((started_hh - ended_hh) - (started_own - ended_own) > 0).astype(
-        np.int64
-    )
-
-    # --- household and agency signals --------------------------------------------------------
-    police = timeline(ev.household, ev.of("police_domestic_incident"))
-    for k in (12, 36):
-        out[f"police_domestic_{k}m"] = police.count(hc, lo[k], d)
-    is_contact = ev.of("adult_service_contact")
-    kinds = list(ADULT_CONTACT_KINDS)
-    kind = np.full(len(ev.day), -1, dtype=np.int64)
-    kind[is_contact] = ev.category(is_contact, kinds)
-    nk = len(kinds)
-    contacts = timeline(np.where(kind >= 0, ev.household * nk + kind, -1), kind >= 0)
-    for i, short in enumerate(ADULT_CONTACT_KINDS.values()):
-        out[f"adult_contacts_{short}_36m"] = contacts.count(hc * nk + i, lo[36], d)
-    is_assessment = ev.of("assessment_completed")
-    assessment_detail = ev.detail[is_assessment].fillna("")
-    for factor in ASSESSMENT_FACTORS:
-        mask = is_assessment.copy()
-        mask[is_assessment] = assessment_detail.str.contains(
-            rf"(?:^|;){factor}(?:;|$)", regex=True
-        ).to_numpy(dtype=bool)
-        out[f"assessment_found_{factor}"] = (timeline(ev.household, mask).ever(hc, d) > 0).astype(
-            np.int64
-        )
-
-    out["ed_attendances_12m"] = timeline(ev.person, ev.of("ed_attendance")).count(pc, lo[12], d)
-    out["unexplained_injuries_12m"] = timeline(
-        ev.person, ev.of("ed_attendance", UNEXPLAINED_INJURIES)
-    ).count(pc, lo[12], d)
-    bruise = ev.of("ed_attendance", ["bruising"]) | ev.of("health_contact", ["bruising_observed"])
-    age_at_event = _month_index(ev.day) - birth_month[np.maximum(ev.person, 0)]
-    bruise &= (ev.person >= 0) & (age_at_event >= 0) & (age_at_event < NON_MOBILE_MONTHS)
-    out["bruising_non_mobile"] = (timeline(ev.person, bruise).ever(pc, d) > 0).astype(np.int64)
-    out["missed_appointments_12m"] = timeline(
-        ev.person, ev.of("health_contact", ["missed_appointment"])
-    ).count(pc, lo[12], d)
-    out["school_concerns_12m"] = timeline(ev.person, ev.of("school_concern")).count(pc, lo[12], d)
-
-    # --- adults ------------------------------------------------------------------------------
-    out["adults_joined_12m"] = timeline(ev.household, ev.of("adult_joined")).count(hc, lo[12], d)
-    role = people["role"].to_numpy()
-    adult_rows = np.flatnonzero(role != "child").astype(np.int64)
-    adult_hh = _lookup(people["household_id"].iloc[adult_rows], hh_ids)
-    point, item = _expand(adult_hh, hc)
-    adult = adult_rows[item]
-    pd_ = d[point]
-    joined = timeline(ev.person, ev.of("adult_joined")).last_before(adult, pd_, _NEVER)
-    left = timeline(ev.person, ev.of("adult_left")).last_before(adult, pd_, _NEVER)
-    parent = np.isin(role[adult], ["mother", "father"])
-    joined = np.where((joined == _NEVER) & parent, _FROM_START, joined)
-    present = joined > left
-    assessed_tl = timeline(ev.person, ev.of("adult_assessed"))
-    assessed = assessed_tl.ever(adult, pd_) > 0
-    out["adults_present"] = np.bincount(point[present], minlength=n).astype(np.int64)
-    not_mother = role[adult] != "mother"
-    out["unassessed_adult_present"] = _any_by_point(point, present & ~assessed & not_mother, n)
-
-    is_da = ev.of("police_domestic_incident") & (ev.related >= 0) & (ev.household >= 0)
-    named = (
-        pd.DataFrame({"h": ev.household[is_da], "adult": ev.related[is_da], "day": ev.day[is_da]})
-        .groupby(["h", "adult"], as_index=False, sort=True)["day"]
-        .min()
-    )
-    point, item = _expand(named["h"].to_numpy(dtype=np.int64), hc)
-    perp = named["adult"].to_numpy(dtype=np.int64)[item]
-    first_named = named["day"].to_numpy(dtype=np.int64)[item]
-    flag = (first_named < d[point]) & ~(assessed_tl.ever(perp, d[point]) > 0)
-    out["unassessed_adult_named_in_da"] = _any_by_point(point, flag, n)
-
-    # --- pregnancy ---------------------------------------------------------------------------
-    out["unborn_earlier_removal"] = (unborn & sibling_removed).astype(np.int64)
-    notified = timeline(ev.related, ev.of("pregnancy_notified")).last_before(pc, d, _NEVER)
-    has_notice = unborn & (notified != _NEVER)
-    gap = _month_index(d) - _month_index(np.where(has_notice, notified, d))
-    out["months_notification_to_prebirth_referral"] = np.where(has_notice, gap, 0).astype(np.int64)
-    out["months_prebirth_referral_before_due"] = np.where(unborn, -age, 0).astype(np.int64)
 
     # --- the current referral ----------------------------------------------------------------
     source = events["source"].iloc[ref_rows].to_numpy()
@@ -521,14 +348,186 @@ def build_features(
     decile = households["deprivation_decile"].to_numpy(dtype=np.int64)
     out["deprivation_decile"] = decile[hc]
 
+    # --- histories: a sibling count is the household's count minus the child's own -----------
+    own = own_future.result()
+    hh = hh_future.result()
+
+    def sibling(name: str) -> Ints:
+        return hh[name] - own[name]
+
+    for k in (3, 12, 36):
+        out[f"referrals_{k}m"] = own[f"referrals_{k}m"]
+        out[f"sibling_referrals_{k}m"] = sibling(f"referrals_{k}m")
+    for c in CONCERNS:
+        out[f"referrals_36m_{c}"] = own[f"referrals_36m_{c}"]
+        out[f"sibling_referrals_36m_{c}"] = sibling(f"referrals_36m_{c}")
+    out["days_since_last_referral"] = own["days_since_last_referral"]
+    out["days_since_sibling_referral"] = sibling_future.result()
+    for o in OUTCOME_FEATURES:
+        out[f"prior_{o}"] = own[o]
+        out[f"sibling_prior_{o}"] = sibling(o)
+    out["prior_s47_substantiated"] = own["s47_substantiated"]
+    out["sibling_prior_s47_substantiated"] = sibling("s47_substantiated")
+    out["cp_plan_ever"] = (own["started"] > 0).astype(np.int64)
+    out["cp_plan_active"] = (own["started"] > own["ended"]).astype(np.int64)
+    out["sibling_cp_plan_ever"] = (sibling("started") > 0).astype(np.int64)
+    sibling_removed = sibling("removed") > 0
+    out["sibling_ever_removed"] = sibling_removed.astype(np.int64)
+    out["sibling_on_plan"] = (sibling("started") - sibling("ended") > 0).astype(np.int64)
+    for k in (12, 36):
+        out[f"police_domestic_{k}m"] = hh[f"police_domestic_{k}m"]
+    for short in ADULT_CONTACT_KINDS.values():
+        out[f"adult_contacts_{short}_36m"] = hh[f"adult_contacts_{short}_36m"]
+    for factor in ASSESSMENT_FACTORS:
+        out[f"assessment_found_{factor}"] = (hh[f"found_{factor}"] > 0).astype(np.int64)
+    for name in ("ed_attendances_12m", "unexplained_injuries_12m", "missed_appointments_12m"):
+        out[name] = own[name]
+    out["school_concerns_12m"] = own["school_concerns_12m"]
+    out["bruising_non_mobile"] = (own["bruise"] > 0).astype(np.int64)
+    out["adults_joined_12m"] = hh["adults_joined_12m"]
+    out.update(adults_future.result())
+
+    # --- pregnancy ---------------------------------------------------------------------------
+    out["unborn_earlier_removal"] = (unborn & sibling_removed).astype(np.int64)
+    notified = notified_future.result()
+    has_notice = unborn & (notified != _NEVER)
+    gap = _month_index(d) - _month_index(np.where(has_notice, notified, d))
+    out["months_notification_to_prebirth_referral"] = np.where(has_notice, gap, 0).astype(np.int64)
+    out["months_prebirth_referral_before_due"] = np.where(unborn, -age, 0).astype(np.int64)
+
     names = feature_names()
     assert set(out) == set(names), sorted(set(out) ^ set(names))
-    matrix = np.empty((n, len(names)), dtype=np.int64)
-    matrix[order] = np.column_stack([np.asarray(out[name], dtype=np.int64) for name in names])
-    features = pd.DataFrame(matrix, columns=names)
+    # one contiguous row per feature, back in the points' order: the frame's single block
+    back = np.empty(n, dtype=np.int64)
+    back[order] = np.arange(n, dtype=np.int64)
+    block = np.empty((len(names), n), dtype=np.int64)
+
+    def put(rows: range) -> None:
+        for i in rows:
+            np.take(np.asarray(out[names[i]], dtype=np.int64), back, out=block[i], mode="clip")
+
+    parts = [range(i, len(names), workers) for i in range(workers)]
+    for done in [pool.submit(put, r) for r in parts]:
+        done.result()
+    features = pd.DataFrame(block.T, columns=names, copy=False)
     ids = points.reset_index(drop=True).copy()
     ids["decision_date"] = ids["decision_date"].astype("datetime64[s]")
     return pd.concat([ids, features], axis=1)
+
+
+def _ever_counters(ev: _Events) -> list[Counter]:
+    """Outcomes, plans and removals of the whole history (the child's and the household's)."""
+    return [
+        Counter("nfa", ev.codes("referral_outcome", ["nfa"])),
+        Counter("assessment", ev.codes("referral_outcome", ["assessment"])),
+        Counter("s47", ev.codes("referral_outcome", ["s47"])),
+        Counter("s47_substantiated", ev.codes("s47_concluded", ["substantiated"])),
+        Counter("started", ev.codes("cp_plan_started")),
+        Counter("ended", ev.codes("cp_plan_ended")),
+        Counter("removed", ev.codes("child_removed")),
+    ]
+
+
+def _referral_counters(ev: _Events) -> list[Counter]:
+    out = [Counter(f"referrals_{k}m", ev.codes("referral"), k) for k in (3, 12, 36)]
+    out += [Counter(f"referrals_36m_{c}", ev.codes("referral", [c]), 36) for c in CONCERNS]
+    return out
+
+
+def _own_history(ev: _Events, pts: _Points, birth_month: Ints) -> dict[str, Ints]:
+    """Counts of the child's own earlier events, and the days since its latest referral."""
+    bruise = ev.codes("ed_attendance", ["bruising"]) | ev.codes(
+        "health_contact", ["bruising_observed"]
+    )
+    # the child's age at the event, read only where the event could count
+    rows = np.flatnonzero(bruise[ev.code] & (ev.person >= 0))
+    age_then = _month_index(ev.day[rows]) - birth_month[ev.person[rows]]
+    not_mobile_then = np.zeros(len(ev.day), dtype=bool)
+    not_mobile_then[rows] = (age_then >= 0) & (age_then < NON_MOBILE_MONTHS)
+    counters = _ever_counters(ev) + _referral_counters(ev)
+    counters += [
+        Counter("bruise", bruise, where=not_mobile_then),
+        Counter("ed_attendances_12m", ev.codes("ed_attendance"), 12),
+        Counter("unexplained_injuries_12m", ev.codes("ed_attendance", UNEXPLAINED_INJURIES), 12),
+        Counter("missed_appointments_12m", ev.codes("health_contact", ["missed_appointment"]), 12),
+        Counter("school_concerns_12m", ev.codes("school_concern"), 12),
+    ]
+    history = PackedCounts(ev.person, ev.day, ev.code, counters, pts.day0, pts.span)
+    at = history.position(pts.pc, pts.d)
+    out = history.counts(pts.pc, pts.d, pts.lo, at=at)
+    last = history.last_before(pts.pc, ev.of("referral"), at, _NEVER)
+    since = np.where(last == _NEVER, NO_REFERRAL_DAYS, pts.d - last)
+    out["days_since_last_referral"] = np.minimum(since, NO_REFERRAL_DAYS).astype(np.int64)
+    return out
+
+
+def _household_history(ev: _Events, pts: _Points) -> dict[str, Ints]:
+    """Counts of the household's earlier events (every member's, the child's included)."""
+    counters = _ever_counters(ev) + _referral_counters(ev)
+    counters += [
+        Counter(f"found_{f}", ev.codes("assessment_completed", token=f)) for f in ASSESSMENT_FACTORS
+    ]
+    police = ev.codes("police_domestic_incident")
+    counters += [Counter(f"police_domestic_{k}m", police, k) for k in (12, 36)]
+    counters += [Counter("adults_joined_12m", ev.codes("adult_joined"), 12)]
+    counters += [
+        Counter(f"adult_contacts_{short}_36m", ev.codes("adult_service_contact", [detail]), 36)
+        for detail, short in ADULT_CONTACT_KINDS.items()
+    ]
+    history = PackedCounts(ev.household, ev.day, ev.code, counters, pts.day0, pts.span)
+    return history.counts(pts.hc, pts.d, pts.lo)
+
+
+def _sibling_last_referral(ev: _Events, pts: _Points) -> Ints:
+    """Days since the household's latest referral about another child (capped)."""
+    is_ref = ev.of("referral")
+    last = last_by_another(
+        Timeline(ev.day[:0], ev.day[:0], pts.day0, pts.span),
+        np.where(is_ref, ev.household, -1),
+        ev.person,
+        ev.day,
+        pts.hc,
+        pts.pc,
+        pts.d,
+        _NEVER,
+    )
+    since = np.where(last == _NEVER, NO_REFERRAL_DAYS, pts.d - last)
+    return np.minimum(since, NO_REFERRAL_DAYS).astype(np.int64)
+
+
+def _adults(ev: _Events, pts: _Points, people: pd.DataFrame, hh_ids: pd.Series) -> dict[str, Ints]:
+    """The adults present at each decision, and whether an unassessed one is present or named."""
+    n, hc, d = len(pts.d), pts.hc, pts.d
+    out: dict[str, Ints] = {}
+    role = people["role"].to_numpy()
+    adult_rows = np.flatnonzero(role != "child").astype(np.int64)
+    adult_hh = _lookup(people["household_id"].iloc[adult_rows], hh_ids)
+    point, item = expand_pairs(adult_hh, hc)
+    adult = adult_rows[item]
+    pd_ = d[point]
+    joined = pts.timeline(ev, ev.person, ev.of("adult_joined")).last_before(adult, pd_, _NEVER)
+    left = pts.timeline(ev, ev.person, ev.of("adult_left")).last_before(adult, pd_, _NEVER)
+    parent = np.isin(role[adult], ["mother", "father"])
+    joined = np.where((joined == _NEVER) & parent, _FROM_START, joined)
+    present = joined > left
+    assessed_tl = pts.timeline(ev, ev.person, ev.of("adult_assessed"))
+    assessed = assessed_tl.ever(adult, pd_) > 0
+    out["adults_present"] = np.bincount(point[present], minlength=n).astype(np.int64)
+    not_mother = role[adult] != "mother"
+    out["unassessed_adult_present"] = any_by_point(point, present & ~assessed & not_mother, n)
+
+    is_da = ev.of("police_domestic_incident") & (ev.related >= 0) & (ev.household >= 0)
+    named = (
+        pd.DataFrame({"h": ev.household[is_da], "adult": ev.related[is_da], "day": ev.day[is_da]})
+        .groupby(["h", "adult"], as_index=False, sort=True)["day"]
+        .min()
+    )
+    point, item = expand_pairs(named["h"].to_numpy(dtype=np.int64), hc)
+    perp = named["adult"].to_numpy(dtype=np.int64)[item]
+    first_named = named["day"].to_numpy(dtype=np.int64)[item]
+    flag = (first_named < d[point]) & ~(assessed_tl.ever(perp, d[point]) > 0)
+    out["unassessed_adult_named_in_da"] = any_by_point(point, flag, n)
+    return out
 
 
 #: referral outcomes counted in this child's (and the siblings') history

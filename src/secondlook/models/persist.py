@@ -20,10 +20,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import skops.io as sio
 
 from secondlook.errors import MissingInputError, ModelIntegrityError, UntrustedModelError
 from secondlook.models.calibrate import CalibratedModel
+from secondlook.models.safety import check_structure
 
 __all__ = [
     "MODEL_FILE",
@@ -79,7 +81,7 @@ def content_sha256(data: bytes) -> str:
     object, and a model that was loaded and saved again (as MLflow does when it logs a model)
     shares different objects -- small numbers and strings especially -- while holding the same
     values. What is hashed is the schema's every value, type and array reference, and every
-    array's bytes. :func:`save_model` records it as ``model_content_sha256``. Only the zip and
+    array's values, field by field (never the padding bytes between a record's fields). :func:`save_model` records it as ``model_content_sha256``. Only the zip and
     its JSON schema are read; nothing is deserialised.
 
     Raises
@@ -102,12 +104,32 @@ def content_sha256(data: bytes) -> str:
         h.update(json.dumps(schema, separators=(",", ":")).encode())
         for name in archive.namelist():
             if name != "schema.json":
-                body = archive.read(name)
-                h.update(f"\n{name}:{len(body)}\n".encode())
-                h.update(body)
+                h.update(f"\n{name}\n".encode())
+                _hash_array(h, archive.read(name))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ModelIntegrityError(f"not a readable skops archive ({exc})") from None
     return h.hexdigest()
+
+
+def _hash_array(h: Any, body: bytes) -> None:
+    """Add one ``.npy`` entry to ``h`` by its values, field by field.
+
+    A structured array (a tree's node records) has padding bytes between its fields that hold
+    whatever memory held (scikit-learn PR #27580): the same tree saved twice differs there. Each
+    field is hashed on its own -- name, type, shape and values -- so equal models hash equal.
+    An entry numpy cannot read without unpickling is hashed as bytes.
+    """
+    try:
+        arr = np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        h.update(f"bytes:{len(body)}\n".encode())
+        h.update(body)
+        return
+    fields = arr.dtype.names or (None,)
+    for field in fields:
+        part = arr if field is None else arr[field]
+        h.update(f"{field}:{part.dtype.str}:{part.shape}\n".encode())
+        h.update(np.ascontiguousarray(part).tobytes())
 
 
 def file_sha256(path: str | Path) -> str:
@@ -247,7 +269,8 @@ def load_model(folder: str | Path) -> CalibratedModel:
         If the file has been altered since it was saved, or ``metadata.json`` is missing or
         records no hash.
     UntrustedModelError
-        If the file holds a type outside the trusted list.
+        If the file holds a type outside the trusted list, or a tree whose arrays fail the
+        structural checks of :func:`secondlook.models.safety.check_structure`.
     """
     folder = Path(folder)
     path = folder / MODEL_FILE
@@ -268,6 +291,8 @@ def load_model(folder: str | Path) -> CalibratedModel:
     model = sio.loads(data, trusted=TRUSTED_TYPES)
     if not isinstance(model, CalibratedModel):
         raise UntrustedModelError(f"{path} does not hold a CalibratedModel")
+    # trusted types beyond skops' defaults are used only once their arrays are checked
+    check_structure(model, str(path))
     return model
 
 

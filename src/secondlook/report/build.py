@@ -435,6 +435,8 @@ def _summary(
     capacity: float,
     fairness_json: Mapping[str, Any] | None = None,
     seeds: list[str] | None = None,
+    *,
+    level: str,
 ) -> Summary:
     pts = [texts.SUMMARY_WHAT]
     seeds = list(seeds or [])
@@ -460,7 +462,7 @@ def _summary(
             f"of those that warranted escalation, and {row_iv(fam, 'precision', share=True)} of "
             "its flags warranted it."
         )
-    practice_text = practice_sentence(practice, candidate)
+    practice_text = practice_sentence(practice, candidate, level)
     if practice_text:
         pts.append(practice_text)
     price = metrics.get("price_of_interpretability")
@@ -579,6 +581,7 @@ def build_report(
                 candidate,
                 str(metrics.get("label") or "warrants_escalation"),
             ),
+            level=fmt_level(evaluate.ci),
         ),
         world=world,
         labels=_labels(inputs, metrics, candidate, root, evaluate),

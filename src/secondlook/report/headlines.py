@@ -103,8 +103,11 @@ def fairness_headline(fairness: Mapping[str, Any] | None, candidate: str) -> str
     )
 
 
-def practice_sentence(practice: pd.DataFrame, candidate: str) -> str | None:
-    """The practice comparison in percentage points, with its caveat in the same breath."""
+def practice_sentence(practice: pd.DataFrame, candidate: str, level: str) -> str | None:
+    """The practice comparison in percentage points, with its caveat in the same breath.
+
+    ``level`` is the interval's level in words (``"95%"``, from ``evaluate.ci``).
+    """
     if (
         practice.empty
         or candidate not in set(practice["who"])
@@ -118,7 +121,7 @@ def practice_sentence(practice: pd.DataFrame, candidate: str) -> str | None:
     diff = (
         f"{100 * pts[0]:.0f} percentage points"
         + (
-            f" (95% interval {100 * pts[1]:.0f} to {100 * pts[2]:.0f})"
+            f" ({level} interval {100 * pts[1]:.0f} to {100 * pts[2]:.0f})"
             if finite(pts[1]) and finite(pts[2])
             else ""
         )

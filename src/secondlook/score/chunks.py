@@ -38,26 +38,33 @@ import pyarrow.feather as feather
 
 from secondlook.schema import (
     ADULT_ROLES,
+    ETHNICITIES,
+    EVENT_TYPES,
+    MAX_PRENATAL_MONTHS,
+    OUTCOMES,
     ROLES,
-    SCHEMAS,
-    TableError,
+    SEXES,
+    SOURCES,
+    UNKNOWN,
     bad_details,
-    column_rules,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
 from secondlook.score.spill import Spill, UniqueIds, duplicates
+from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
+from secondlook.score.validate import placeholder_dates
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
-#: the closed vocabulary of each streamed column that has one (from the contract's checks)
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
-    (table, column): tuple(rules["allowed_values"])
-    for table in ("people", "events", "decisions")
-    for column in SCHEMAS[table].columns
-    if "allowed_values" in (rules := column_rules(table, column))
+    ("people", "role"): ROLES,
+    ("people", "sex"): (*SEXES, UNKNOWN),
+    ("people", "ethnicity"): (*ETHNICITIES, UNKNOWN),
+    ("events", "type"): EVENT_TYPES,
+    ("events", "source"): SOURCES,
+    ("decisions", "practice_outcome"): OUTCOMES,
 }
 #: the id columns of each streamed table that must be unique across the whole table
 _UNIQUE: dict[str, tuple[str, ...]] = {
@@ -102,22 +109,20 @@ class Plan:
     files: dict[int, dict[str, list[Path]]] = field(default_factory=dict)
 
 
-def _vocab_check(table: str, column: str, values: pa.Array, offset: int) -> None:
-    allowed = _VOCAB[(table, column)]
+def _vocab_check(source: TableSource, column: str, values: pa.Array) -> None:
+    allowed = _VOCAB[(source.name, column)]
     ok = pc.is_in(values, pa.array(allowed))
     if not pc.all(ok).as_py():
-        bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
-        shown = pc.take(values, pa.array(bad[:5])).to_pylist()
-        raise TableError(
-            table,
-            column,
-            f"one of {', '.join(allowed)}",
-            pd.DataFrame({column: shown}, index=pd.Index(bad[:5] + offset)),
-        )
+
+        def bad(parsed: pa.Table, stored: pa.Table) -> np.ndarray:
+            col = parsed.column(column)
+            return ~_mask(pc.is_in(col, pa.array(allowed))) & _mask(pc.is_valid(col))
+
+        source.refuse(column, f"one of {', '.join(allowed)}", bad)
 
 
-def _detail_check(batch: pa.Table, offset: int) -> None:
-    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``).
+def _bad_detail(batch: pa.Table) -> np.ndarray:
+    """Whether each event's ``detail`` is not allowed for its type (as ``schema.bad_details``).
 
     The rule reads one row at a time, so it is decided once per distinct (type, detail) pair
     -- a few hundred in a million events -- and spread back to the rows.
@@ -138,34 +143,55 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
         return pd.Series(text, dtype="str")
 
     types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    bad = bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)]
-    if bad.any():
-        rows = batch.select(["event_id", "type", "detail"]).to_pandas()[bad].head(5)
-        rows.index = rows.index + offset
-        raise TableError("events", "detail", "allowed detail for the event type", rows)
-
-
-def _check_households(hh: pa.Table) -> None:
-    la = hh.column("local_authority")
-    ok = pc.match_substring_regex(la, column_rules("households", "local_authority")["pattern"])
-    if not pc.all(ok).as_py():
-        raise TableError("households", "local_authority", "LA code", _rows(hh, ~ok.to_numpy(False)))
-    dec = hh.column("deprivation_decile").to_numpy()
-    lo, hi = (
-        column_rules("households", "deprivation_decile")[k] for k in ("min_value", "max_value")
+    return np.asarray(
+        bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)],
+        dtype=bool,
     )
-    out = (dec < lo) | (dec > hi)
-    if out.any():
-        raise TableError(
-            "households", "deprivation_decile", f"in_range({lo}, {hi})", _rows(hh, out)
+
+
+def _detail_check(source: TableSource, batch: pa.Table) -> None:
+    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``)."""
+    if _bad_detail(batch).any():
+        source.refuse(
+            "detail",
+            "allowed detail for the event type",
+            lambda parsed, _stored: _bad_detail(parsed),
+            show=("type", "detail"),
         )
 
 
-def _rows(table: pa.Table, mask: np.ndarray, offset: int = 0) -> pd.DataFrame:
-    idx = np.flatnonzero(mask)[:5]
-    rows = table.take(pa.array(idx)).to_pandas()
-    rows.index = idx + offset
-    return rows
+def _birth_check(source: TableSource, batch: pa.Table, as_of: pd.Timestamp | None) -> None:
+    """Birth months are not placeholders, nor more than ten months after the extract date."""
+    latest = None
+    if as_of is not None:
+        latest = pd.Timestamp(as_of) + pd.DateOffset(months=MAX_PRENATAL_MONTHS)
+
+    def bad(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        births = parsed.column("birth_month").to_numpy(zero_copy_only=False)
+        out = placeholder_dates(births)
+        if latest is not None:
+            out |= births > np.datetime64(latest.date(), "s")
+        return np.asarray(out, dtype=bool)
+
+    if bad(batch, batch).any():
+        check = "not a placeholder (1900-01-01 or earlier, the year 9999)"
+        if latest is not None:
+            check += f" nor after {latest.date()} (ten months after --as-of)"
+        source.refuse("birth_month", check, bad)
+
+
+def _check_households(source: TableSource, hh: pa.Table) -> None:
+    def bad_la(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        return ~_mask(pc.match_substring_regex(parsed.column("local_authority"), r"^LA[0-9][0-9]$"))
+
+    def bad_decile(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        dec = parsed.column("deprivation_decile")
+        return _mask(pc.or_(pc.less(dec, 1), pc.greater(dec, 10)))
+
+    if bad_la(hh, hh).any():
+        source.refuse("local_authority", "LA code (LA and two digits)", bad_la)
+    if bad_decile(hh, hh).any():
+        source.refuse("deprivation_decile", "from 1 to 10, or unknown", bad_decile)
 
 
 def _route(batch: pa.Table, chunk: np.ndarray, spill: Spill, ids: list[UniqueIds]) -> None:
@@ -190,12 +216,13 @@ def _prefetch(batches: Iterator[pa.Table], pool: ThreadPoolExecutor) -> Iterator
         yield batch
 
 
-def partition_cohort(
+def partition_cohort(  # noqa: C901 -- to be split again (merge of #11 and #15)
     sources: dict[str, TableSource],
     work: Path,
     *,
     chunk_households: int,
     window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    as_of: pd.Timestamp | None = None,
     batch_rows: int = 1 << 20,
     flush_rows: int = 1 << 20,
     on_batch: Callable[[str, int], Any] | None = None,
@@ -213,6 +240,9 @@ def partition_cohort(
     window
         Inclusive ``(first, last)`` referral date to score (``None``: unbounded), to count the
         referrals in it.
+    as_of
+        The extract date: a birth month more than ten months after it, or a placeholder
+        (1900-01-01 or earlier, the year 9999), refuses the cohort.
     batch_rows, flush_rows
         Rows read per batch, and buffered rows that trigger writing the spill files.
     on_batch
@@ -232,8 +262,18 @@ def partition_cohort(
         On a broken row: the table, the column and the first offending rows.
     """
     findings = ScreenFindings()
-    hh = _read_households(sources["households"], batch_rows, findings)
+    parts = [b for b in sources["households"].batches(batch_rows)]
+    hh = pa.concat_tables(parts) if parts else pa.table({})
+    for column in ("household_id", "local_authority"):
+        if hh.num_rows:
+            screen_values("households", column, hh.column(column), findings)
     n_hh = hh.num_rows
+    if n_hh and not findings:
+        households = sources["households"]
+        duplicates(households, "household_id", list(hh.column("household_id").chunks))
+        _check_households(households, hh)
+    if n_hh:
+        hh = hh.sort_by("household_id").combine_chunks()
     hh_ids = hh.column("household_id") if n_hh else pa.chunked_array([], type=pa.string())
     n_chunks = max(1, -(-n_hh // chunk_households))
     streamed = ("people", "events", *(["decisions"] if "decisions" in sources else []))
@@ -244,7 +284,22 @@ def partition_cohort(
         chunk_households=chunk_households,
         tables=streamed,
     )
-    plan.counts = _zero_counts(n_hh, streamed)
+    plan.counts = {
+        "households": n_hh,
+        "people": 0,
+        "events": 0,
+        "referrals": 0,
+        "referrals_in_window": 0,
+        "referrals_before_window": 0,
+        "referrals_after_window": 0,
+    }
+    if "decisions" in streamed:
+        plan.counts.update(
+            decisions=0,
+            decisions_in_window=0,
+            decisions_before_window=0,
+            decisions_after_window=0,
+        )
     unique_ids = {
         table: [
             UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
@@ -252,6 +307,7 @@ def partition_cohort(
         ]
         for table in streamed
     }
+    lo, hi = window
     orphan = n_chunks  # the extra chunk for events of unknown households
     # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
@@ -261,33 +317,50 @@ def partition_cohort(
         for table in streamed:
             spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
-            offset = 0
             for batch in _prefetch(sources[table].batches(batch_rows), pool):
-                _screen_batch(table, batch, sources[table].kinds, findings)
+                for column, kind in sources[table].kinds.items():
+                    if kind == "text":
+                        values = batch.column(column)
+                        if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
+                            allowed = pa.array(_VOCAB[(table, column)])
+                            values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
+                        screen_values(table, column, values, findings)
+                if table == "people":
+                    births = batch.column("birth_month")
+                    days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
+                    screen_birth_months(table, "birth_month", days, findings)
                 if findings:  # name every identifier column, then stop before any other check
                     continue
-                _check_batch(table, batch, sources[table].kinds, offset)
+                if table == "people":
+                    _birth_check(sources[table], batch, as_of)
+                for column in sources[table].kinds:
+                    if (table, column) in _VOCAB:
+                        _vocab_check(sources[table], column, batch.column(column).combine_chunks())
                 rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
                 rank_np = rank.to_numpy(zero_copy_only=False)
                 unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
                 if table == "people" and unknown.any():
-                    raise TableError(
-                        "people",
+                    sources["people"].refuse(
                         "household_id",
                         "refers to a household that exists",
-                        _rows(batch, unknown, offset),
+                        lambda parsed, _stored: (
+                            ~_mask(pc.is_in(parsed.column("household_id"), hh_ids))
+                        ),
                     )
                 chunk = np.where(
                     unknown,
                     orphan,
                     np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households,
                 ).astype(np.int64)
-                _count_batch(table, batch, window, plan.counts, offset)
+                if table == "events":
+                    _detail_check(sources[table], batch)
+                    _count_referrals(batch, window, plan.counts)
+                if table == "decisions":
+                    _count_in_window(batch, "decision_date", window, plan.counts, "decisions")
                 if routing is not None:
                     routing.result()
                 routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
                 plan.counts[table] += batch.num_rows
-                offset += batch.num_rows
                 if on_batch is not None:
                     on_batch(table, batch.num_rows)
             if routing is not None:
@@ -299,95 +372,23 @@ def partition_cohort(
             unique.check(sources[table], batch_rows)
     if orphan in plan.files:
         plan.n_chunks = n_chunks + 1
-    _check_something_to_score(plan.counts, streamed, window)
-    return plan
-
-
-def _read_households(source: TableSource, batch_rows: int, findings: ScreenFindings) -> pa.Table:
-    """The households table whole, screened, checked and sorted by id."""
-    parts = [b for b in source.batches(batch_rows)]
-    hh = pa.concat_tables(parts) if parts else pa.table({})
-    if not hh.num_rows:
-        return hh
-    for column in ("household_id", "local_authority"):
-        screen_values("households", column, hh.column(column), findings)
-    if not findings:
-        duplicates("households", "household_id", list(hh.column("household_id").chunks))
-        _check_households(hh)
-    return hh.sort_by("household_id").combine_chunks()
-
-
-def _zero_counts(n_hh: int, streamed: tuple[str, ...]) -> dict[str, int]:
-    """The plan's counts before any streamed row is read."""
-    counts = {"households": n_hh, "people": 0, "events": 0, "referrals": 0}
-    kinds = ("referrals", *(["decisions"] if "decisions" in streamed else []))
-    for kind in kinds:
-        counts |= {kind: 0, f"{kind}_in_window": 0}
-        counts |= {f"{kind}_before_window": 0, f"{kind}_after_window": 0}
-    return counts
-
-
-def _screen_batch(
-    table: str, batch: pa.Table, kinds: dict[str, Any], findings: ScreenFindings
-) -> None:
-    """Screen a batch's text (what the vocabulary does not hold) and birth months."""
-    for column, kind in kinds.items():
-        if kind == "text":
-            values = batch.column(column)
-            if (table, column) in _VOCAB:
-                allowed = pa.array(_VOCAB[(table, column)])
-                values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
-            screen_values(table, column, values, findings)
-    if table == "people":
-        births = batch.column("birth_month")
-        days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
-        screen_birth_months(table, "birth_month", days, findings)
-
-
-def _check_batch(table: str, batch: pa.Table, kinds: dict[str, Any], offset: int) -> None:
-    """Check a batch's closed vocabularies against the contract."""
-    for column in kinds:
-        if (table, column) in _VOCAB:
-            _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
-
-
-def _count_batch(
-    table: str,
-    batch: pa.Table,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
-    counts: dict[str, int],
-    offset: int,
-) -> None:
-    """Check events' details, and count a batch's referrals or decisions by the window."""
-    if table == "events":
-        _detail_check(batch, offset)
-        _count_referrals(batch, window, counts)
-    if table == "decisions":
-        _count_in_window(batch, "decision_date", window, counts, "decisions")
-
-
-def _check_something_to_score(
-    counts: dict[str, int],
-    streamed: tuple[str, ...],
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
-) -> None:
-    """Refuse an empty cohort, or one with nothing dated in the window."""
-    if counts["households"] == 0 or counts["events"] == 0:
+    if n_hh == 0 or plan.counts["events"] == 0:
         raise CohortError(
             "the cohort is empty: "
-            + ", ".join(f"{counts[t]} {t}" for t in ("households", "people", "events"))
+            + ", ".join(f"{plan.counts[t]} {t}" for t in ("households", "people", "events"))
             + "; nothing to score"
         )
     if "decisions" in streamed:
-        if counts["decisions_in_window"] == 0:
+        if plan.counts["decisions_in_window"] == 0:
             raise CohortError(
                 f"the cohort's decisions table holds no decision dated {_window_text(window)}; "
                 "nothing to score"
             )
-    elif counts["referrals_in_window"] == 0:
+    elif plan.counts["referrals_in_window"] == 0:
         raise CohortError(
             f"the cohort holds no referral dated {_window_text(window)}; nothing to score"
         )
+    return plan
 
 
 def _count_referrals(

@@ -31,8 +31,7 @@ from threadpoolctl import threadpool_limits
 from secondlook.features import ID_COLUMNS, build_features
 from secondlook.models import CalibratedModel
 from secondlook.models.stage import ETHNICITY_INPUTS
-from secondlook.schema import ETHNICITIES, TableError
-from secondlook.score.errors import CohortError
+from secondlook.schema import ETHNICITIES
 from secondlook.score.validate import check_chunk
 
 __all__ = [
@@ -62,6 +61,8 @@ class ChunkSettings:
         Written on every row, so each row says what produced it.
     reasons
         Whether to explain the scores (``False`` leaves the reason columns empty).
+    as_of
+        The cohort's extract date: referrals dated after it are rejected (``future_date``).
     """
 
     start: pd.Timestamp | None
@@ -72,6 +73,7 @@ class ChunkSettings:
     model_sha256: str
     catalogue_version: str
     reasons: bool = True
+    as_of: pd.Timestamp | None = None
 
 
 #: the schema metadata key of a chunk's result holding what it counted but did not output
@@ -191,9 +193,9 @@ def score_chunk(
 
     Raises
     ------
-    CohortError
-        If an event other than a referral breaks a cross-table rule (the message is the
-        :class:`~secondlook.schema.TableError`'s, which does not travel between processes).
+    secondlook.schema.TableError
+        If an event other than a referral breaks a cross-table rule (it pickles with its
+        fields, so it reaches the stage from any engine, which names every failing row).
     """
     with threadpool_limits(limits=1):
         return _score_chunk(tables, model, settings)
@@ -205,10 +207,9 @@ def _score_chunk(
     hh = _to_pandas(tables["households"])
     people = _to_pandas(tables["people"])
     events = _to_pandas(tables["events"])
-    try:
-        history, rejected = check_chunk(hh, people, events)
-    except TableError as exc:
-        raise CohortError(str(exc)) from None
+    # a TableError pickles with its fields: the stage names every failing row of the file
+    history, rejected = check_chunk(hh, people, events, settings.as_of)
+    hh, rejected = _unknown_deciles(hh, history, rejected, model.inputs)
     in_window = (events["type"] == "referral").to_numpy() & _in_window(events["date"], settings)
     window_refs = events.loc[in_window, ["event_id", "person_id", "household_id", "date"]]
     without_decision = 0
@@ -260,7 +261,8 @@ def _score_chunk(
             },
             columns=list(ID_COLUMNS),
         )
-        features = build_features(hh, people, history, decisions)
+        # one thread: the engines already run one process (or dask worker) per core
+        features = build_features(hh, people, history, decisions, threads=1)
         _group_inputs(features, people, model.inputs)
         # the margin once for both (as model.probability and model.flag compute it)
         margin = model.decision_function(features)
@@ -300,6 +302,32 @@ def _score_chunk(
     return pa.Table.from_arrays(arrays, schema=schema).replace_schema_metadata(
         {CHUNK_COUNTS_KEY: json.dumps(counted).encode()}
     )
+
+
+def _unknown_deciles(
+    households: pd.DataFrame, history: pd.DataFrame, rejected: pd.Series, inputs: list[str]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Households whose deprivation decile the cohort records as unknown.
+
+    When the model reads the decile, their referrals are rejected (``unknown_deprivation``);
+    otherwise the decile is no input and a stand-in value (0) keeps the feature table typed.
+    """
+    decile = households["deprivation_decile"]
+    unknown = decile.isna().to_numpy()
+    if not unknown.any():
+        return households, rejected
+    if "deprivation_decile" in inputs:
+        homes = households["household_id"].to_numpy(dtype=object)[unknown]
+        refs = history[(history["type"] == "referral") & history["household_id"].isin(homes)]
+        extra = pd.Series(
+            "unknown_deprivation",
+            index=pd.Index(refs["event_id"].to_numpy(), name="event_id"),
+            dtype="str",
+            name="rejection_reason",
+        )
+        rejected = pd.concat([rejected, extra]) if len(rejected) else extra
+    households = households.assign(deprivation_decile=decile.fillna(0).astype(np.int64))
+    return households, rejected
 
 
 def _in_window(dates: pd.Series, settings: ChunkSettings) -> npt.NDArray[np.bool_]:

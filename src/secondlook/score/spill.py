@@ -3,7 +3,8 @@
 :class:`Spill` buffers rows routed to keys (household chunks, hash buckets) and flushes them to
 Arrow IPC files; :class:`UniqueIds` checks that an id column is unique across a whole table by
 spilling 64-bit hashes of the ids (:func:`string_hash`) to buckets and reading one bucket at a
-time; :func:`duplicates` names the first duplicated ids as a check of the whole column does.
+time; :func:`duplicates` names the first duplicated ids, with their file lines and the count of
+every failing row, through :meth:`TableSource.refuse`.
 """
 
 from __future__ import annotations
@@ -11,31 +12,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from secondlook.schema import TableError
 from secondlook.score.io import TableSource
 
-__all__ = ["Spill", "UniqueIds", "duplicates", "n_buckets", "string_hash"]
+__all__ = ["Spill", "UniqueIds", "duplicates", "mask", "n_buckets", "string_hash"]
 
 
-def duplicates(table: str, column: str, parts: list[pa.Array]) -> None:
-    """Raise naming the first duplicated ids of ``column`` across all batches."""
+def mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as numpy (missing values: False)."""
+    return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def duplicates(source: TableSource, column: str, parts: list[pa.Array]) -> None:
+    """Raise naming the rows of the first duplicated ids of ``column`` across all batches."""
     ids = pa.chunked_array(parts, type=pa.string())
     if len(pc.unique(ids)) == len(ids):
         return
     counts = pc.value_counts(ids)
-    dup = pc.filter(counts, pc.greater(counts.field("counts"), 1))
-    shown = dup.field("values").to_pylist()[:5]
-    raise TableError(
-        table,
+    dup = pc.filter(counts, pc.greater(counts.field("counts"), 1)).field("values")
+    source.refuse(
         column,
-        "field_uniqueness",
-        pd.DataFrame({column: shown, "rows": dup.field("counts").to_pylist()[:5]}),
+        "unique (field_uniqueness)",
+        lambda parsed, _stored: mask(pc.is_in(parsed.column(column), dup)),
     )
 
 
@@ -166,7 +168,7 @@ class UniqueIds:
         for batch in source.batches(batch_rows):
             ids = batch.column(self.column).cast(pa.string()).combine_chunks()
             parts.append(ids.filter(pa.array(np.isin(string_hash(ids), suspects))))
-        duplicates(self.table, self.column, parts)  # silent when two ids only shared a hash
+        duplicates(source, self.column, parts)  # silent when two ids only shared a hash
 
 
 def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:

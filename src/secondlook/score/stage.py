@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import pandas as pd
 import pyarrow as pa
@@ -37,7 +37,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from secondlook.features import catalogue_version
 from secondlook.fileio import default_file_mode, write_json
 from secondlook.params import ScoreParams
-from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
+from secondlook.schema import TableError
+from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
 from secondlook.score.engine import (
     ChunkSettings,
     local_cluster,
@@ -47,14 +48,14 @@ from secondlook.score.engine import (
     run_pool,
 )
 from secondlook.score.errors import ScoreError
-from secondlook.score.io import open_cohort
+from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import resolve_model
 from secondlook.score.provenance import (
     code_version,
     host,
     input_hashes,
 )
-from secondlook.score.validate import REJECTION_REASONS
+from secondlook.score.validate import REJECTION_REASONS, history_failures
 
 __all__ = ["manifest_path", "run_score"]
 
@@ -86,6 +87,8 @@ def run_score(
     reasons: bool = True,
     tmp_root: Path | None = None,
     workers: int | None = None,
+    as_of: dt.date | None = None,
+    delimiter: str | None = None,
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
     """Score every referral of a cohort's window and write the output and its manifest.
@@ -123,6 +126,12 @@ def run_score(
         spawned workers (1: this process only). Default: two when the cohort makes
         :data:`POOL_MIN_CHUNKS` chunks or more and two cores are available, else 1. The output
         does not depend on it.
+    as_of
+        The cohort's extract date (default today, UTC): a referral dated after it is rejected
+        (``future_date``), any other event dated after it refuses the cohort, and so does a
+        birth month more than ten months after it.
+    delimiter
+        The separator of CSV tables (default: found from each header line).
     log
         Where the summary line goes.
 
@@ -148,9 +157,10 @@ def run_score(
     if start is not None and end is not None and end < start:
         raise ScoreError(f"--to ({end}) is before --from ({start})")
     window = (_timestamp(start), _timestamp(end))
+    as_of = as_of if as_of is not None else dt.datetime.now(dt.UTC).date()
 
     bundle = resolve_model(model)
-    sources = open_cohort(cohort)
+    sources = open_cohort(cohort, delimiter=delimiter)
     chunk_settings = ChunkSettings(
         start=window[0],
         end=window[1],
@@ -160,6 +170,7 @@ def run_score(
         model_sha256=bundle.sha256,
         catalogue_version=catalogue_version(),
         reasons=reasons,
+        as_of=pd.Timestamp(as_of),
     )
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out: Path | None = None
@@ -182,6 +193,7 @@ def run_score(
                 work,
                 chunk_households=settings.chunk_households,
                 window=window,
+                as_of=pd.Timestamp(as_of),
                 batch_rows=settings.batch_rows,
                 on_batch=lambda _t, n: bar.advance(reading, n),
             )
@@ -214,7 +226,12 @@ def run_score(
                 results = run_pandas(plan.n_chunks, load, bundle.model, chunk_settings)
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")
-            stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
+            try:
+                stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
+            except TableError as exc:
+                if exc.located or exc.table != "events":
+                    raise
+                _locate_history(exc, plan, sources["events"], chunk_settings.as_of)
         c = plan.counts
         unit = "decisions" if "decisions" in plan.tables else "referrals"
         if stats["rows"] != c[f"{unit}_in_window"]:  # the nothing-lost invariant
@@ -267,6 +284,43 @@ def run_score(
     return doc
 
 
+def _locate_history(
+    exc: TableError, plan: Plan, events: TableSource, as_of: pd.Timestamp | None
+) -> NoReturn:
+    """Raise ``exc`` again naming every event of the cohort that breaks its rule, by line.
+
+    A chunk found the rule broken; this error path checks every chunk for the same rule and
+    reads the events file once more to name the failing rows' lines.
+    """
+    failing: list[Any] = []
+    for k in range(plan.n_chunks):
+        t = load_chunk(plan, k)
+        failing.extend(
+            history_failures(
+                _frame(t["households"]),
+                _frame(t["people"]),
+                _frame(t["events"]),
+                exc.column,
+                exc.check,
+                as_of,
+            ).tolist()
+        )
+    ids = pa.array(failing, type=pa.string())
+
+    def bad(parsed: pa.Table, _stored: pa.Table) -> Any:
+        found = pc.is_in(parsed.column("event_id"), ids)
+        return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+    show = tuple(dict.fromkeys(("type", exc.column)))
+    events.refuse(exc.column, exc.check, bad, show=show)
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    from secondlook.score.engine import _to_pandas
+
+    return _to_pandas(table)
+
+
 #: chunks from which the pandas engine scores in two processes by default: spawning a worker
 #: (a fresh interpreter importing scikit-learn and shap) costs about as much as scoring eight
 #: chunks of 20,000 households, and the worker takes half of the chunks
@@ -296,6 +350,17 @@ def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
     return client
 
 
+def _with_pandas_types(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with pandas metadata, so that each column reads back as one pandas type.
+
+    Without it pandas reads a boolean column holding nulls (``flag`` of a rejected referral)
+    as ``object``; with it, as the nullable ``boolean``.
+    """
+    empty = schema.empty_table().to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    return schema.with_metadata({b"pandas": meta[b"pandas"]})
+
+
 def _write(
     results: Iterator[pa.Table], path: Path, top_k: int, advance: Callable[[], object]
 ) -> dict[str, Any]:
@@ -305,7 +370,9 @@ def _write(
     reasons: Counter[str] = Counter()
     outside: Counter[str] = Counter()
     without_decision = 0
-    with pq.ParquetWriter(path, output_schema(top_k), compression="zstd") as writer:
+    with pq.ParquetWriter(
+        path, _with_pandas_types(output_schema(top_k)), compression="zstd"
+    ) as writer:
         for table in results:
             counted = chunk_counts(table)
             outside.update(counted["out_of_window_rejected"])
@@ -398,6 +465,7 @@ def _manifest(
             "top_k": settings.top_k,
             "decision_points": "decisions" if "decisions" in counts else "referrals",
             "reasons": chunk_settings.reasons,
+            "as_of": day(chunk_settings.as_of),
             "chunks": n_chunks,
         },
         # how it ran: differs between identical reruns (and between engines), never the output

@@ -21,7 +21,14 @@ import pyarrow.compute as pc
 
 from secondlook.schema import ADULT_EVENTS, MAX_PRENATAL_MONTHS, PRENATAL_EVENTS, TableError
 
-__all__ = ["REJECTION_REASONS", "check_chunk"]
+__all__ = [
+    "PLACEHOLDER_CHECK",
+    "REJECTION_REASONS",
+    "check_chunk",
+    "future_check",
+    "history_failures",
+    "placeholder_dates",
+]
 
 #: why a referral is not scored: code (the output's ``rejection_reason``) -> meaning
 REJECTION_REASONS: dict[str, str] = {
@@ -42,11 +49,54 @@ REJECTION_REASONS: dict[str, str] = {
         "the decision's referral_event_id is not a referral of the same person and household "
         "on the decision date"
     ),
+    "unknown_deprivation": (
+        "the model reads the household's deprivation decile, which the cohort records as unknown"
+    ),
+    "placeholder_date": (
+        "the referral's date is a placeholder (on or before 1900-01-01, or in the year 9999)"
+    ),
+    "future_date": "the referral is dated after the cohort's extract date (--as-of)",
 }
+
+#: dates that stand for "not known" in exported records: on or before this day ...
+PLACEHOLDER_BEFORE = pd.Timestamp("1900-01-01")
+#: ... or on or after this one
+PLACEHOLDER_AFTER = pd.Timestamp("9999-01-01")
+
+
+#: the rule a placeholder date breaks, in words
+PLACEHOLDER_CHECK = "not a placeholder date (1900-01-01 or earlier, or in the year 9999)"
+
+
+def future_check(as_of: pd.Timestamp | None) -> str:
+    """The rule a date after the extract date breaks, in words."""
+    day = "" if as_of is None else f" {pd.Timestamp(as_of).date()}"
+    return f"not after the extract date{day} (--as-of)"
+
+
+def placeholder_dates(dates: pd.Series | npt.NDArray[np.datetime64]) -> npt.NDArray[np.bool_]:
+    """Whether each date is a placeholder for "not known" (1900-01-01 and earlier, year 9999).
+
+    Parameters
+    ----------
+    dates
+        ``datetime64[s]`` values, shape (n,); missing values are not placeholders.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+    """
+    d = np.asarray(dates, dtype="datetime64[s]")
+    lo = np.datetime64(PLACEHOLDER_BEFORE.date(), "s")
+    hi = np.datetime64(PLACEHOLDER_AFTER.date(), "s")
+    return (d <= lo) | (d >= hi)
 
 
 def check_chunk(
-    households: pd.DataFrame, people: pd.DataFrame, events: pd.DataFrame
+    households: pd.DataFrame,
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Check the cross-table rules of one chunk; set broken referrals aside.
 
@@ -54,6 +104,10 @@ def check_chunk(
     ----------
     households, people, events
         One chunk of the cohort, with the contract's columns and types.
+    as_of
+        The cohort's extract date: a referral dated after it is rejected (``future_date``),
+        as is one dated with a placeholder (``placeholder_date``); any other event dated so
+        refuses the cohort.
 
     Returns
     -------
@@ -71,6 +125,71 @@ def check_chunk(
     dup = people["person_id"].duplicated(keep=False).to_numpy()
     if dup.any():
         raise TableError("people", "person_id", "field_uniqueness", people[dup])
+    rules, checks, is_ref = _rules(households, people, events, as_of)
+    reason = np.full(len(events), -1, dtype=np.int64)
+    # when several rules break, the most basic one (last here) names the reason
+    for i, (_, ok) in enumerate(rules):
+        reason[~ok] = i
+    rejected_mask = is_ref & (reason >= 0)
+    history = ~is_ref
+    for column, check, ok in checks:
+        bad = history & ~ok
+        if bad.any():
+            raise TableError("events", column, check, events[bad])
+    codes = np.array([code for code, _ in rules], dtype=object)
+    rejected = pd.Series(
+        codes[reason[rejected_mask]].astype(str),
+        index=pd.Index(events["event_id"].to_numpy()[rejected_mask], name="event_id"),
+        dtype="str",
+        name="rejection_reason",
+    )
+    if not rejected_mask.any():
+        return events.reset_index(drop=True), rejected
+    return events[~rejected_mask].reset_index(drop=True), rejected
+
+
+def history_failures(
+    households: pd.DataFrame,
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    column: str,
+    check: str,
+    as_of: pd.Timestamp | None = None,
+) -> npt.NDArray[np.object_]:
+    """The ``event_id`` of every event other than a referral that fails one rule.
+
+    What a refusal of :func:`check_chunk` counts, chunk by chunk, to name every failing row.
+
+    Parameters
+    ----------
+    households, people, events, as_of
+        As :func:`check_chunk`.
+    column, check
+        The rule, as named in the :class:`~secondlook.schema.TableError`.
+
+    Returns
+    -------
+    numpy.ndarray of str
+    """
+    _, checks, is_ref = _rules(households, people, events, as_of)
+    bad = np.zeros(len(events), dtype=bool)
+    for c, name, ok in checks:
+        if c == column and name == check:
+            bad |= ~is_ref & ~ok
+    return events["event_id"].to_numpy(dtype=object)[bad]
+
+
+Rule = tuple[str, npt.NDArray[np.bool_]]
+Check = tuple[str, str, npt.NDArray[np.bool_]]
+
+
+def _rules(
+    households: pd.DataFrame,
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: pd.Timestamp | None,
+) -> tuple[tuple[Rule, ...], tuple[Check, ...], npt.NDArray[np.bool_]]:
+    """Each rule's "ok" mask over ``events``: as rejection reasons and as history checks."""
     # every lookup below is on integer codes: Arrow hashes each id column once, then numpy
     person_ids = _arrow(people["person_id"])
     person = _codes(_arrow(events["person_id"]), person_ids)
@@ -108,8 +227,10 @@ def check_chunk(
     birth_ok = ~((before & ~prenatal) | (prenatal & too_early))
 
     is_ref = _one_of(types, ("referral",))
-    reason = np.full(len(events), -1, dtype=np.int64)
-    # when several rules break, the most basic one (last here) names the reason
+    placeholder = placeholder_dates(dates)
+    future = np.zeros(len(events), dtype=bool)
+    if as_of is not None:
+        future = dates > np.datetime64(pd.Timestamp(as_of).date(), "s")
     rules = (
         ("before_birth", birth_ok),
         ("unknown_related_person", rel_ok),
@@ -117,12 +238,12 @@ def check_chunk(
         ("person_in_other_household", same_hh | ~known_person),
         ("unknown_person", known_person),
         ("unknown_household", known_hh),
+        ("future_date", ~future | placeholder),
+        ("placeholder_date", ~placeholder),
     )
-    for i, (_, ok) in enumerate(rules):
-        reason[~ok] = i
-    rejected_mask = is_ref & (reason >= 0)
-    history = ~is_ref
-    for column, check, ok in (
+    checks: tuple[Check, ...] = (
+        ("date", PLACEHOLDER_CHECK, ~placeholder),
+        ("date", future_check(as_of), ~future | placeholder),
         ("household_id", "refers to a household that exists", known_hh),
         ("person_id", "refers to a person that exists", known_person),
         ("person_id", "the person belongs to the event's household", same_hh),
@@ -133,20 +254,8 @@ def check_chunk(
             role_ok,
         ),
         ("date", "not before the person's birth month", birth_ok),
-    ):
-        bad = history & ~ok
-        if bad.any():
-            raise TableError("events", column, check, events[bad])
-    codes = np.array([code for code, _ in rules], dtype=object)
-    rejected = pd.Series(
-        codes[reason[rejected_mask]].astype(str),
-        index=pd.Index(events["event_id"].to_numpy()[rejected_mask], name="event_id"),
-        dtype="str",
-        name="rejection_reason",
     )
-    if not rejected_mask.any():
-        return events.reset_index(drop=True), rejected
-    return events[~rejected_mask].reset_index(drop=True), rejected
+    return rules, checks, is_ref
 
 
 def _arrow(values: pd.Series) -> pa.Array:

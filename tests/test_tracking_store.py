@@ -1,0 +1,133 @@
+"""A tracking store that loses nothing: parallel writers on a fresh store, one candidate, and a
+clone that still works when it is moved."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from secondlook import tracking
+from secondlook.models import CalibratedModel, load_model, make_family, save_model
+from secondlook.models.toy import toy_feature_table, toy_model_inputs
+from secondlook.params import load_params, load_section
+
+REPO = Path(__file__).resolve().parents[1]
+LABEL = "label_warrants_escalation"
+
+
+@pytest.mark.slow
+def test_three_processes_on_a_fresh_store_lose_no_run_and_leave_one_candidate(
+    tmp_path: Path,
+) -> None:
+    """What `dvc queue start -j 3` does on a fresh clone: three writers, no store yet."""
+    import mlflow
+
+    db = tmp_path / "experiments" / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.log_one_pipeline", uri, family, str(seed)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed, family in enumerate(("rules", "logreg", "rules"))
+    ]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for p, (_out, errors) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, errors[-3000:]
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(tracking.EXPERIMENT)
+    runs = client.search_runs([exp.experiment_id], max_results=100)
+    parents = {o.strip().splitlines()[-1] for o, _ in outputs}
+    assert len(parents) == 3 and parents <= {r.info.run_id for r in runs}
+    assert len(runs) == 9  # three parents, two children each
+    for family in ("rules", "logreg"):
+        versions = client.search_model_versions(f"name = '{tracking.registered_name(family)}'")
+        assert len(versions) == 3
+    holders = [
+        rm.name
+        for rm in client.search_registered_models(filter_string="name LIKE 'secondlook-%'")
+        if tracking.CANDIDATE_ALIAS in (rm.aliases or {})
+    ]
+    assert len(holders) == 1
+
+
+def test_a_moved_clone_scores_from_its_own_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store records absolute artifact paths; a moved clone re-roots them to itself."""
+    from secondlook.score.model import resolve_model
+
+    first = tmp_path / "first"
+    (first / ".git").mkdir(parents=True)
+    uri = f"sqlite:///{first / 'experiments' / 'mlflow.db'}"
+    cfg = load_section("train", load_params(REPO / "params.yaml"))
+    train, valid, test = (toy_feature_table(600, s) for s in (1, 2, 3))
+    inputs = toy_model_inputs(list(train.columns))
+    fam = make_family("logreg", cfg).fit(train[inputs], train[LABEL].to_numpy())
+    model = CalibratedModel(fam).fit(valid, valid[LABEL])
+    save_model(model, first / "models" / "logreg", {"family": "logreg"})
+    from secondlook.models import load_metadata
+
+    run = tracking.FamilyRun(
+        family="logreg",
+        model=load_model(first / "models" / "logreg"),
+        metadata=load_metadata(first / "models" / "logreg"),
+        metrics={"auroc": 0.9},
+        input_example=test[model.inputs].head(3).astype("float64"),
+    )
+    tracking.log_pipeline_run(
+        [run], params={}, metrics={}, artifacts=[], candidate="logreg", uri=uri
+    )
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(moved)
+    spec = f"models:/{tracking.registered_name('logreg')}@candidate"
+    bundle = resolve_model(spec)  # the old folder is gone: only the moved one can answer
+    X = test[bundle.model.inputs]
+    np.testing.assert_array_equal(
+        bundle.model.predict_proba(X), load_model(moved / "models" / "logreg").predict_proba(X)
+    )
+    import sqlite3
+
+    con = sqlite3.connect(moved / "experiments" / "mlflow.db")
+    locations = [r[0] for r in con.execute("select artifact_uri from runs")]
+    con.close()
+    assert locations and all(str(moved) in loc and str(first) not in loc for loc in locations)
+
+
+def test_gone_artifacts_are_named_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "logged before model hashes were recorded": the folder is gone, and it says so."""
+    from secondlook.score.errors import ModelLoadError
+    from secondlook.score.model import resolve_model
+
+    (tmp_path / ".git").mkdir()
+    uri = f"sqlite:///{tmp_path / 'experiments' / 'mlflow.db'}"
+    cfg = load_section("train", load_params(REPO / "params.yaml"))
+    train, valid = toy_feature_table(600, 1), toy_feature_table(400, 2)
+    inputs = toy_model_inputs(list(train.columns))
+    fam = make_family("rules", cfg).fit(train[inputs], train[LABEL].to_numpy())
+    model = CalibratedModel(fam).fit(valid, valid[LABEL])
+    run = tracking.FamilyRun(
+        "rules", model, {"family": "rules"}, {}, valid[model.inputs].head(3).astype("float64")
+    )
+    tracking.log_pipeline_run(
+        [run], params={}, metrics={}, artifacts=[], candidate="rules", uri=uri
+    )
+    shutil.rmtree(tmp_path / "experiments" / "mlartifacts")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with pytest.raises(ModelLoadError) as info:
+        resolve_model(f"models:/{tracking.registered_name('rules')}/1")
+    text = str(info.value)
+    assert "moved or deleted" in text and "before model hashes" not in text
