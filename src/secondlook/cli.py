@@ -497,6 +497,72 @@ def report(
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
 
+import_app = typer.Typer(help="Import real formats as a canonical cohort folder.", no_args_is_help=True)
+export_app = typer.Typer(help="Export a canonical cohort in a real format.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+@import_app.command("cin-census")
+@user_errors
+def import_cin_census(
+    files: Annotated[list[Path], typer.Argument(help="CIN census XML returns (any years, LAs).")],
+    out: Annotated[Path, typer.Option(help="New cohort folder (tables, codes, manifest).")],
+    households: Annotated[
+        Path | None,
+        typer.Option(help="CSV LAchildID,family_id[,LEA]: children of a family share a household."),
+    ] = None,
+) -> None:
+    """Import CIN census returns (streamed) into a canonical cohort folder, all or nothing."""
+    from secondlook.ingest import ImportRefused
+    from secondlook.ingest.stage import run_import_census
+
+    try:
+        run_import_census(files, out, households=households, log=err.print)
+    except ImportRefused as exc:
+        raise UserError(str(exc)) from None
+
+
+@import_app.command("annex-a")
+@user_errors
+def import_annex_a(
+    workbook: Annotated[Path, typer.Argument(help="Ofsted Annex A workbook (.xlsx).")],
+    out: Annotated[Path, typer.Option(help="New cohort folder (tables, codes, manifest).")],
+    mappings: Annotated[
+        Path | None, typer.Option(help="YAML file extending the label mapping tables.")
+    ] = None,
+    la: Annotated[str, typer.Option(help="The authority's 3-digit LEA code.")] = "000",
+) -> None:
+    """Import Annex A lists 1, 3, 4, 5, 6, 7 into a canonical cohort folder, all or nothing."""
+    from secondlook.ingest import ImportRefused
+    from secondlook.ingest.stage import run_import_annex_a
+
+    try:
+        run_import_annex_a(workbook, out, mappings=mappings, lea=la, log=err.print)
+    except ImportRefused as exc:
+        raise UserError(str(exc)) from None
+
+
+@export_app.command("cin-census")
+@user_errors
+def export_cin_census(
+    cohort: Annotated[Path, typer.Argument(help="A canonical cohort folder (parquet tables).")],
+    year: Annotated[int, typer.Option(help="Collection year (the year to 31 March), 2017-2026.")],
+    out: Annotated[Path, typer.Option(help="XML file (one per LA: <stem>_<LEA>.xml).")],
+    households_out: Annotated[
+        Path | None, typer.Option(help="Also write the LAchildID -> family id CSV.")
+    ] = None,
+) -> None:
+    """Write a cohort as a CIN census return of one year (what the census can hold)."""
+    from secondlook.ingest import ImportRefused
+    from secondlook.ingest.stage import run_export_census
+
+    try:
+        run_export_census(cohort, year, out, households_out=households_out, log=err.print)
+    except ImportRefused as exc:
+        raise UserError(str(exc)) from None
+
+
 
 def main() -> None:  # pragma: no cover - console entry point
     """Run the app."""

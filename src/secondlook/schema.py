@@ -21,8 +21,13 @@ import pandera.pandas as pa
 
 ROLES = ("child", "mother", "father", "partner", "other_adult")
 ADULT_ROLES = ("mother", "father", "partner", "other_adult")
-SEXES = ("F", "M")
+#: ``U``: not recorded, indeterminate or unborn (imported records only; the simulator draws F/M)
+SEXES = ("F", "M", "U")
 ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other")
+#: a person's ethnicity in imported records when it was refused or not obtained
+ETHNICITY_NOT_RECORDED = "Not recorded"
+#: what ``people.ethnicity`` may hold: the groups, or "not recorded" (imported records only)
+PERSON_ETHNICITIES = ETHNICITIES + (ETHNICITY_NOT_RECORDED,)
 CONCERNS = (
     "physical_injury",
     "neglect",
@@ -36,6 +41,8 @@ CONCERNS = (
 )
 OUTCOMES = ("nfa", "assessment", "s47")
 PLAN_CATEGORIES = ("neglect", "physical", "emotional", "sexual")
+#: what a plan event may record: a category, or ``multiple`` (the census's MUL; imported only)
+PLAN_DETAILS = PLAN_CATEGORIES + ("multiple",)
 SOURCES = (
     "police",
     "health_visitor",
@@ -55,10 +62,11 @@ EVENT_DETAILS: dict[str, tuple[str, ...] | None] = {
     "referral_outcome": OUTCOMES,
     "assessment_completed": ("not_in_need",) + CONCERNS,  # factors are ';'-joined concerns
     "adult_assessed": None,
+    "s47_started": None,  # the enquiry's start (imported records; the simulator dates its end)
     "s47_concluded": ("substantiated", "not_substantiated"),
     "icpc": ("plan", "no_plan"),
-    "cp_plan_started": PLAN_CATEGORIES,
-    "cp_plan_ended": PLAN_CATEGORIES,
+    "cp_plan_started": PLAN_DETAILS,
+    "cp_plan_ended": PLAN_DETAILS,
     "child_removed": None,
     "ed_attendance": (
         "injury_explained",
@@ -99,6 +107,7 @@ PRENATAL_EVENTS = (
     "referral",
     "referral_outcome",
     "assessment_completed",
+    "s47_started",
     "s47_concluded",
     "icpc",
     "cp_plan_started",
@@ -154,8 +163,21 @@ def _isin(values: Sequence[str]) -> pa.Check:
 HOUSEHOLDS = pa.DataFrameSchema(
     {
         "household_id": pa.Column(str, unique=True),
-        "local_authority": pa.Column(str, pa.Check.str_matches(r"^LA\d\d$", name="LA code")),
-        "deprivation_decile": pa.Column("int64", pa.Check.in_range(1, 10)),
+        # LA01..: the simulator's authorities; LA201..: an imported return's 3-digit LEA code
+        "local_authority": pa.Column(str, pa.Check.str_matches(r"^LA\d{2,3}$", name="LA code")),
+        # empty when the source records no address (imported CIN census, Annex A)
+        "deprivation_decile": pa.Column(
+            None,
+            [
+                pa.Check(
+                    lambda s: pd.api.types.is_integer_dtype(s.dtype),
+                    element_wise=False,
+                    name="an integer column",
+                ),
+                pa.Check.in_range(1, 10),
+            ],
+            nullable=True,
+        ),
     },
     strict=True,
     name="households",
@@ -171,7 +193,7 @@ PEOPLE = pa.DataFrameSchema(
             [_IS_DATE, pa.Check(lambda s: s.dt.day == 1, name="first of a month")],
             nullable=False,
         ),
-        "ethnicity": pa.Column(str, _isin(ETHNICITIES)),
+        "ethnicity": pa.Column(str, _isin(PERSON_ETHNICITIES)),
         "disability": pa.Column("boolean", nullable=True),
     },
     strict=True,

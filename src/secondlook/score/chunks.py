@@ -41,6 +41,7 @@ from secondlook.schema import (
     ADULT_ROLES,
     EVENT_TYPES,
     OUTCOMES,
+    PERSON_ETHNICITIES,
     ROLES,
     SEXES,
     SOURCES,
@@ -56,7 +57,7 @@ __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
     ("people", "role"): ROLES,
     ("people", "sex"): SEXES,
-    ("people", "ethnicity"): ("White", "Mixed", "Asian", "Black", "Other"),
+    ("people", "ethnicity"): PERSON_ETHNICITIES,
     ("events", "type"): EVENT_TYPES,
     ("events", "source"): SOURCES,
     ("decisions", "practice_outcome"): OUTCOMES,
@@ -149,7 +150,7 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
 
 def _check_households(hh: pa.Table) -> None:
     la = hh.column("local_authority")
-    ok = pc.match_substring_regex(la, r"^LA[0-9][0-9]$")
+    ok = pc.match_substring_regex(la, r"^LA[0-9]{2,3}$")
     if not pc.all(ok).as_py():
         raise TableError("households", "local_authority", "LA code", _rows(hh, ~ok.to_numpy(False)))
     dec = hh.column("deprivation_decile").to_numpy()

@@ -1,0 +1,937 @@
+"""Import Children in Need census returns (XML) as a canonical cohort.
+
+Each file is streamed with :func:`lxml.etree.iterparse`: one ``Child`` element is read, turned
+into flat rows and cleared, so memory grows with the rows kept, not with the XML tree. Every
+census year from 2016-17 (``Year`` 2017) to 2025-26 is read by the same code: ``GenderCurrent``
+0/1/2/9 and ``Sex`` M/F/U are both understood whatever the year, retired factor codes are
+accepted with a warning, and elements this module does not map (``UPN``, ``FormerUPN``,
+``UPNunknown``, ``PersonDeathDate``, ``Reviews``, ``PreProceedingsandFGDM`` ...) are counted
+and never written. Identifiers other than ``LAchildID`` are never read.
+
+The mapping (one row per rule; see also :mod:`secondlook.ingest.codes`):
+
+- one person per ``LAchildID``, id ``<LEA>-<LAchildID>`` (so two authorities' ids never
+  collide); ``birth_month`` is the first of the month of ``PersonBirthDate``, or of
+  ``ExpectedPersonBirthDate`` for an unborn child (the day is dropped); sex, ethnicity group
+  and disability from the child's characteristics (the codes are kept in ``codes_people``);
+- each ``CINdetails`` is a ``referral`` event on ``CINreferralDate`` (source and concern mapped
+  from ``ReferralSource`` and ``PrimaryNeedCode``; the codes are kept in ``codes_referrals``)
+  and a ``referral_outcome`` on the same day: ``s47`` when it holds a ``Section47``,
+  ``assessment`` when it holds an assessment, ``nfa`` when ``ReferralNFA`` is true and it
+  holds neither; none when nothing says (an open referral, counted);
+- an authorised assessment is ``assessment_completed`` on ``AssessmentAuthorisationDate``,
+  its factor codes mapped to concerns (``not_in_need`` when none or only ``21``); the codes
+  and their subject letter (A child, B parent or carer, C another household member) are kept
+  in ``codes_factors``;
+- ``S47ActualStartDate`` is ``s47_started``; an initial conference (``DateOfInitialCPC`` in the
+  ``Section47`` or, before 2018, in ``CINdetails``) is ``icpc`` with ``plan`` when a plan of the
+  same referral starts that day; each plan is ``cp_plan_started`` (initial category) and, when
+  ended, ``cp_plan_ended`` (latest category).
+
+Several returns are merged: a child's characteristics are taken from the latest return that
+records them, a referral is one per (child, referral date), and each nested record is one per
+its start date, with the latest return's non-empty values. With no family link in the census
+each child is its own household unless a households file (``LAchildID`` -> family id) is given.
+
+The data-quality rules (CSC_FORMATS.md section 4) are listed in :data:`RULES`; each is either a
+documented repair or drop counted in the manifest, or a refusal
+(:class:`~secondlook.ingest.errors.ImportRefused`) naming the file, line, child and element.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from secondlook.ingest import codes
+from secondlook.ingest.errors import ImportRefused
+from secondlook.ingest.manifest import Findings, file_sha256
+from secondlook.schema import validate_tables
+
+__all__ = ["RULES", "CensusImport", "import_census"]
+
+#: every data-quality rule the importer applies: kind -> what it does
+RULES: dict[str, str] = {
+    "date_format": "a date written dd/mm/yyyy or as an ISO date-time is read as that day",
+    "placeholder_date": "a date before 1910 or after 2099 (1900-01-01, 1066-..., 9999-12-31) "
+    "is treated as absent",
+    "future_date": "a record dated after the return's ReferenceDate is dropped",
+    "referral_without_date": "a CINdetails without a usable CINreferralDate is dropped",
+    "child_without_birth_date": "a child with neither birth date nor expected birth date is "
+    "dropped with all its referrals",
+    "birth_and_expected_birth": "a child with both dates: PersonBirthDate is used",
+    "referral_long_before_birth": "a referral more than 280 days before the (expected) birth "
+    "is dropped with its nested records",
+    "before_referral": "an assessment, s47, conference or plan dated before its referral is "
+    "dropped",
+    "plan_end_before_start": "a plan end before its start is dropped (the plan stays open)",
+    "authorised_before_start": "an assessment authorised before it started keeps its "
+    "authorisation date",
+    "assessment_start_missing": "an assessment without a start date starts on its "
+    "authorisation date",
+    "assessment_not_authorised": "an assessment not yet authorised gives no "
+    "assessment_completed event (it is still open)",
+    "merged_duplicate_referral": "the same (child, referral date) in several returns or twice "
+    "in one is one referral; nested records merge on their start dates",
+    "duplicate_child_in_file": "a LAchildID twice in one return: its records are merged",
+    "activity_on_nfa": "a referral flagged NFA that holds an assessment or s47: the outcome is "
+    "taken from the nesting",
+    "referral_without_outcome": "a referral with no NFA flag, assessment or s47 gets no outcome "
+    "event (still open)",
+    "icpc_not_required_with_date": "ICPCnotRequired true with a conference date: the date wins",
+    "plan_start_not_conference_date": "a plan starting within 30 days after its conference (not "
+    "on the day): the conference resulted in that plan",
+    "plan_without_conference": "a plan with no conference recorded is kept",
+    "code_case_whitespace": "codes are upper-cased and stripped",
+    "sex_code_old_in_new_year": "GenderCurrent sent in a return that should send Sex: read "
+    "with the old code list",
+    "retired_factor": "a retired factor code (18A, 19A) is accepted and mapped",
+    "invalid_factor": "an unknown factor code is dropped",
+    "no_factors_with_others": "21 (no factors) sent with other factors is dropped",
+    "duplicate_factor": "a factor sent twice in one assessment is kept once",
+    "ethnicity_missing": "a child without an Ethnicity is 'Not recorded'",
+    "disability_none_with_others": "NONE sent with other disabilities is ignored",
+    "referral_source_missing": "a referral without ReferralSource is from an unknown source "
+    "(code 10)",
+    "closed_before_census_year": "a referral closed before the return's year began (kept)",
+    "unmapped_element": "an element this importer does not map is counted and not written",
+    "family_link": "children absent from the households file are their own household",
+}
+
+_DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_NESTED = ("Assessments", "CINPlanDates", "Section47", "ChildProtectionPlans")
+#: elements read and not mapped: counted in ``counts_in`` only (identifiers never read)
+_KNOWN_UNMAPPED = frozenset(
+    {
+        "UPN",
+        "FormerUPN",
+        "UPNunknown",
+        "PersonDeathDate",
+        "PreProceedingsandFGDM",
+        "CINPlanDates",
+    }
+)
+_PRENATAL_DAYS = 280
+_PLAN_AFTER_CONFERENCE_DAYS = 30
+
+
+def _local(tag: Any) -> str:
+    """The local name of an element tag (namespaces ignored); '' for comments."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+
+
+@dataclass
+class _Rows:
+    """Flat rows of everything read, as lists of tuples (cheap to append, one frame at the end)."""
+
+    children: list[tuple[Any, ...]] = field(default_factory=list)
+    referrals: list[tuple[Any, ...]] = field(default_factory=list)
+    assessments: list[tuple[Any, ...]] = field(default_factory=list)
+    s47: list[tuple[Any, ...]] = field(default_factory=list)
+    plans: list[tuple[Any, ...]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Reader:
+    """Reads one return into :class:`_Rows`, refusing or counting what breaks the rules."""
+
+    def __init__(self, path: Path, order: int, rows: _Rows, findings: Findings) -> None:
+        self.path, self.order, self.rows, self.f = path, order, rows, findings
+        self.name = str(path)
+        self.lea = ""
+        self.year = 0
+        self.reference = "9999-12-31"
+        self.year_start = "0000-01-01"
+        self.seen: set[str] = set()
+        self.line = 0
+        self.child = ""
+
+    # --- small readers ------------------------------------------------------------------------
+    def where(self) -> str:
+        return f"{self.name}:{self.line} child {self.child}" if self.child else f"{self.name}:{self.line}"
+
+    def refuse(self, problem: str, element: str | None = None) -> ImportRefused:
+        return ImportRefused(
+            self.name, problem, where=f"line {self.line}", child=self.child or None, element=element
+        )
+
+    def date(self, el: Any, element: str) -> str | None:
+        """An ISO date string, None when absent or a placeholder; refuses what is not a date."""
+        if el is None:
+            return None
+        raw = el.text or ""
+        text = raw.strip()
+        if not text:
+            return None
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            iso = text
+        elif len(text) > 10 and text[4] == "-" and text[10] == "T":
+            iso = text[:10]
+            self.f.repair("date_format", self.where())
+        else:
+            m = _DATE_DMY.match(text)
+            if m is None:
+                raise self.refuse(f"`{text}` is not a date (expected YYYY-MM-DD)", element)
+            iso = f"{m[3]}-{int(m[2]):02d}-{int(m[1]):02d}"
+            self.f.repair("date_format", self.where())
+        try:
+            day = dt.date.fromisoformat(iso)
+        except ValueError:
+            raise self.refuse(f"`{text}` is not a date (expected YYYY-MM-DD)", element) from None
+        if day.year < 1910 or day.year > 2099:
+            self.f.repair("placeholder_date", f"{self.where()} {element}={text}")
+            return None
+        return iso
+
+    def code(self, el: Any, element: str, allowed: Any) -> str | None:
+        if el is None:
+            return None
+        raw = el.text or ""
+        value = raw.strip().upper()
+        if not value:
+            return None
+        if value != raw:
+            self.f.repair("code_case_whitespace", self.where())
+        if value not in allowed:
+            raise self.refuse(f"`{raw.strip()}` is not a {element} code", element)
+        return value
+
+    def boolean(self, el: Any, element: str) -> bool | None:
+        if el is None:
+            return None
+        raw = (el.text or "").strip()
+        if not raw:
+            return None
+        value = codes.BOOLEANS.get(raw.upper())
+        if value is None:
+            raise self.refuse(f"`{raw}` is not true/false", element)
+        return value
+
+    def future(self, day: str | None, element: str) -> bool:
+        if day is not None and day > self.reference:
+            self.f.drop("future_date", f"{self.where()} {element}={day}")
+            return True
+        return False
+
+    # --- the file -----------------------------------------------------------------------------
+    def run(self) -> None:
+        self.f.counts_in["files"] += 1
+        try:
+            context = etree.iterparse(
+                str(self.path),
+                events=("end",),
+                tag=("{*}Header", "{*}Child"),
+                resolve_entities=False,
+                no_network=True,
+                huge_tree=True,
+            )
+            for _, el in context:
+                self.line = el.sourceline or 0
+                if _local(el.tag) == "Header":
+                    self.header(el)
+                else:
+                    if not self.lea:
+                        raise self.refuse("a Child before the Header (no LEA known)", "Header")
+                    self.child = ""
+                    self.read_child(el)
+                    self.child = ""
+                el.clear(keep_tail=False)
+                parent = el.getparent()
+                if parent is not None:
+                    while el.getprevious() is not None:
+                        del parent[0]
+        except etree.XMLSyntaxError as exc:
+            line = exc.lineno or self.line
+            raise ImportRefused(self.name, f"not well-formed XML: {exc.msg}", where=f"line {line}") from None
+        if not self.lea:
+            raise ImportRefused(self.name, "no Header/Source/LEA: not a CIN census return")
+        self.rows.files.append(
+            {
+                "file": self.name,
+                "sha256": file_sha256(self.path),
+                "year": self.year,
+                "reference_date": self.reference,
+                "lea": self.lea,
+            }
+        )
+
+    def header(self, el: Any) -> None:
+        found: dict[str, Any] = {}
+        for sub in el.iter():
+            name = _local(sub.tag)
+            if name in ("Year", "ReferenceDate", "LEA", "Collection"):
+                found.setdefault(name, sub)
+        lea_el = found.get("LEA")
+        lea = (lea_el.text or "").strip() if lea_el is not None else ""
+        if not re.fullmatch(r"\d{3}", lea):
+            raise self.refuse(f"LEA `{lea}` is not a 3-digit local authority code", "LEA")
+        year_el = found.get("Year")
+        year_text = (year_el.text or "").strip() if year_el is not None else ""
+        if not year_text.isdigit() or int(year_text) not in codes.YEARS:
+            raise self.refuse(
+                f"collection Year `{year_text}` is not one of {codes.YEARS.start}-"
+                f"{codes.YEARS.stop - 1}",
+                "Year",
+            )
+        self.lea, self.year = lea, int(year_text)
+        ref = self.date(found.get("ReferenceDate"), "ReferenceDate")
+        self.reference = ref or f"{self.year}-03-31"
+        self.year_start = f"{self.year - 1}-04-01"
+
+    def read_child(self, el: Any) -> None:
+        f = self.f
+        f.counts_in["Child"] += 1
+        ids = chars = None
+        details: list[Any] = []
+        for sub in el:
+            name = _local(sub.tag)
+            if name == "ChildIdentifiers":
+                ids = sub
+            elif name == "ChildCharacteristics":
+                chars = sub
+            elif name == "CINdetails":
+                details.append(sub)
+            elif name:
+                f.warn("unmapped_element", f"{self.where()} {name}")
+        if ids is None:
+            raise self.refuse("a Child without ChildIdentifiers", "ChildIdentifiers")
+        idf: dict[str, Any] = {}
+        for sub in ids:
+            name = _local(sub.tag)
+            if name:
+                idf[name] = sub
+        laid_el = idf.get("LAchildID")
+        laid = (laid_el.text or "").strip() if laid_el is not None else ""
+        if not laid:
+            raise self.refuse("a Child without LAchildID", "LAchildID")
+        if len(laid) > 20 or any(c.isspace() for c in laid):
+            raise self.refuse(
+                f"LAchildID `{laid[:40]}` is malformed (at most 20 characters, no spaces)",
+                "LAchildID",
+            )
+        self.child = laid
+        person = f"{self.lea}-{laid}"
+        if person in self.seen:
+            f.repair("duplicate_child_in_file", self.where())
+        self.seen.add(person)
+        birth = self.date(idf.get("PersonBirthDate"), "PersonBirthDate")
+        expected = self.date(idf.get("ExpectedPersonBirthDate"), "ExpectedPersonBirthDate")
+        if birth and expected:
+            f.repair("birth_and_expected_birth", self.where())
+            expected = None
+        sex_el, gender_el = idf.get("Sex"), idf.get("GenderCurrent")
+        if sex_el is not None and (sex_el.text or "").strip():
+            sex_code = self.code(sex_el, "Sex", ("M", "F", "U"))
+        else:
+            sex_code = self.code(gender_el, "GenderCurrent", ("0", "1", "2", "9"))
+            if sex_code is not None and self.year >= codes.SEX_FROM_YEAR:
+                f.warn("sex_code_old_in_new_year", self.where())
+        sex = codes.SEX[sex_code] if sex_code else "U"
+        eth_code: str | None = None
+        dis_codes: list[str] = []
+        disability: bool | None = None
+        if chars is not None:
+            for sub in chars:
+                name = _local(sub.tag)
+                if name == "Ethnicity":
+                    eth_code = self.code(sub, "Ethnicity", codes.ETHNICITY)
+                elif name == "Disabilities":
+                    for d in sub:
+                        c = self.code(d, "Disability", codes.DISABILITIES) if _local(d.tag) else None
+                        if c is not None and c not in dis_codes:
+                            dis_codes.append(c)
+        if eth_code is None:
+            f.repair("ethnicity_missing", self.where())
+            eth_code = "NOBT"
+        if dis_codes:
+            real = [c for c in dis_codes if c != "NONE"]
+            if real and "NONE" in dis_codes:
+                f.repair("disability_none_with_others", self.where())
+            disability = bool(real)
+        self.rows.children.append(
+            (
+                person,
+                self.lea,
+                birth,
+                expected,
+                sex,
+                sex_code or "",
+                eth_code,
+                disability,
+                " ".join(dis_codes),
+                self.year,
+                self.order,
+                self.line,
+            )
+        )
+        for d in details:
+            self.read_details(d, person)
+
+    def read_details(self, el: Any, person: str) -> None:
+        f = self.f
+        f.counts_in["CINdetails"] += 1
+        line = el.sourceline or self.line
+        self.line = line
+        single: dict[str, Any] = {}
+        nested: dict[str, list[Any]] = {k: [] for k in _NESTED}
+        for sub in el:
+            name = _local(sub.tag)
+            if name in nested:
+                nested[name].append(sub)
+            elif name:
+                single[name] = sub
+        for name in single:
+            if name in _KNOWN_UNMAPPED:
+                f.counts_in[name] += 1
+            elif name not in (
+                "CINreferralDate",
+                "ReferralSource",
+                "PrimaryNeedCode",
+                "CINclosureDate",
+                "ReasonForClosure",
+                "DateOfInitialCPC",
+                "ReferralNFA",
+            ):
+                f.warn("unmapped_element", f"{self.where()} {name}")
+        for name in ("CINPlanDates",):
+            f.counts_in[name] += len(nested[name])
+        ref = self.date(single.get("CINreferralDate"), "CINreferralDate")
+        if ref is None:
+            f.drop("referral_without_date", self.where())
+            return
+        if self.future(ref, "CINreferralDate"):
+            return
+        source = self.code(single.get("ReferralSource"), "ReferralSource", codes.REFERRAL_SOURCE)
+        if source is None:
+            f.repair("referral_source_missing", self.where())
+            source = "10"
+        need = self.code(single.get("PrimaryNeedCode"), "PrimaryNeedCode", codes.PRIMARY_NEED)
+        nfa = self.boolean(single.get("ReferralNFA"), "ReferralNFA")
+        closure = self.date(single.get("CINclosureDate"), "CINclosureDate")
+        if closure is not None and closure > self.reference:
+            closure = None
+        reason = self.code(
+            single.get("ReasonForClosure"), "ReasonForClosure", codes.REASONS_FOR_CLOSURE
+        )
+        if closure is not None and closure < self.year_start:
+            f.warn("closed_before_census_year", self.where())
+        cpc = self.date(single.get("DateOfInitialCPC"), "DateOfInitialCPC")
+        if self.future(cpc, "DateOfInitialCPC"):
+            cpc = None
+        self.rows.referrals.append(
+            (person, ref, source, need, nfa, closure, reason, cpc, self.year, self.order, line)
+        )
+        for a in nested["Assessments"]:
+            self.read_assessment(a, person, ref)
+        for s in nested["Section47"]:
+            self.read_s47(s, person, ref)
+        for p in nested["ChildProtectionPlans"]:
+            self.read_plan(p, person, ref)
+
+    def _fields(self, el: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for sub in el:
+            name = _local(sub.tag)
+            if name:
+                out[name] = sub
+        return out
+
+    def read_assessment(self, el: Any, person: str, ref: str) -> None:
+        f = self.f
+        f.counts_in["Assessments"] += 1
+        self.line = el.sourceline or self.line
+        x = self._fields(el)
+        start = self.date(x.get("AssessmentActualStartDate"), "AssessmentActualStartDate")
+        auth = self.date(x.get("AssessmentAuthorisationDate"), "AssessmentAuthorisationDate")
+        if auth is not None and auth > self.reference:
+            auth = None  # authorised after this return: still open in it
+        if self.future(start, "AssessmentActualStartDate"):
+            return
+        if start is None:
+            if auth is None:
+                f.drop("assessment_start_missing", self.where())
+                return
+            f.repair("assessment_start_missing", self.where())
+            start = auth
+        factors: list[str] | None = None
+        holder = x.get("FactorsIdentifiedAtAssessment")
+        if holder is not None:
+            factors = []
+            for sub in holder:
+                if not _local(sub.tag):
+                    continue
+                raw = sub.text or ""
+                value = raw.strip().upper()
+                if value != raw:
+                    f.repair("code_case_whitespace", self.where())
+                if value in factors:
+                    f.repair("duplicate_factor", self.where())
+                    continue
+                if value != codes.NO_FACTORS and value not in codes.FACTOR_CONCERN:
+                    f.drop("invalid_factor", f"{self.where()} AssessmentFactors={raw.strip()}")
+                    continue
+                if value in codes.RETIRED_FACTORS:
+                    f.warn("retired_factor", f"{self.where()} {value}")
+                factors.append(value)
+            if codes.NO_FACTORS in factors and len(factors) > 1:
+                f.repair("no_factors_with_others", self.where())
+                factors.remove(codes.NO_FACTORS)
+        self.rows.assessments.append(
+            (
+                person,
+                ref,
+                start,
+                auth,
+                None if factors is None else " ".join(factors),
+                self.year,
+                self.order,
+                self.line,
+            )
+        )
+
+    def read_s47(self, el: Any, person: str, ref: str) -> None:
+        f = self.f
+        f.counts_in["Section47"] += 1
+        self.line = el.sourceline or self.line
+        x = self._fields(el)
+        start = self.date(x.get("S47ActualStartDate"), "S47ActualStartDate")
+        if start is None:
+            f.drop("s47_start_missing", self.where())
+            return
+        if self.future(start, "S47ActualStartDate"):
+            return
+        icpc = self.date(x.get("DateOfInitialCPC"), "DateOfInitialCPC")
+        if icpc is not None and icpc > self.reference:
+            icpc = None
+        not_required = self.boolean(x.get("ICPCnotRequired"), "ICPCnotRequired")
+        if not_required and icpc is not None:
+            f.repair("icpc_not_required_with_date", self.where())
+        self.rows.s47.append((person, ref, start, icpc, self.year, self.order, self.line))
+
+    def read_plan(self, el: Any, person: str, ref: str) -> None:
+        f = self.f
+        f.counts_in["ChildProtectionPlans"] += 1
+        self.line = el.sourceline or self.line
+        x = self._fields(el)
+        start = self.date(x.get("CPPstartDate"), "CPPstartDate")
+        if start is None:
+            f.drop("plan_start_missing", self.where())
+            return
+        if self.future(start, "CPPstartDate"):
+            return
+        end = self.date(x.get("CPPendDate"), "CPPendDate")
+        if end is not None and end > self.reference:
+            end = None
+        initial = self.code(x.get("InitialCategoryOfAbuse"), "CategoryOfAbuse", codes.ABUSE_CATEGORY)
+        latest = self.code(x.get("LatestCategoryOfAbuse"), "CategoryOfAbuse", codes.ABUSE_CATEGORY)
+        if initial is None and latest is None:
+            raise self.refuse("a plan without a category of abuse", "InitialCategoryOfAbuse")
+        self.rows.plans.append(
+            (person, ref, start, end, initial or latest, latest or initial, self.year, self.order, self.line)
+        )
+
+
+@dataclass(frozen=True)
+class CensusImport:
+    """What :func:`import_census` returns.
+
+    Attributes
+    ----------
+    tables
+        The canonical cohort tables ``households``, ``people``, ``events`` (validated).
+    codes
+        Side tables keeping the census codes: ``codes_people`` (person_id, ethnicity_code,
+        sex_code, disability_codes), ``codes_referrals`` (event_id, referral_source_code,
+        primary_need_code, reason_for_closure, closure_date, nfa_flag), ``codes_factors``
+        (event_id of the assessment, factor_code, subject).
+    manifest
+        JSON-able record: inputs (path, sha256, year, LEA), counts in and out, every repair,
+        drop and warning with examples, the rules, and how households were formed.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    codes: dict[str, pd.DataFrame]
+    manifest: dict[str, Any]
+
+
+def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows, columns=list(columns)) if rows else pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in columns}
+    )
+
+
+def _merge(df: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, int]:
+    """One row per key: the latest return's non-empty values (returns ordered by year, file)."""
+    if df.empty:
+        return df, 0
+    df = df.sort_values(["year", "order", "line"], kind="stable")
+    merged = df.groupby(keys, sort=True, dropna=False).last().reset_index()
+    return merged, len(df) - len(merged)
+
+
+def _read_households(path: Path, findings: Findings) -> dict[str, str]:
+    """``LAchildID`` (optionally with ``LEA``) -> family id, from a CSV file."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            lower = {h.lower(): h for h in header}
+            if "lachildid" not in lower or "family_id" not in lower:
+                raise ImportRefused(
+                    str(path), f"needs columns LAchildID and family_id; found {header}"
+                )
+            out: dict[str, str] = {}
+            for i, row in enumerate(reader, start=2):
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                laid, fam = row[lower["lachildid"]], row[lower["family_id"]]
+                if not laid or not fam:
+                    raise ImportRefused(str(path), "empty LAchildID or family_id", where=f"line {i}")
+                lea = row.get(lower.get("lea", ""), "")
+                out[f"{lea}-{laid}" if lea else laid] = fam
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportRefused(str(path), f"cannot be read: {exc}") from None
+    findings.counts_in["households_file_rows"] = len(out)
+    return out
+
+
+def import_census(
+    paths: Sequence[Path], *, households: Path | None = None
+) -> CensusImport:
+    """Read CIN census returns and build the canonical cohort tables.
+
+    Parameters
+    ----------
+    paths
+        One or more census XML files (any years 2017-2026, any authorities).
+    households
+        Optional CSV with columns ``LAchildID``, ``family_id`` (and optionally ``LEA``): the
+        children of one family share a household. Without it each child is its own household.
+
+    Returns
+    -------
+    CensusImport
+        The tables, the code side tables and the manifest.
+
+    Raises
+    ------
+    ImportRefused
+        On a file that is not a well-formed census return or holds a value no rule can repair
+        (an unparseable date, an unknown code, a missing or malformed LAchildID), naming the
+        file, line, child and element.
+    """
+    if not paths:
+        raise ImportRefused("(none)", "no census files given")
+    findings = Findings()
+    rows = _Rows()
+    for order, path in enumerate(paths):
+        if not Path(path).is_file():
+            raise ImportRefused(str(path), "no such file")
+        _Reader(Path(path), order, rows, findings).run()
+    family = _read_households(households, findings) if households is not None else None
+    tables, side = _assemble(rows, findings, family)
+    validate_tables(tables)
+    counts_out = {name: len(df) for name, df in tables.items()}
+    counts_out.update(
+        {f"events.{k}": int(v) for k, v in tables["events"]["type"].value_counts().sort_index().items()}
+    )
+    manifest = {
+        "format": "CIN census",
+        "inputs": rows.files,
+        **findings.as_dict(),
+        "counts_out": counts_out,
+        "households": (
+            f"from {households} (LAchildID -> family id)"
+            if households is not None
+            else "none in the census: each child is its own household"
+        ),
+        "not_imported": "UPN, FormerUPN, UPNunknown and every identifier other than LAchildID "
+        "are never read or written; adults, households, police, health and school events are "
+        "not in the census",
+        "rules": RULES,
+    }
+    return CensusImport(tables, side, manifest)
+
+
+def _iso_days(values: pd.Series) -> np.ndarray:
+    return pd.to_datetime(values, format="%Y-%m-%d").to_numpy(dtype="datetime64[D]").astype(np.int64)
+
+
+def _assemble(
+    rows: _Rows, f: Findings, family: dict[str, str] | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Merge the rows of every return and apply the cross-record rules."""
+    lea_of = {r["file"]: r["lea"] for r in rows.files}
+    del lea_of
+    children = _frame(
+        rows.children,
+        ["person_id", "lea", "birth", "expected", "sex", "sex_code", "eth_code", "disability",
+         "dis_codes", "year", "order", "line"],
+    )
+    # sex: a later "U" (e.g. unborn in an earlier return) never erases a recorded sex
+    children["sex"] = children["sex"].where(children["sex"] != "U")
+    children["sex_code"] = children["sex_code"].where(children["sex_code"] != "")
+    children["dis_codes"] = children["dis_codes"].where(children["dis_codes"] != "")
+    children, _ = _merge(children, ["person_id"])
+    children["sex"] = children["sex"].fillna("U")
+    born = children["birth"].notna()
+    children.loc[born, "expected"] = None
+    nobirth = children["birth"].isna() & children["expected"].isna()
+    for pid in children.loc[nobirth, "person_id"].head(5):
+        f.drop("child_without_birth_date", f"child {pid}", 0)
+    f.drops["child_without_birth_date"] += int(nobirth.sum())
+    children = children[~nobirth].reset_index(drop=True)
+    birth_iso = children["birth"].fillna(children["expected"])
+    children["birth_month"] = pd.to_datetime(birth_iso.str.slice(0, 7) + "-01", format="%Y-%m-%d")
+    birth_day = pd.Series(_iso_days(birth_iso), index=children["person_id"].to_numpy())
+
+    ref = _frame(
+        rows.referrals,
+        ["person_id", "ref", "source", "need", "nfa", "closure", "reason", "cpc", "year", "order",
+         "line"],
+    )
+    ref = ref[ref["person_id"].isin(birth_day.index)]
+    ref, dup = _merge(ref, ["person_id", "ref"])
+    if dup:
+        f.repairs["merged_duplicate_referral"] += dup
+        f.examples.setdefault("merged_duplicate_referral", [])
+    ref_day = _iso_days(ref["ref"])
+    early = ref_day < birth_day.loc[ref["person_id"]].to_numpy() - _PRENATAL_DAYS
+    for _, r in ref[early].head(5).iterrows():
+        f.drop("referral_long_before_birth", f"child {r['person_id']} referral {r['ref']}", 0)
+    f.drops["referral_long_before_birth"] += int(early.sum())
+    ref = ref[~early].reset_index(drop=True)
+    ref["rid"] = ref["person_id"] + "-R" + ref["ref"]
+    known = pd.Index(ref["rid"])
+
+    def nested(records: list[tuple[Any, ...]], cols: list[str], date_col: str) -> pd.DataFrame:
+        df = _frame(records, ["person_id", "ref", *cols, "year", "order", "line"])
+        df["rid"] = df["person_id"] + "-R" + df["ref"]
+        df = df[df["rid"].isin(known)]
+        df, n = _merge(df, ["rid", "person_id", "ref", cols[0]])
+        before = df[date_col].notna() & (df[date_col] < df["ref"])
+        for _, r in df[before].head(5).iterrows():
+            f.drop("before_referral", f"child {r['person_id']} referral {r['ref']} {cols[0]}", 0)
+        f.drops["before_referral"] += int(before.sum())
+        return df[~before].reset_index(drop=True)
+
+    ass = nested(rows.assessments, ["start", "auth", "factors"], "start")
+    wrong = ass["auth"].notna() & (ass["auth"] < ass["start"])
+    f.repairs["authorised_before_start"] += int(wrong.sum())
+    late = ass["auth"].notna() & (ass["auth"] < ass["ref"])
+    f.drops["before_referral"] += int(late.sum())
+    ass = ass[~late].reset_index(drop=True)
+    s47 = nested(rows.s47, ["start", "icpc"], "start")
+    plans = nested(rows.plans, ["start", "end", "initial", "latest"], "start")
+    bad_end = plans["end"].notna() & (plans["end"] < plans["start"])
+    f.repairs["plan_end_before_start"] += int(bad_end.sum())
+    plans.loc[bad_end, "end"] = None
+
+    # outcome from the nesting
+    has_s47 = ref["rid"].isin(s47["rid"])
+    has_ass = ref["rid"].isin(ass["rid"])
+    nfa = ref["nfa"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    outcome = np.where(has_s47, "s47", np.where(has_ass, "assessment", np.where(nfa, "nfa", "")))
+    activity = nfa & (has_s47 | has_ass).to_numpy()
+    f.repairs["activity_on_nfa"] += int(activity.sum())
+    f.warnings["referral_without_outcome"] += int((outcome == "").sum())
+    ref["outcome"] = outcome
+
+    # conferences: from the Section47s and (older returns) the CINdetails
+    conf = pd.concat(
+        [
+            s47.loc[s47["icpc"].notna(), ["rid", "person_id", "icpc"]],
+            ref.loc[ref["cpc"].notna(), ["rid", "person_id"]].assign(icpc=ref["cpc"].dropna()),
+        ],
+        ignore_index=True,
+    ).drop_duplicates(["rid", "icpc"])
+    conf_early = conf["icpc"] < conf["rid"].str.slice(-10)
+    f.drops["before_referral"] += int(conf_early.sum())
+    conf = conf[~conf_early].sort_values(["rid", "icpc"]).reset_index(drop=True)
+    conf_day = _iso_days(conf["icpc"]) if len(conf) else np.zeros(0, np.int64)
+    plan_day = _iso_days(plans["start"]) if len(plans) else np.zeros(0, np.int64)
+    detail = np.full(len(conf), "no_plan", dtype=object)
+    if len(conf) and len(plans):
+        pairs = conf.reset_index().merge(
+            plans[["rid"]].assign(pday=plan_day).reset_index(names="pidx"), on="rid"
+        )
+        gap = pairs["pday"].to_numpy() - conf_day[pairs["index"].to_numpy()]
+        same = pairs.loc[gap == 0, "index"].unique()
+        near = pairs.loc[(gap > 0) & (gap <= _PLAN_AFTER_CONFERENCE_DAYS), "index"].unique()
+        near = np.setdiff1d(near, same)
+        detail[same] = "plan"
+        detail[near] = "plan"
+        f.repairs["plan_start_not_conference_date"] += len(near)
+    f.warnings["plan_without_conference"] += int((~plans["rid"].isin(conf["rid"])).sum())
+
+    # events
+    src = ref["source"].map(codes.REFERRAL_SOURCE)
+    concern = ref["need"].fillna("N0").map(codes.PRIMARY_NEED)
+    hh_of = _households(children, family, f)
+    parts = [
+        pd.DataFrame(
+            {"event_id": ref["rid"], "person_id": ref["person_id"], "date": ref["ref"],
+             "type": "referral", "source": src, "detail": concern}
+        ),
+        pd.DataFrame(
+            {"event_id": ref["rid"] + "-O", "person_id": ref["person_id"], "date": ref["ref"],
+             "type": "referral_outcome", "source": "other", "detail": ref["outcome"]}
+        ).loc[ref["outcome"] != ""],
+    ]
+    authorised = ass[ass["auth"].notna()]
+    f.warnings["assessment_not_authorised"] += int(ass["auth"].isna().sum())
+    a_detail = authorised["factors"].map(_factor_detail)
+    parts.append(
+        pd.DataFrame(
+            {"event_id": authorised["rid"] + "-A" + authorised["start"],
+             "person_id": authorised["person_id"], "date": authorised["auth"],
+             "type": "assessment_completed", "source": "other", "detail": a_detail}
+        )
+    )
+    parts.append(
+        pd.DataFrame(
+            {"event_id": s47["rid"] + "-S" + s47["start"], "person_id": s47["person_id"],
+             "date": s47["start"], "type": "s47_started", "source": "other", "detail": None}
+        )
+    )
+    parts.append(
+        pd.DataFrame(
+            {"event_id": conf["rid"] + "-C" + conf["icpc"], "person_id": conf["person_id"],
+             "date": conf["icpc"], "type": "icpc", "source": "other", "detail": detail}
+        )
+    )
+    parts.append(
+        pd.DataFrame(
+            {"event_id": plans["rid"] + "-P" + plans["start"], "person_id": plans["person_id"],
+             "date": plans["start"], "type": "cp_plan_started", "source": "other",
+             "detail": plans["initial"].map(codes.ABUSE_CATEGORY)}
+        )
+    )
+    ended = plans[plans["end"].notna()]
+    parts.append(
+        pd.DataFrame(
+            {"event_id": ended["rid"] + "-E" + ended["start"], "person_id": ended["person_id"],
+             "date": ended["end"], "type": "cp_plan_ended", "source": "other",
+             "detail": ended["latest"].map(codes.ABUSE_CATEGORY)}
+        )
+    )
+    events = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    events["date"] = pd.to_datetime(events["date"], format="%Y-%m-%d").astype("datetime64[s]")
+    events["household_id"] = events["person_id"].map(hh_of)
+    events["related_person_id"] = pd.Series(pd.NA, index=events.index, dtype="str")
+    events["detail"] = events["detail"].astype("str")
+    events = events.sort_values(["household_id", "person_id", "date", "event_id"], kind="stable")
+    events = events[
+        ["event_id", "household_id", "person_id", "date", "type", "source", "detail",
+         "related_person_id"]
+    ].reset_index(drop=True)
+    for c in ("event_id", "household_id", "person_id", "type", "source"):
+        events[c] = events[c].astype("str")
+
+    people = pd.DataFrame(
+        {
+            "person_id": children["person_id"].astype("str"),
+            "household_id": children["person_id"].map(hh_of).astype("str"),
+            "role": "child",
+            "sex": children["sex"].astype("str"),
+            "birth_month": children["birth_month"].astype("datetime64[s]"),
+            "ethnicity": children["eth_code"].map(codes.ETHNICITY).astype("str"),
+            "disability": children["disability"].astype("boolean"),
+        }
+    )
+    people["role"] = people["role"].astype("str")
+    people = people.sort_values(["household_id", "person_id"]).reset_index(drop=True)
+    la = children.set_index("person_id")["lea"]
+    hh = (
+        pd.DataFrame({"household_id": people["household_id"], "lea": la.loc[people["person_id"]].to_numpy()})
+        .drop_duplicates("household_id")
+        .reset_index(drop=True)
+    )
+    households = pd.DataFrame(
+        {
+            "household_id": hh["household_id"].astype("str"),
+            "local_authority": ("LA" + hh["lea"]).astype("str"),
+            "deprivation_decile": pd.array([pd.NA] * len(hh), dtype="Int64"),
+        }
+    )
+    side = {
+        "codes_people": pd.DataFrame(
+            {
+                "person_id": children["person_id"].astype("str"),
+                "ethnicity_code": children["eth_code"].astype("str"),
+                "sex_code": children["sex_code"].astype("str"),
+                "disability_codes": children["dis_codes"].astype("str"),
+            }
+        ),
+        "codes_referrals": pd.DataFrame(
+            {
+                "event_id": ref["rid"].astype("str"),
+                "referral_source_code": ref["source"].astype("str"),
+                "primary_need_code": ref["need"].astype("str"),
+                "reason_for_closure": ref["reason"].astype("str"),
+                "closure_date": pd.to_datetime(ref["closure"], format="%Y-%m-%d").astype(
+                    "datetime64[s]"
+                ),
+                "nfa_flag": ref["nfa"].astype("boolean"),
+            }
+        ),
+        "codes_factors": _factor_rows(authorised),
+    }
+    return {"households": households, "people": people, "events": events}, side
+
+
+def _factor_detail(factors: Any) -> str:
+    """Concerns found at an assessment (';'-joined, in CONCERNS order) or ``not_in_need``."""
+    from secondlook.schema import CONCERNS
+
+    if not isinstance(factors, str) or not factors:
+        return "not_in_need"
+    found = {codes.FACTOR_CONCERN[c] for c in factors.split() if c != codes.NO_FACTORS}
+    ordered = [c for c in CONCERNS if c in found]
+    return ";".join(ordered) if ordered else "not_in_need"
+
+
+def _factor_rows(authorised: pd.DataFrame) -> pd.DataFrame:
+    ids, factor, subject = [], [], []
+    for rid, start, fs in zip(authorised["rid"], authorised["start"], authorised["factors"], strict=True):
+        if isinstance(fs, str) and fs:
+            for c in fs.split():
+                ids.append(f"{rid}-A{start}")
+                factor.append(c)
+                subject.append(c[-1] if c[-1] in "ABCDEF" else "")
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series(ids, dtype="str"),
+            "factor_code": pd.Series(factor, dtype="str"),
+            "subject": pd.Series(subject, dtype="str"),
+        }
+    )
+
+
+def _households(
+    children: pd.DataFrame, family: dict[str, str] | None, f: Findings
+) -> dict[str, str]:
+    """person_id -> household_id: a family from the households file, else the child alone."""
+    out: dict[str, str] = {}
+    missing = 0
+    for pid, lea in zip(children["person_id"], children["lea"], strict=True):
+        laid = pid[len(lea) + 1 :]
+        fam = None
+        if family is not None:
+            fam = family.get(pid) or family.get(laid)
+            if fam is None:
+                missing += 1
+        out[pid] = f"{lea}-F{fam}" if fam is not None else f"{pid}-H"
+    if family is not None and missing:
+        f.warnings["family_link"] += missing
+    return out
