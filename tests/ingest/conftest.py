@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from secondlook.ingest import export_census, family_links, write_census
+from secondlook.ingest.export import prepare
 
 #: the census years the test world's events fall into (1 April 2016 to 31 March 2026)
 YEARS = range(2017, 2027)
@@ -37,8 +38,9 @@ def census_files(
     """The world exported as every census year's returns, and its family links CSV."""
     folder = tmp_path_factory.mktemp("census")
     files: list[Path] = []
+    prepared = prepare(census_world)
     for year in YEARS:
-        files += write_census(export_census(census_world, year), folder / f"cin_{year}.xml")
+        files += write_census(export_census(prepared, year), folder / f"cin_{year}.xml")
     links = folder / "families.csv"
     family_links(census_world).to_csv(links, index=False)
     return files, links

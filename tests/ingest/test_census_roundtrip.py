@@ -77,7 +77,8 @@ def test_people_round_trip(census_world, imported) -> None:
     assert (people["ethnicity"] == world["ethnicity"]).all()
     assert (people["role"] == "child").all()
     pd.testing.assert_series_equal(
-        people["disability"].astype("boolean"), world["disability"].astype("boolean"),
+        people["disability"].astype("boolean"),
+        world["disability"].astype("boolean"),
         check_names=False,
     )
     # sex is U only for a child still unborn at every return that holds it

@@ -159,7 +159,11 @@ class _Reader:
 
     # --- small readers ------------------------------------------------------------------------
     def where(self) -> str:
-        return f"{self.name}:{self.line} child {self.child}" if self.child else f"{self.name}:{self.line}"
+        return (
+            f"{self.name}:{self.line} child {self.child}"
+            if self.child
+            else f"{self.name}:{self.line}"
+        )
 
     def refuse(self, problem: str, element: str | None = None) -> ImportRefused:
         return ImportRefused(
@@ -228,32 +232,13 @@ class _Reader:
     def run(self) -> None:
         self.f.counts_in["files"] += 1
         try:
-            context = etree.iterparse(
-                str(self.path),
-                events=("end",),
-                tag=("{*}Header", "{*}Child"),
-                resolve_entities=False,
-                no_network=True,
-                huge_tree=True,
-            )
-            for _, el in context:
-                self.line = el.sourceline or 0
-                if _local(el.tag) == "Header":
-                    self.header(el)
-                else:
-                    if not self.lea:
-                        raise self.refuse("a Child before the Header (no LEA known)", "Header")
-                    self.child = ""
-                    self.read_child(el)
-                    self.child = ""
-                el.clear(keep_tail=False)
-                parent = el.getparent()
-                if parent is not None:
-                    while el.getprevious() is not None:
-                        del parent[0]
+            with self.path.open("rb") as fh:
+                self._parse(fh)
         except etree.XMLSyntaxError as exc:
             line = exc.lineno or self.line
-            raise ImportRefused(self.name, f"not well-formed XML: {exc.msg}", where=f"line {line}") from None
+            raise ImportRefused(
+                self.name, f"not well-formed XML: {exc.msg}", where=f"line {line}"
+            ) from None
         if not self.lea:
             raise ImportRefused(self.name, "no Header/Source/LEA: not a CIN census return")
         self.rows.files.append(
@@ -265,6 +250,32 @@ class _Reader:
                 "lea": self.lea,
             }
         )
+
+    def _parse(self, fh: Any) -> None:
+        context = etree.iterparse(
+            fh,
+            events=("end",),
+            tag=("{*}Header", "{*}Child"),
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=True,
+        )
+        for _, el in context:
+            self.line = el.sourceline or 0
+            if _local(el.tag) == "Header":
+                self.header(el)
+            else:
+                if not self.lea:
+                    raise self.refuse("a Child before the Header (no LEA known)", "Header")
+                self.child = ""
+                self.read_child(el)
+                self.child = ""
+            # free what was read: the element and the siblings before it
+            el.clear(keep_tail=False)
+            parent = el.getparent()
+            if parent is not None:
+                while el.getprevious() is not None:
+                    del parent[0]
 
     def header(self, el: Any) -> None:
         found: dict[str, Any] = {}
@@ -348,7 +359,11 @@ class _Reader:
                     eth_code = self.code(sub, "Ethnicity", codes.ETHNICITY)
                 elif name == "Disabilities":
                     for d in sub:
-                        c = self.code(d, "Disability", codes.DISABILITIES) if _local(d.tag) else None
+                        c = (
+                            self.code(d, "Disability", codes.DISABILITIES)
+                            if _local(d.tag)
+                            else None
+                        )
                         if c is not None and c not in dis_codes:
                             dis_codes.append(c)
         if eth_code is None:
@@ -533,12 +548,24 @@ class _Reader:
         end = self.date(x.get("CPPendDate"), "CPPendDate")
         if end is not None and end > self.reference:
             end = None
-        initial = self.code(x.get("InitialCategoryOfAbuse"), "CategoryOfAbuse", codes.ABUSE_CATEGORY)
+        initial = self.code(
+            x.get("InitialCategoryOfAbuse"), "CategoryOfAbuse", codes.ABUSE_CATEGORY
+        )
         latest = self.code(x.get("LatestCategoryOfAbuse"), "CategoryOfAbuse", codes.ABUSE_CATEGORY)
         if initial is None and latest is None:
             raise self.refuse("a plan without a category of abuse", "InitialCategoryOfAbuse")
         self.rows.plans.append(
-            (person, ref, start, end, initial or latest, latest or initial, self.year, self.order, self.line)
+            (
+                person,
+                ref,
+                start,
+                end,
+                initial or latest,
+                latest or initial,
+                self.year,
+                self.order,
+                self.line,
+            )
         )
 
 
@@ -566,8 +593,10 @@ class CensusImport:
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(rows, columns=list(columns)) if rows else pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in columns}
+    return (
+        pd.DataFrame.from_records(rows, columns=list(columns))
+        if rows
+        else pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     )
 
 
@@ -596,7 +625,9 @@ def _read_households(path: Path, findings: Findings) -> dict[str, str]:
                 row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
                 laid, fam = row[lower["lachildid"]], row[lower["family_id"]]
                 if not laid or not fam:
-                    raise ImportRefused(str(path), "empty LAchildID or family_id", where=f"line {i}")
+                    raise ImportRefused(
+                        str(path), "empty LAchildID or family_id", where=f"line {i}"
+                    )
                 lea = row.get(lower.get("lea", ""), "")
                 out[f"{lea}-{laid}" if lea else laid] = fam
     except (OSError, UnicodeDecodeError) as exc:
@@ -605,9 +636,7 @@ def _read_households(path: Path, findings: Findings) -> dict[str, str]:
     return out
 
 
-def import_census(
-    paths: Sequence[Path], *, households: Path | None = None
-) -> CensusImport:
+def import_census(paths: Sequence[Path], *, households: Path | None = None) -> CensusImport:
     """Read CIN census returns and build the canonical cohort tables.
 
     Parameters
@@ -643,7 +672,10 @@ def import_census(
     validate_tables(tables)
     counts_out = {name: len(df) for name, df in tables.items()}
     counts_out.update(
-        {f"events.{k}": int(v) for k, v in tables["events"]["type"].value_counts().sort_index().items()}
+        {
+            f"events.{k}": int(v)
+            for k, v in tables["events"]["type"].value_counts().sort_index().items()
+        }
     )
     manifest = {
         "format": "CIN census",
@@ -664,7 +696,9 @@ def import_census(
 
 
 def _iso_days(values: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values, format="%Y-%m-%d").to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return (
+        pd.to_datetime(values, format="%Y-%m-%d").to_numpy(dtype="datetime64[D]").astype(np.int64)
+    )
 
 
 def _assemble(
@@ -675,8 +709,20 @@ def _assemble(
     del lea_of
     children = _frame(
         rows.children,
-        ["person_id", "lea", "birth", "expected", "sex", "sex_code", "eth_code", "disability",
-         "dis_codes", "year", "order", "line"],
+        [
+            "person_id",
+            "lea",
+            "birth",
+            "expected",
+            "sex",
+            "sex_code",
+            "eth_code",
+            "disability",
+            "dis_codes",
+            "year",
+            "order",
+            "line",
+        ],
     )
     # sex: a later "U" (e.g. unborn in an earlier return) never erases a recorded sex
     children["sex"] = children["sex"].where(children["sex"] != "U")
@@ -687,9 +733,7 @@ def _assemble(
     born = children["birth"].notna()
     children.loc[born, "expected"] = None
     nobirth = children["birth"].isna() & children["expected"].isna()
-    for pid in children.loc[nobirth, "person_id"].head(5):
-        f.drop("child_without_birth_date", f"child {pid}", 0)
-    f.drops["child_without_birth_date"] += int(nobirth.sum())
+    f.many("drops", "child_without_birth_date", _where(children[nobirth]))
     children = children[~nobirth].reset_index(drop=True)
     birth_iso = children["birth"].fillna(children["expected"])
     children["birth_month"] = pd.to_datetime(birth_iso.str.slice(0, 7) + "-01", format="%Y-%m-%d")
@@ -697,19 +741,29 @@ def _assemble(
 
     ref = _frame(
         rows.referrals,
-        ["person_id", "ref", "source", "need", "nfa", "closure", "reason", "cpc", "year", "order",
-         "line"],
+        [
+            "person_id",
+            "ref",
+            "source",
+            "need",
+            "nfa",
+            "closure",
+            "reason",
+            "cpc",
+            "year",
+            "order",
+            "line",
+        ],
     )
     ref = ref[ref["person_id"].isin(birth_day.index)]
+    twice = ref[ref.duplicated(["person_id", "ref"], keep="first")]
     ref, dup = _merge(ref, ["person_id", "ref"])
     if dup:
         f.repairs["merged_duplicate_referral"] += dup
-        f.examples.setdefault("merged_duplicate_referral", [])
+        f.examples["merged_duplicate_referral"] = _where(twice.head(5))
     ref_day = _iso_days(ref["ref"])
     early = ref_day < birth_day.loc[ref["person_id"]].to_numpy() - _PRENATAL_DAYS
-    for _, r in ref[early].head(5).iterrows():
-        f.drop("referral_long_before_birth", f"child {r['person_id']} referral {r['ref']}", 0)
-    f.drops["referral_long_before_birth"] += int(early.sum())
+    f.many("drops", "referral_long_before_birth", _where(ref[early]))
     ref = ref[~early].reset_index(drop=True)
     ref["rid"] = ref["person_id"] + "-R" + ref["ref"]
     known = pd.Index(ref["rid"])
@@ -720,21 +774,19 @@ def _assemble(
         df = df[df["rid"].isin(known)]
         df, n = _merge(df, ["rid", "person_id", "ref", cols[0]])
         before = df[date_col].notna() & (df[date_col] < df["ref"])
-        for _, r in df[before].head(5).iterrows():
-            f.drop("before_referral", f"child {r['person_id']} referral {r['ref']} {cols[0]}", 0)
-        f.drops["before_referral"] += int(before.sum())
+        f.many("drops", "before_referral", _where(df[before]))
         return df[~before].reset_index(drop=True)
 
     ass = nested(rows.assessments, ["start", "auth", "factors"], "start")
     wrong = ass["auth"].notna() & (ass["auth"] < ass["start"])
-    f.repairs["authorised_before_start"] += int(wrong.sum())
+    f.many("repairs", "authorised_before_start", _where(ass[wrong]))
     late = ass["auth"].notna() & (ass["auth"] < ass["ref"])
-    f.drops["before_referral"] += int(late.sum())
+    f.many("drops", "before_referral", _where(ass[late]))
     ass = ass[~late].reset_index(drop=True)
     s47 = nested(rows.s47, ["start", "icpc"], "start")
     plans = nested(rows.plans, ["start", "end", "initial", "latest"], "start")
     bad_end = plans["end"].notna() & (plans["end"] < plans["start"])
-    f.repairs["plan_end_before_start"] += int(bad_end.sum())
+    f.many("repairs", "plan_end_before_start", _where(plans[bad_end]))
     plans.loc[bad_end, "end"] = None
 
     # outcome from the nesting
@@ -743,8 +795,8 @@ def _assemble(
     nfa = ref["nfa"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     outcome = np.where(has_s47, "s47", np.where(has_ass, "assessment", np.where(nfa, "nfa", "")))
     activity = nfa & (has_s47 | has_ass).to_numpy()
-    f.repairs["activity_on_nfa"] += int(activity.sum())
-    f.warnings["referral_without_outcome"] += int((outcome == "").sum())
+    f.many("repairs", "activity_on_nfa", _where(ref[activity]))
+    f.many("warnings", "referral_without_outcome", _where(ref[outcome == ""]))
     ref["outcome"] = outcome
 
     # conferences: from the Section47s and (older returns) the CINdetails
@@ -756,7 +808,7 @@ def _assemble(
         ignore_index=True,
     ).drop_duplicates(["rid", "icpc"])
     conf_early = conf["icpc"] < conf["rid"].str.slice(-10)
-    f.drops["before_referral"] += int(conf_early.sum())
+    f.many("drops", "before_referral", _where(conf[conf_early]))
     conf = conf[~conf_early].sort_values(["rid", "icpc"]).reset_index(drop=True)
     conf_day = _iso_days(conf["icpc"]) if len(conf) else np.zeros(0, np.int64)
     plan_day = _iso_days(plans["start"]) if len(plans) else np.zeros(0, np.int64)
@@ -771,8 +823,8 @@ def _assemble(
         near = np.setdiff1d(near, same)
         detail[same] = "plan"
         detail[near] = "plan"
-        f.repairs["plan_start_not_conference_date"] += len(near)
-    f.warnings["plan_without_conference"] += int((~plans["rid"].isin(conf["rid"])).sum())
+        f.many("repairs", "plan_start_not_conference_date", _where(conf.iloc[near]))
+    f.many("warnings", "plan_without_conference", _where(plans[~plans["rid"].isin(conf["rid"])]))
 
     # events
     src = ref["source"].map(codes.REFERRAL_SOURCE)
@@ -780,49 +832,88 @@ def _assemble(
     hh_of = _households(children, family, f)
     parts = [
         pd.DataFrame(
-            {"event_id": ref["rid"], "person_id": ref["person_id"], "date": ref["ref"],
-             "type": "referral", "source": src, "detail": concern}
+            {
+                "event_id": ref["rid"],
+                "person_id": ref["person_id"],
+                "date": ref["ref"],
+                "type": "referral",
+                "source": src,
+                "detail": concern,
+            }
         ),
         pd.DataFrame(
-            {"event_id": ref["rid"] + "-O", "person_id": ref["person_id"], "date": ref["ref"],
-             "type": "referral_outcome", "source": "other", "detail": ref["outcome"]}
+            {
+                "event_id": ref["rid"] + "-O",
+                "person_id": ref["person_id"],
+                "date": ref["ref"],
+                "type": "referral_outcome",
+                "source": "other",
+                "detail": ref["outcome"],
+            }
         ).loc[ref["outcome"] != ""],
     ]
     authorised = ass[ass["auth"].notna()]
-    f.warnings["assessment_not_authorised"] += int(ass["auth"].isna().sum())
+    f.many("warnings", "assessment_not_authorised", _where(ass[ass["auth"].isna()]))
     a_detail = authorised["factors"].map(_factor_detail)
     parts.append(
         pd.DataFrame(
-            {"event_id": authorised["rid"] + "-A" + authorised["start"],
-             "person_id": authorised["person_id"], "date": authorised["auth"],
-             "type": "assessment_completed", "source": "other", "detail": a_detail}
+            {
+                "event_id": authorised["rid"] + "-A" + authorised["start"],
+                "person_id": authorised["person_id"],
+                "date": authorised["auth"],
+                "type": "assessment_completed",
+                "source": "other",
+                "detail": a_detail,
+            }
         )
     )
     parts.append(
         pd.DataFrame(
-            {"event_id": s47["rid"] + "-S" + s47["start"], "person_id": s47["person_id"],
-             "date": s47["start"], "type": "s47_started", "source": "other", "detail": None}
+            {
+                "event_id": s47["rid"] + "-S" + s47["start"],
+                "person_id": s47["person_id"],
+                "date": s47["start"],
+                "type": "s47_started",
+                "source": "other",
+                "detail": None,
+            }
         )
     )
     parts.append(
         pd.DataFrame(
-            {"event_id": conf["rid"] + "-C" + conf["icpc"], "person_id": conf["person_id"],
-             "date": conf["icpc"], "type": "icpc", "source": "other", "detail": detail}
+            {
+                "event_id": conf["rid"] + "-C" + conf["icpc"],
+                "person_id": conf["person_id"],
+                "date": conf["icpc"],
+                "type": "icpc",
+                "source": "other",
+                "detail": detail,
+            }
         )
     )
     parts.append(
         pd.DataFrame(
-            {"event_id": plans["rid"] + "-P" + plans["start"], "person_id": plans["person_id"],
-             "date": plans["start"], "type": "cp_plan_started", "source": "other",
-             "detail": plans["initial"].map(codes.ABUSE_CATEGORY)}
+            {
+                "event_id": plans["rid"] + "-P" + plans["start"],
+                "person_id": plans["person_id"],
+                "date": plans["start"],
+                "type": "cp_plan_started",
+                "source": "other",
+                "detail": plans["initial"].map(codes.ABUSE_CATEGORY),
+            }
         )
     )
     ended = plans[plans["end"].notna()]
     parts.append(
         pd.DataFrame(
-            {"event_id": ended["rid"] + "-E" + ended["start"], "person_id": ended["person_id"],
-             "date": ended["end"], "type": "cp_plan_ended", "source": "other",
-             "detail": ended["latest"].map(codes.ABUSE_CATEGORY)}
+            {
+                "event_id": ended["rid"] + "-E" + ended["start"],
+                "person_id": ended["person_id"],
+                "date": ended["end"],
+                "type": "cp_plan_ended",
+                "source": "other",
+                "detail": ended["latest"].map(codes.ABUSE_CATEGORY),
+            }
         )
     )
     events = pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -832,8 +923,16 @@ def _assemble(
     events["detail"] = events["detail"].astype("str")
     events = events.sort_values(["household_id", "person_id", "date", "event_id"], kind="stable")
     events = events[
-        ["event_id", "household_id", "person_id", "date", "type", "source", "detail",
-         "related_person_id"]
+        [
+            "event_id",
+            "household_id",
+            "person_id",
+            "date",
+            "type",
+            "source",
+            "detail",
+            "related_person_id",
+        ]
     ].reset_index(drop=True)
     for c in ("event_id", "household_id", "person_id", "type", "source"):
         events[c] = events[c].astype("str")
@@ -853,7 +952,9 @@ def _assemble(
     people = people.sort_values(["household_id", "person_id"]).reset_index(drop=True)
     la = children.set_index("person_id")["lea"]
     hh = (
-        pd.DataFrame({"household_id": people["household_id"], "lea": la.loc[people["person_id"]].to_numpy()})
+        pd.DataFrame(
+            {"household_id": people["household_id"], "lea": la.loc[people["person_id"]].to_numpy()}
+        )
         .drop_duplicates("household_id")
         .reset_index(drop=True)
     )
@@ -890,6 +991,14 @@ def _assemble(
     return {"households": households, "people": people, "events": events}, side
 
 
+def _where(df: pd.DataFrame) -> list[str]:
+    """``child <id> referral <date>`` for each row (the manifest's examples)."""
+    if "ref" not in df.columns and "rid" not in df.columns:
+        return [f"child {p}" for p in df["person_id"]]
+    ref = df["ref"] if "ref" in df.columns else df["rid"].str.slice(-10)
+    return [f"child {p} referral {r}" for p, r in zip(df["person_id"], ref, strict=True)]
+
+
 def _factor_detail(factors: Any) -> str:
     """Concerns found at an assessment (';'-joined, in CONCERNS order) or ``not_in_need``."""
     from secondlook.schema import CONCERNS
@@ -903,7 +1012,9 @@ def _factor_detail(factors: Any) -> str:
 
 def _factor_rows(authorised: pd.DataFrame) -> pd.DataFrame:
     ids, factor, subject = [], [], []
-    for rid, start, fs in zip(authorised["rid"], authorised["start"], authorised["factors"], strict=True):
+    for rid, start, fs in zip(
+        authorised["rid"], authorised["start"], authorised["factors"], strict=True
+    ):
         if isinstance(fs, str) and fs:
             for c in fs.split():
                 ids.append(f"{rid}-A{start}")

@@ -38,7 +38,14 @@ from lxml import etree
 from secondlook.ingest import codes
 from secondlook.ingest.errors import ImportRefused
 
-__all__ = ["census_episodes", "export_census", "family_links", "lea_code", "write_census"]
+__all__ = [
+    "census_episodes",
+    "export_census",
+    "family_links",
+    "lea_code",
+    "prepare",
+    "write_census",
+]
 
 
 def lea_code(local_authority: str) -> str:
@@ -60,10 +67,6 @@ def lea_code(local_authority: str) -> str:
 def _child_id(person_id: str, lea: str) -> str:
     prefix = f"{lea}-"
     return person_id[len(prefix) :] if person_id.startswith(prefix) else person_id
-
-
-def _iso(day: Any) -> str:
-    return str(pd.Timestamp(day).date())
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,7 @@ class Episodes:
     unlinked: dict[str, int]
 
 
-def _greedy(
-    events: pd.DataFrame, refs: pd.DataFrame, window_days: int = 365
-) -> pd.Series:
+def _greedy(events: pd.DataFrame, refs: pd.DataFrame, window_days: int = 365) -> pd.Series:
     """Link each event to the earliest referral of its person not yet holding one, dated on or
     before it and at most ``window_days`` before; else to the latest one on or before it.
 
@@ -100,6 +101,7 @@ def _greedy(
     out = pd.Series(np.nan, index=events.index, dtype=object)
     if events.empty or refs.empty:
         return out
+    picked: dict[Any, str] = {}
     table: dict[str, tuple[np.ndarray, list[str], list[bool]]] = {}
     for pid, g in refs.sort_values(["person_id", "date"], kind="stable").groupby(
         "person_id", sort=False
@@ -112,7 +114,9 @@ def _greedy(
     window = np.timedelta64(window_days, "D")
     ordered = events.sort_values(["person_id", "date"], kind="stable")
     for idx, pid, day in zip(
-        ordered.index, ordered["person_id"], ordered["date"].to_numpy(dtype="datetime64[s]"),
+        ordered.index,
+        ordered["person_id"],
+        ordered["date"].to_numpy(dtype="datetime64[s]"),
         strict=True,
     ):
         entry = table.get(str(pid))
@@ -128,8 +132,8 @@ def _greedy(
                 pick = j
                 break
         used[pick] = True
-        out.at[idx] = ids[pick]
-    return out
+        picked[idx] = ids[pick]
+    return out.fillna(pd.Series(picked, dtype=object))
 
 
 def census_episodes(events: pd.DataFrame) -> Episodes:
@@ -190,9 +194,9 @@ def census_episodes(events: pd.DataFrame) -> Episodes:
     last_end = nested.groupby("rid")["end"].max()
     is_plan = nested["type"] == "cp_plan_started"
     plan_open = nested.loc[is_plan & nested["end"].isna(), "rid"].unique()
-    closure = pd.concat(
-        [refs["event_id"].map(last), refs["event_id"].map(last_end)], axis=1
-    ).max(axis=1)
+    closure = pd.concat([refs["event_id"].map(last), refs["event_id"].map(last_end)], axis=1).max(
+        axis=1
+    )
     closure = closure.where(refs["outcome"] != "nfa", refs["date"])
     closure = closure.where(refs["outcome"] != "", pd.NaT)
     closure = closure.where(~refs["event_id"].isin(plan_open), pd.NaT)
@@ -231,8 +235,101 @@ def _text(parent: Any, tag: str, value: Any) -> None:
     etree.SubElement(parent, tag).text = str(value)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """The cohort as plain Python records, ready to render any year fast."""
+
+    refs: list[tuple[Any, ...]]  # (lea, person_id, rid, date, source, detail, outcome, closure)
+    nested: dict[str, list[tuple[Any, ...]]]  # rid -> (type, date, detail, event_id, end, ...)
+    people: dict[str, tuple[Any, ...]]  # person_id -> (birth, sex, ethnicity, disability)
+    codes_people: dict[str, tuple[str, list[str]]]
+    codes_refs: dict[str, tuple[str | None, str | None, str | None]]
+    codes_factors: dict[str, list[str]]
+
+
+def _isos(values: pd.Series) -> list[Any]:
+    days = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+    return [None if pd.isna(v) else v for v in days]
+
+
+def prepare(
+    tables: Mapping[str, pd.DataFrame], side: Mapping[str, pd.DataFrame] | None = None
+) -> _Prepared:
+    """Link the cohort's episodes once (:func:`census_episodes`) for :func:`export_census`."""
+    side = side or {}
+    people = tables["people"]
+    hh_la = tables["households"].set_index("household_id")["local_authority"]
+    eps = census_episodes(tables["events"])
+    r = eps.referrals.sort_values(["person_id", "date"], kind="stable")
+    lea = r["person_id"].map(people.set_index("person_id")["household_id"]).map(hh_la)
+    refs = list(
+        zip(
+            [lea_code(x) for x in lea],
+            r["person_id"],
+            r["event_id"],
+            _isos(r["date"]),
+            r["source"],
+            r["detail"],
+            r["outcome"],
+            _isos(r["closure"]),
+            strict=True,
+        )
+    )
+    n = eps.nested.sort_values(["rid", "date", "event_id"], kind="stable")
+    nested: dict[str, list[tuple[Any, ...]]] = {}
+    plan_index = n["plan_index"].fillna(0).astype(int)
+    for row in zip(
+        n["rid"],
+        n["type"],
+        _isos(n["date"]),
+        n["detail"],
+        n["event_id"],
+        _isos(n["end"]),
+        n["end_detail"],
+        plan_index,
+        strict=True,
+    ):
+        nested.setdefault(row[0], []).append(row[1:])
+    kids = people[people["role"] == "child"]
+    ppl = {
+        pid: (b, sx, eth, None if pd.isna(dis) else bool(dis))
+        for pid, b, sx, eth, dis in zip(
+            kids["person_id"],
+            _isos(kids["birth_month"]),
+            kids["sex"],
+            kids["ethnicity"],
+            kids["disability"].astype("object"),
+            strict=True,
+        )
+    }
+    cp: dict[str, tuple[str, list[str]]] = {}
+    if "codes_people" in side:
+        t = side["codes_people"]
+        for pid, e, d in zip(
+            t["person_id"], t["ethnicity_code"], t["disability_codes"], strict=True
+        ):
+            cp[pid] = (e, str(d).split() if isinstance(d, str) else [])
+    cr: dict[str, tuple[str | None, str | None, str | None]] = {}
+    if "codes_referrals" in side:
+        t = side["codes_referrals"]
+        for rid, src, need, reason in zip(
+            t["event_id"],
+            t["referral_source_code"],
+            t["primary_need_code"],
+            t["reason_for_closure"],
+            strict=True,
+        ):
+            cr[rid] = tuple(v if isinstance(v, str) else None for v in (src, need, reason))  # type: ignore[assignment]
+    cf: dict[str, list[str]] = {}
+    if "codes_factors" in side:
+        t = side["codes_factors"]
+        for eid, code in zip(t["event_id"], t["factor_code"], strict=True):
+            cf.setdefault(eid, []).append(code)
+    return _Prepared(refs, nested, ppl, cp, cr, cf)
+
+
 def export_census(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame] | _Prepared,
     year: int,
     *,
     side: Mapping[str, pd.DataFrame] | None = None,
@@ -243,7 +340,7 @@ def export_census(
     ----------
     tables
         ``households``, ``people``, ``events`` of a canonical cohort (the synthetic world or an
-        imported one).
+        imported one), or :func:`prepare` of them (to render several years fast).
     year
         Collection year ``Y`` (the year to 31 March ``Y``), 2017-2026. Years to 2024 write
         ``GenderCurrent``, later ones ``Sex``.
@@ -262,38 +359,21 @@ def export_census(
     """
     if year not in codes.YEARS:
         raise ImportRefused("(export)", f"year {year} is not one of 2017-2026")
-    side = side or {}
-    start = pd.Timestamp(f"{year - 1}-04-01")
-    ref_date = pd.Timestamp(f"{year}-03-31")
-    people = tables["people"].set_index("person_id")
-    hh_la = tables["households"].set_index("household_id")["local_authority"]
-    eps = census_episodes(tables["events"])
-    refs = eps.referrals
-    keep = (refs["date"] <= ref_date) & (
-        (refs["date"] >= start) | refs["closure"].isna() | (refs["closure"] >= start)
-    )
-    refs = refs[keep].copy()
-    refs["lea"] = refs["person_id"].map(people["household_id"]).map(hh_la).map(lea_code)
-    nested = eps.nested[eps.nested["date"] <= ref_date]
-    by_rid = {rid: g for rid, g in nested.groupby("rid", sort=False)}
-    code_people = side.get("codes_people")
-    cp = code_people.set_index("person_id") if code_people is not None else None
-    code_refs = side.get("codes_referrals")
-    cr = code_refs.set_index("event_id") if code_refs is not None else None
-    code_fac = side.get("codes_factors")
-    cf = (
-        {k: list(g["factor_code"]) for k, g in code_fac.groupby("event_id", sort=False)}
-        if code_fac is not None
-        else {}
-    )
+    prep = tables if isinstance(tables, _Prepared) else prepare(tables, side)
+    start, ref_date = f"{year - 1}-04-01", f"{year}-03-31"
+    by_lea: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    for r in prep.refs:
+        lea, pid, _, day, _, _, _, closure = r
+        if day <= ref_date and (day >= start or closure is None or closure >= start):
+            by_lea.setdefault(lea, {}).setdefault(pid, []).append(r)
     out: dict[str, bytes] = {}
-    for lea, la_refs in refs.sort_values(["person_id", "date"]).groupby("lea", sort=True):
+    for lea in sorted(by_lea):
         root = etree.Element("Message")
         header = etree.SubElement(root, "Header")
         cd = etree.SubElement(header, "CollectionDetails")
         _text(cd, "Collection", "CIN")
         _text(cd, "Year", year)
-        _text(cd, "ReferenceDate", ref_date.date())
+        _text(cd, "ReferenceDate", ref_date)
         source = etree.SubElement(header, "Source")
         _text(source, "SourceLevel", "L")
         _text(source, "LEA", lea)
@@ -302,9 +382,9 @@ def export_census(
         _text(source, "SerialNo", "001")
         _text(source, "DateTime", f"{year}-05-01T00:00:00")
         children = etree.SubElement(root, "Children")
-        for pid, prefs in la_refs.groupby("person_id", sort=True):
-            _child(children, str(pid), str(lea), prefs, people.loc[pid], by_rid, year, ref_date, cp, cr, cf)
-        out[str(lea)] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        for pid in sorted(by_lea[lea]):
+            _child(children, pid, lea, by_lea[lea][pid], prep, year, ref_date)
+        out[lea] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return out
 
 
@@ -312,109 +392,91 @@ def _child(
     children: Any,
     pid: str,
     lea: str,
-    prefs: pd.DataFrame,
-    person: pd.Series,
-    by_rid: dict[Any, pd.DataFrame],
+    refs: list[tuple[Any, ...]],
+    prep: _Prepared,
     year: int,
-    ref_date: pd.Timestamp,
-    cp: pd.DataFrame | None,
-    cr: pd.DataFrame | None,
-    cf: dict[str, list[str]],
+    ref_date: str,
 ) -> None:
     laid = _child_id(pid, lea)
     if len(laid) > 20:
         raise ImportRefused("(export)", f"child id `{laid}` is longer than 20 characters")
+    birth, sex, ethnicity, disability = prep.people[pid]
     child = etree.SubElement(children, "Child")
     ids = etree.SubElement(child, "ChildIdentifiers")
     _text(ids, "LAchildID", laid)
-    birth = pd.Timestamp(person["birth_month"])
     unborn = birth > ref_date
-    _text(ids, "ExpectedPersonBirthDate" if unborn else "PersonBirthDate", birth.date())
-    sex = "U" if unborn else str(person["sex"])
+    _text(ids, "ExpectedPersonBirthDate" if unborn else "PersonBirthDate", birth)
+    sex = "U" if unborn else sex
     if year >= codes.SEX_FROM_YEAR:
         _text(ids, "Sex", sex)
     else:
         _text(ids, "GenderCurrent", codes.GENDER_CODE[sex])
     chars = etree.SubElement(child, "ChildCharacteristics")
-    eth = None
-    dis: list[str] = []
-    if cp is not None and pid in cp.index:
-        eth = cp.at[pid, "ethnicity_code"]
-        dcodes = cp.at[pid, "disability_codes"]
-        dis = str(dcodes).split() if isinstance(dcodes, str) and dcodes else []
-    _text(chars, "Ethnicity", eth if isinstance(eth, str) else codes.ETHNICITY_CODE[person["ethnicity"]])
-    if not dis and not pd.isna(person["disability"]):
-        dis = ["DDA"] if bool(person["disability"]) else ["NONE"]
+    eth, dis = prep.codes_people.get(pid, (None, []))
+    _text(chars, "Ethnicity", eth or codes.ETHNICITY_CODE[ethnicity])
+    if not dis and disability is not None:
+        dis = ["DDA"] if disability else ["NONE"]
     if dis:
         holder = etree.SubElement(chars, "Disabilities")
         for d in dis:
             _text(holder, "Disability", d)
-    for r in prefs.itertuples(index=False):
-        _details(child, r, by_rid.get(r.event_id), ref_date, cr, cf)
+    for r in refs:
+        _details(child, r, prep, ref_date)
 
 
-def _details(
-    child: Any,
-    r: Any,
-    nested: pd.DataFrame | None,
-    ref_date: pd.Timestamp,
-    cr: pd.DataFrame | None,
-    cf: dict[str, list[str]],
-) -> None:
+def _details(child: Any, r: tuple[Any, ...], prep: _Prepared, ref_date: str) -> None:
+    _, _, rid, day, source, concern, outcome, closure = r
     d = etree.SubElement(child, "CINdetails")
-    _text(d, "CINreferralDate", _iso(r.date))
-    src_code = need = reason = None
-    if cr is not None and r.event_id in cr.index:
-        row = cr.loc[r.event_id]
-        src_code = row["referral_source_code"]
-        need = row["primary_need_code"] if isinstance(row["primary_need_code"], str) else None
-        reason = row["reason_for_closure"] if isinstance(row["reason_for_closure"], str) else None
-    _text(d, "ReferralSource", src_code or codes.SOURCE_CODE[r.source])
-    _text(d, "PrimaryNeedCode", need or codes.NEED_CODE.get(r.detail, "N0"))
-    closed = not pd.isna(r.closure) and r.closure <= ref_date
-    rows = nested if nested is not None else pd.DataFrame(columns=["type", "date"])
-    ass = rows[rows["type"] == "assessment_completed"].sort_values("date")
-    if closed:
-        _text(d, "CINclosureDate", _iso(r.closure))
-        not_in_need = r.outcome == "nfa" or (
-            len(ass) > 0 and (ass["detail"] == "not_in_need").all() and r.outcome == "assessment"
+    _text(d, "CINreferralDate", day)
+    src_code, need, reason = prep.codes_refs.get(rid, (None, None, None))
+    _text(d, "ReferralSource", src_code or codes.SOURCE_CODE[source])
+    _text(d, "PrimaryNeedCode", need or codes.NEED_CODE.get(concern, "N0"))
+    rows = [x for x in prep.nested.get(rid, []) if x[1] <= ref_date]
+    ass = [x for x in rows if x[0] == "assessment_completed"]
+    if closure is not None and closure <= ref_date:
+        _text(d, "CINclosureDate", closure)
+        not_in_need = outcome == "nfa" or (
+            outcome == "assessment" and ass and all(a[2] == "not_in_need" for a in ass)
         )
         _text(d, "ReasonForClosure", reason or ("RC8" if not_in_need else "RC7"))
-    for a in ass.itertuples(index=False):
+    for a in ass:
         el = etree.SubElement(d, "Assessments")
-        _text(el, "AssessmentActualStartDate", _iso(r.date))
-        _text(el, "AssessmentAuthorisationDate", _iso(a.date))
-        factors = cf.get(a.event_id)
+        _text(el, "AssessmentActualStartDate", day)
+        _text(el, "AssessmentAuthorisationDate", a[1])
+        factors = prep.codes_factors.get(a[3])
         if factors is None:
-            concerns = [] if a.detail == "not_in_need" else str(a.detail).split(";")
+            concerns = [] if a[2] == "not_in_need" else str(a[2]).split(";")
             factors = [codes.CONCERN_FACTOR[c] for c in concerns] or [codes.NO_FACTORS]
         fh = etree.SubElement(el, "FactorsIdentifiedAtAssessment")
         for code in factors:
             _text(fh, "AssessmentFactors", code)
-    if r.outcome == "s47":
-        starts = sorted(rows[rows["type"] == "s47_started"]["date"].tolist()) or [r.date]
-        confs = sorted(rows[rows["type"] == "icpc"]["date"].tolist())
-        held: dict[int, Any] = {}
-        for c in confs:  # each conference goes to the latest enquiry started on or before it
-            i = max(j for j, s in enumerate(starts) if s <= c) if starts[0] <= c else 0
+    if outcome == "s47":
+        starts = [x[1] for x in rows if x[0] == "s47_started"] or [day]
+        held: dict[int, str] = {}
+        for c in (x[1] for x in rows if x[0] == "icpc"):
+            # each conference goes to the latest enquiry started on or before it
+            i = max((j for j, s in enumerate(starts) if s <= c), default=0)
             held.setdefault(i, c)
         for i, s in enumerate(starts):
             el = etree.SubElement(d, "Section47")
-            _text(el, "S47ActualStartDate", _iso(s))
+            _text(el, "S47ActualStartDate", s)
             if i in held:
-                _text(el, "DateOfInitialCPC", _iso(held[i]))
+                _text(el, "DateOfInitialCPC", held[i])
             _text(el, "ICPCnotRequired", "false" if i in held else "true")
-    _text(d, "ReferralNFA", "true" if r.outcome == "nfa" else "false")
-    plans = rows[rows["type"] == "cp_plan_started"].sort_values("date")
-    for p in plans.itertuples(index=False):
+    _text(d, "ReferralNFA", "true" if outcome == "nfa" else "false")
+    for p in rows:
+        if p[0] != "cp_plan_started":
+            continue
+        _, start, cat, _, end, end_cat, index = p
         el = etree.SubElement(d, "ChildProtectionPlans")
-        _text(el, "CPPstartDate", _iso(p.date))
-        if not pd.isna(p.end) and p.end <= ref_date:
-            _text(el, "CPPendDate", _iso(p.end))
-        _text(el, "InitialCategoryOfAbuse", codes.CATEGORY_CODE[p.detail])
-        latest = p.end_detail if isinstance(p.end_detail, str) and p.end <= ref_date else p.detail
+        _text(el, "CPPstartDate", start)
+        ended = end is not None and end <= ref_date
+        if ended:
+            _text(el, "CPPendDate", end)
+        _text(el, "InitialCategoryOfAbuse", codes.CATEGORY_CODE[cat])
+        latest = end_cat if ended and isinstance(end_cat, str) else cat
         _text(el, "LatestCategoryOfAbuse", codes.CATEGORY_CODE[latest])
-        _text(el, "NumberOfPreviousCPP", int(p.plan_index))
+        _text(el, "NumberOfPreviousCPP", int(index))
 
 
 def write_census(documents: Mapping[str, bytes], out: Path) -> list[Path]:
@@ -437,4 +499,3 @@ def write_census(documents: Mapping[str, bytes], out: Path) -> list[Path]:
         tmp.replace(path)
         written.append(path)
     return written
-

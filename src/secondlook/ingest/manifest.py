@@ -62,6 +62,14 @@ class Findings:
         """Count something accepted as sent but worth knowing (e.g. a retired code)."""
         self._note(self.warnings, kind, where, n)
 
+    def many(self, block: str, kind: str, wheres: list[str]) -> None:
+        """Count ``len(wheres)`` findings of ``kind`` in ``block`` (repairs, drops, warnings)."""
+        counter: Counter[str] = getattr(self, block)
+        counter[kind] += len(wheres)
+        if wheres:
+            shown = self.examples.setdefault(kind, [])
+            shown.extend(wheres[: max(0, EXAMPLES - len(shown))])
+
     def as_dict(self) -> dict[str, Any]:
         """The findings as plain JSON-able dicts, keys sorted."""
 
