@@ -497,7 +497,10 @@ def report(
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
 
-import_app = typer.Typer(help="Import real formats as a canonical cohort folder.", no_args_is_help=True)
+
+import_app = typer.Typer(
+    help="Import real formats as a canonical cohort folder.", no_args_is_help=True
+)
 export_app = typer.Typer(help="Export a canonical cohort in a real format.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
@@ -561,7 +564,6 @@ def export_cin_census(
         run_export_census(cohort, year, out, households_out=households_out, log=err.print)
     except ImportRefused as exc:
         raise UserError(str(exc)) from None
-
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -458,6 +458,8 @@ class FeaturesParams:
 
     split: SplitParams
     include_deprivation: bool
+    #: the view of the record models may read (secondlook.features.views)
+    view: Literal["multi_agency", "csc_records", "cin_census"] = "multi_agency"
 
     def check_world(self, synth: SynthParams) -> list[tuple[str, str]]:
         """Errors (dotted key under ``features``, message) against the simulated world."""

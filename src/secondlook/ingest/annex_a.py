@@ -572,6 +572,17 @@ def import_annex_a(
     )
     manifest = {
         "format": "Ofsted Annex A",
+        "records": sorted(
+            [
+                "referral",
+                "referral_outcome",
+                "assessment_completed",
+                "s47_started",
+                "icpc",
+                "cp_plan_started",
+                "cp_plan_ended",
+            ]
+        ),
         "inputs": [
             {"file": name, "sha256": file_sha256(workbook), "lea": lea, "lists": sorted(sheets)}
         ],

@@ -107,6 +107,17 @@ RULES: dict[str, str] = {
     "family_link": "children absent from the households file are their own household",
 }
 
+#: what a census return records (event kinds and links; see secondlook.features.views)
+CENSUS_RECORDS = (
+    "referral",
+    "referral_outcome",
+    "assessment_completed",
+    "s47_started",
+    "icpc",
+    "cp_plan_started",
+    "cp_plan_ended",
+    "disability",
+)
 _DATE_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _NESTED = ("Assessments", "CINPlanDates", "Section47", "ChildProtectionPlans")
 #: elements read and not mapped: counted in ``counts_in`` only (identifiers never read)
@@ -677,8 +688,10 @@ def import_census(paths: Sequence[Path], *, households: Path | None = None) -> C
             for k, v in tables["events"]["type"].value_counts().sort_index().items()
         }
     )
+    records = [*CENSUS_RECORDS, *(["household"] if households is not None else [])]
     manifest = {
         "format": "CIN census",
+        "records": sorted(records),
         "inputs": rows.files,
         **findings.as_dict(),
         "counts_out": counts_out,
