@@ -498,6 +498,36 @@ def report(
         raise UserError(str(exc)) from None
 
 
+@app.command()
+@user_errors
+def views(
+    raw: Annotated[Path, typer.Option(help="Folder of the labelled world's tables.")] = Path(
+        "data/raw"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for views.csv and views.md.")] = Path(
+        "reports/views"
+    ),
+    family: Annotated[str, typer.Option(help="The model family trained per view.")] = "logreg",
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """The value of linked records: one model per view of the record, on the same world."""
+    from secondlook.evaluate.views import compare_views, render_markdown
+    from secondlook.features.stage import read_tables
+
+    data = load_params(params)
+    try:
+        tables = read_tables(raw)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    table = compare_views(
+        tables, load_section("features", data), load_section("train", data), family=family
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "views.csv", index=False, float_format="%.6g")
+    (out / "views.md").write_text(render_markdown(table))
+    err.print(f"views: {', '.join(table['view'])} -> {out}/views.csv, views.md")
+
+
 import_app = typer.Typer(
     help="Import real formats as a canonical cohort folder.", no_args_is_help=True
 )
