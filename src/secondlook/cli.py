@@ -528,6 +528,35 @@ def views(
     err.print(f"views: {', '.join(table['view'])} -> {out}/views.csv, views.md")
 
 
+@app.command()
+@user_errors
+def observe(
+    cohort: Annotated[Path, typer.Argument(help="A canonical cohort folder (parquet tables).")],
+    out: Annotated[Path, typer.Option(help="Folder for decisions.parquet and labels.parquet.")],
+    end: Annotated[str, typer.Option(help="The cohort's last day (extraction date, YYYY-MM-DD).")],
+    decisions_from: Annotated[
+        str | None, typer.Option("--from", help="Earlier referrals are history only.")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """A cohort with no ground truth: its referrals as decisions and the labels it can observe."""
+    from secondlook.ingest import ImportRefused
+    from secondlook.ingest.stage import run_observe
+
+    follow_up = section(params, "synth").follow_up_months
+    try:
+        run_observe(
+            cohort,
+            out,
+            end=_day(end, "--end"),
+            follow_up_months=follow_up,
+            decisions_from=_day(decisions_from, "--from"),
+            log=err.print,
+        )
+    except ImportRefused as exc:
+        raise UserError(str(exc)) from None
+
+
 import_app = typer.Typer(
     help="Import real formats as a canonical cohort folder.", no_args_is_help=True
 )

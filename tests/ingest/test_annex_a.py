@@ -180,6 +180,9 @@ def test_label_variants_dates_and_linking(tmp_path: Path) -> None:
     assert list(people.index) == ["330-101", "330-102", "330-103", "330-104"]
     assert people["sex"].tolist() == ["M", "F", "M", "F"]
     assert people["ethnicity"].tolist() == ["White", "White", "Not recorded", "Asian"]
+    # disability from lists 4-7 where a child appears there; unknown elsewhere
+    assert people["disability"].isna().tolist() == [False, False, True, False]
+    assert not people["disability"].dropna().any()
     ref = events_of(r, "referral")
     assert (ref["date"] == pd.Timestamp("2020-09-16")).all()  # datetime, serial and dd/mm/yyyy
     assert ref["source"].tolist() == ["police", "police", "gp", "school"]

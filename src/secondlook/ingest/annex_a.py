@@ -54,6 +54,7 @@ _COMMON = {
     "gender": ["gender", "sex"],
     "ethnicity": ["ethnicity", "ethnic origin"],
     "birth": ["date of birth", "dob", "birth date"],
+    "disability": ["does the child have a disability", "disability", "disabled"],
 }
 #: list -> field -> header aliases (normalised); ``child_id`` is required in every list
 COLUMNS: dict[int, dict[str, list[str]]] = {
@@ -513,6 +514,9 @@ def import_annex_a(
             gender = r.label(sheet, row, i, "gender", "gender")
             eth = r.label(sheet, row, i, "ethnicity", "ethnicity")
             birth = r.date(sheet, row, i, "birth")
+            disabled = r.flag(sheet, row, i, "disability", "boolean")
+            if disabled is not None:
+                kid["disability"] = kid.get("disability", False) or disabled
             unborn = "unborn" in (gender, eth)
             for k, v in (("gender", gender), ("eth", eth), ("birth", birth)):
                 if v is not None and v != "unborn":
@@ -581,6 +585,7 @@ def import_annex_a(
                 "icpc",
                 "cp_plan_started",
                 "cp_plan_ended",
+                "disability",
             ]
         ),
         "inputs": [
@@ -759,7 +764,7 @@ def _assemble(
                 "datetime64[s]"
             ),
             "ethnicity": pd.Series([codes.ETHNICITY[e] for e in eth], dtype="str"),
-            "disability": pd.array([pd.NA] * len(keys), dtype="boolean"),
+            "disability": pd.array([kids[k].get("disability") for k in keys], dtype="boolean"),
         }
     )
     households = pd.DataFrame(

@@ -718,8 +718,6 @@ def _assemble(
     rows: _Rows, f: Findings, family: dict[str, str] | None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Merge the rows of every return and apply the cross-record rules."""
-    lea_of = {r["file"]: r["lea"] for r in rows.files}
-    del lea_of
     children = _frame(
         rows.children,
         [

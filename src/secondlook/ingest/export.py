@@ -186,17 +186,22 @@ def census_episodes(events: pd.DataFrame) -> Episodes:
     unlinked["cp_plan_ended"] = int(ends["plan_id"].isna().sum())
     end_of = ends.dropna(subset=["plan_id"]).drop_duplicates("plan_id").set_index("plan_id")
     nested = pd.concat([*parts, plans], ignore_index=True)
-    nested["end"] = nested["event_id"].map(end_of["date"])
-    nested["end_detail"] = nested["event_id"].map(end_of["detail"])
+    # reindex, not map: a map that finds nothing tries to cast the dates to float
+    nested["end"] = end_of["date"].astype("datetime64[s]").reindex(nested["event_id"]).to_numpy()
+    nested["end_detail"] = end_of["detail"].reindex(nested["event_id"]).to_numpy()
 
     # closure
     last = nested.groupby("rid")["date"].max()
     last_end = nested.groupby("rid")["end"].max()
     is_plan = nested["type"] == "cp_plan_started"
     plan_open = nested.loc[is_plan & nested["end"].isna(), "rid"].unique()
-    closure = pd.concat([refs["event_id"].map(last), refs["event_id"].map(last_end)], axis=1).max(
-        axis=1
-    )
+    closure = pd.concat(
+        [
+            pd.Series(last.reindex(refs["event_id"]).to_numpy(), index=refs.index),
+            pd.Series(last_end.reindex(refs["event_id"]).to_numpy(), index=refs.index),
+        ],
+        axis=1,
+    ).max(axis=1)
     closure = closure.where(refs["outcome"] != "nfa", refs["date"])
     closure = closure.where(refs["outcome"] != "", pd.NaT)
     closure = closure.where(~refs["event_id"].isin(plan_open), pd.NaT)

@@ -156,3 +156,47 @@ def run_export_census(
         family_links(tables).to_csv(households_out, index=False)
     log(f"wrote {', '.join(str(p) for p in written)}")
     return written
+
+
+def run_observe(
+    cohort: Path,
+    out: Path,
+    *,
+    end: Any,
+    follow_up_months: int,
+    decisions_from: Any = None,
+    log: Callable[[str], Any] = print,
+) -> dict[str, int]:
+    """``secondlook observe``: a cohort's decisions and the labels its source can observe.
+
+    Writes ``decisions.parquet`` and ``labels.parquet`` into ``out`` (all or nothing); the
+    labels are those :func:`secondlook.labels.observed_decisions` can compute from what the
+    cohort records (its import manifest's ``records`` when it has one). Returns counts.
+    """
+    from secondlook.labels import observed_decisions
+
+    tables, _ = read_cohort(cohort)
+    records = None
+    manifest = cohort / MANIFEST
+    if manifest.is_file():
+        records = json.loads(manifest.read_text(encoding="utf-8")).get("records")
+    decisions, labels = observed_decisions(
+        tables["events"],
+        end=end,
+        follow_up_months=follow_up_months,
+        decisions_from=decisions_from,
+        records=records,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".observe.", dir=out))
+    try:
+        decisions.to_parquet(tmp / "decisions.parquet", index=False)
+        labels.to_parquet(tmp / "labels.parquet", index=False)
+        for name in ("decisions.parquet", "labels.parquet"):
+            (tmp / name).replace(out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    counts = {"decisions": len(decisions)}
+    counts.update({c: int(labels[c].sum()) for c in labels.columns if c != "decision_id"})
+    log(f"observe: {counts} -> {out}; labels not observable here are absent")
+    return counts
