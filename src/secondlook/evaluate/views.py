@@ -75,7 +75,7 @@ def compare_views(
         inputs = select_inputs(list(splits["train"].columns), False)
         model, _ = train_family(family, train, splits["train"], splits["valid"], inputs)
         test = splits["test"]
-        margin = model.margin(test)
+        margin = model.decision_function(test[inputs])
         row: dict[str, Any] = {"view": view, "n_inputs": len(inputs), "n_test": len(test)}
         for label in LABELS:
             y = test[f"label_{label}"].to_numpy(dtype=bool)

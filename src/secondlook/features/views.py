@@ -24,6 +24,7 @@ from typing import Literal
 
 import pandas as pd
 
+from secondlook.errors import SecondlookError
 from secondlook.features.catalogue import CATALOGUE, LINKS
 from secondlook.schema import EVENT_TYPES
 
@@ -68,7 +69,7 @@ VIEWS: dict[str, frozenset[str]] = {
 }
 
 
-class ViewError(ValueError):
+class ViewError(SecondlookError, ValueError):
     """A cohort lacks what a model's view needs, or a view is unknown."""
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from secondlook.errors import SecondlookError
+
 __all__ = ["ImportRefused"]
 
 
-class ImportRefused(ValueError):
+class ImportRefused(SecondlookError, ValueError):
     """An input file cannot be imported; nothing was written.
 
     The message names the file, the line (XML) or sheet and row (workbook), the child when it is
