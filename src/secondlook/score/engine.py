@@ -259,7 +259,7 @@ def _score_chunk(
         features = build_features(hh, people, history, decisions)
         _group_inputs(features, people, model.inputs)
         # the margin once for both (as model.probability and model.flag compute it)
-        margin = model.margin(features)
+        margin = model.decision_function(features)
         probability[scored] = model._calibrate(margin)
         flag[scored] = margin >= model.margin_threshold_
         if settings.reasons:
