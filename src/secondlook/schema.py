@@ -64,7 +64,6 @@ EVENT_DETAILS: dict[str, tuple[str, ...] | None] = {
     "referral_outcome": OUTCOMES,
     "assessment_completed": ("not_in_need",) + CONCERNS,  # factors are ';'-joined concerns
     "adult_assessed": None,
-    "s47_started": None,  # the enquiry's start (imported records; the simulator dates its end)
     "s47_concluded": ("substantiated", "not_substantiated"),
     "icpc": ("plan", "no_plan"),
     "cp_plan_started": PLAN_DETAILS,
@@ -93,7 +92,11 @@ EVENT_DETAILS: dict[str, tuple[str, ...] | None] = {
     ),
     "pregnancy_notified": None,
     "birth": ("premature", "term"),
+    # imported records only, last so the simulator's type codes stay as they were
+    "s47_started": None,  # the enquiry's start (the simulator dates its end: s47_concluded)
 }
+#: details only imported records use (the simulator's detail codes are numbered without them)
+IMPORTED_ONLY_DETAILS = ("multiple",)
 EVENT_TYPES = tuple(EVENT_DETAILS)
 #: events whose subject is an adult (all others are about a child)
 ADULT_EVENTS = (
