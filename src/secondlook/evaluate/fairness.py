@@ -37,6 +37,7 @@ from fairlearn.metrics import (
 from sklearn.metrics import precision_score, roc_auc_score
 
 from secondlook.evaluate.metrics import Scores
+from secondlook.evaluate.resample import bootstrap_weights
 
 __all__ = [
     "GROUP_ATTRIBUTES",
@@ -252,9 +253,7 @@ def group_table(
     masks = {name: g == name for name in names}
     sizes = pd.Series({k: int(v.sum()) for k, v in masks.items()})
     reference = str(sizes.sort_values(ascending=False, kind="stable").index[0])
-    rng = np.random.default_rng(seed)
-    n = len(yv)
-    W = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64) if n_boot else None
+    W = bootstrap_weights(len(yv), n_boot, seed) if n_boot else None
     a = (1 - ci) / 2
     rows = []
     for model, s in models.items():

@@ -12,7 +12,6 @@ Writes (paths from dvc.yaml):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,16 +21,22 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook.evaluate.audit import Audit, decompose, fairness_audit, label_bias  # noqa: E402
 from secondlook.evaluate.fairness import PARITY_BAND  # noqa: E402
+from secondlook.fileio import save_png, write_json  # noqa: E402
 from secondlook.models import CalibratedModel  # noqa: E402
 from secondlook.params import FairnessParams, TrainParams  # noqa: E402
 
-__all__ = ["fairness_json", "disparity_figure", "summary_markdown", "run_fairness"]
+__all__ = [
+    "fairness_json",
+    "disparity_figure",
+    "summary_markdown",
+    "run_fairness",
+    "fairness_metrics",
+]
 
 _SHOWN = ("flag_rate", "tpr", "fpr", "fnr", "ppv", "auroc", "mean_predicted", "observed")
 _PLOTTED = ("flag_rate", "tpr", "fpr")
@@ -182,12 +187,6 @@ def summary_markdown(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessPar
     return "\n".join(lines) + "\n"
 
 
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
-
-
 def run_fairness(
     cfg: FairnessParams,
     train_cfg: TrainParams,
@@ -239,9 +238,22 @@ def run_fairness(
     for attribute in cfg.attributes:
         for metric in _PLOTTED:
             fig = disparity_figure(truth, attribute, metric)
-            fig.savefig(plots / f"{attribute}-{metric}.png", dpi=110, metadata={"Software": None})
-            plt.close(fig)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(content, indent=2, default=_json_default) + "\n")
+            save_png(fig, plots / f"{attribute}-{metric}.png", dpi=110, tight=False)
+    write_json(metrics_path, content)
     log(f"fairness: {len(audit.statements)} proxy statements; wrote {metrics_path} and {out_dir}")
     return content
+
+
+def fairness_metrics(content: dict[str, Any]) -> dict[str, float]:
+    """Flat numeric MLflow metrics from ``fairness.json``: ratios and band counts per family."""
+    out: dict[str, float] = {}
+    for family, attributes in content["families"].items():
+        for attribute, entry in attributes.items():
+            for metric, groups in entry["groups_outside_band"].items():
+                out[f"{family}.{attribute}.{metric}.groups_outside_band"] = float(len(groups))
+            for group, cells in entry["by_group"].items():
+                for metric, cell in cells.items():
+                    if isinstance(cell, dict) and cell.get("ratio") is not None:
+                        key = f"{family}.{attribute}.{group}.{metric}.ratio".replace(" ", "_")
+                        out[key] = float(cell["ratio"])
+    return out

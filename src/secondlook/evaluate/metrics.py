@@ -20,6 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from secondlook.evaluate.resample import weight_chunks
+
 __all__ = ["METRICS", "Scores", "Interval", "Bootstrap", "bootstrap", "ece_bin_edges"]
 
 METRICS = ("auroc", "auprc", "brier", "log_loss", "ece", "precision", "recall", "flag_rate")
@@ -219,18 +221,13 @@ def bootstrap(
         name: {k: float(v[0]) for k, v in _metrics(ones, yf, m).items()}
         for name, m in prepared.items()
     }
-    rng = np.random.default_rng(seed)
     parts: dict[str, dict[str, list[FloatArray]]] = {
         name: {k: [] for k in METRICS} for name in models
     }
-    done = 0
-    while done < n_boot:
-        size = min(_CHUNK, n_boot - done)
-        W = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
+    for W in weight_chunks(n, n_boot, seed, _CHUNK):
         for name, m in prepared.items():
             for k, v in _metrics(W, yf, m).items():
                 parts[name][k].append(v)
-        done += size
     replicates = {
         name: {k: np.concatenate(v) for k, v in per.items()} for name, per in parts.items()
     }

@@ -19,7 +19,12 @@ import pandas as pd
 import shap
 
 from secondlook.explain.plots import png_base64, timeline_figure, waterfall_figure
-from secondlook.explain.reasons import FACTOR_WORDS, factor_contributions, top_reasons
+from secondlook.explain.reasons import (
+    FACTOR_WORDS,
+    against_guidance,
+    factor_contributions,
+    top_reasons,
+)
 from secondlook.features import catalogue_version
 from secondlook.schema import FACTORS
 
@@ -73,6 +78,8 @@ class CaseReview:
         The truth panel (``true_risk``, ``warrants``, ``harm_observed``, ``drivers``) or None.
     sample_note
         E.g. that the decision was in the training split.
+    reference_text
+        One plain sentence saying what the reasons are measured against (None: the mean).
     """
 
     decision_id: str
@@ -97,6 +104,7 @@ class CaseReview:
     practice_text: str
     research: dict[str, Any] | None = None
     sample_note: str | None = None
+    reference_text: str | None = None
     version: str = dataclasses.field(default_factory=lambda: version("secondlook"))
     catalogue_version: str = dataclasses.field(default_factory=catalogue_version)
 
@@ -163,6 +171,8 @@ def build_case_review(
     other_models: list[dict[str, Any]] | None = None,
     truth: pd.Series | None = None,
     sample_note: str | None = None,
+    reference_text: str | None = None,
+    compare_to: pd.Series | None = None,
 ) -> CaseReview:
     """Fill a :class:`CaseReview` for one decision.
 
@@ -190,12 +200,21 @@ def build_case_review(
         ``harm_12m_observed``, ``driver_*``) for the research-only panel, or None.
     sample_note
         A note on which split the decision came from.
+    reference_text
+        The sentence saying what the reasons are measured against (the clean record).
+    compare_to
+        The reference's value of each input, to tell a reason that went against guidance.
 
     Returns
     -------
     CaseReview
     """
     reasons = top_reasons(explanation, top_k)[0]
+    ref = {} if compare_to is None else {str(k): float(v) for k, v in compare_to.items()}
+    for reason in reasons:
+        reason["against_guidance"] = against_guidance(
+            reason["feature"], reason["contribution"], reason["value"], ref.get(reason["feature"])
+        )
     by_factor = {k: float(v) for k, v in factor_contributions(explanation).iloc[0].items()}
     factors = [
         {"words": FACTOR_WORDS[f], "contribution": float(by_factor[f])}
@@ -273,6 +292,7 @@ def build_case_review(
         factors=factors,
         checklist=list(checklist or []),
         other_models=list(other_models or []),
+        reference_text=reference_text,
         events=ev_rows,
         timeline_png=png_base64(timeline_figure(events, date, title="Recorded events")),
         waterfall_png=png_base64(waterfall_figure(explanation[0], max_display=top_k + 1)),

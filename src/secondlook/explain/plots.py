@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from secondlook import fileio  # noqa: E402
 
 __all__ = [
     "TIMELINE_LANES",
@@ -193,16 +194,9 @@ def timeline_figure(
 
 def png_base64(fig: Figure, *, dpi: int = 90) -> str:
     """The figure as a base64 PNG string (for a self-contained HTML page); closes the figure."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(fileio.figure_png(fig, dpi=dpi)).decode("ascii")
 
 
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
     """Save the figure as a PNG (parent folders created) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return fileio.save_png(fig, path, dpi=dpi)

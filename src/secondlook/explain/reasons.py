@@ -244,3 +244,47 @@ def factor_contributions(explanation: shap.Explanation) -> pd.DataFrame:
         factor = evidence[name]
         matrix[j, columns.index(factor if factor is not None else "other")] = 1.0
     return pd.DataFrame(values @ matrix, columns=columns)
+
+
+#: what a pack says beside a reason that went against the catalogue's direction
+AGAINST_GUIDANCE = {
+    1: "guidance says this can only raise concern, but this model counted it as lowering the score",
+    -1: "guidance says this can only lower concern, but this model counted it as raising the score",
+}
+
+
+def against_guidance(
+    feature: str,
+    contribution: float,
+    value: float | None = None,
+    reference: float | None = None,
+) -> str | None:
+    """The warning for a reason that moved the score against the catalogue's direction.
+
+    A ``raises`` feature contradicts guidance when its value is above the reference's and it
+    lowered the score (or below and raised it); a ``lowers`` feature the other way round.
+    Against the clean record every guided feature sits at its "nothing recorded" end, so there
+    a ``raises`` feature that lowered the score is a contradiction.
+
+    Parameters
+    ----------
+    feature
+        A feature name (outside the catalogue: never against guidance).
+    contribution
+        Its signed contribution.
+    value, reference
+        The case's value and the reference's (e.g. the clean record or the training mean).
+        Without them the value is taken to be above the reference.
+
+    Returns
+    -------
+    str or None
+        :data:`AGAINST_GUIDANCE` text for a contradiction, else None.
+    """
+    from secondlook.features.catalogue import directions
+
+    sign = directions([feature])[feature]
+    moved = 1.0 if value is None or reference is None else float(np.sign(value - reference))
+    if sign and moved and sign * moved * contribution < -_NEGLIGIBLE:
+        return AGAINST_GUIDANCE[sign]
+    return None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ import shap
 
 from secondlook.errors import InputError, MissingInputError
 from secondlook.explain.contributions import additivity_error, explain_model, family_of
-from secondlook.explain.fidelity import fidelity
+from secondlook.explain.fidelity import ceiling_fidelity, fidelity, raised_fidelity
 from secondlook.explain.packs import (
     build_case_review,
     case_events,
@@ -43,8 +42,10 @@ from secondlook.explain.plots import (
     importance_figure,
     save_png,
 )
-from secondlook.explain.reasons import factor_contributions, top_reasons
+from secondlook.explain.reasons import against_guidance, factor_contributions, top_reasons
 from secondlook.explain.stability import global_importance, stability
+from secondlook.features.reference import clean_record_reference, reference_sentence
+from secondlook.fileio import json_ready, write_json
 from secondlook.models import (
     CalibratedModel,
     RulesModel,
@@ -86,14 +87,29 @@ class FamilyExplanation:
     fidelity: Any = None
 
 
-def reasons_frame(explanation: shap.Explanation, decision_ids: Any, k: int) -> pd.DataFrame:
-    """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest)."""
+def reasons_frame(
+    explanation: shap.Explanation,
+    decision_ids: Any,
+    k: int,
+    compare_to: pd.Series | None = None,
+) -> pd.DataFrame:
+    """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest).
+
+    ``against_guidance`` marks a reason that moved the score against the catalogue's direction,
+    the case's value compared with ``compare_to`` (the explanation's reference).
+    """
     rows: list[dict[str, Any]] = []
     for did, reasons in zip(np.asarray(decision_ids), top_reasons(explanation, k), strict=True):
         for rank, r in enumerate(reasons, start=1):
             rows.append({"decision_id": did, "rank": rank, **r})
     cols = ["decision_id", "rank", "feature", "value", "contribution", "sentence"]
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    ref = {} if compare_to is None else {str(k): float(v) for k, v in compare_to.items()}
+    out["against_guidance"] = [
+        against_guidance(f, c, v, ref.get(f)) is not None
+        for f, c, v in zip(out["feature"], out["contribution"], out["value"], strict=True)
+    ]
+    return out
 
 
 def explain_split(
@@ -103,6 +119,8 @@ def explain_split(
     top_k: int,
     truth: pd.DataFrame | None = None,
     fidelity_k: int = 3,
+    reference: pd.Series | None = None,
+    compare_to: pd.Series | None = None,
 ) -> FamilyExplanation:
     """Explain every row of ``frame`` with ``model`` and compare with the truth if given.
 
@@ -118,12 +136,17 @@ def explain_split(
         Truth rows aligned with ``frame`` (``driver_*`` columns), or None.
     fidelity_k
         Factors compared per decision.
+    reference
+        Measure contributions against this referral (the clean record); None: the mean.
+    compare_to
+        What a reason's value is compared with to tell whether it went against guidance
+        (default ``reference``; with the mean-referenced explanation, the training mean).
 
     Returns
     -------
     FamilyExplanation
     """
-    expl = explain_model(model, frame, check_additivity=False)
+    expl = explain_model(model, frame, check_additivity=False, reference=reference)
     err = additivity_error(expl, model.decision_function(frame))
     ids = frame["decision_id"].to_numpy()
     factors = factor_contributions(expl)
@@ -133,26 +156,28 @@ def explain_split(
         "additivity_max_error": err,
         "rows": len(frame),
     }
+    reasons = reasons_frame(expl, ids, top_k, reference if compare_to is None else compare_to)
+    summary["reference"] = "mean" if reference is None else "clean_record"
+    summary["reasons_against_guidance"] = int(reasons["against_guidance"].sum())
+    summary["decisions_with_reason_against_guidance"] = int(
+        reasons.loc[reasons["against_guidance"], "decision_id"].nunique()
+    )
     fid = None
     if truth is not None:
         fid = fidelity(expl, truth, k=fidelity_k, decision_ids=ids)
-    return FamilyExplanation(expl, reasons_frame(expl, ids, top_k), factors, summary, fid)
+        fid.update(raised_fidelity(expl, truth, k=fidelity_k))
+    return FamilyExplanation(expl, reasons, factors, summary, fid)
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    def clean(x: Any) -> Any:
+    def rounded(x: Any) -> Any:  # 6 decimals (3 significant digits below 1e-4): stable bytes
         if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, np.generic):
-            x = x.item()
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, float):
+            return {k: rounded(v) for k, v in x.items()}
+        if isinstance(x, float) and math.isfinite(x):
             return round(x, 6) if abs(x) >= 1e-4 or x == 0 else float(f"{x:.3g}")
         return x
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(dict(data)), indent=2, sort_keys=True) + "\n")
+    write_json(path, rounded(json_ready(dict(data))), sort_keys=True)
 
 
 def _global_outputs(
@@ -196,16 +221,29 @@ def _split_note(split: str) -> str | None:
     return None
 
 
+def pack_family(cfg: ExplainParams, models: Mapping[str, CalibratedModel]) -> str:
+    """The family whose reasons the case review packs show.
+
+    ``explain.pack_family`` when it was trained, else the first trained family (in
+    ``train.families`` order); the packs and their index both name this one.
+    """
+    return cfg.pack_family if cfg.pack_family in models else next(iter(models))
+
+
 def _packs(
     models: Mapping[str, CalibratedModel],
     rows: pd.DataFrame,
     cfg: ExplainParams,
     raw: Mapping[str, pd.DataFrame],
     packs_dir: Path,
+    references: Mapping[str, pd.Series | None] | None = None,
+    compare: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, Any]]:
-    family = cfg.pack_family if cfg.pack_family in models else next(iter(models))
+    family = pack_family(cfg, models)
     model = models[family]
-    expl = explain_model(model, rows)
+    reference = (references or {}).get(family)
+    expl = explain_model(model, rows, reference=reference)
+    reference_text = None if reference is None else reference_sentence(reference)
     probs = {f: m.probability(rows) for f, m in models.items()}
     flags = {f: m.flag(rows) for f, m in models.items()}
     checklist_items = None
@@ -255,6 +293,8 @@ def _packs(
             ],
             truth=truth.loc[did] if did in truth.index else None,  # type: ignore[arg-type]
             sample_note=_split_note(str(row.get("split", ""))),
+            reference_text=reference_text,
+            compare_to=(compare or {}).get(family),
         )
         (packs_dir / f"{did}.html").write_text(render_case_review(review))
         index.append(
@@ -356,8 +396,26 @@ def run_explain(
     stab_rows = np.sort(
         rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
     )
+    references = {
+        f: clean_record_reference(train, list(m.family.inputs_))
+        if cfg.reference == "clean_record"
+        else None
+        for f, m in models.items()
+    }
+    compare: dict[str, pd.Series] = {}
+    for f, m in models.items():
+        ref = references[f]
+        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
     for family, model in models.items():
-        fe = explain_split(model, test, top_k=cfg.top_k, truth=truth, fidelity_k=cfg.fidelity_k)
+        fe = explain_split(
+            model,
+            test,
+            top_k=cfg.top_k,
+            truth=truth,
+            fidelity_k=cfg.fidelity_k,
+            reference=references[family],
+            compare_to=compare[family],
+        )
         summary[family] = fe.summary
         fid[family] = dict(fe.fidelity)
         by_factor.append(fe.fidelity.per_factor.assign(family=family))
@@ -386,6 +444,13 @@ def run_explain(
             f"overlap with truth {fid[family]['top_k_overlap']:.2f}, spearman "
             f"{fid[family]['spearman']:.2f}, tau {stab[family]['kendall_tau_mean']:.2f}"
         )
+    train_truth = raw["truth"].set_index("decision_id").reindex(train["decision_id"])
+    if train_truth["true_risk_12m"].notna().all():
+        # the ceiling is the same for every family; each entry carries it, so that the file
+        # keeps one key per family
+        ceiling = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
+        for family in fid:
+            fid[family].update({f"ceiling_{k}": v for k, v in ceiling.items()})
     pd.concat(by_factor).to_csv(
         out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g"
     )
@@ -394,7 +459,7 @@ def run_explain(
     _write_json(out / "stability.json", stab)
 
     # case review packs: a sample of flagged test decisions, and every seed-case decision
-    pack_model = models.get(cfg.pack_family, next(iter(models.values())))
+    pack_model = models[pack_family(cfg, models)]
     flagged = np.flatnonzero(pack_model.flag(test))
     chosen = np.sort(rng.choice(flagged, size=min(cfg.n_packs, len(flagged)), replace=False))
     everything = pd.concat(splits.values(), ignore_index=True)
@@ -408,9 +473,13 @@ def run_explain(
         .drop_duplicates("decision_id")
         .reset_index(drop=True)
     )
-    index = _packs(models, pack_rows, cfg, raw, packs_dir) if len(pack_rows) else []
+    index = (
+        _packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
+        if len(pack_rows)
+        else []
+    )
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
-    (packs_dir / "index.html").write_text(_index_html(index, cfg.pack_family))
+    (packs_dir / "index.html").write_text(_index_html(index, pack_family(cfg, models)))
     log(f"explain: {len(index)} case review packs -> {packs_dir}")
 
     if track:

@@ -266,6 +266,126 @@ def _child_key(v: Any) -> str | None:
     return s or None
 
 
+def _open_sheets(workbook: Path, columns: dict[int, dict[str, list[str]]]) -> dict[int, _Sheet]:
+    """The lists of :data:`LISTS` found in the workbook, by number (``List 3`` required)."""
+    from openpyxl import load_workbook
+
+    name = str(workbook)
+    try:
+        wb = load_workbook(workbook, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ImportRefused(name, f"cannot be opened as an .xlsx workbook: {exc}") from None
+    sheets: dict[int, _Sheet] = {}
+    try:
+        for ws in wb.worksheets:
+            m = re.search(r"list\s*(\d+)", ws.title, re.IGNORECASE)
+            if not m or int(m[1]) not in LISTS:
+                continue
+            n = int(m[1])
+            sheets[n] = _Sheet(name, ws.title, n, list(ws.iter_rows(values_only=True)), columns[n])
+    finally:
+        wb.close()
+    if 3 not in sheets:
+        raise ImportRefused(name, "no `List 3` (referrals) sheet")
+    return sheets
+
+
+_REQUIRED = {3: "referral_date", 4: "start", 5: "start", 7: "start"}
+
+
+class _Lists:
+    """What the lists hold, row by row: the children and their referrals, assessments,
+    enquiries and plans (as plain tuples)."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.r, self.f = reader, reader.f
+        self.kids: dict[str, dict[str, Any]] = {}
+        self.refs: list[tuple[str, str, str | None, bool | None]] = []
+        self.ass: list[tuple[str, str | None, str | None, bool | None]] = []
+        self.enq: list[tuple[str, str, str | None, bool | None]] = []
+        self.plans: list[tuple[str, str, str | None, str, str]] = []
+
+    def read(self, n: int, sheet: _Sheet) -> None:
+        required = _REQUIRED.get(n)
+        if required and required not in sheet.col:
+            raise ImportRefused(
+                sheet.file,
+                f"no column for `{required}` (headers: {COLUMNS[n][required][:2]} ...)",
+                where=f"sheet `{sheet.title}`",
+            )
+        handler = {3: self.referral, 4: self.assessment, 5: self.enquiry, 7: self.plan}.get(n)
+        for i, row in enumerate(sheet.rows):
+            if all(c is None for c in row):
+                continue
+            key = _child_key(sheet.value(row, "child_id"))
+            if key is None:
+                raise self.r.refuse(sheet, i, "child_id", "a row without a Child Unique ID")
+            self.f.counts_in[f"list {n}"] += 1
+            self.child(sheet, row, i, key)
+            if handler is not None:
+                handler(sheet, row, i, key)
+
+    def child(self, sheet: _Sheet, row: tuple[Any, ...], i: int, key: str) -> None:
+        r, kid = self.r, self.kids.setdefault(key, {})
+        gender = r.label(sheet, row, i, "gender", "gender")
+        eth = r.label(sheet, row, i, "ethnicity", "ethnicity")
+        birth = r.date(sheet, row, i, "birth")
+        disabled = r.flag(sheet, row, i, "disability", "boolean")
+        if disabled is not None:
+            kid["disability"] = kid.get("disability", False) or disabled
+        for k, v in (("gender", gender), ("eth", eth), ("birth", birth)):
+            if v is not None and v != "unborn":
+                if k in kid and kid[k] != v:
+                    self.f.warn("characteristics_differ_across_lists", sheet.where(i))
+                kid.setdefault(k, v)
+        kid["unborn"] = kid.get("unborn", False) or "unborn" in (gender, eth)
+
+    def referral(self, sheet: _Sheet, row: tuple[Any, ...], i: int, key: str) -> None:
+        day = self.r.date(sheet, row, i, "referral_date")
+        if day is None:
+            self.f.drop("referral_without_date", sheet.where(i))
+            return
+        src = self.r.label(sheet, row, i, "source", "referral_source")
+        nfa = self.r.flag(sheet, row, i, "nfa", "nfa", "boolean")
+        self.refs.append((key, day, src, nfa))
+
+    def assessment(self, sheet: _Sheet, row: tuple[Any, ...], i: int, key: str) -> None:
+        start = self.r.date(sheet, row, i, "start")
+        auth = self.r.date(sheet, row, i, "auth")
+        need = self.r.flag(sheet, row, i, "in_need", "boolean")
+        if start is None and auth is None:
+            self.f.drop("assessment_without_dates", sheet.where(i))
+            return
+        self.ass.append((key, start or auth, auth, need))
+
+    def enquiry(self, sheet: _Sheet, row: tuple[Any, ...], i: int, key: str) -> None:
+        start = self.r.date(sheet, row, i, "start")
+        if start is None:
+            self.f.drop("s47_without_start", sheet.where(i))
+            return
+        icpc = self.r.date(sheet, row, i, "icpc")
+        unnecessary = self.r.flag(sheet, row, i, "icpc_unnecessary", "boolean")
+        if unnecessary and icpc:
+            self.f.repair("icpc_not_required_with_date", sheet.where(i))
+        plan = self.r.flag(sheet, row, i, "icpc_plan", "boolean")
+        self.enq.append((key, start, icpc, plan))
+
+    def plan(self, sheet: _Sheet, row: tuple[Any, ...], i: int, key: str) -> None:
+        start = self.r.date(sheet, row, i, "start")
+        if start is None:
+            self.f.drop("plan_without_start", sheet.where(i))
+            return
+        end = self.r.date(sheet, row, i, "end")
+        initial = self.r.label(sheet, row, i, "initial", "category")
+        latest = self.r.label(sheet, row, i, "latest", "category") or initial
+        if initial is None:
+            raise self.r.refuse(sheet, i, "initial", "a plan without a category of abuse")
+        if end is not None and end < start:
+            self.f.repair("plan_end_before_start", sheet.where(i, "end"))
+            end = None
+        self.plans.append((key, start, end, initial, latest))
+
+
 def import_annex_a(
     workbook: Path, *, mappings: Path | None = None, lea: str = "000"
 ) -> AnnexAImport:
@@ -290,108 +410,17 @@ def import_annex_a(
         On a workbook that cannot be opened, a list without a ``Child Unique ID`` header, a
         date or label no rule reads, naming file, sheet, row, column and value.
     """
-    from openpyxl import load_workbook
-
     if not re.fullmatch(r"\d{3}", lea):
         raise ImportRefused(str(workbook), f"--la `{lea}` is not a 3-digit LEA code")
     labels, columns = _load_mappings(mappings)
     f = Findings()
     name = str(workbook)
-    try:
-        wb = load_workbook(workbook, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ImportRefused(name, f"cannot be opened as an .xlsx workbook: {exc}") from None
-    sheets: dict[int, _Sheet] = {}
-    try:
-        for ws in wb.worksheets:
-            m = re.search(r"list\s*(\d+)", ws.title, re.IGNORECASE)
-            if not m or int(m[1]) not in LISTS:
-                continue
-            n = int(m[1])
-            sheets[n] = _Sheet(name, ws.title, n, list(ws.iter_rows(values_only=True)), columns[n])
-    finally:
-        wb.close()
-    if 3 not in sheets:
-        raise ImportRefused(name, "no `List 3` (referrals) sheet")
-    r = _Reader(name, labels, f)
-    kids: dict[str, dict[str, Any]] = {}
-    refs: list[tuple[str, str, str | None, bool | None]] = []
-    ass: list[tuple[str, str | None, str | None, bool | None]] = []
-    enq: list[tuple[str, str, str | None, bool | None]] = []
-    plans: list[tuple[str, str, str | None, str, str]] = []
+    sheets = _open_sheets(workbook, columns)
+    lists = _Lists(_Reader(name, labels, f))
     for n in (3, 4, 5, 7, 6, 1):  # characteristics: first list that records them
-        sheet = sheets.get(n)
-        if sheet is None:
-            continue
-        required = {3: "referral_date", 4: "start", 5: "start", 7: "start"}.get(n)
-        if required and required not in sheet.col:
-            raise ImportRefused(
-                name,
-                f"no column for `{required}` (headers: {COLUMNS[n][required][:2]} ...)",
-                where=f"sheet `{sheet.title}`",
-            )
-        for i, row in enumerate(sheet.rows):
-            if all(c is None for c in row):
-                continue
-            key = _child_key(sheet.value(row, "child_id"))
-            if key is None:
-                raise r.refuse(sheet, i, "child_id", "a row without a Child Unique ID")
-            f.counts_in[f"list {n}"] += 1
-            kid = kids.setdefault(key, {})
-            gender = r.label(sheet, row, i, "gender", "gender")
-            eth = r.label(sheet, row, i, "ethnicity", "ethnicity")
-            birth = r.date(sheet, row, i, "birth")
-            disabled = r.flag(sheet, row, i, "disability", "boolean")
-            if disabled is not None:
-                kid["disability"] = kid.get("disability", False) or disabled
-            unborn = "unborn" in (gender, eth)
-            for k, v in (("gender", gender), ("eth", eth), ("birth", birth)):
-                if v is not None and v != "unborn":
-                    if k in kid and kid[k] != v:
-                        f.warn("characteristics_differ_across_lists", sheet.where(i))
-                    kid.setdefault(k, v)
-            kid["unborn"] = kid.get("unborn", False) or unborn
-            if n == 3:
-                day = r.date(sheet, row, i, "referral_date")
-                if day is None:
-                    f.drop("referral_without_date", sheet.where(i))
-                    continue
-                src = r.label(sheet, row, i, "source", "referral_source")
-                nfa = r.flag(sheet, row, i, "nfa", "nfa", "boolean")
-                refs.append((key, day, src, nfa))
-            elif n == 4:
-                start = r.date(sheet, row, i, "start")
-                auth = r.date(sheet, row, i, "auth")
-                need = r.flag(sheet, row, i, "in_need", "boolean")
-                if start is None and auth is None:
-                    f.drop("assessment_without_dates", sheet.where(i))
-                    continue
-                ass.append((key, start or auth, auth, need))
-            elif n == 5:
-                start = r.date(sheet, row, i, "start")
-                if start is None:
-                    f.drop("s47_without_start", sheet.where(i))
-                    continue
-                icpc = r.date(sheet, row, i, "icpc")
-                unnecessary = r.flag(sheet, row, i, "icpc_unnecessary", "boolean")
-                if unnecessary and icpc:
-                    f.repair("icpc_not_required_with_date", sheet.where(i))
-                plan = r.flag(sheet, row, i, "icpc_plan", "boolean")
-                enq.append((key, start, icpc, plan))
-            elif n == 7:
-                start = r.date(sheet, row, i, "start")
-                if start is None:
-                    f.drop("plan_without_start", sheet.where(i))
-                    continue
-                end = r.date(sheet, row, i, "end")
-                initial = r.label(sheet, row, i, "initial", "category")
-                latest = r.label(sheet, row, i, "latest", "category") or initial
-                if initial is None:
-                    raise r.refuse(sheet, i, "initial", "a plan without a category of abuse")
-                if end is not None and end < start:
-                    f.repair("plan_end_before_start", sheet.where(i, "end"))
-                    end = None
-                plans.append((key, start, end, initial, latest))
+        if n in sheets:
+            lists.read(n, sheets[n])
+    kids, refs, ass, enq, plans = lists.kids, lists.refs, lists.ass, lists.enq, lists.plans
     tables, side = _assemble(kids, refs, ass, enq, plans, lea, f)
     validate_tables(tables)
     counts_out = {k: len(v) for k, v in tables.items()}
@@ -429,6 +458,46 @@ def import_annex_a(
         "mappings": str(mappings) if mappings else None,
     }
     return AnnexAImport(tables, side, manifest)
+
+
+def _nested_events(
+    pid: dict[str, str],
+    ass: list[tuple[str, str | None, str | None, bool | None]],
+    enq: list[tuple[str, str, str | None, bool | None]],
+    plans: list[tuple[str, str, str | None, str, str]],
+) -> list[tuple[str, Any, str, str, str | None, str]]:
+    """Events of lists 4, 5 and 7: (person, date, type, source, detail, event id)."""
+    rows: list[tuple[str, Any, str, str, str | None, str]] = []
+    for child, start, auth, need in ass:
+        if child in pid and auth is not None:
+            detail = "not_in_need" if need is False else "other"
+            rows.append(
+                (
+                    pid[child],
+                    auth,
+                    "assessment_completed",
+                    "other",
+                    detail,
+                    f"{pid[child]}-A{start}",
+                )
+            )
+    plan_days = {(x[0], x[1]) for x in plans}
+    for child, start, icpc, plan in (e for e in enq if e[0] in pid):
+        p = pid[child]
+        rows.append((p, start, "s47_started", "other", None, f"{p}-S{start}"))
+        if icpc is not None:
+            got = bool(plan) or (child, icpc) in plan_days
+            rows.append((p, icpc, "icpc", "other", "plan" if got else "no_plan", f"{p}-C{icpc}"))
+    for child, start, end, initial, latest in (x for x in plans if x[0] in pid):
+        p = pid[child]
+        rows.append(
+            (p, start, "cp_plan_started", "other", codes.ABUSE_CATEGORY[initial], f"{p}-P{start}")
+        )
+        if end is not None:
+            rows.append(
+                (p, end, "cp_plan_ended", "other", codes.ABUSE_CATEGORY[latest], f"{p}-E{start}")
+            )
+    return rows
 
 
 def _assemble(
@@ -488,60 +557,7 @@ def _assemble(
         rows.append((pid[child], date, "referral", source, "other", rid))
         if out:
             rows.append((pid[child], date, "referral_outcome", "other", out, rid + "-O"))
-    for child, start, auth, need in ass:
-        if child in pid and auth is not None:
-            detail = "not_in_need" if need is False else "other"
-            rows.append(
-                (
-                    pid[child],
-                    auth,
-                    "assessment_completed",
-                    "other",
-                    detail,
-                    f"{pid[child]}-A{start}",
-                )
-            )
-    plan_days = {(x[0], x[1]) for x in plans}
-    for child, start, icpc, plan in enq:
-        if child not in pid:
-            continue
-        rows.append((pid[child], start, "s47_started", "other", None, f"{pid[child]}-S{start}"))
-        if icpc is not None:
-            got = bool(plan) or (child, icpc) in plan_days
-            rows.append(
-                (
-                    pid[child],
-                    icpc,
-                    "icpc",
-                    "other",
-                    "plan" if got else "no_plan",
-                    f"{pid[child]}-C{icpc}",
-                )
-            )
-    for child, start, end, initial, latest in plans:
-        if child not in pid:
-            continue
-        rows.append(
-            (
-                pid[child],
-                start,
-                "cp_plan_started",
-                "other",
-                codes.ABUSE_CATEGORY[initial],
-                f"{pid[child]}-P{start}",
-            )
-        )
-        if end is not None:
-            rows.append(
-                (
-                    pid[child],
-                    end,
-                    "cp_plan_ended",
-                    "other",
-                    codes.ABUSE_CATEGORY[latest],
-                    f"{pid[child]}-E{start}",
-                )
-            )
+    rows += _nested_events(pid, ass, enq, plans)
     ev = pd.DataFrame(rows, columns=["person_id", "date", "type", "source", "detail", "event_id"])
     n0 = len(ev)
     ev = ev.drop_duplicates("event_id")

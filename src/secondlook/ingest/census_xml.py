@@ -37,6 +37,19 @@ _KNOWN_UNMAPPED = frozenset(
 )
 
 
+_DETAILS_MAPPED = frozenset(
+    {
+        "CINreferralDate",
+        "ReferralSource",
+        "PrimaryNeedCode",
+        "CINclosureDate",
+        "ReasonForClosure",
+        "DateOfInitialCPC",
+        "ReferralNFA",
+    }
+)
+
+
 def _local(tag: Any) -> str:
     """The local name of an element tag (namespaces ignored); '' for comments."""
     if not isinstance(tag, str):
@@ -214,8 +227,7 @@ class Reader:
         self.year_start = f"{self.year - 1}-04-01"
 
     def read_child(self, el: Any) -> None:
-        f = self.f
-        f.counts_in["Child"] += 1
+        self.f.counts_in["Child"] += 1
         ids = chars = None
         details: list[Any] = []
         for sub in el:
@@ -227,66 +239,11 @@ class Reader:
             elif name == "CINdetails":
                 details.append(sub)
             elif name:
-                f.warn("unmapped_element", f"{self.where()} {name}")
+                self.f.warn("unmapped_element", f"{self.where()} {name}")
         if ids is None:
             raise self.refuse("a Child without ChildIdentifiers", "ChildIdentifiers")
-        idf: dict[str, Any] = {}
-        for sub in ids:
-            name = _local(sub.tag)
-            if name:
-                idf[name] = sub
-        laid_el = idf.get("LAchildID")
-        laid = (laid_el.text or "").strip() if laid_el is not None else ""
-        if not laid:
-            raise self.refuse("a Child without LAchildID", "LAchildID")
-        if len(laid) > 20 or any(c.isspace() for c in laid):
-            raise self.refuse(
-                f"LAchildID `{laid[:40]}` is malformed (at most 20 characters, no spaces)",
-                "LAchildID",
-            )
-        self.child = laid
-        person = f"{self.lea}-{laid}"
-        if person in self.seen:
-            f.repair("duplicate_child_in_file", self.where())
-        self.seen.add(person)
-        birth = self.date(idf.get("PersonBirthDate"), "PersonBirthDate")
-        expected = self.date(idf.get("ExpectedPersonBirthDate"), "ExpectedPersonBirthDate")
-        if birth and expected:
-            f.repair("birth_and_expected_birth", self.where())
-            expected = None
-        sex_el, gender_el = idf.get("Sex"), idf.get("GenderCurrent")
-        if sex_el is not None and (sex_el.text or "").strip():
-            sex_code = self.code(sex_el, "Sex", ("M", "F", "U"))
-        else:
-            sex_code = self.code(gender_el, "GenderCurrent", ("0", "1", "2", "9"))
-            if sex_code is not None and self.year >= codes.SEX_FROM_YEAR:
-                f.warn("sex_code_old_in_new_year", self.where())
-        sex = codes.SEX[sex_code] if sex_code else "U"
-        eth_code: str | None = None
-        dis_codes: list[str] = []
-        disability: bool | None = None
-        if chars is not None:
-            for sub in chars:
-                name = _local(sub.tag)
-                if name == "Ethnicity":
-                    eth_code = self.code(sub, "Ethnicity", codes.ETHNICITY)
-                elif name == "Disabilities":
-                    for d in sub:
-                        c = (
-                            self.code(d, "Disability", codes.DISABILITIES)
-                            if _local(d.tag)
-                            else None
-                        )
-                        if c is not None and c not in dis_codes:
-                            dis_codes.append(c)
-        if eth_code is None:
-            f.repair("ethnicity_missing", self.where())
-            eth_code = "NOBT"
-        if dis_codes:
-            real = [c for c in dis_codes if c != "NONE"]
-            if real and "NONE" in dis_codes:
-                f.repair("disability_none_with_others", self.where())
-            disability = bool(real)
+        person, birth, expected, sex, sex_code = self.identifiers(ids)
+        eth_code, disability, dis_codes = self.characteristics(chars)
         self.rows.children.append(
             (
                 person,
@@ -306,6 +263,62 @@ class Reader:
         for d in details:
             self.read_details(d, person)
 
+    def identifiers(self, ids: Any) -> tuple[str, str | None, str | None, str, str | None]:
+        """person id, birth, expected birth, sex and the sex code as sent (UPN never read)."""
+        idf = self._fields(ids)
+        laid_el = idf.get("LAchildID")
+        laid = (laid_el.text or "").strip() if laid_el is not None else ""
+        if not laid:
+            raise self.refuse("a Child without LAchildID", "LAchildID")
+        if len(laid) > 20 or any(c.isspace() for c in laid):
+            raise self.refuse(
+                f"LAchildID `{laid[:40]}` is malformed (at most 20 characters, no spaces)",
+                "LAchildID",
+            )
+        self.child = laid
+        person = f"{self.lea}-{laid}"
+        if person in self.seen:
+            self.f.repair("duplicate_child_in_file", self.where())
+        self.seen.add(person)
+        birth = self.date(idf.get("PersonBirthDate"), "PersonBirthDate")
+        expected = self.date(idf.get("ExpectedPersonBirthDate"), "ExpectedPersonBirthDate")
+        if birth and expected:
+            self.f.repair("birth_and_expected_birth", self.where())
+            expected = None
+        sex_el, gender_el = idf.get("Sex"), idf.get("GenderCurrent")
+        if sex_el is not None and (sex_el.text or "").strip():
+            sex_code = self.code(sex_el, "Sex", ("M", "F", "U"))
+        else:
+            sex_code = self.code(gender_el, "GenderCurrent", ("0", "1", "2", "9"))
+            if sex_code is not None and self.year >= codes.SEX_FROM_YEAR:
+                self.f.warn("sex_code_old_in_new_year", self.where())
+        sex = codes.SEX[sex_code] if sex_code else "U"
+        return person, birth, expected, sex, sex_code
+
+    def characteristics(self, chars: Any) -> tuple[str, bool | None, list[str]]:
+        """Ethnicity code, disability (None when not recorded) and the disability codes."""
+        eth_code: str | None = None
+        dis_codes: list[str] = []
+        for sub in chars if chars is not None else ():
+            name = _local(sub.tag)
+            if name == "Ethnicity":
+                eth_code = self.code(sub, "Ethnicity", codes.ETHNICITY)
+            elif name == "Disabilities":
+                for d in sub:
+                    c = self.code(d, "Disability", codes.DISABILITIES) if _local(d.tag) else None
+                    if c is not None and c not in dis_codes:
+                        dis_codes.append(c)
+        if eth_code is None:
+            self.f.repair("ethnicity_missing", self.where())
+            eth_code = "NOBT"
+        disability: bool | None = None
+        if dis_codes:
+            real = [c for c in dis_codes if c != "NONE"]
+            if real and "NONE" in dis_codes:
+                self.f.repair("disability_none_with_others", self.where())
+            disability = bool(real)
+        return eth_code, disability, dis_codes
+
     def read_details(self, el: Any, person: str) -> None:
         f = self.f
         f.counts_in["CINdetails"] += 1
@@ -319,19 +332,7 @@ class Reader:
                 nested[name].append(sub)
             elif name:
                 single[name] = sub
-        for name in single:
-            if name in _KNOWN_UNMAPPED:
-                f.counts_in[name] += 1
-            elif name not in (
-                "CINreferralDate",
-                "ReferralSource",
-                "PrimaryNeedCode",
-                "CINclosureDate",
-                "ReasonForClosure",
-                "DateOfInitialCPC",
-                "ReferralNFA",
-            ):
-                f.warn("unmapped_element", f"{self.where()} {name}")
+        self.note_unmapped(single)
         for name in ("CINPlanDates",):
             f.counts_in[name] += len(nested[name])
         ref = self.date(single.get("CINreferralDate"), "CINreferralDate")
@@ -366,6 +367,14 @@ class Reader:
             self.read_s47(s, person, ref)
         for p in nested["ChildProtectionPlans"]:
             self.read_plan(p, person, ref)
+
+    def note_unmapped(self, single: dict[str, Any]) -> None:
+        """Count the CINdetails elements this importer reads but does not map."""
+        for name in single:
+            if name in _KNOWN_UNMAPPED:
+                self.f.counts_in[name] += 1
+            elif name not in _DETAILS_MAPPED:
+                self.f.warn("unmapped_element", f"{self.where()} {name}")
 
     def _fields(self, el: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -75,6 +75,8 @@ def select_inputs(
     columns: list[str],
     include_group_attributes: bool,
     model_inputs: Callable[..., list[str]] | None = None,
+    *,
+    practice_features: str = "include",
 ) -> list[str]:
     """The model inputs of a feature table.
 
@@ -86,6 +88,9 @@ def select_inputs(
         ``train.include_group_attributes``: add deprivation and the ethnicity indicators.
     model_inputs
         The features' rule for inputs; default ``secondlook.features.model_inputs``.
+    practice_features
+        ``features.practice_features``: ``exclude`` drops every catalogue feature whose kind
+        is ``practice`` (what practice decided), leaving signals only.
 
     Returns
     -------
@@ -96,6 +101,12 @@ def select_inputs(
     inputs = list(rule(columns, include_deprivation=include_group_attributes))
     if include_group_attributes:
         inputs += [c for c in ETHNICITY_INPUTS if c in columns and c not in inputs]
+    if practice_features not in ("include", "exclude"):
+        raise ValueError(f"practice_features must be include or exclude, got {practice_features!r}")
+    if practice_features == "exclude":
+        from secondlook.features.catalogue import PRACTICE_FEATURES
+
+        inputs = [c for c in inputs if c not in PRACTICE_FEATURES]
     forbidden = [c for c in inputs if c.startswith(("label_", "practice_"))]
     if forbidden:  # the contract says never; a bug upstream must not leak the label
         raise ValueError(f"label or practice columns offered as inputs: {forbidden}")
@@ -150,6 +161,7 @@ def train_family(
         "inputs": list(fitted.inputs_),
         "offered_inputs": list(inputs),
         "include_group_attributes": cfg.include_group_attributes,
+        "policy": getattr(cfg, "policy", "none"),
         "calibration": cfg.calibration,
         "capacity": cfg.capacity,
         "threshold": model.threshold_,
@@ -169,6 +181,13 @@ def train_family(
         "calibrate_seconds": round(t2 - t1, 3),
         "description": fitted.describe(),
     }
+    from secondlook.features.reference import clean_record_reference
+
+    # the referral reasons are measured against (explain.reference: clean_record), kept with
+    # the model so that whoever scores without the training data can state the same reasons
+    meta["clean_record_reference"] = {
+        str(k): float(v) for k, v in clean_record_reference(train, list(fitted.inputs_)).items()
+    }
     return model, meta
 
 
@@ -186,6 +205,7 @@ def run_train(
     out: Path,
     *,
     log: Callable[[str], Any] = print,
+    practice_features: str = "include",
 ) -> dict[str, Any]:
     """Stage entry: read the splits, train ``family``, write ``out/model.skops`` and metadata.
 
@@ -201,6 +221,8 @@ def run_train(
         The model folder, e.g. ``models/<family>``.
     log
         Where progress lines go.
+    practice_features
+        ``features.practice_features`` (``include`` or ``exclude``).
 
     Returns
     -------
@@ -211,9 +233,12 @@ def run_train(
         raise OptionError(f"family {family!r} is not in train.families ({', '.join(cfg.families)})")
     train = add_group_inputs(pd.read_parquet(train_path))
     valid = add_group_inputs(pd.read_parquet(valid_path))
-    inputs = select_inputs(list(train.columns), cfg.include_group_attributes)
+    inputs = select_inputs(
+        list(train.columns), cfg.include_group_attributes, practice_features=practice_features
+    )
     model, meta = train_family(family, cfg, train, valid, inputs)
     meta["view"] = _view_of(train, inputs)
+    meta["practice_features"] = practice_features
     meta["data"] = {
         "train_path": str(train_path),
         "train_sha256": file_sha256(train_path),

@@ -60,6 +60,8 @@ class FeaturesParams:
     include_deprivation: Bool
     #: the view of the record models may read (secondlook.features.views)
     view: Literal["multi_agency", "csc_records", "cin_census"] = "multi_agency"
+    #: ``exclude`` trains on signals only (no feature whose catalogue kind is ``practice``)
+    practice_features: Literal["include", "exclude"] = "include"
 
     def check_world(self, synth: SynthParams) -> list[tuple[str, str]]:
         """Errors (dotted key under ``features``, message) against the simulated world."""

@@ -163,6 +163,8 @@ class TrainParams:
     tree: TreeParams
     ebm: EBMParams
     gbm: GBMParams
+    #: ``guidance`` makes every family respect the catalogue's directions (monotone constraints)
+    policy: Literal["none", "guidance"] = "none"
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

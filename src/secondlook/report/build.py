@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from secondlook.errors import MissingInputError
+from secondlook.params import EvaluateParams, load_section
 from secondlook.report import plots, texts
 from secondlook.report.evidence import (
     explanations_section,
@@ -26,7 +27,15 @@ from secondlook.report.evidence import (
     reproducibility_section,
     seed_cases_section,
 )
-from secondlook.report.fmt import family_name, finite, fmt_interval, fmt_num, fmt_share, row_iv
+from secondlook.report.fmt import (
+    family_name,
+    finite,
+    fmt_interval,
+    fmt_level,
+    fmt_num,
+    fmt_share,
+    row_iv,
+)
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
     Calibration,
@@ -115,7 +124,11 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
 
 
 def _labels(
-    inp: ReportInputs, metrics: Mapping[str, Any], candidate: str, root: Path | None
+    inp: ReportInputs,
+    metrics: Mapping[str, Any],
+    candidate: str,
+    root: Path | None,
+    evaluate: EvaluateParams,
 ) -> Labels:
     missing = need([inp.summary, inp.metrics], "dvc repro generate evaluate", root)
     if missing:
@@ -140,7 +153,8 @@ def _labels(
         columns=("label", "what it means", "share of referrals", "AUROC", "recall at the cut"),
         rows=tuple(rows),
         note="AUROC: the chance a referral with the outcome is scored above one without "
-        "(0.5 is chance). Intervals are 95% bootstrap intervals on the test split.",
+        f"(0.5 is chance). Intervals are {fmt_level(evaluate.ci)} bootstrap intervals on the "
+        "test split.",
     )
     return Labels(
         headline=str(metrics.get("label", "")),
@@ -159,12 +173,17 @@ def _read_curves(folder: Path, kind: str, families: list[str]) -> dict[str, pd.D
 
 
 def _performance(
-    inp: ReportInputs, metrics: Mapping[str, Any], board: pd.DataFrame, families: list[str]
+    inp: ReportInputs,
+    metrics: Mapping[str, Any],
+    board: pd.DataFrame,
+    families: list[str],
+    evaluate: EvaluateParams,
 ) -> Performance:
+    level = fmt_level(evaluate.ci)
     n, prevalence = metrics.get("n_test", 0), float(metrics.get("prevalence", float("nan")))
     intro = (
         f"Test split: {n:,} referrals made after every training date, of which "
-        f"{fmt_share(prevalence, 1)} warranted escalation. Each cell is an estimate with its 95% "
+        f"{fmt_share(prevalence, 1)} warranted escalation. Each cell is an estimate with its {level} "
         "bootstrap interval in brackets: the range the figure would plausibly take on another "
         "sample of referrals like these."
     )
@@ -182,7 +201,7 @@ def _performance(
             )
         )
     leaderboard = Table(
-        caption="Leaderboard on the test split, best first by AUPRC",
+        caption=f"Leaderboard on the test split, best first by {evaluate.select_by.upper()}",
         columns=(
             "model family",
             "interpretable",
@@ -224,7 +243,7 @@ def _performance(
         best = board.iloc[0]
         figs.append(
             Figure(
-                title="AUPRC of each model family with its 95% interval",
+                title=f"AUPRC of each model family with its {level} interval",
                 alt=(
                     "Dot-and-whisker chart of AUPRC by model family, best first. "
                     + "; ".join(
@@ -457,8 +476,8 @@ def _summary(
         pts.append(
             f"The black-box reference differs from the candidate by "
             f"{fmt_interval(price.get('gbm_minus_family'), price.get('lo'), price.get('hi'), digits=3)} "
-            "in AUPRC: this is the price (or, if negative, the gain) of a model whose reasons can "
-            "be read."
+            f"in {str(price.get('metric', '')).upper()}: this is the price (or, if negative, "
+            "the gain) of a model whose reasons can be read."
         )
     pts.append(
         "Who is flagged and who is missed, by group, is in section 9."
@@ -525,6 +544,7 @@ def build_report(
     ]
     candidate = str(metrics.get("best_interpretable") or "")
     capacity = float(params.get("train", {}).get("capacity", float("nan")))
+    evaluate = load_section("evaluate", params)  # the interval level and the ranking metric
 
     practice_frame = pd.DataFrame()
     if inputs.practice.is_file():
@@ -534,7 +554,7 @@ def build_report(
             practice_frame = pd.DataFrame()
 
     world = _world(inputs, params, root)
-    fairness = fairness_section(inputs, root, candidate)
+    fairness = fairness_section(inputs, root, candidate, load_section("fairness", params).ci)
     explanations = explanations_section(inputs, root, candidate, order)
     report = Report(
         title="secondlook: a report for the ethics panel",
@@ -544,8 +564,8 @@ def build_report(
             world, metrics, board, practice_frame, candidate, fairness, explanations, capacity
         ),
         world=world,
-        labels=_labels(inputs, metrics, candidate, root),
-        performance=_performance(inputs, metrics, board, order),
+        labels=_labels(inputs, metrics, candidate, root, evaluate),
+        performance=_performance(inputs, metrics, board, order, evaluate),
         calibration=_calibration(inputs, board, order),
         capacity_section=_capacity(metrics, board, capacity, candidate),
         practice=_practice(inputs, root),

@@ -21,6 +21,7 @@ from secondlook.report.fmt import (
     family_name,
     finite,
     fmt_interval,
+    fmt_level,
     json_tables,
     png_file,
 )
@@ -88,7 +89,7 @@ _GROUP_METRICS = (
 
 def _groupcell(cell: Any, suppressed: str) -> str:
     if not isinstance(cell, dict):
-        return suppressed if cell in (None, "suppressed") else cell(cell, suppressed)
+        return suppressed if cell in (None, "suppressed") else str(cell)
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
     ratio = cell.get("ratio")
     if finite(ratio):
@@ -99,7 +100,12 @@ def _groupcell(cell: Any, suppressed: str) -> str:
 
 
 def _group_table(
-    family: str, attribute: str, entry: Mapping[str, Any], against: str, suppressed: str
+    family: str,
+    attribute: str,
+    entry: Mapping[str, Any],
+    against: str,
+    suppressed: str,
+    ci: float,
 ) -> Table:
     ref = str(entry.get("reference", ""))
     groups = entry.get("by_group", {})
@@ -124,14 +130,14 @@ def _group_table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note="Each cell: estimate (95% interval); ratio against the reference group and whether "
+        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group and whether "
         "it lies inside the parity band. "
         + (f"Groups outside the band — {note}." if note else "No group lies outside the band."),
     )
 
 
-def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fairness:
-    missing = need([inp.fairness], "dvc repro fairness (the fairness stage, issue 6)", root)
+def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: float) -> Fairness:
+    missing = need([inp.fairness], "dvc repro fairness (the fairness stage)", root)
     if missing:
         return Fairness(missing=missing)
     data = read_json(inp.fairness)
@@ -151,7 +157,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
     if isinstance(fams, dict) and fams:
         chosen = candidate if candidate in fams else next(iter(fams))
         for attribute, entry in fams[chosen].items():
-            tables.append(_group_table(chosen, attribute, entry, against, suppressed))
+            tables.append(_group_table(chosen, attribute, entry, against, suppressed, ci))
         rows = []
         for fam, attrs in fams.items():
             for attribute, entry in attrs.items():
@@ -245,7 +251,7 @@ def explanations_section(
     inp: ReportInputs, root: Path | None, candidate: str, families: list[str]
 ) -> Explanations:
     folder = inp.explanations
-    missing = need([folder], "dvc repro explain (the explain stage, issue 5)", root)
+    missing = need([folder], "dvc repro explain (the explain stage)", root)
     if missing:
         return Explanations(missing=missing)
     figs = []
@@ -280,6 +286,19 @@ def explanations_section(
     ):
         if (folder / name).is_file():
             target += json_tables(read_json(folder / name), caption)
+    if inp.patterns is not None and inp.patterns.is_file():
+        fidelity += json_tables(
+            read_json(inp.patterns).get("headline", {}),
+            "Seed patterns, many variants each (scored, never trained on): recall at the marked "
+            "decisions, share whose top reasons name the pattern, negative controls' flag rate",
+        )
+    if inp.policy is not None and inp.policy.is_file():
+        fidelity += json_tables(
+            read_json(inp.policy),
+            "What the policy costs and buys: every family under the guidance policy and "
+            "practice-blind inputs (AUPRC on the margin, pattern recall, control flag rate, "
+            "fidelity of the factors that raised the score, reasons against guidance)",
+        )
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")
         for name in ("fidelity.json", "stability.json")
@@ -376,7 +395,7 @@ def seed_cases_section(
     packs = [d for c in cases for d in c.decisions]
     more: tuple[Missing, ...] = ()
     if packs and not any(d.has_pack for d in packs):
-        more = need([inp.case_reviews], "dvc repro explain (case review packs, issue 5)", root)
+        more = need([inp.case_reviews], "dvc repro explain (case review packs)", root)
         if not more:
             more = (
                 Missing(

@@ -495,6 +495,10 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
         host="127.0.0.1",
         protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
         dashboard_address=None,
+        # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
+        # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
+        # An ephemeral loopback port never collides.
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
 
