@@ -164,6 +164,10 @@ _IS_DATE = pa.Check(
     lambda s: pd.api.types.is_datetime64_dtype(s.dtype), element_wise=False, name="a date column"
 )
 _DATE = pa.Column(None, _IS_DATE, nullable=False)
+#: an integer column that may hold missing values (int64, or pandas' nullable Int64)
+_IS_INT = pa.Check(
+    lambda s: pd.api.types.is_integer_dtype(s.dtype), element_wise=False, name="an integer column"
+)
 
 
 def _isin(values: Sequence[str]) -> pa.Check:
@@ -179,11 +183,7 @@ HOUSEHOLDS = pa.DataFrameSchema(
         "deprivation_decile": pa.Column(
             None,
             [
-                pa.Check(
-                    lambda s: pd.api.types.is_integer_dtype(s.dtype),
-                    element_wise=False,
-                    name="an integer column",
-                ),
+                _IS_INT,
                 pa.Check.in_range(1, 10),
             ],
             nullable=True,
@@ -298,6 +298,8 @@ def column_kinds(table: str) -> dict[str, Kind]:
     for name, col in SCHEMAS[table].columns.items():
         if any(check.name == _IS_DATE.name for check in col.checks):
             kinds[name] = "date"
+        elif any(check.name == _IS_INT.name for check in col.checks):
+            kinds[name] = "int"
         else:
             kinds[name] = _KIND_OF_DTYPE[str(col.dtype)]
     return kinds
