@@ -698,6 +698,117 @@ def report(
     run_report(inputs, out, lookup_runs=track, root=Path.cwd(), log=err.print)
 
 
+@app.command()
+@user_errors
+def views(
+    raw: Annotated[Path, typer.Option(help="Folder of the labelled world's tables.")] = Path(
+        "data/raw"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for views.csv and views.md.")] = Path(
+        "reports/views"
+    ),
+    family: Annotated[str, typer.Option(help="The model family trained per view.")] = "logreg",
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """The value of linked records: one model per view of the record, on the same world."""
+    from secondlook.evaluate.views import compare_views, render_markdown
+    from secondlook.features.stage import read_tables
+
+    data = load_params(params)
+    try:
+        tables = read_tables(raw)
+    except FileNotFoundError as exc:
+        raise MissingInputError(str(exc)) from None
+    table = compare_views(
+        tables, load_section("features", data), load_section("train", data), family=family
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "views.csv", index=False, float_format="%.6g")
+    (out / "views.md").write_text(render_markdown(table))
+    err.print(f"views: {', '.join(table['view'])} -> {out}/views.csv, views.md")
+
+
+@app.command()
+@user_errors
+def observe(
+    cohort: Annotated[Path, typer.Argument(help="A canonical cohort folder (parquet tables).")],
+    out: Annotated[Path, typer.Option(help="Folder for decisions.parquet and labels.parquet.")],
+    end: Annotated[str, typer.Option(help="The cohort's last day (extraction date, YYYY-MM-DD).")],
+    decisions_from: Annotated[
+        str | None, typer.Option("--from", help="Earlier referrals are history only.")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """A cohort with no ground truth: its referrals as decisions and the labels it can observe."""
+    from secondlook.ingest.stage import run_observe
+
+    follow_up = section(params, "synth").follow_up_months
+    run_observe(
+        cohort,
+        out,
+        end=_day(end, "--end"),
+        follow_up_months=follow_up,
+        decisions_from=_day(decisions_from, "--from"),
+        log=err.print,
+    )
+
+
+import_app = typer.Typer(
+    help="Import real formats as a canonical cohort folder.", no_args_is_help=True
+)
+export_app = typer.Typer(help="Export a canonical cohort in a real format.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+@import_app.command("cin-census")
+@user_errors
+def import_cin_census(
+    files: Annotated[list[Path], typer.Argument(help="CIN census XML returns (any years, LAs).")],
+    out: Annotated[Path, typer.Option(help="New cohort folder (tables, codes, manifest).")],
+    households: Annotated[
+        Path | None,
+        typer.Option(help="CSV LAchildID,family_id[,LEA]: children of a family share a household."),
+    ] = None,
+) -> None:
+    """Import CIN census returns (streamed) into a canonical cohort folder, all or nothing."""
+    from secondlook.ingest.stage import run_import_census
+
+    run_import_census(files, out, households=households, log=err.print)
+
+
+@import_app.command("annex-a")
+@user_errors
+def import_annex_a(
+    workbook: Annotated[Path, typer.Argument(help="Ofsted Annex A workbook (.xlsx).")],
+    out: Annotated[Path, typer.Option(help="New cohort folder (tables, codes, manifest).")],
+    mappings: Annotated[
+        Path | None, typer.Option(help="YAML file extending the label mapping tables.")
+    ] = None,
+    la: Annotated[str, typer.Option(help="The authority's 3-digit LEA code.")] = "000",
+) -> None:
+    """Import Annex A lists 1, 3, 4, 5, 6, 7 into a canonical cohort folder, all or nothing."""
+    from secondlook.ingest.stage import run_import_annex_a
+
+    run_import_annex_a(workbook, out, mappings=mappings, lea=la, log=err.print)
+
+
+@export_app.command("cin-census")
+@user_errors
+def export_cin_census(
+    cohort: Annotated[Path, typer.Argument(help="A canonical cohort folder (parquet tables).")],
+    year: Annotated[int, typer.Option(help="Collection year (the year to 31 March), 2017-2026.")],
+    out: Annotated[Path, typer.Option(help="XML file (one per LA: <stem>_<LEA>.xml).")],
+    households_out: Annotated[
+        Path | None, typer.Option(help="Also write the LAchildID -> family id CSV.")
+    ] = None,
+) -> None:
+    """Write a cohort as a CIN census return of one year (what the census can hold)."""
+    from secondlook.ingest.stage import run_export_census
+
+    run_export_census(cohort, year, out, households_out=households_out, log=err.print)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Run the app."""
     app()

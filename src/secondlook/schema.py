@@ -24,11 +24,16 @@ from secondlook.errors import TableError
 
 ROLES = ("child", "mother", "father", "partner", "other_adult")
 ADULT_ROLES = ("mother", "father", "partner", "other_adult")
-SEXES = ("F", "M")
+#: ``U``: not recorded, indeterminate or unborn (imported records only; the simulator draws F/M)
+SEXES = ("F", "M", "U")
 ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other")
 #: what a record that does not know a person's sex or ethnicity (or a household's deprivation
 #: decile, in a CSV) says: a value of its own, never a model input, a group of its own in tables
 UNKNOWN = "unknown"
+#: a person's ethnicity in imported records when it was refused or not obtained
+ETHNICITY_NOT_RECORDED = "Not recorded"
+#: what ``people.ethnicity`` may hold: the groups, or "not recorded" (imported records only)
+PERSON_ETHNICITIES = ETHNICITIES + (ETHNICITY_NOT_RECORDED,)
 CONCERNS = (
     "physical_injury",
     "neglect",
@@ -42,6 +47,8 @@ CONCERNS = (
 )
 OUTCOMES = ("nfa", "assessment", "s47")
 PLAN_CATEGORIES = ("neglect", "physical", "emotional", "sexual")
+#: what a plan event may record: a category, or ``multiple`` (the census's MUL; imported only)
+PLAN_DETAILS = PLAN_CATEGORIES + ("multiple",)
 SOURCES = (
     "police",
     "health_visitor",
@@ -63,8 +70,8 @@ EVENT_DETAILS: dict[str, tuple[str, ...] | None] = {
     "adult_assessed": None,
     "s47_concluded": ("substantiated", "not_substantiated"),
     "icpc": ("plan", "no_plan"),
-    "cp_plan_started": PLAN_CATEGORIES,
-    "cp_plan_ended": PLAN_CATEGORIES,
+    "cp_plan_started": PLAN_DETAILS,
+    "cp_plan_ended": PLAN_DETAILS,
     "child_removed": None,
     "ed_attendance": (
         "injury_explained",
@@ -89,7 +96,11 @@ EVENT_DETAILS: dict[str, tuple[str, ...] | None] = {
     ),
     "pregnancy_notified": None,
     "birth": ("premature", "term"),
+    # imported records only, last so the simulator's type codes stay as they were
+    "s47_started": None,  # the enquiry's start (the simulator dates its end: s47_concluded)
 }
+#: details only imported records use (the simulator's detail codes are numbered without them)
+IMPORTED_ONLY_DETAILS = ("multiple",)
 EVENT_TYPES = tuple(EVENT_DETAILS)
 #: events whose subject is an adult (all others are about a child)
 ADULT_EVENTS = (
@@ -105,6 +116,7 @@ PRENATAL_EVENTS = (
     "referral",
     "referral_outcome",
     "assessment_completed",
+    "s47_started",
     "s47_concluded",
     "icpc",
     "cp_plan_started",
@@ -155,6 +167,10 @@ _IS_DATE = pa.Check(
     lambda s: pd.api.types.is_datetime64_dtype(s.dtype), element_wise=False, name="a date column"
 )
 _DATE = pa.Column(None, _IS_DATE, nullable=False)
+#: an integer column that may hold missing values (int64, or pandas' nullable Int64)
+_IS_INT = pa.Check(
+    lambda s: pd.api.types.is_integer_dtype(s.dtype), element_wise=False, name="an integer column"
+)
 
 
 def _isin(values: Sequence[str]) -> pa.Check:
@@ -164,8 +180,17 @@ def _isin(values: Sequence[str]) -> pa.Check:
 HOUSEHOLDS = pa.DataFrameSchema(
     {
         "household_id": pa.Column(str, unique=True),
-        "local_authority": pa.Column(str, pa.Check.str_matches(r"^LA\d\d$", name="LA code")),
-        "deprivation_decile": pa.Column("int64", pa.Check.in_range(1, 10)),
+        # LA01..: the simulator's authorities; LA201..: an imported return's 3-digit LEA code
+        "local_authority": pa.Column(str, pa.Check.str_matches(r"^LA\d{2,3}$", name="LA code")),
+        # empty when the source records no address (imported CIN census, Annex A)
+        "deprivation_decile": pa.Column(
+            None,
+            [
+                _IS_INT,
+                pa.Check.in_range(1, 10),
+            ],
+            nullable=True,
+        ),
     },
     strict=True,
     name="households",
@@ -181,7 +206,7 @@ PEOPLE = pa.DataFrameSchema(
             [_IS_DATE, pa.Check(lambda s: s.dt.day == 1, name="first of a month")],
             nullable=False,
         ),
-        "ethnicity": pa.Column(str, _isin((*ETHNICITIES, UNKNOWN))),
+        "ethnicity": pa.Column(str, _isin((*PERSON_ETHNICITIES, UNKNOWN))),
         "disability": pa.Column("boolean", nullable=True),
     },
     strict=True,
@@ -276,6 +301,8 @@ def column_kinds(table: str) -> dict[str, Kind]:
     for name, col in SCHEMAS[table].columns.items():
         if any(check.name == _IS_DATE.name for check in col.checks):
             kinds[name] = "date"
+        elif any(check.name == _IS_INT.name for check in col.checks):
+            kinds[name] = "int"
         else:
             kinds[name] = _KIND_OF_DTYPE[str(col.dtype)]
     return kinds

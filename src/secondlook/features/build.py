@@ -345,8 +345,9 @@ def _build(
         out[f"concern_{c}"] = (detail == c).astype(np.int64)
 
     # --- group attribute ---------------------------------------------------------------------
-    decile = households["deprivation_decile"].to_numpy(dtype=np.int64)
-    out["deprivation_decile"] = decile[hc]
+    # -1: no address recorded (imported cohorts); a view without `deprivation` drops the column
+    decile_all = households["deprivation_decile"].astype("Int64").fillna(-1)
+    out["deprivation_decile"] = np.asarray(decile_all.to_numpy(dtype=np.int64)[hc], dtype=np.int64)
 
     # --- histories: a sibling count is the household's count minus the child's own -----------
     own = own_future.result()

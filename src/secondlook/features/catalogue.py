@@ -21,6 +21,7 @@ from secondlook.schema import CONCERNS, FACTORS, SOURCES
 
 __all__ = [
     "CATALOGUE",
+    "LINKS",
     "DIRECTIONS",
     "PRACTICE_FEATURES",
     "FAMILIES",
@@ -87,6 +88,10 @@ class FeatureSpec:
         A value that means "none recorded" (e.g. no earlier referral), or ``None``.
     reason_sentinel
         Sentence used when the value equals ``sentinel``.
+    needs
+        What a data source must record for the feature to be computed: event types of
+        :data:`secondlook.schema.EVENT_TYPES` and links (:data:`LINKS`). A view of the record
+        (:mod:`secondlook.features.views`) that lacks any of them leaves the feature out.
     direction
         Which way guidance allows the feature to move a score as its value rises: ``raises``,
         ``lowers`` or ``either`` (see :data:`DIRECTIONS`). Filled from :data:`POLICY`.
@@ -111,6 +116,7 @@ class FeatureSpec:
     reason_zero: str | None = None
     sentinel: int | None = None
     reason_sentinel: str | None = None
+    needs: tuple[str, ...] = ()
     direction: Direction = "either"
     kind: Kind = "signal"
     why: str | None = None
@@ -571,6 +577,52 @@ def _build() -> tuple[FeatureSpec, ...]:
     return tuple(specs)
 
 
+#: links between records a feature may need besides event types: ``household`` (which children
+#: share a family), ``adults`` (the adults of the household as people), ``deprivation`` (an
+#: address-based decile), ``disability`` (the child's recorded disability)
+LINKS = ("household", "adults", "deprivation", "disability")
+_PLAN = ("cp_plan_started", "cp_plan_ended")
+_ADULTS_PRESENT = ("adults", "household", "adult_joined", "adult_left")
+#: (feature-name pattern, needs), first match wins: the one place that says what each needs
+_NEEDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"^(age_months|unborn|not_yet_mobile|months_prebirth_referral_before_due)$", ("referral",)),
+    (r"^disability$", ("disability",)),
+    (r"^sibling_referrals_|^days_since_sibling_referral$", ("referral", "household")),
+    (r"^sibling_prior_s47_substantiated$", ("s47_concluded", "household")),
+    (r"^sibling_prior_", ("referral_outcome", "household")),
+    (r"^sibling_cp_plan_ever$", ("cp_plan_started", "household")),
+    (r"^sibling_on_plan$", (*_PLAN, "household")),
+    (r"^sibling_ever_removed$|^unborn_earlier_removal$", ("child_removed", "household")),
+    (r"^referrals_|^days_since_last_referral$|^source_|^concern_", ("referral",)),
+    (r"^prior_s47_substantiated$", ("s47_concluded",)),
+    (r"^prior_", ("referral_outcome",)),
+    (r"^cp_plan_ever$", ("cp_plan_started",)),
+    (r"^cp_plan_active$", _PLAN),
+    (r"^police_domestic_", ("police_domestic_incident", "household")),
+    (r"^adult_contacts_", ("adult_service_contact", "adults", "household")),
+    (r"^assessment_found_", ("assessment_completed", "household")),
+    (r"^ed_attendances_|^unexplained_injuries_", ("ed_attendance",)),
+    (r"^bruising_non_mobile$", ("ed_attendance", "health_contact")),
+    (r"^missed_appointments_", ("health_contact",)),
+    (r"^school_concerns_", ("school_concern",)),
+    (r"^adults_joined_", ("adult_joined", "household")),
+    (r"^adults_present$", _ADULTS_PRESENT),
+    (r"^unassessed_adult_present$", (*_ADULTS_PRESENT, "adult_assessed")),
+    (r"^unassessed_adult_named_in_da$", ("police_domestic_incident", "adults", "adult_assessed")),
+    (r"^months_notification_to_prebirth_referral$", ("pregnancy_notified", "adults")),
+    (r"^deprivation_decile$", ("deprivation",)),
+)
+
+
+def _needs(name: str) -> tuple[str, ...]:
+    import re
+
+    for pattern, needs in _NEEDS:
+        if re.search(pattern, name):
+            return needs
+    raise AssertionError(f"feature `{name}` has no entry in _NEEDS")
+
+
 # --- the policy on reasons: direction and kind of every feature ---------------------------------
 #: practice's own decisions about this child and its siblings (what practice decided)
 PRACTICE_FEATURES = (
@@ -677,7 +729,9 @@ def _with_policy(s: FeatureSpec) -> FeatureSpec:
 
 
 #: every feature, in the builder's column order
-CATALOGUE: tuple[FeatureSpec, ...] = tuple(_with_policy(s) for s in _build())
+CATALOGUE: tuple[FeatureSpec, ...] = tuple(
+    dataclasses.replace(_with_policy(s), needs=_needs(s.name)) for s in _build()
+)
 _BY_NAME: dict[str, FeatureSpec] = {s.name: s for s in CATALOGUE}
 assert len(_BY_NAME) == len(CATALOGUE), "feature names must be unique"
 assert all(s.family in FAMILIES for s in CATALOGUE)

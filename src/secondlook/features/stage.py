@@ -47,9 +47,12 @@ def _attach(features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.Da
         extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
     person = people.loc[features["person_id"]]
     household = households.loc[features["household_id"]]
-    decile = household["deprivation_decile"].to_numpy(dtype=np.int64)
+    decile_col = household["deprivation_decile"]
     extra["group_ethnicity"] = person["ethnicity"].to_numpy()
-    extra["group_deprivation_quintile"] = (decile + 1) // 2
+    if decile_col.isna().any():  # an imported cohort with no address: missing, never made up
+        extra["group_deprivation_quintile"] = ((decile_col.astype("Int64") + 1) // 2).to_numpy()
+    else:
+        extra["group_deprivation_quintile"] = (decile_col.to_numpy(dtype=np.int64) + 1) // 2
     extra["group_sex"] = person["sex"].to_numpy()
     extra["group_disability"] = (
         person["disability"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -82,12 +85,39 @@ def assemble(
     )
     full = _attach(features, tables)
     full = full.sort_values(["decision_date", "decision_id"], kind="stable")
+    full = restrict_to_view(full, getattr(settings, "view", "multi_agency"))
     out = {}
     for name, window in settings.split.windows().items():
         in_window = (full["decision_date"] >= pd.Timestamp(window.start)) & (
             full["decision_date"] <= pd.Timestamp(window.end)
         )
         out[name] = full[in_window].reset_index(drop=True)
+        out[name].attrs["view"] = full.attrs["view"]
+    return out
+
+
+def restrict_to_view(frame: pd.DataFrame, view: str) -> pd.DataFrame:
+    """Drop the catalogue features ``view`` cannot compute: absent from the table, never 0.
+
+    Parameters
+    ----------
+    frame
+        A feature table (identifiers, features, labels, group columns).
+    view
+        One of :data:`secondlook.features.views.VIEWS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy without the features outside the view; ``attrs["view"]`` names the view (it is
+        kept in the parquet file, and training stores it in the model).
+    """
+    from secondlook.features.catalogue import feature_names
+    from secondlook.features.views import view_features
+
+    keep = set(view_features(view))
+    out = frame.drop(columns=[c for c in feature_names() if c in frame.columns and c not in keep])
+    out.attrs["view"] = view
     return out
 
 

@@ -64,6 +64,14 @@ def _default_model_inputs(columns: list[str], *, include_deprivation: bool = Fal
     return model_inputs(columns, include_deprivation=include_deprivation)
 
 
+def _view_of(train: pd.DataFrame, inputs: list[str]) -> dict[str, Any]:
+    """The view the features were built for and what the model's inputs need from a cohort."""
+    from secondlook.features.views import view_needs
+
+    name = str(train.attrs.get("view", "multi_agency"))
+    return {"name": name, "needs": sorted(view_needs(name, inputs))}
+
+
 def select_inputs(
     columns: list[str],
     include_group_attributes: bool,
@@ -238,6 +246,7 @@ def run_train(
         list(train.columns), cfg.include_group_attributes, practice_features=practice_features
     )
     model, meta = train_family(family, cfg, train, valid, inputs)
+    meta["view"] = _view_of(train, inputs)
     meta["practice_features"] = practice_features
     meta["data"] = {
         "train_path": str(train_path),

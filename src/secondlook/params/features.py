@@ -58,6 +58,8 @@ class FeaturesParams:
 
     split: SplitParams
     include_deprivation: Bool
+    #: the view of the record models may read (secondlook.features.views)
+    view: Literal["multi_agency", "csc_records", "cin_census"] = "multi_agency"
     #: ``exclude`` trains on signals only (no feature whose catalogue kind is ``practice``)
     practice_features: Literal["include", "exclude"] = "include"
 

@@ -71,6 +71,47 @@ def _timestamp(value: dt.date | None) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
 
 
+def cohort_folder_records(folder: Path) -> frozenset[str]:
+    """What a cohort folder records: its import manifest's ``records`` list when it has one,
+    else the event types present and the links its tables carry
+    (:func:`secondlook.features.views.cohort_records`)."""
+    import json
+
+    from secondlook.features.views import cohort_records
+
+    manifest = folder / "import-manifest.json"
+    if manifest.is_file():
+        declared = json.loads(manifest.read_text(encoding="utf-8")).get("records")
+        if declared is not None:
+            return frozenset(declared)
+    columns = {
+        "households": ["household_id", "deprivation_decile"],
+        "people": ["household_id", "role", "disability"],
+        "events": ["type"],
+    }
+    tables = {}
+    for name, cols in columns.items():
+        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+        if parquet.is_file():
+            tables[name] = pd.read_parquet(parquet, columns=cols)
+        else:
+            tables[name] = pd.read_csv(csv, usecols=cols, encoding="utf-8-sig")
+    return cohort_records(tables)
+
+
+def _check_view(folder: Path, metadata: dict[str, Any]) -> None:
+    """Refuse a cohort that lacks what the model's view needs, naming what is missing."""
+    from secondlook.features.views import ViewError, check_cohort
+
+    view = metadata.get("view")
+    if not view:  # a model trained before views existed read the multi-agency view
+        return
+    try:
+        check_cohort(view["needs"], view["name"], cohort_folder_records(folder))
+    except ViewError as exc:
+        raise ScoreError(f"cohort {folder}: {exc}") from None
+
+
 def run_score(
     cohort: Path,
     model: str,
@@ -161,6 +202,7 @@ def run_score(
 
     bundle = resolve_model(model)
     sources = open_cohort(cohort, delimiter=delimiter)
+    _check_view(Path(cohort), bundle.metadata)
     chunk_settings = ChunkSettings(
         start=window[0],
         end=window[1],

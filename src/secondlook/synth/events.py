@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from secondlook.schema import CONCERNS, EVENT_DETAILS, SOURCES
+from secondlook.schema import CONCERNS, EVENT_DETAILS, IMPORTED_ONLY_DETAILS, SOURCES
 
 __all__ = [
     "ASSESS_BITS",
@@ -61,9 +61,9 @@ def _detail_vocab() -> list[str]:
     vocab: list[str] = []
     for allowed in EVENT_DETAILS.values():
         for d in allowed or ():
-            if d not in vocab:
+            if d not in vocab and d not in IMPORTED_ONLY_DETAILS:
                 vocab.append(d)
-    return vocab
+    return vocab  # details only imported records use are not the simulator's
 
 
 def _combinations(details: list[str]) -> IntArray:

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from secondlook.labels import proxy_labels
 from secondlook.params import SynthParams
 from secondlook.schema import ETHNICITIES, FACTORS, OUTCOMES, SOURCES
 from secondlook.synth import risk
@@ -35,43 +36,6 @@ def _optional(values: npt.ArrayLike, labels: pd.Series) -> pd.Series:
     has = v >= 0
     out[has] = labels.to_numpy()[v[has]]
     return out
-
-
-def proxy_labels(decisions: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """The labels a real agency could observe within 12 months after each decision.
-
-    ``cp_plan_12m``: a child protection plan started for the child; ``rereferral_12m``: another
-    referral of the child; ``removal_12m``: the child removed — each dated after the decision
-    date and at most 365 days later.
-
-    Parameters
-    ----------
-    decisions
-        Columns ``person_id``, ``decision_date``.
-    events
-        The events table.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One boolean column per proxy label, aligned with ``decisions``.
-    """
-    d = decisions["decision_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    out = {}
-    for label, etype in (
-        ("cp_plan_12m", "cp_plan_started"),
-        ("rereferral_12m", "referral"),
-        ("removal_12m", "child_removed"),
-    ):
-        e = events.loc[events["type"] == etype, ["person_id", "date"]]
-        codes, uniques = pd.factorize(pd.concat([e["person_id"], decisions["person_id"]]))
-        ep, dp = codes[: len(e)].astype(np.int64), codes[len(e) :].astype(np.int64)
-        ed = e["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        key = np.sort(ep * 10**6 + ed)
-        lo = np.searchsorted(key, dp * 10**6 + d, side="right")
-        hi = np.searchsorted(key, dp * 10**6 + d + 365, side="right")
-        out[label] = hi > lo
-    return pd.DataFrame(out, index=decisions.index)
 
 
 def truth_from_state(
