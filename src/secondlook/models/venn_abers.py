@@ -212,7 +212,9 @@ def compare_calibrations(
     y
         Binary labels, shape (n_rows,).
     n_splits, seed, n_bins
-        Folds, their seed, and the equal-mass bins of the ECE.
+        Folds, their seed, and the equal-mass bins of the ECE. The folds are fewer when the
+        rarer label has fewer than ``n_splits`` rows (each fold needs one of each); with a
+        single row of a label nothing can be cross-fitted and the result is empty.
 
     Returns
     -------
@@ -223,7 +225,10 @@ def compare_calibrations(
     """
     m = np.asarray(margin, dtype=np.float64)
     target = check_binary(y).astype(np.float64)
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    rarer = int(min(target.sum(), len(target) - target.sum()))
+    if min(n_splits, rarer) < 2:
+        return {}
+    folds = StratifiedKFold(n_splits=min(n_splits, rarer), shuffle=True, random_state=seed)
     out: dict[str, dict[str, Any]] = {}
     for method in ("venn-abers", "isotonic", "sigmoid"):
         p = np.empty_like(m)

@@ -38,15 +38,11 @@ import pyarrow.feather as feather
 
 from secondlook.schema import (
     ADULT_ROLES,
-    ETHNICITIES,
-    EVENT_TYPES,
     MAX_PRENATAL_MONTHS,
-    OUTCOMES,
     ROLES,
-    SEXES,
-    SOURCES,
-    UNKNOWN,
+    SCHEMAS,
     bad_details,
+    column_rules,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
@@ -59,12 +55,10 @@ from secondlook.score.validate import placeholder_dates
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
-    ("people", "role"): ROLES,
-    ("people", "sex"): (*SEXES, UNKNOWN),
-    ("people", "ethnicity"): (*ETHNICITIES, UNKNOWN),
-    ("events", "type"): EVENT_TYPES,
-    ("events", "source"): SOURCES,
-    ("decisions", "practice_outcome"): OUTCOMES,
+    (table, column): tuple(rules["allowed_values"])
+    for table in ("people", "events", "decisions")
+    for column in SCHEMAS[table].columns
+    if "allowed_values" in (rules := column_rules(table, column))
 }
 #: the id columns of each streamed table that must be unique across the whole table
 _UNIQUE: dict[str, tuple[str, ...]] = {
@@ -182,14 +176,17 @@ def _birth_check(source: TableSource, batch: pa.Table, as_of: pd.Timestamp | Non
 
 def _check_households(source: TableSource, hh: pa.Table) -> None:
     def bad_la(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
-        return ~_mask(pc.match_substring_regex(parsed.column("local_authority"), r"^LA[0-9][0-9]$"))
+        la = parsed.column("local_authority")
+        return ~_mask(
+            pc.match_substring_regex(la, column_rules("households", "local_authority")["pattern"])
+        )
 
     def bad_decile(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
         dec = parsed.column("deprivation_decile")
         return _mask(pc.or_(pc.less(dec, 1), pc.greater(dec, 10)))
 
     if bad_la(hh, hh).any():
-        source.refuse("local_authority", "LA code (LA and two digits)", bad_la)
+        source.refuse("local_authority", "LA code (LA and two or three digits)", bad_la)
     if bad_decile(hh, hh).any():
         source.refuse("deprivation_decile", "from 1 to 10, or unknown", bad_decile)
 

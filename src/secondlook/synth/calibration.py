@@ -1,6 +1,6 @@
 """The calibration summary: each generated figure beside its published reference.
 
-The targets and tolerances are those of ``../shared/reference/FACTS.md``'s calibration table.
+The targets and tolerances are those of the published figures listed below (each with its source).
 Figures are measured over the modelling window (``synth.decisions_from`` .. ``synth.end``).
 """
 
