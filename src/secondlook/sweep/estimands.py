@@ -125,7 +125,7 @@ def practice_estimands(
 
 
 def disparity_estimands(
-    model: CalibratedModel,
+    scores: Scores,
     test: pd.DataFrame,
     truth_label: str,
     attributes: Sequence[str],
@@ -135,24 +135,38 @@ def disparity_estimands(
     """The candidate's largest flag-rate disparity per group attribute, and whether any is
     outside the parity band.
 
+    Parameters
+    ----------
+    scores
+        The candidate's probabilities and flags on the test rows.
+    test
+        The test split (``label_<truth_label>`` and ``group_<attribute>`` columns).
+    truth_label, attributes, min_cell, seed
+        The headline label, group attributes, small-cell threshold and seed.
+
     Uses :func:`secondlook.evaluate.fairness.group_table` without bootstrap; suppressed groups
     (small cells) never enter the figure.
 
     Returns
     -------
     dict
-        ``max_disparity.<attribute>`` (>= 1, NaN when every ratio is suppressed) and
+        ``max_disparity.<attribute>`` (>= 1, NaN when every other group is suppressed) and
         ``outside_band.<attribute>`` (1.0 or 0.0, NaN likewise).
     """
     y = test[label_column(truth_label)].to_numpy().astype(np.int64)
-    scores = {"candidate": Scores(model.probability(test), model.flag(test))}
     out: dict[str, float] = {}
     for attribute in attributes:
         groups = test[f"group_{attribute}"].astype(str).to_numpy()
-        table = group_table(y, scores, groups, n_boot=0, seed=seed, min_cell=min_cell)
-        ratios = table.loc[
-            (table["metric"] == "flag_rate") & table["ratio"].notna(), "ratio"
-        ].to_numpy(dtype=np.float64)
+        table = group_table(
+            y, {"candidate": scores}, groups, n_boot=0, seed=seed, min_cell=min_cell
+        )
+        # the reference group's own ratio is 1 by definition: it says nothing
+        keep = (
+            (table["metric"] == "flag_rate")
+            & table["ratio"].notna()
+            & (table["group"] != table["reference"])
+        )
+        ratios = table.loc[keep, "ratio"].to_numpy(dtype=np.float64)
         ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
         if ratios.size == 0:
             out[f"max_disparity.{attribute}"] = math.nan
@@ -276,7 +290,9 @@ def world_estimands(
             "fidelity_overlap.{}",
         ):
             row[name.format("candidate")] = row[name.format(candidate)]
-        row |= disparity_estimands(models[candidate], test, truth_label, attributes, min_cell, seed)
+        chosen = models[candidate]
+        scores = Scores(chosen.probability(test), chosen.flag(test))
+        row |= disparity_estimands(scores, test, truth_label, attributes, min_cell, seed)
         if seed_cases is not None and len(seed_cases):
             flags = models[candidate].flag(seed_cases)
             for did, flag in zip(seed_cases["decision_id"].astype(str), flags, strict=True):
