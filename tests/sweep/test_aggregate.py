@@ -66,3 +66,24 @@ def test_findings_say_where_they_fail() -> None:
     band = out["disparity_outside_band.ethnicity"]
     assert band["worlds"] == 5 and band["holds_in_every_world"] is True  # NaN: not measurable
     assert out["proxy_costs_accuracy.cp_plan_12m"]["holds_in_every_world"] is None  # absent
+
+
+def test_external_calibration_against_the_published_band() -> None:
+    from secondlook.sweep.aggregate import external_calibration
+
+    worlds = pd.DataFrame(
+        {
+            "scenario": ["low", "low", "high", "high"],
+            "seed": [1, 2, 1, 2],
+            "proxy_auroc.logreg.cp_plan_12m": [0.70, 0.72, 0.80, 0.84],
+            "proxy_recall_at_capacity.logreg.cp_plan_12m": [0.3, 0.4, 0.5, 0.5],
+        }
+    )
+    out = external_calibration(summarise(worlds))
+    auroc = out["proxy_auroc.logreg.cp_plan_12m"]
+    assert auroc["reference"] == [0.76, 0.87]
+    assert auroc["scenarios"]["low"] == {"mean": 0.71, "within": False}
+    assert auroc["scenarios"]["high"] == {"mean": 0.82, "within": True}
+    recall = out["proxy_recall_at_capacity.logreg.cp_plan_12m"]
+    assert recall["scenarios"]["low"]["within"] is None  # a reference line, not a tolerance
+    assert "proxy_auroc.logreg.removal_12m" not in out

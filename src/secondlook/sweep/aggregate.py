@@ -25,6 +25,8 @@ import pandas as pd
 from secondlook.sweep.task import ID_COLUMNS
 
 __all__ = [
+    "EXTERNAL",
+    "external_calibration",
     "HEADLINE",
     "Finding",
     "FINDINGS",
@@ -45,6 +47,7 @@ HEADLINE = (
     "recall_at_capacity.candidate",
     "proxy_auroc.logreg.cp_plan_12m",
     "proxy_auroc.logreg.removal_12m",
+    "proxy_recall_at_capacity.logreg.cp_plan_12m",
     "proxy_cost.logreg.cp_plan_12m",
     "fidelity_overlap.candidate",
     "max_disparity.ethnicity",
@@ -53,6 +56,24 @@ HEADLINE = (
     "calibration.referrals_per_10k",
     "calibration_within",
 )
+
+#: external references: estimand -> (low, high, source); FACTS.md, "How well real risk models
+#: predict": published models against their own proxy label, and What Works for CSC 2020's recall
+#: at the top of the list (about 4 in 5 children at risk missed; a single figure, no band)
+EXTERNAL: dict[str, tuple[float, float, str]] = {
+    "proxy_auroc.logreg.cp_plan_12m": (
+        0.76, 0.87, "published models' AUROC against their own proxy (NZ 0.76 ... Denmark > 0.87)"
+    ),
+    "proxy_auroc.logreg.removal_12m": (
+        0.76, 0.87, "published models' AUROC against their own proxy (NZ 0.76 ... Denmark > 0.87)"
+    ),
+    "proxy_recall_at_capacity.logreg.cp_plan_12m": (
+        0.2, 0.2, "What Works for CSC 2020: on average 4 in 5 children at risk missed"
+    ),
+    "proxy_recall_at_capacity.logreg.removal_12m": (
+        0.2, 0.2, "What Works for CSC 2020: on average 4 in 5 children at risk missed"
+    ),
+}  # fmt: skip
 
 #: columns that are not estimands
 _NOT_ESTIMANDS = frozenset(ID_COLUMNS) | {"candidate", "seconds"}
@@ -262,6 +283,35 @@ def findings(worlds: pd.DataFrame, items: Sequence[Finding] = FINDINGS) -> dict[
     return out
 
 
+def external_calibration(summary: pd.DataFrame) -> dict[str, Any]:
+    """Each scenario's mean of the :data:`EXTERNAL` estimands beside the published reference.
+
+    Parameters
+    ----------
+    summary
+        :func:`summarise`'s table.
+
+    Returns
+    -------
+    dict
+        ``{estimand: {"reference": [low, high], "source", "scenarios": {name: {"mean",
+        "within"}}}}``; ``within`` is None for a single-figure reference (What Works' recall is
+        a reference line, not a tolerance).
+    """
+    out: dict[str, Any] = {}
+    for name, (low, high, source) in EXTERNAL.items():
+        part = summary[summary["estimand"] == name]
+        if part.empty:
+            continue
+        scenarios = {}
+        for r in part.to_dict("records"):
+            mean = float(r["mean"])
+            within = bool(low <= mean <= high) if high > low and np.isfinite(mean) else None
+            scenarios[str(r["scenario"])] = {"mean": _round(mean), "within": within}
+        out[name] = {"reference": [low, high], "source": source, "scenarios": scenarios}
+    return out
+
+
 def _round(x: float, digits: int = 4) -> float | None:
     return round(float(x), digits) if np.isfinite(float(x)) else None
 
@@ -316,6 +366,7 @@ def summary_json(
         "n_households": design.n_households,
         "n_worlds": len(worlds),
         "estimands": estimands,
+        "external_calibration": external_calibration(table),
         "findings": {
             k: {kk: vv for kk, vv in v.items() if kk != "text"} for k, v in findings(worlds).items()
         },

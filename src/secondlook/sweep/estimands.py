@@ -8,7 +8,9 @@ returns one flat row (estimand name -> number). Names are dotted, ``<estimand>.<
   computed on the family's uncalibrated margin (isotonic calibration makes ties, which lowers
   AUPRC; scikit-learn #16321).
 - ``proxy_auroc.logreg.<proxy>`` — a logistic model *trained on a proxy and evaluated on the
-  same proxy*: what published models report (0.76–0.87, FACTS.md); ``proxy_on_truth_auroc``
+  same proxy*: what published models report (0.76–0.87, FACTS.md), and
+  ``proxy_recall_at_capacity.logreg.<proxy>`` its recall of that proxy at the capacity cut
+  (What Works for CSC 2020 found about 0.2 at the top of the list); ``proxy_on_truth_auroc``
   is that proxy-trained model's AUROC against the truth, and ``proxy_cost.logreg.<proxy>``
   the truth-trained logistic model's AUROC minus it (what training on the proxy costs).
 - ``recall_at_capacity.<family>`` — share of referrals that warranted escalation flagged at the
@@ -274,6 +276,10 @@ def world_estimands(
         m = model.margin(test)
         yp = test[label_column(proxy)].to_numpy().astype(np.int64)
         row[f"proxy_auroc.logreg.{proxy}"] = _auroc(yp, m)
+        flagged = model.flag(test)
+        row[f"proxy_recall_at_capacity.logreg.{proxy}"] = (
+            float((flagged & (yp == 1)).sum() / yp.sum()) if yp.sum() else math.nan
+        )
         row[f"proxy_on_truth_auroc.logreg.{proxy}"] = _auroc(y, m)
         row[f"proxy_cost.logreg.{proxy}"] = (
             truth_auroc - row[f"proxy_on_truth_auroc.logreg.{proxy}"]

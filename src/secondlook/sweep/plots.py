@@ -2,7 +2,8 @@
 
 Each scenario's worlds are drawn as small dots; the scenario mean is a square with a bar of
 ± 1.96 Monte Carlo standard errors (the uncertainty of the mean from the finite number of
-seeds, not the spread of worlds). Plot functions return a Figure and never show it.
+seeds, not the spread of worlds). Estimands with a published reference
+(:data:`secondlook.sweep.aggregate.EXTERNAL`) carry it as a shaded band or a dashed line. Plot functions return a Figure and never show it.
 """
 
 from __future__ import annotations
@@ -17,15 +18,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from secondlook.sweep.aggregate import mcse  # noqa: E402
+from secondlook.sweep.aggregate import EXTERNAL, mcse  # noqa: E402
 
-__all__ = ["forest_figure", "REFERENCE_LINES"]
-
-#: published reference bands drawn behind an estimand: (low, high, label)
-REFERENCE_LINES: dict[str, tuple[float, float, str]] = {
-    "proxy_auroc.logreg.cp_plan_12m": (0.76, 0.87, "published models, own proxy (FACTS.md)"),
-    "proxy_auroc.logreg.removal_12m": (0.76, 0.87, "published models, own proxy (FACTS.md)"),
-}
+__all__ = ["forest_figure"]
 
 
 def forest_figure(
@@ -49,9 +44,12 @@ def forest_figure(
     order = list(scenarios or dict.fromkeys(worlds["scenario"]))
     fig = Figure(figsize=(6.0, 0.6 * len(order) + 1.4))
     ax = fig.subplots()
-    if estimand in REFERENCE_LINES:
-        lo, hi, text = REFERENCE_LINES[estimand]
-        ax.axvspan(lo, hi, color="#d9ead3", label=text, zorder=0)
+    if estimand in EXTERNAL:  # the published reference (FACTS.md): a band, or one figure
+        lo, hi, text = EXTERNAL[estimand]
+        if hi > lo:
+            ax.axvspan(lo, hi, color="#d9ead3", label=text, zorder=0)
+        else:
+            ax.axvline(lo, color="#6aa84f", linestyle="--", label=text, zorder=0)
     for i, name in enumerate(order):
         y = len(order) - 1 - i
         v = worlds.loc[worlds["scenario"] == name, estimand].to_numpy(dtype=np.float64)
@@ -69,8 +67,8 @@ def forest_figure(
     ax.set_ylim(-0.7, len(order) - 0.3)
     ax.set_xlabel(estimand)
     ax.set_title(f"{estimand}: worlds (dots), mean ± 1.96 MCSE", fontsize=9)
-    if estimand in REFERENCE_LINES:
-        ax.legend(loc="lower right", fontsize=7)
+    if estimand in EXTERNAL:
+        ax.legend(loc="lower right", fontsize=6)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
