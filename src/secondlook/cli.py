@@ -521,6 +521,9 @@ def report(
     mlflow: Annotated[
         bool, typer.Option(help="Look MLflow run ids up by the test data hash.")
     ] = True,
+    sweep: Annotated[
+        Path | None, typer.Option(help="A sweep's output folder (optional; cross-world section).")
+    ] = Path("reports/sweep/observability"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
@@ -544,6 +547,7 @@ def report(
         case_reviews=case_reviews,
         dvc_lock=dvc_lock,
         runs=runs,
+        sweep=sweep,
     )
     try:
         run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)

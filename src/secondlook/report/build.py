@@ -412,6 +412,7 @@ def _summary(
     fairness: Fairness,
     explanations: Explanations,
     capacity: float,
+    across_worlds: str | None = None,
 ) -> Summary:
     pts = [texts.SUMMARY_WHAT]
     if world.available:
@@ -459,6 +460,8 @@ def _summary(
             "in AUPRC: this is the price (or, if negative, the gain) of a model whose reasons can "
             "be read."
         )
+    if across_worlds:
+        pts.append(across_worlds)
     pts.append(
         "Who is flagged and who is missed, by group, is in section 9."
         if fairness.available
@@ -532,6 +535,8 @@ def build_report(
         except pd.errors.EmptyDataError:
             practice_frame = pd.DataFrame()
 
+    from secondlook.report.worlds import worlds_section, worlds_summary_point
+
     world = _world(inputs, params, root)
     fairness = fairness_section(inputs, root, candidate)
     explanations = explanations_section(inputs, root, candidate, order)
@@ -540,8 +545,16 @@ def build_report(
         candidate=candidate,
         capacity=capacity,
         summary=_summary(
-            world, metrics, board, practice_frame, candidate, fairness, explanations, capacity
-        ),
+            world,
+            metrics,
+            board,
+            practice_frame,
+            candidate,
+            fairness,
+            explanations,
+            capacity,
+            worlds_summary_point(inputs.sweep),
+        ),  # fmt: skip
         world=world,
         labels=_labels(inputs, metrics, candidate, root),
         performance=_performance(inputs, metrics, board, order),
@@ -553,6 +566,7 @@ def build_report(
         seed_cases=seed_cases_section(inputs, params, order, candidate, root),
         limitations=_limitations(world, metrics, board),
         reproducibility=reproducibility_section(inputs, params, order, commit, runs, root),
+        worlds=worlds_section(inputs.sweep, root),
     )
     if log is not None:
         for m in report.missing:

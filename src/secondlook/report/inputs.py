@@ -37,6 +37,8 @@ class ReportInputs:
         ``dvc.lock`` (optional: output hashes).
     runs
         A JSON file of MLflow run ids (optional; see :func:`build_report`'s ``runs``).
+    sweep
+        ``reports/sweep/<design>`` (optional: a ``secondlook sweep`` over invented worlds).
     """
 
     params: Path
@@ -55,6 +57,7 @@ class ReportInputs:
     case_reviews: Path
     dvc_lock: Path
     runs: Path | None = None
+    sweep: Path | None = None
 
     @classmethod
     def under(cls, root: Path) -> ReportInputs:
@@ -76,4 +79,5 @@ class ReportInputs:
             explanations=r / "explanations",
             case_reviews=r / "case-reviews",
             dvc_lock=root / "dvc.lock",
+            sweep=r / "sweep" / "observability",
         )

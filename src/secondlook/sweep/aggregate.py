@@ -367,7 +367,5 @@ def summary_json(
         "n_worlds": len(worlds),
         "estimands": estimands,
         "external_calibration": external_calibration(table),
-        "findings": {
-            k: {kk: vv for kk, vv in v.items() if kk != "text"} for k, v in findings(worlds).items()
-        },
+        "findings": findings(worlds),
     }
