@@ -31,16 +31,27 @@ __all__ = ["ID_COLUMNS", "WorldTask", "code_hash", "make_tasks", "run_world", "w
 ID_COLUMNS = ("design", "scenario", "seed", "n_households", "world_key")
 
 
+#: the package's modules a world runs (the sweep's DVC stage lists the same as its deps)
+CODE = (
+    "params.py", "schema.py", "studies.py", "synth", "features", "models", "evaluate", "explain",
+    "sweep",
+)  # fmt: skip
+
+
 @cache
 def code_hash() -> str:
-    """SHA-256 over the package's Python sources (path and bytes of every ``*.py``).
+    """SHA-256 over the sources a world runs (path and bytes of every ``*.py`` in :data:`CODE`).
 
-    A change to any module of ``secondlook`` changes it, so cached worlds computed by older code
-    are never reused.
+    A change to any of them changes it, so cached worlds computed by older code are never
+    reused; a change elsewhere (the report, the CLI) keeps the cache.
     """
     root = Path(__file__).resolve().parents[1]
+    files: list[Path] = []
+    for name in CODE:
+        path = root / name
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in files:
         h.update(path.relative_to(root).as_posix().encode())
         h.update(b"\0")
         h.update(path.read_bytes())
