@@ -57,7 +57,7 @@ def main() -> None:
         masker = shap.maskers.Independent(background, max_samples=100)
 
         def f(a: np.ndarray, cols: list[str] = inputs, m: object = model) -> np.ndarray:
-            return m.margin(pd.DataFrame(a, columns=cols))  # type: ignore[attr-defined]
+            return m.decision_function(pd.DataFrame(a, columns=cols))  # type: ignore[attr-defined]
 
         explainer = shap.PermutationExplainer(f, masker)
         t0 = time.perf_counter()
@@ -68,7 +68,7 @@ def main() -> None:
         t0 = time.perf_counter()
         whole = explain_model(model, full)
         t_full = time.perf_counter() - t0
-        err = additivity_error(whole, model.margin(full))
+        err = additivity_error(whole, model.decision_function(full))
         print(
             f"{family:8} {1000 * t_exact / len(X):11.4f} {1000 * t_perm / len(X):10.2f} "
             f"{t_perm / t_exact:8.0f} {diff:10.3f} {err:11.1e} "

@@ -1,8 +1,11 @@
 """The ``secondlook`` command line: one typer app, one subcommand per pipeline stage.
 
 This is the thin edge of the package: it reads ``params.yaml``, loads and writes files at the
-paths dvc.yaml passes in, and calls the pure functions of the stage modules. Errors a user can
-cause (a bad param, a bad table) are printed as one clear message with a non-zero exit.
+paths dvc.yaml passes in, and calls the pure functions of the stage modules.
+
+Exit codes: 0 done; 2 an error the user can fix (any :class:`~secondlook.errors.SecondlookError`:
+a bad param, table, model file, cohort or option), printed as one line ``error: ...``; 3 a bug
+in secondlook (any other exception), printed with its traceback and a request to report it.
 """
 
 from __future__ import annotations
@@ -14,17 +17,17 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import functools  # noqa: E402
+import traceback  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated, Any, ParamSpec, TypeVar  # noqa: E402
 
+import click  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from secondlook.models.persist import UntrustedModelError  # noqa: E402
-from secondlook.params import ParamsError, load_params, load_section  # noqa: E402
-from secondlook.schema import TableError  # noqa: E402
-from secondlook.synth.vignettes import VignetteError  # noqa: E402
+from secondlook.errors import MissingInputError, OptionError, SecondlookError  # noqa: E402
+from secondlook.params import load_params, load_section  # noqa: E402
 
 app = typer.Typer(
     name="secondlook",
@@ -39,20 +42,36 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class UserError(Exception):
-    """An error caused by the user's input; printed without a traceback."""
+#: exit code of an error the user can fix (a :class:`SecondlookError`)
+EXIT_USER_ERROR = 2
+#: exit code of a bug: any other exception
+EXIT_BUG = 3
+BUG_LINE = (
+    "this is a bug in secondlook, not a problem with your input; please report it with the "
+    "command you ran and the traceback above"
+)
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn the errors a user can cause into one clear message and exit code 2."""
+    """Catch :class:`SecondlookError` once: one clear line and exit code 2.
+
+    Any other exception is a bug: its traceback goes to stderr with :data:`BUG_LINE`, exit
+    code 3. Typer's and click's own exits (``--help``, ``typer.Exit``) pass through.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (ParamsError, TableError, VignetteError, UntrustedModelError, UserError) as exc:
+        except SecondlookError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-            raise typer.Exit(code=2) from None
+            raise typer.Exit(code=EXIT_USER_ERROR) from None
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.Abort):
+            raise
+        except Exception:
+            err.print(traceback.format_exc(), highlight=False, markup=False, end="")
+            err.print(f"[bold red]bug:[/] {BUG_LINE}", highlight=False, markup=True)
+            raise typer.Exit(code=EXIT_BUG) from None
 
     return wrapper
 
@@ -100,10 +119,7 @@ def featurize(
     data = load_params(params)
     settings = load_section("features", data)
     synth = load_section("synth", data)
-    try:
-        run_featurize(settings, raw, out, synth=synth, log=err.print)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
+    run_featurize(settings, raw, out, synth=synth, log=err.print)
 
 
 @app.command()
@@ -127,11 +143,8 @@ def train(
     cfg = section(params, "train")
     for path in (train_split, valid_split):
         if not path.is_file():
-            raise UserError(f"{path} not found; run `dvc repro featurize` first")
-    try:
-        run_train(cfg, family, train_split, valid_split, out, log=err.print)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
+    run_train(cfg, family, train_split, valid_split, out, log=err.print)
 
 
 @app.command()
@@ -174,33 +187,31 @@ def evaluate(
 ) -> None:
     """Evaluate every family on the test split with bootstrap intervals; log to MLflow."""
     from secondlook.evaluate.stage import run_evaluate
-    from secondlook.models import UntrustedModelError
+    from secondlook.schema import seed_case_prefixes
 
     data = load_params(params)
-    try:
-        run_evaluate(
-            load_section("evaluate", data),
-            load_section("train", data),
-            models,
-            test,
-            metrics_path=metrics,
-            leaderboard_md=leaderboard_md,
-            leaderboard_csv=leaderboard_csv,
-            by_label_csv=by_label,
-            practice_csv=practice,
-            seed_cases_csv=seed_cases,
-            plots_dir=plots,
-            seed_splits={
-                name: path
-                for name, path in (("train", train_split), ("valid", valid_split))
-                if path is not None
-            },
-            catalogue=catalogue,
-            track=track,
-            log=err.print,
-        )
-    except (FileNotFoundError, UntrustedModelError, ValueError) as exc:
-        raise UserError(str(exc)) from None
+    run_evaluate(
+        load_section("evaluate", data),
+        load_section("train", data),
+        models,
+        test,
+        metrics_path=metrics,
+        leaderboard_md=leaderboard_md,
+        leaderboard_csv=leaderboard_csv,
+        by_label_csv=by_label,
+        practice_csv=practice,
+        seed_cases_csv=seed_cases,
+        plots_dir=plots,
+        seed_splits={
+            name: path
+            for name, path in (("train", train_split), ("valid", valid_split))
+            if path is not None
+        },
+        seed_prefixes=seed_case_prefixes(load_section("synth", data).vignettes),
+        catalogue=catalogue,
+        track=track,
+        log=err.print,
+    )
 
 
 @app.command()
@@ -239,14 +250,11 @@ def fairness(
     for name in ("train", "valid", "test"):
         path = features / f"{name}.parquet"
         if not path.is_file():
-            raise UserError(f"{path} not found (run `secondlook featurize` first)")
+            raise MissingInputError(f"{path} not found (run `secondlook featurize` first)")
         splits[name] = pd.read_parquet(path)
     fitted = {}
     for family in train_cfg.families:
-        try:
-            fitted[family] = load_model(models / family)
-        except FileNotFoundError as exc:
-            raise UserError(f"model {models / family} not found: {exc}") from None
+        fitted[family] = load_model(models / family)
 
     def planted_biases_off() -> dict[str, pd.DataFrame]:
         _, tables = build_world(synth.without_planted_biases())
@@ -305,25 +313,22 @@ def explain(
 ) -> None:
     """Explain every family: exact contributions, reasons, fidelity, stability, case reviews."""
     from secondlook.explain.stage import run_explain
-    from secondlook.models import UntrustedModelError
+    from secondlook.schema import seed_case_prefixes
 
     data = load_params(params)
     synth = load_section("synth", data)
-    try:
-        run_explain(
-            load_section("explain", data),
-            load_section("train", data),
-            models,
-            features,
-            raw,
-            out,
-            packs,
-            seed_prefixes=tuple(f"{v}-" for v in synth.vignettes),
-            track=track,
-            log=err.print,
-        )
-    except (FileNotFoundError, UntrustedModelError, ValueError) as exc:
-        raise UserError(str(exc)) from None
+    run_explain(
+        load_section("explain", data),
+        load_section("train", data),
+        models,
+        features,
+        raw,
+        out,
+        packs,
+        seed_prefixes=seed_case_prefixes(synth.vignettes),
+        track=track,
+        log=err.print,
+    )
 
 
 @app.command()
@@ -384,7 +389,7 @@ def sweep(
     from secondlook.sweep import run_sweep
 
     if engine not in ("dask", "pandas"):
-        raise UserError(f"--engine must be dask or pandas, got {engine!r}")
+        raise OptionError(f"--engine must be dask or pandas, got {engine!r}")
     run_sweep(
         design,
         load_params(params),
@@ -411,7 +416,7 @@ def _day(value: str | None, option: str) -> Any:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UserError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
+        raise OptionError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 @app.command()
@@ -443,30 +448,26 @@ def score(
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Score every referral of an anonymised cohort: a score, a flag and reasons, or a rejection."""
-    from secondlook.models import ModelInputError
-    from secondlook.score import ScoreError, run_score
+    from secondlook.score import run_score
 
     settings = section(params, "score")
     if engine not in (None, "pandas", "dask"):
-        raise UserError(f"--engine must be pandas or dask, got {engine!r}")
+        raise OptionError(f"--engine must be pandas or dask, got {engine!r}")
     if scheduler and (engine or settings.engine) != "dask":
-        raise UserError("--scheduler needs --engine dask")
-    try:
-        run_score(
-            cohort,
-            model,
-            out,
-            settings,
-            start=_day(date_from, "--from"),
-            end=_day(date_to, "--to"),
-            engine=engine,  # type: ignore[arg-type]
-            scheduler=scheduler,
-            manifest=manifest,
-            progress=err.is_terminal,
-            log=err.print,
-        )
-    except (ScoreError, ModelInputError) as exc:
-        raise UserError(str(exc)) from None
+        raise OptionError("--scheduler needs --engine dask")
+    run_score(
+        cohort,
+        model,
+        out,
+        settings,
+        start=_day(date_from, "--from"),
+        end=_day(date_to, "--to"),
+        engine=engine,  # type: ignore[arg-type]
+        scheduler=scheduler,
+        manifest=manifest,
+        progress=err.is_terminal,
+        log=err.print,
+    )
 
 
 @app.command()
@@ -549,10 +550,7 @@ def report(
         runs=runs,
         sweep=sweep,
     )
-    try:
-        run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
+    run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from secondlook.errors import TableError
+
 # --- vocabulary ------------------------------------------------------------------------------
 
 ROLES = ("child", "mother", "father", "partner", "other_adult")
@@ -125,16 +127,20 @@ TABLES = ("households", "people", "events", "decisions", "truth")
 COHORT_TABLES = ("households", "people", "events")
 
 
-class TableError(ValueError):
-    """A table breaks the contract; the message names the table, column and first rows."""
+def seed_case_prefixes(vignettes: Sequence[str]) -> tuple[str, ...]:
+    """The id prefix of each seed case: every id a vignette's case gets starts ``<name>-``.
 
-    def __init__(self, table: str, column: str, check: str, rows: pd.DataFrame) -> None:
-        self.table, self.column, self.check, self.rows = table, column, check, rows
-        shown = rows.head(5).to_string(index=True, max_colwidth=40)
-        super().__init__(
-            f"table `{table}`, column `{column}`: {len(rows)} row(s) fail `{check}`; "
-            f"first offending rows:\n{shown}"
-        )
+    Parameters
+    ----------
+    vignettes
+        The seed cases' names (``synth.vignettes``, the file stems in ``data/vignettes``).
+
+    Returns
+    -------
+    tuple of str
+        ``("<name>-", ...)``, for ``Series.str.startswith``.
+    """
+    return tuple(f"{name}-" for name in vignettes)
 
 
 # --- schemas ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from secondlook.evaluate import practice_comparison, seed_case_table, top_k
+from secondlook.schema import seed_case_prefixes
 
 
 def test_top_k_takes_the_highest_and_breaks_ties_by_seed():
@@ -56,7 +57,25 @@ def test_seed_case_table_keeps_only_seed_cases_in_date_order():
         {"rules": np.array([0.1, 0.2, 0.3, 0.4])},
         {"rules": np.array([0, 1, 0, 1])},
         ["warrants_escalation"],
+        ("sarah-", "john-"),
     )
     assert list(out["decision_id"]) == ["sarah-1", "john-1", "john-2"]
     assert list(out["rules_score"]) == [0.3, 0.4, 0.2]
     assert list(out["rules_flag"]) == [False, True, True]
+
+
+def test_seed_cases_come_from_the_vignette_names_given():
+    """A third vignette gets its rows; a name not given gets none (no hard-coded names)."""
+    frame = pd.DataFrame(
+        {
+            "decision_id": ["sarah-D01", "amir-D01", "amir-D02", "x-1"],
+            "decision_date": pd.to_datetime(
+                ["2020-01-01", "2021-02-01", "2021-01-01", "2020-01-01"]
+            ),
+        }
+    )
+    probability, flags = {"rules": np.array([0.1, 0.2, 0.3, 0.4])}, {"rules": np.zeros(4)}
+    out = seed_case_table(frame, probability, flags, [], seed_case_prefixes(["amir"]))
+    assert list(out["decision_id"]) == ["amir-D02", "amir-D01"]
+    assert list(out["rules_score"]) == [0.3, 0.2]
+    assert seed_case_table(frame, probability, flags, [], ()).empty

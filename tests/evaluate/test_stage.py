@@ -36,7 +36,13 @@ def models(world, inputs, cfg):
 
 @pytest.fixture(scope="module")
 def evaluation(models, world, eval_cfg):
-    return evaluate_models(models, world["test"], eval_cfg, train_label="warrants_escalation")
+    return evaluate_models(
+        models,
+        world["test"],
+        eval_cfg,
+        train_label="warrants_escalation",
+        seed_prefixes=("sarah-", "john-"),
+    )
 
 
 def test_metrics_cover_every_family_and_label(evaluation, models):

@@ -21,7 +21,7 @@ def test_contributions_add_up_to_the_margin(toy, toy_models, family) -> None:
     assert expl.values.shape == (len(X), len(model.inputs))
     assert list(expl.feature_names) == model.inputs
     total = expl.base_values + expl.values.sum(axis=1)
-    assert_allclose(total, model.margin(X), rtol=0, atol=ADDITIVITY_TOL)
+    assert_allclose(total, model.decision_function(X), rtol=0, atol=ADDITIVITY_TOL)
     # the family alone gives the same explanation as the calibrated wrapper
     assert_allclose(explain_model(model.family, X).values, expl.values)
 
@@ -66,7 +66,7 @@ def test_tree_stump_matches_hand_computation() -> None:
     y = (X["x0"].to_numpy() == 1) & (rng.random(400) < 0.8) | (rng.random(400) < 0.1)
     model = TreeModel(max_depth=1, min_samples_leaf=10).fit(X, y)
     expl = explain_model(model, X)
-    margin = model.margin(X)
+    margin = model.decision_function(X)
     share = X["x0"].mean()
     expected_base = share * margin[X["x0"] == 1][0] + (1 - share) * margin[X["x0"] == 0][0]
     assert_allclose(expl.base_values, expected_base, atol=1e-9)

@@ -25,7 +25,7 @@ def test_calibration_improves_brier_on_held_out_data(world, inputs, cfg, method,
     train, valid, test = world["train"], world["valid"], world["test"]
     fam = make_family(family, cfg).fit(train[inputs], train[LABEL].to_numpy())
     model = CalibratedModel(fam, method=method).fit(valid, valid[LABEL])
-    raw = brier_score_loss(test[LABEL], expit(fam.margin(test)))
+    raw = brier_score_loss(test[LABEL], expit(fam.decision_function(test)))
     calibrated = brier_score_loss(test[LABEL], model.probability(test))
     assert calibrated < 0.8 * raw, (raw, calibrated)
 
@@ -35,7 +35,7 @@ def test_probabilities_are_monotone_in_the_margin(world, inputs, cfg):
     fam = make_family("gbm", cfg).fit(train[inputs], train[LABEL].to_numpy())
     for method in ("isotonic", "sigmoid"):
         model = CalibratedModel(fam, method=method).fit(valid, valid[LABEL])
-        order = np.argsort(model.margin(test))
+        order = np.argsort(model.decision_function(test))
         assert np.all(np.diff(model.probability(test)[order]) >= 0)
         proba = model.predict_proba(test)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from secondlook.models import FAMILIES, ModelInputError, make_family
@@ -26,7 +27,7 @@ def fitted(world, inputs, cfg):
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_family_recovers_planted_signal(fitted, world, family):
     test = world["test"]
-    auc = roc_auc_score(test[LABEL], fitted[family].margin(test))
+    auc = roc_auc_score(test[LABEL], fitted[family].decision_function(test))
     # the planted risk is a function of a handful of features; every family must rank well
     # (rules cannot see signal_continuous; a depth-4 tree has 16 leaves at most)
     floor = {"rules": 0.75, "tree": 0.85}.get(family, 0.93)
@@ -47,18 +48,22 @@ def test_learned_families_find_the_planted_features(fitted, inputs):
 def test_margins_are_the_documented_log_odds(fitted, world):
     X = world["test"]
     lr = fitted["logreg"]
-    assert_allclose(lr.margin(X), lr.pipeline_.decision_function(X[lr.inputs_].astype(float)))
+    assert_allclose(
+        lr.decision_function(X), lr.pipeline_.decision_function(X[lr.inputs_].astype(float))
+    )
     tree = fitted["tree"]
     p = np.clip(
         tree.tree_.predict_proba(X[tree.inputs_].astype(float))[:, 1], LEAF_CLIP, 1 - LEAF_CLIP
     )
-    assert_allclose(tree.margin(X), np.log(p / (1 - p)))
+    assert_allclose(tree.decision_function(X), np.log(p / (1 - p)))
     ebm = fitted["ebm"]
     Xe = X[ebm.inputs_].astype(float)
     terms = ebm.ebm_.eval_terms(Xe).sum(axis=1) + np.ravel(ebm.ebm_.intercept_)[0]
-    assert_allclose(ebm.margin(X), terms, atol=1e-6)
+    assert_allclose(ebm.decision_function(X), terms, atol=1e-6)
     gbm = fitted["gbm"]
-    assert_allclose(gbm.margin(X), gbm.gbm_.decision_function(X[gbm.inputs_].astype(float)))
+    assert_allclose(
+        gbm.decision_function(X), gbm.gbm_.decision_function(X[gbm.inputs_].astype(float))
+    )
     assert gbm.gbm_.is_categorical_ is None or not np.any(gbm.gbm_.is_categorical_)
 
 
@@ -71,7 +76,7 @@ def test_scorecard_points_track_the_margin(fitted, world):
     )
     approx = points * np.log(2) / POINTS_TO_DOUBLE_ODDS
     # rounding each coefficient to whole points moves the total a little, never much
-    assert np.corrcoef(approx, lr.margin(X))[0, 1] > 0.99
+    assert np.corrcoef(approx, lr.decision_function(X))[0, 1] > 0.99
 
 
 def test_describe_is_json_able(fitted):
@@ -86,7 +91,7 @@ def test_describe_is_json_able(fitted):
 def test_missing_input_is_named(fitted, world):
     X = world["test"].drop(columns=["signal_continuous"])
     with pytest.raises(ModelInputError, match="signal_continuous"):
-        fitted["logreg"].margin(X)
+        fitted["logreg"].decision_function(X)
 
 
 def test_non_finite_input_is_named(world, inputs, cfg):
@@ -116,5 +121,5 @@ def test_tree_deeper_than_four_is_refused(world, inputs):
 
 
 def test_margin_before_fit_is_an_error():
-    with pytest.raises(ModelInputError, match="not fitted"):
-        LogRegModel().margin(pd.DataFrame({"a": [1.0]}))
+    with pytest.raises(NotFittedError, match="not fitted"):
+        LogRegModel().decision_function(pd.DataFrame({"a": [1.0]}))

@@ -64,7 +64,7 @@ def test_each_documented_item_holds_exactly_when_documented(checklist_frame):
 def test_margin_is_the_sum_of_documented_points(checklist_frame):
     model = fitted_rules(checklist_frame)
     expected = [sum(DEFAULT_POINTS[k] for k in want) for _, want in CASES]
-    np.testing.assert_array_equal(model.margin(checklist_frame), expected)
+    np.testing.assert_array_equal(model.decision_function(checklist_frame), expected)
     np.testing.assert_array_equal(
         model.contributions(checklist_frame).sum(axis=1).to_numpy(), expected
     )
@@ -73,7 +73,7 @@ def test_margin_is_the_sum_of_documented_points(checklist_frame):
 def test_points_and_minimums_come_from_params(checklist_frame):
     points = dict.fromkeys(DEFAULT_POINTS, 0) | {"repeat_referrals": 7}
     model = fitted_rules(checklist_frame, points=points, referrals_12m_min=2)
-    margin = model.margin(pd.DataFrame([row(referrals_12m=2), row(referrals_12m=1)]))
+    margin = model.decision_function(pd.DataFrame([row(referrals_12m=2), row(referrals_12m=1)]))
     np.testing.assert_array_equal(margin, [7, 0])
     text = {c["item"]: c["text"] for c in model.checklist()}
     assert text["repeat_referrals"].startswith("2 or more referrals")
@@ -87,7 +87,7 @@ def test_flags_are_exactly_the_rows_at_or_above_the_points_cut():
     model = CalibratedModel(rules, capacity=0.1).fit(valid, valid["label_warrants_escalation"])
     cut = model.margin_threshold_
     assert cut == int(cut)  # the cut is a points total
-    points = rules.margin(test)
+    points = rules.decision_function(test)
     np.testing.assert_array_equal(model.flag(test), points >= cut)
 
 

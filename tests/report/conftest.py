@@ -20,6 +20,7 @@ import pytest
 
 from secondlook.params import TrainParams, load_params, load_section
 from secondlook.report import ReportInputs
+from secondlook.schema import seed_case_prefixes
 
 REPO = Path(__file__).resolve().parents[2]
 #: where the browser test keeps its screenshots and PDFs (git-ignored)
@@ -72,6 +73,7 @@ def _train_and_evaluate(
         practice_csv=r / "practice-comparison.csv",
         seed_cases_csv=r / "seed-cases.csv",
         plots_dir=r / "plots",
+        seed_prefixes=seed_case_prefixes(load_section("synth", data).vignettes),
         track=track,
         log=_quiet,
     )
@@ -146,7 +148,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             root / "data/raw",
             r / "explanations",
             r / "case-reviews",
-            seed_prefixes=tuple(f"{v}-" for v in synth.vignettes),
+            seed_prefixes=seed_case_prefixes(synth.vignettes),
             log=_quiet,
         )
         yield root

@@ -114,3 +114,10 @@ def test_cli_reports_an_invalid_design(tmp_path: Path) -> None:
 def test_fast_settings_are_valid(tmp_path: Path, raw_params: dict) -> None:
     path = write_design(tmp_path, "fast", _body(set=FAST))
     assert load_design(path, raw_params).scenarios[0].params["train"]["ebm"]["n_jobs"] == 1
+
+
+def test_two_scenarios_with_the_same_worlds_are_refused(tmp_path: Path, raw_params: dict) -> None:
+    body = _body(scenarios={"a": {}, "b": {"scale": {"synth.bias.surveillance": 1}}})
+    path = write_design(tmp_path, "twice", body)
+    with pytest.raises(DesignError, match=r"scenarios\.b and scenarios\.a"):
+        load_design(path, raw_params)

@@ -17,12 +17,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["PRACTICE", "SEED_PREFIXES", "top_k", "practice_comparison", "seed_case_table"]
+__all__ = ["PRACTICE", "top_k", "practice_comparison", "seed_case_table"]
 
 #: the row name of practice in the comparison
 PRACTICE = "practice"
-#: decision ids of the seed cases start with these
-SEED_PREFIXES = ("sarah-", "john-")
 _CHUNK = 200
 
 
@@ -126,6 +124,7 @@ def seed_case_table(
     probability: Mapping[str, npt.ArrayLike],
     flags: Mapping[str, npt.ArrayLike],
     labels: list[str],
+    prefixes: tuple[str, ...],
 ) -> pd.DataFrame:
     """The seed cases' decisions with each family's score and flag.
 
@@ -138,6 +137,9 @@ def seed_case_table(
         Family -> calibrated probability / flag, aligned with ``frame``'s rows.
     labels
         The labels to show (``label_<x>`` columns present in ``frame``).
+    prefixes
+        Decision-id prefixes of the seed cases
+        (:func:`secondlook.schema.seed_case_prefixes` of ``synth.vignettes``).
 
     Returns
     -------
@@ -146,7 +148,7 @@ def seed_case_table(
         per family.
     """
     ids = frame["decision_id"].astype(str)
-    mask = ids.str.startswith(SEED_PREFIXES).to_numpy()
+    mask = ids.str.startswith(prefixes).to_numpy() if prefixes else np.zeros(len(ids), bool)
     keep = ["decision_id", "person_id", "decision_date", "practice_outcome"]
     cols = [c for c in keep if c in frame.columns]
     cols += [f"label_{x}" for x in labels if f"label_{x}" in frame.columns]

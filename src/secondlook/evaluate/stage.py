@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from secondlook.evaluate.compare import SEED_PREFIXES, practice_comparison, seed_case_table
+from secondlook.errors import InputError, MissingInputError
+from secondlook.evaluate.compare import practice_comparison, seed_case_table
 from secondlook.evaluate.curves import calibration_frame, pr_frame, roc_frame
 from secondlook.evaluate.metrics import METRICS, Bootstrap, Scores, bootstrap
 from secondlook.models import (
@@ -99,6 +100,7 @@ def evaluate_models(
     train_label: str,
     fit_seconds: Mapping[str, float] | None = None,
     seed_sources: Mapping[str, pd.DataFrame] | None = None,
+    seed_prefixes: tuple[str, ...] = (),
 ) -> Evaluation:
     """Evaluate each model on ``test`` against every label present.
 
@@ -114,6 +116,8 @@ def evaluate_models(
         The label the models were trained on (reported beside the headline label).
     fit_seconds
         Family -> training time, shown in the leaderboard.
+    seed_prefixes
+        Decision-id prefixes of the seed cases (from ``synth.vignettes``); none: no seed rows.
     seed_sources
         Split name -> feature table to look for seed-case decisions in (they fall in whichever
         split their dates put them; a ``split`` column says which, since scores on the training
@@ -124,12 +128,12 @@ def evaluate_models(
     Evaluation
     """
     if not models:
-        raise ValueError("no models to evaluate")
+        raise InputError("no models to evaluate")
     head = label_column(cfg.label)
     if head not in test.columns:
-        raise ValueError(f"the test split has no column {head} (evaluate.label)")
+        raise InputError(f"the test split has no column {head} (evaluate.label)")
     probability = {f: m.probability(test) for f, m in models.items()}
-    margin = {f: m.margin(test) for f, m in models.items()}
+    margin = {f: m.decision_function(test) for f, m in models.items()}
     flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
     scores = {f: Scores(probability[f], flags[f]) for f in models}
     labels = [x for x in LABELS if label_column(x) in test.columns]
@@ -152,7 +156,7 @@ def evaluate_models(
                 )
     by_label = pd.DataFrame(rows, columns=["label", "family", "metric", "value", "lo", "hi"])
     if cfg.label not in boots:
-        raise ValueError(f"the test split's {head} has a single class; nothing to evaluate")
+        raise InputError(f"the test split's {head} has a single class; nothing to evaluate")
     main = boots[cfg.label]
 
     interpretable = [f for f in models if f in INTERPRETABLE]
@@ -167,7 +171,7 @@ def evaluate_models(
         )
     else:
         practice = pd.DataFrame()
-    seeds = _seed_cases(models, seed_sources or {"test": test}, labels)
+    seeds = _seed_cases(models, seed_sources or {"test": test}, labels, seed_prefixes)
 
     board_rows = []
     for f in models:
@@ -262,15 +266,18 @@ def _seed_cases(
     models: Mapping[str, CalibratedModel],
     sources: Mapping[str, pd.DataFrame],
     labels: list[str],
+    prefixes: tuple[str, ...],
 ) -> pd.DataFrame:
     parts = []
     for split, frame in sources.items():
-        rows = frame[frame["decision_id"].astype(str).str.startswith(SEED_PREFIXES)]
+        if not prefixes:
+            break
+        rows = frame[frame["decision_id"].astype(str).str.startswith(prefixes)]
         if rows.empty:
             continue
         prob = {f: m.probability(rows) for f, m in models.items()}
         flag = {f: m.flag(rows) for f, m in models.items()}
-        table = seed_case_table(rows, prob, flag, labels)
+        table = seed_case_table(rows, prob, flag, labels, prefixes)
         table.insert(1, "split", split)
         parts.append(table)
     if not parts:
@@ -396,6 +403,7 @@ def run_evaluate(
     seed_cases_csv: Path,
     plots_dir: Path,
     seed_splits: Mapping[str, Path] | None = None,
+    seed_prefixes: tuple[str, ...] = (),
     catalogue: Path | None = None,
     track: bool = True,
     log: Callable[[str], Any] = print,
@@ -416,6 +424,9 @@ def run_evaluate(
         Folder for ``roc/<family>.csv``, ``pr/<family>.csv``, ``calibration/<family>.csv``.
     seed_splits
         Other splits (name -> parquet) to look for seed-case decisions in, e.g. train and valid.
+    seed_prefixes
+        Decision-id prefixes of the seed cases
+        (:func:`secondlook.schema.seed_case_prefixes` of ``synth.vignettes``).
     catalogue
         The feature catalogue, attached to the MLflow run.
     track
@@ -427,6 +438,9 @@ def run_evaluate(
     -------
     Evaluation
     """
+    for path in (test_path, *(seed_splits or {}).values()):
+        if not Path(path).is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
     models: dict[str, CalibratedModel] = {}
     metas: dict[str, dict[str, Any]] = {}
     for f in train_cfg.families:
@@ -442,6 +456,7 @@ def run_evaluate(
         cfg,
         train_label=train_cfg.label,
         seed_sources=sources,
+        seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
 

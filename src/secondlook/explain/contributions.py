@@ -1,7 +1,7 @@
 """Exact additive contributions of every model family, as :class:`shap.Explanation` objects.
 
 Every family is explained on the scale it ranks on: the **uncalibrated margin**
-(:meth:`secondlook.models.ModelFamily.margin`) -- log-odds for ``logreg``, ``tree``, ``ebm`` and
+(:meth:`secondlook.models.ModelFamily.decision_function`) -- log-odds for ``logreg``, ``tree``, ``ebm`` and
 ``gbm``, checklist points for ``rules``. For each row, ``base_values + values.sum(1)`` equals the
 margin to within :data:`ADDITIVITY_TOL`; :func:`explain_model` checks this on every call and
 raises :class:`AdditivityError` otherwise. Calibration (isotonic or sigmoid, fitted on the
@@ -16,7 +16,7 @@ How each family is decomposed (all exact, none sampled):
     training mean).
 ``tree``
     Path-dependent TreeSHAP (:class:`shap.TreeExplainer`) on a copy of the tree whose leaf
-    values are the model's clipped leaf **log-odds** (what :meth:`TreeModel.margin` returns), not
+    values are the model's clipped leaf **log-odds** (what :meth:`TreeModel.decision_function` returns), not
     the class probabilities scikit-learn stores; the base value is the training-weighted mean leaf
     log-odds.
 ``gbm``
@@ -269,7 +269,7 @@ def explain_model(
         feature_names=list(family.inputs_),
     )
     if check_additivity and len(F):
-        err = additivity_error(explanation, family.margin(F))
+        err = additivity_error(explanation, family.decision_function(F))
         if not err <= ADDITIVITY_TOL:
             raise AdditivityError(
                 f"{family.name}: base + contributions differ from the margin by {err:.3g} "

@@ -26,6 +26,7 @@ import pandas as pd
 import shap
 from scipy.stats import spearmanr
 
+from secondlook.errors import InputError
 from secondlook.explain.reasons import factor_contributions
 from secondlook.schema import FACTORS
 
@@ -98,16 +99,16 @@ def fidelity(
 
     Raises
     ------
-    ValueError
+    InputError
         If a driver column is missing or the row counts differ.
     """
     missing = [f"{DRIVER_PREFIX}{f}" for f in FACTORS if f"{DRIVER_PREFIX}{f}" not in truth]
     if missing:
-        raise ValueError(f"truth: driver column(s) missing: {', '.join(missing)}")
+        raise InputError(f"truth: driver column(s) missing: {', '.join(missing)}")
     drivers = truth[[f"{DRIVER_PREFIX}{f}" for f in FACTORS]].to_numpy(dtype=np.float64)
     model = factor_contributions(explanation)[list(FACTORS)].to_numpy()
     if len(drivers) != len(model):
-        raise ValueError(f"truth has {len(drivers)} rows, the explanation {len(model)}")
+        raise InputError(f"truth has {len(drivers)} rows, the explanation {len(model)}")
     truth_top = top_sets(drivers, k)
     model_top = top_sets(model, k)
     overlap = np.array(

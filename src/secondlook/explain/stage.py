@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shap
 
+from secondlook.errors import InputError, MissingInputError
 from secondlook.explain.contributions import additivity_error, explain_model, family_of
 from secondlook.explain.fidelity import fidelity
 from secondlook.explain.packs import (
@@ -123,7 +124,7 @@ def explain_split(
     FamilyExplanation
     """
     expl = explain_model(model, frame, check_additivity=False)
-    err = additivity_error(expl, model.margin(frame))
+    err = additivity_error(expl, model.decision_function(frame))
     ids = frame["decision_id"].to_numpy()
     factors = factor_contributions(expl)
     factors.insert(0, "decision_id", ids)
@@ -332,19 +333,19 @@ def run_explain(
     for split in ("train", "valid", "test"):
         path = features_dir / f"{split}.parquet"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; run `dvc repro featurize` first")
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
         splits[split] = add_group_inputs(pd.read_parquet(path)).assign(split=split)
     raw = {}
     for table in ("events", "people", "decisions", "truth"):
         path = raw_dir / f"{table}.parquet"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; run `dvc repro generate` first")
+            raise MissingInputError(f"{path} not found; run `dvc repro generate` first")
         raw[table] = pd.read_parquet(path)
     models = {f: load_model(models_dir / f) for f in train_cfg.families}
     test = splits["test"].reset_index(drop=True)
     truth = raw["truth"].set_index("decision_id").reindex(test["decision_id"])
     if truth["true_risk_12m"].isna().any():
-        raise ValueError("truth: some test decisions have no truth row")
+        raise InputError("truth: some test decisions have no truth row")
     rng = np.random.default_rng(cfg.seed)
     summary: dict[str, Any] = {}
     fid: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from secondlook.errors import InputError, MissingInputError
 from secondlook.features.build import build_features
 from secondlook.features.catalogue import render_markdown
 from secondlook.params import FeaturesParams, ParamsError, SynthParams
@@ -40,7 +41,7 @@ def _attach(features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.Da
     ids = features["decision_id"]
     missing = ~ids.isin(truth.index)
     if missing.any():
-        raise ValueError(f"truth: no row for decision(s) {ids[missing].head(5).tolist()}")
+        raise InputError(f"truth: no row for decision(s) {ids[missing].head(5).tolist()}")
     extra = {"practice_outcome": decisions.loc[ids, "practice_outcome"].to_numpy()}
     for label in LABELS:
         extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
@@ -102,7 +103,7 @@ def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.Da
     for name in names:
         path = Path(raw_dir) / f"{name}.parquet"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found (run `secondlook generate` first)")
+            raise MissingInputError(f"{path} not found (run `secondlook generate` first)")
         table = pd.read_parquet(path)
         # parquet keeps dates at millisecond resolution; the contract is datetime64[s]
         for column, col_schema in SCHEMAS[name].columns.items():

@@ -1,6 +1,7 @@
 """Model families behind one small interface, calibration, capacity thresholds, persistence.
 
-- :class:`ModelFamily` -- ``fit``, ``margin`` (log-odds, or points for ``rules``), ``describe``;
+- :class:`ModelFamily` -- a scikit-learn binary classifier: ``fit``, ``decision_function`` (the
+  margin: log-odds, or points for ``rules``), ``predict_proba``, ``classes_``, and ``describe``;
 - the families :data:`FAMILIES`: ``rules``, ``logreg``, ``tree``, ``ebm``, ``gbm``;
 - :class:`CalibratedModel` -- margin -> probability on the validation split, and the capacity cut;
 - :func:`save_model` / :func:`load_model` -- skops files read with an explicit trusted-types list;

@@ -116,7 +116,7 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         self
         """
         target = check_binary(y)
-        margin = self.family.margin(X)
+        margin = self.family.decision_function(X)
         if self.method == "isotonic":
             cal: Any = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
             cal.fit(margin, target)
@@ -137,13 +137,13 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
             p = self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
         return np.clip(np.asarray(p, dtype=np.float64), PROBA_CLIP, 1 - PROBA_CLIP)
 
-    def margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """The family's uncalibrated margin, shape (n_rows,)."""
-        return self.family.margin(X)
+    def decision_function(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """The family's uncalibrated margin, shape (n_rows,) (higher = more likely flagged)."""
+        return self.family.decision_function(X)
 
     def probability(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Calibrated probability of the positive class, shape (n_rows,)."""
-        return self._calibrate(self.margin(X))
+        return self._calibrate(self.decision_function(X))
 
     def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Calibrated probabilities, shape (n_rows, 2): columns are class 0 and class 1."""
@@ -152,7 +152,7 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
 
     def flag(self, X: pd.DataFrame) -> npt.NDArray[np.bool_]:
         """Whether each row is flagged for a second look, shape (n_rows,)."""
-        return self.margin(X) >= self.margin_threshold_
+        return self.decision_function(X) >= self.margin_threshold_
 
     def predict(self, X: pd.DataFrame) -> npt.NDArray[np.int64]:
         """The flag as 0/1, shape (n_rows,)."""

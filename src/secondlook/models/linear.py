@@ -74,6 +74,7 @@ class LogRegModel(ModelFamily):
                 ),
             ]
         ).fit(X, y)
+        self.n_iter_ = int(self.pipeline_.named_steps["logreg"].n_iter_[0])
 
     def _margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         return np.asarray(self.pipeline_.decision_function(X), dtype=np.float64)

@@ -22,6 +22,7 @@ from typing import Any
 
 import skops.io as sio
 
+from secondlook.errors import MissingInputError, ModelIntegrityError, UntrustedModelError
 from secondlook.models.calibrate import CalibratedModel
 
 __all__ = [
@@ -62,14 +63,6 @@ TRUSTED_TYPES: list[str] = [
     # interpret-core's EBM (plain attributes: arrays, lists, dicts)
     "interpret.glassbox._ebm._ebm.ExplainableBoostingClassifier",
 ]
-
-
-class UntrustedModelError(ValueError):
-    """A model holds a type that is not in :data:`TRUSTED_TYPES`, or cannot be trusted."""
-
-
-class ModelIntegrityError(UntrustedModelError):
-    """A model file differs from what was trained, or no hash was recorded to tell."""
 
 
 def bytes_sha256(data: bytes) -> str:
@@ -258,7 +251,7 @@ def load_model(folder: str | Path) -> CalibratedModel:
     folder = Path(folder)
     path = folder / MODEL_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no model at {path}; run `secondlook train` first")
+        raise MissingInputError(f"no model at {path}; run `secondlook train` first")
     recorded = _recorded_sha256(folder)
     data = path.read_bytes()
     actual = bytes_sha256(data)
@@ -281,6 +274,6 @@ def load_metadata(folder: str | Path) -> dict[str, Any]:
     """Read ``metadata.json`` from a model folder."""
     path = Path(folder) / METADATA_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no model metadata at {path}; run `secondlook train` first")
+        raise MissingInputError(f"no model metadata at {path}; run `secondlook train` first")
     out: dict[str, Any] = json.loads(path.read_text())
     return out

@@ -22,7 +22,9 @@ cp_plan_active                  ``cp_plan_active == 1``
 ==============================  ===============================================================
 
 A referral is flagged when its points total reaches the cut stored with the model
-(``CalibratedModel.margin_threshold_``).
+(``CalibratedModel.margin_threshold_``). The family's own ``predict_proba`` (unused by the
+pipeline, which calibrates on the validation split) maps the points total through a logistic link
+fitted on the training rows.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
 
-from secondlook.models.base import ModelFamily, ModelInputError
+from secondlook.models.base import ModelFamily, ModelInputError, as_inputs
 
 __all__ = ["RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
 
@@ -128,8 +132,29 @@ class RulesModel(ModelFamily):
             raise ModelInputError(f"the rules checklist needs column(s): {', '.join(missing)}")
         return list(RULE_COLUMNS)
 
+    def _array_names(self, n_columns: int) -> list[str]:
+        if n_columns != len(RULE_COLUMNS):
+            raise ModelInputError(
+                f"the rules checklist reads {len(RULE_COLUMNS)} named columns "
+                f"({', '.join(RULE_COLUMNS)}); an array input must have them in that order, "
+                f"got {n_columns} column(s)"
+            )
+        return list(RULE_COLUMNS)
+
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
+        for name in ("referrals_12m_min", "sibling_referrals_36m_min", "police_domestic_12m_min"):
+            if not int(getattr(self, name)) >= 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         self.points_ = self._points()
+        # predict_proba's link from points to log-odds (a one-input logistic fit on the
+        # training rows); the pipeline calibrates on the validation split instead
+        link = LogisticRegression(C=1e6).fit(self._margin(X).reshape(-1, 1), y)
+        self.link_intercept_ = float(link.intercept_[0])
+        self.link_slope_ = float(link.coef_[0, 0])
+
+    def _probability(self, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Points total to probability through the logistic link fitted in ``fit``."""
+        return np.asarray(expit(self.link_intercept_ + self.link_slope_ * margin), np.float64)
 
     def items(self, X: pd.DataFrame) -> pd.DataFrame:
         """Which checklist items hold for each row.
@@ -144,8 +169,6 @@ class RulesModel(ModelFamily):
         pandas.DataFrame
             Shape (n_rows, 11), one 0/1 int column per item, in :data:`RULE_TEXT` order.
         """
-        from secondlook.models.base import as_inputs
-
         f = as_inputs(X, list(RULE_COLUMNS))
         held = {
             "bruising_non_mobile": f["bruising_non_mobile"] > 0,
@@ -163,7 +186,10 @@ class RulesModel(ModelFamily):
         return pd.DataFrame({k: v.astype(np.int64) for k, v in held.items()}, index=X.index)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Points each item adds for each row; the row sums equal :meth:`margin` exactly."""
+        """Points each item adds for each row; the row sums equal the margin exactly.
+
+        The margin is :meth:`decision_function`.
+        """
         points = getattr(self, "points_", None) or self._points()
         items = self.items(X)
         return items * pd.Series(points)[items.columns]

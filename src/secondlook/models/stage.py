@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from secondlook.errors import InputError, OptionError
 from secondlook.models.calibrate import CalibratedModel
 from secondlook.models.persist import file_sha256, save_model
 from secondlook.models.registry import make_family
@@ -122,7 +123,7 @@ def train_family(
     label = label_column(cfg.label)
     for name, frame in (("train", train), ("valid", valid)):
         if label not in frame.columns:
-            raise ValueError(f"the {name} split has no column {label} (train.label)")
+            raise InputError(f"the {name} split has no column {label} (train.label)")
     t0 = time.perf_counter()
     fitted = make_family(family, cfg).fit(train[inputs], train[label].to_numpy())
     t1 = time.perf_counter()
@@ -199,7 +200,7 @@ def run_train(
         The metadata written to ``out/metadata.json``.
     """
     if family not in cfg.families:
-        raise ValueError(f"family {family!r} is not in train.families ({', '.join(cfg.families)})")
+        raise OptionError(f"family {family!r} is not in train.families ({', '.join(cfg.families)})")
     train = add_group_inputs(pd.read_parquet(train_path))
     valid = add_group_inputs(pd.read_parquet(valid_path))
     inputs = select_inputs(list(train.columns), cfg.include_group_attributes)

@@ -134,6 +134,7 @@ class GBMModel(ModelFamily):
             early_stopping=False,
             random_state=self.random_state,
         ).fit(X, y)
+        self.n_iter_ = int(self.gbm_.n_iter_)
 
     def _margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         return np.asarray(self.gbm_.decision_function(X), dtype=np.float64)

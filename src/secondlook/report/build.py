@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from secondlook.errors import MissingInputError
 from secondlook.report import plots, texts
 from secondlook.report.evidence import (
     explanations_section,
@@ -517,7 +518,7 @@ def build_report(
         (inputs.leaderboard, "the evaluate stage's leaderboard (run `dvc repro evaluate`)"),
     ):
         if not p.is_file():
-            raise FileNotFoundError(f"{p} not found: {what}")
+            raise MissingInputError(f"{p} not found: {what}")
     params = yaml.safe_load(inputs.params.read_text(encoding="utf-8")) or {}
     metrics = read_json(inputs.metrics)
     board = pd.read_csv(inputs.leaderboard)

@@ -242,6 +242,13 @@ def load_design(path: Path, params: Mapping[str, Any]) -> Design:
         scenarios.append(
             Scenario(str(name), str(body.get("description", "")).strip(), overrides, full)
         )
+    for i, a in enumerate(scenarios):
+        for b in scenarios[:i]:
+            if a.params == b.params:
+                raise DesignError(
+                    f"{where}: scenarios.{a.name} and scenarios.{b.name} give the same params "
+                    "(the same worlds twice)"
+                )
     return Design(
         name=path.stem,
         path=path,

@@ -256,7 +256,7 @@ def world_estimands(
     dict
         ``candidate`` (a family name) and numeric estimands.
     """
-    margins = {f: m.margin(test) for f, m in models.items()}
+    margins = {f: m.decision_function(test) for f, m in models.items()}
     row: dict[str, Any] = rank_metrics(margins, test)
     y = test[label_column(truth_label)].to_numpy().astype(np.int64)
     for family, model in models.items():
@@ -270,10 +270,10 @@ def world_estimands(
     row["candidate"] = candidate or ""
     if candidate is not None and "gbm" in models:
         row["price_of_interpretability"] = row[metric.format("gbm")] - row[metric.format(candidate)]
-    truth_margin = truth_logreg.margin(test)
+    truth_margin = truth_logreg.decision_function(test)
     truth_auroc = _auroc(y, truth_margin)
     for proxy, model in proxy_models.items():
-        m = model.margin(test)
+        m = model.decision_function(test)
         yp = test[label_column(proxy)].to_numpy().astype(np.int64)
         row[f"proxy_auroc.logreg.{proxy}"] = _auroc(yp, m)
         flagged = model.flag(test)

@@ -33,7 +33,7 @@ ID_COLUMNS = ("design", "scenario", "seed", "n_households", "world_key")
 
 #: the package's modules a world runs (the sweep's DVC stage lists the same as its deps)
 CODE = (
-    "params.py", "schema.py", "studies.py", "synth", "features", "models", "evaluate", "explain",
+    "params", "schema.py", "errors.py", "studies.py", "synth", "features", "models", "evaluate", "explain",
     "sweep",
 )  # fmt: skip
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from secondlook.params import SynthParams
-from secondlook.schema import COHORT_TABLES, TABLES, validate_tables
+from secondlook.schema import COHORT_TABLES, TABLES, seed_case_prefixes, validate_tables
 from secondlook.synth.calibration import summary
 from secondlook.synth.tables import to_tables
 from secondlook.synth.vignettes import load_vignettes, vignette_tables
@@ -112,7 +112,8 @@ def run_generate(
     summ["seed_cases"] = {
         v.name: sorted(
             tables["decisions"].loc[
-                tables["decisions"]["decision_id"].str.startswith(f"{v.name}-"), "decision_id"
+                tables["decisions"]["decision_id"].str.startswith(seed_case_prefixes([v.name])),
+                "decision_id",
             ]
         )
         for v in vignettes

@@ -29,17 +29,18 @@ escalation happens in these cases, so the outcome without action equals the obse
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass
 
-from secondlook.params import ParamsError, SynthParams, from_mapping
+from secondlook.errors import ParamsError, VignetteError
+from secondlook.params import SynthParams, from_mapping
+from secondlook.params.base import CONFIG, Bool, Date, FrozenMap, Int, Str, rule
 from secondlook.schema import (
     ADULT_EVENTS,
     EVENT_DETAILS,
@@ -53,74 +54,78 @@ from secondlook.schema import (
 from secondlook.synth.tables import truth_from_state, with_outcomes
 
 
-class VignetteError(ValueError):
-    """A vignette file is malformed; the message names the file and the field."""
-
-
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class VPerson:
     """One person of the case. ``born``: months from the anchor month (unborn: expected)."""
 
-    role: str
-    sex: str
-    born: int
-    ethnicity: str
-    disability: bool | None = None
+    role: Str
+    sex: Str
+    born: Int
+    ethnicity: Str
+    disability: Bool | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class VHousehold:
     """The case's household."""
 
-    local_authority: str
-    deprivation_decile: int
+    local_authority: Str
+    deprivation_decile: Int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class VTraits:
     """Fixed traits of the case (the other fixed factors come from the people)."""
 
-    earlier_removal: bool
-    young_parent: bool
+    earlier_removal: Bool
+    young_parent: Bool
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class VEvent:
     """One dated record. ``day``: days from the anchor date."""
 
-    day: int
-    type: str
-    person: str
-    source: str
-    detail: str | None = None
-    related: str | None = None
-    outcome: str | None = None
+    day: Int
+    type: Str
+    person: Str
+    source: Str
+    detail: Str | None = None
+    related: Str | None = None
+    outcome: Str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class VHarm:
     """A day on which a child was significantly harmed (days from the anchor date)."""
 
-    person: str
-    day: int
+    person: Str
+    day: Int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class Vignette:
     """A seed case, validated."""
 
-    name: str
-    title: str
-    story: str
-    anchor: dt.date
+    name: Str
+    title: Str
+    story: Str
+    anchor: Date
     household: VHousehold
-    people: Mapping[str, VPerson]
-    state: Mapping[str, tuple[tuple[int, int], ...]]
+    people: FrozenMap[Str, VPerson]
+    state: FrozenMap[Str, tuple[tuple[Int, Int], ...]]
     traits: VTraits
     events: tuple[VEvent, ...]
     harm: tuple[VHarm, ...] = ()
 
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        errors = self.check()
+        if errors:
+            raise rule(*errors[0])
+        return self
+
     def check(self) -> list[tuple[str, str]]:
+        """Every broken rule across fields, as (dotted key, message), in file order."""
         errors: list[tuple[str, str]] = []
         if self.anchor.day != 1:
             errors.append(("anchor", "must be the first day of a month"))

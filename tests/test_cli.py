@@ -1,0 +1,94 @@
+"""The CLI catches SecondlookError once (exit 2, one line); anything else is a bug (exit 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from secondlook.cli import BUG_LINE, EXIT_BUG, EXIT_USER_ERROR, app
+from secondlook.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _featurize(tmp_path: Path) -> list[str]:
+    return [
+        "featurize",
+        "--raw",
+        str(tmp_path / "raw"),
+        "--out",
+        str(tmp_path / "features"),
+        "--params",
+        str(REPO / "params.yaml"),
+    ]
+
+
+def test_a_user_error_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, _featurize(tmp_path))
+    assert result.exit_code == EXIT_USER_ERROR == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"error: {tmp_path / 'raw' / 'households.parquet'} not found (run "
+        "`secondlook generate` first)"
+    ]
+    assert not (tmp_path / "features").exists()
+
+
+def test_an_error_raised_deep_in_a_stage_is_caught_by_its_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unusable(*args: object, **kwargs: object) -> None:
+        raise InputError("truth: no row for decision(s) ['D1']")
+
+    monkeypatch.setattr("secondlook.features.stage.run_featurize", unusable)
+    result = CliRunner().invoke(app, _featurize(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: truth: no row for decision(s) ['D1']"
+
+
+@pytest.mark.parametrize(
+    "bug", [ValueError("x must be >= 1"), KeyError("column"), ZeroDivisionError()]
+)
+def test_any_other_exception_is_a_bug_with_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bug: Exception
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise bug
+
+    monkeypatch.setattr("secondlook.features.stage.run_featurize", broken)
+    result = CliRunner().invoke(app, _featurize(tmp_path))
+    assert result.exit_code == EXIT_BUG == 3
+    assert "Traceback (most recent call last)" in result.output
+    assert f"in broken\n    raise bug\n{type(bug).__name__}" in result.output
+    assert result.output.rstrip().endswith(f"bug: {BUG_LINE}")
+    assert "error:" not in result.output
+
+
+def test_a_bad_option_is_a_user_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--family",
+            "forest",
+            "--train",
+            str(REPO / "params.yaml"),
+            "--valid",
+            str(REPO / "params.yaml"),
+            "--out",
+            str(tmp_path / "m"),
+            "--params",
+            str(REPO / "params.yaml"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: family 'forest' is not in train.families (rules, logreg, tree, ebm, gbm)"
+    )
+
+
+def test_typer_exits_pass_through() -> None:
+    result = CliRunner().invoke(app, ["score", "--help"])
+    assert result.exit_code == 0 and "Score every referral" in result.output
