@@ -14,6 +14,7 @@ these files (they go to the log and MLflow), so the same design and code give th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -148,8 +149,6 @@ def run_sweep(
     DesignError
         If the design does not validate (the message names the file and the key).
     """
-    import dataclasses
-
     design = load_design(Path(design_path), params)
     if seeds is not None or n_households is not None:
         design = dataclasses.replace(
