@@ -83,3 +83,19 @@ def test_identical_worlds_are_refused(tmp_path: Path) -> None:
     (task,) = _tasks(1)
     with pytest.raises(ValueError, match="identical"):
         run_worlds([task, task], tmp_path, engine="pandas", run=fake_world, progress=False)
+
+
+def test_the_key_travels_with_the_task(tmp_path: Path) -> None:
+    # the client's code hash is part of the task: a worker never recomputes it from files that
+    # may have changed since the sweep started (a merge during a run once broke this)
+    (task,) = _tasks(1)
+    pinned = WorldTask("d", "s", task.params, 0, 10, ("logreg",), code="a" * 64)
+    assert pinned.key != task.key
+    assert WorldTask("d", "s", task.params, 0, 10, ("logreg",), code="a" * 64).key == pinned.key
+
+    def wrong(t: WorldTask) -> dict[str, Any]:
+        return fake_world(t) | {"world_key": "elsewhere"}
+
+    with pytest.raises(ValueError, match="keyed 'elsewhere'"):
+        run_worlds([task], tmp_path, engine="pandas", run=wrong, progress=False, log=str)
+    assert not list(tmp_path.glob("*.json"))

@@ -192,15 +192,20 @@ def run_worlds(
     pending = [t for t in tasks if t.key not in rows]
     log(f"sweep: {len(tasks)} worlds, {len(rows)} cached, {len(pending)} to run ({engine})")
 
-    def finish(row: dict[str, Any]) -> None:
+    def finish(task: WorldTask, row: dict[str, Any]) -> None:
+        if row.get("world_key") != task.key:  # a task function that keyed the row otherwise
+            raise ValueError(
+                f"world {task.scenario}/{task.seed} came back keyed {row.get('world_key')!r}, "
+                f"expected {task.key!r}"
+            )
         if cache is not None:
             write_cached(cache, row)
-        rows[row["world_key"]] = row
+        rows[task.key] = row
 
     with _progress(len(tasks), len(rows), progress) as advance:
         if engine == "pandas" or not pending:
             for t in pending:
-                finish(run(t))
+                finish(t, run(t))
                 advance(f"{t.scenario}/{t.seed}")
         else:
             from distributed import as_completed
@@ -213,6 +218,6 @@ def run_worlds(
                 }
                 for future in as_completed(futures):
                     t = futures[future]
-                    finish(future.result())
+                    finish(t, future.result())
                     advance(f"{t.scenario}/{t.seed}")
     return [rows[k] for k in keys]

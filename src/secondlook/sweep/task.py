@@ -79,6 +79,10 @@ class WorldTask:
     vignettes
         Seed-case YAML texts by name (``synth.vignettes``), or empty: text, not objects, so the
         task is plain data.
+    code
+        :func:`code_hash` as the client saw it when it made the task (default: computed when
+        the key is first asked for). Carried in the task so a worker never recomputes it from
+        files that may have changed since the sweep started.
     """
 
     design: str
@@ -88,6 +92,7 @@ class WorldTask:
     n_households: int
     families: tuple[str, ...]
     vignettes: tuple[tuple[str, str], ...] = ()
+    code: str = ""
 
     @property
     def key(self) -> str:
@@ -99,7 +104,7 @@ class WorldTask:
                 "n_households": self.n_households,
                 "families": list(self.families),
                 "vignettes": [list(v) for v in self.vignettes],
-                "code": code_hash(),
+                "code": self.code or code_hash(),
             },
             sort_keys=True,
             default=str,
@@ -245,6 +250,7 @@ def run_world(task: WorldTask) -> dict[str, Any]:
 
 def make_tasks(design: Any, vignettes: Sequence[tuple[str, str]] = ()) -> list[WorldTask]:
     """One task per (scenario, seed) of a :class:`~secondlook.sweep.design.Design`, in order."""
+    code = code_hash()
     return [
         WorldTask(
             design=design.name,
@@ -254,6 +260,7 @@ def make_tasks(design: Any, vignettes: Sequence[tuple[str, str]] = ()) -> list[W
             n_households=design.n_households,
             families=design.families,
             vignettes=tuple(vignettes),
+            code=code,
         )
         for s in design.scenarios
         for seed in design.seeds
