@@ -18,11 +18,17 @@ def tables(tiny_world) -> dict[str, pd.DataFrame]:
 WINDOW = (dt.date(2008, 1, 1), dt.date(2024, 12, 31))
 
 
-def _fails(tables: dict[str, pd.DataFrame], table: str, column: str) -> TableError:
+def _fails(
+    tables: dict[str, pd.DataFrame], table: str, column: str, rows: list[int] | None = None
+) -> TableError:
+    """Validation fails naming ``table`` and ``column`` (and exactly the broken ``rows``)."""
     with pytest.raises(TableError) as exc:
         validate_tables(tables, WINDOW)
     assert exc.value.table == table and exc.value.column == column, str(exc.value)
     assert f"table `{table}`, column `{column}`" in str(exc.value)
+    if rows is not None:
+        assert sorted(exc.value.rows.index) == sorted(rows), str(exc.value)
+        assert f"{len(rows)} row(s) fail" in str(exc.value)
     return exc.value
 
 
@@ -34,23 +40,23 @@ def test_unknown_person_in_events(tables) -> None:
 
 def test_duplicate_ids(tables) -> None:
     tables["households"].loc[1, "household_id"] = tables["households"].loc[0, "household_id"]
-    _fails(tables, "households", "household_id")
+    _fails(tables, "households", "household_id", rows=[0, 1])
 
 
 def test_unknown_event_type(tables) -> None:
     tables["events"].loc[3, "type"] = "visit"
-    _fails(tables, "events", "type")
+    _fails(tables, "events", "type", rows=[3])
 
 
 def test_detail_not_allowed_for_type(tables) -> None:
     i = tables["events"].index[tables["events"]["type"] == "referral"][0]
     tables["events"].loc[i, "detail"] = "fracture"
-    _fails(tables, "events", "detail")
+    _fails(tables, "events", "detail", rows=[i])
 
 
 def test_event_outside_window(tables) -> None:
     tables["events"].loc[0, "date"] = pd.Timestamp("2030-01-01")
-    _fails(tables, "events", "date")
+    _fails(tables, "events", "date", rows=[0])
 
 
 def test_event_before_birth(tables) -> None:
@@ -58,7 +64,7 @@ def test_event_before_birth(tables) -> None:
     kids = people.loc[people["role"] == "child"].set_index("person_id")["birth_month"]
     i = ev.index[(ev["type"] == "ed_attendance") & ev["person_id"].isin(kids.index)][0]
     ev.loc[i, "date"] = kids[ev.loc[i, "person_id"]] - pd.Timedelta(days=40)
-    _fails(tables, "events", "date")
+    _fails(tables, "events", "date", rows=[i])
 
 
 def test_wrong_type(tables) -> None:
@@ -70,4 +76,4 @@ def test_wrong_type(tables) -> None:
 
 def test_decision_without_referral(tables) -> None:
     tables["decisions"].loc[0, "referral_event_id"] = "E-none"
-    _fails(tables, "decisions", "referral_event_id")
+    _fails(tables, "decisions", "referral_event_id", rows=[0])

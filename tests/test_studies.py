@@ -76,6 +76,8 @@ def test_cli_dry_run_and_error():
         ],
     )
     assert ok.exit_code == 0, ok.output
+    # a dry run prints the exact experiment command the study's file describes
+    assert "$ dvc exp run -n proxy-label -S train.label=cp_plan_12m" in ok.output
     bad = runner.invoke(
         app,
         [
@@ -89,6 +91,9 @@ def test_cli_dry_run_and_error():
         ],
     )
     assert bad.exit_code == 2
+    out = " ".join(bad.output.split())
+    assert "`nope` not found" in out and "proxy-label" in out  # names the study and the known ones
+    assert "Traceback" not in bad.output
 
 
 def test_temp_with_queue_is_refused_not_dropped():

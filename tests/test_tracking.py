@@ -47,11 +47,36 @@ def test_tracking_uri_is_absolute_sqlite_unless_env(tmp_path, monkeypatch):
     assert tracking.tracking_uri(tmp_path) == "http://127.0.0.1:5000"
 
 
-def test_telemetry_is_off():
-    import os
+_SPY_ON_MLFLOW_IMPORT = """
+import os, sys
+seen = {}
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "mlflow" and not seen:
+            seen["at_import"] = [os.environ.get(k) for k in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")]
+        return None
+sys.meta_path.insert(0, Spy())
+import secondlook.tracking
+import mlflow
+print(*seen["at_import"])
+"""
 
-    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
-    assert os.environ["DO_NOT_TRACK"] == "true"
+
+def test_telemetry_is_off_before_mlflow_is_imported():
+    # a fresh interpreter without the variables (conftest sets them for this one): importing
+    # the package must switch telemetry off before mlflow itself is first imported
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", _SPY_ON_MLFLOW_IMPORT], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["true", "true"]
 
 
 def test_flatten():

@@ -27,6 +27,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from secondlook.errors import MissingInputError, OptionError, SecondlookError  # noqa: E402
+from secondlook.fileio import write_json  # noqa: E402
 from secondlook.params import load_params, load_section  # noqa: E402
 
 app = typer.Typer(
@@ -141,10 +142,11 @@ def train(
     from secondlook.models.stage import run_train
 
     cfg = section(params, "train")
+    practice = section(params, "features").practice_features
     for path in (train_split, valid_split):
         if not path.is_file():
             raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
-    run_train(cfg, family, train_split, valid_split, out, log=err.print)
+    run_train(cfg, family, train_split, valid_split, out, log=err.print, practice_features=practice)
 
 
 @app.command()
@@ -183,6 +185,9 @@ def evaluate(
         Path | None, typer.Option(help="Feature catalogue to attach to the MLflow run.")
     ] = None,
     track: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
+    patterns: Annotated[
+        Path | None, typer.Option(help="Pattern metrics from `secondlook patterns` (headline).")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Evaluate every family on the test split with bootstrap intervals; log to MLflow."""
@@ -211,7 +216,111 @@ def evaluate(
         catalogue=catalogue,
         track=track,
         log=err.print,
+        patterns_path=patterns,
     )
+
+
+@app.command()
+@user_errors
+def patterns(
+    models: Annotated[Path, typer.Option(help="Folder with one model folder per family.")] = Path(
+        "models"
+    ),
+    train_split: Annotated[Path, typer.Option("--train", help="Training feature table.")] = Path(
+        "features/train.parquet"
+    ),
+    out: Annotated[Path, typer.Option(help="Pattern metrics JSON.")] = Path(
+        "reports/patterns.json"
+    ),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Score many variants of the Sarah and John patterns and two negative controls."""
+    import pandas as pd
+
+    from secondlook.evaluate.patterns import run_patterns
+    from secondlook.models import add_group_inputs, load_model
+    from secondlook.synth.patterns import pattern_tables
+
+    data = load_params(params)
+    ev = load_section("evaluate", data)
+    train_cfg = load_section("train", data)
+    if not train_split.is_file():
+        raise MissingInputError(f"{train_split} not found; run `dvc repro featurize` first")
+    loaded = {f: load_model(models / f) for f in train_cfg.families}
+    tables = pattern_tables(ev.pattern_variants, ev.pattern_seed, load_section("synth", data))
+    train = add_group_inputs(pd.read_parquet(train_split))
+    result = run_patterns(loaded, tables, train, n_boot=ev.n_boot, ci=ev.ci, seed=ev.seed)
+    write_json(out, result)
+    for family, row in result["headline"].items():
+        err.print(f"patterns {family}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
+
+
+@app.command()
+@user_errors
+def policy(
+    features: Annotated[Path, typer.Option(help="Folder of train/valid/test tables.")] = Path(
+        "features"
+    ),
+    raw: Annotated[Path, typer.Option(help="Folder of the labelled world (truth).")] = Path(
+        "data/raw"
+    ),
+    out: Annotated[Path, typer.Option(help="Table as JSON (one row per setting and family).")] = (
+        Path("reports/policy.json")
+    ),
+    markdown: Annotated[Path, typer.Option(help="The table as markdown.")] = Path(
+        "reports/policy.md"
+    ),
+    families: Annotated[
+        str | None, typer.Option(help="Comma-separated families (default: train.families).")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """What the policy on reasons costs and buys: every family under the four settings."""
+    import pandas as pd
+
+    from secondlook.evaluate.policy import policy_comparison, policy_table_markdown
+    from secondlook.features import build_features
+    from secondlook.features.stage import read_splits
+    from secondlook.models import add_group_inputs
+    from secondlook.schema import seed_case_prefixes
+    from secondlook.synth.patterns import pattern_tables
+
+    data = load_params(params)
+    ev = load_section("evaluate", data)
+    ex = load_section("explain", data)
+    synth = load_section("synth", data)
+    splits = {name: add_group_inputs(t) for name, t in read_splits(features).items()}
+    truth_path = raw / "truth.parquet"
+    if not truth_path.is_file():
+        raise MissingInputError(f"{truth_path} not found; run `dvc repro generate` first")
+    truth = pd.read_parquet(truth_path).set_index("decision_id")
+    truth_test = truth.reindex(splits["test"]["decision_id"])
+    tables = pattern_tables(ev.pattern_variants, ev.pattern_seed, synth)
+    pattern_features = add_group_inputs(
+        build_features(
+            tables["households"], tables["people"], tables["events"], tables["decisions"]
+        )
+    )
+    seed_ids = tuple(
+        str(d)
+        for s in splits.values()
+        for d in s["decision_id"]
+        if str(d).startswith(seed_case_prefixes(synth.vignettes))
+    )
+    table = policy_comparison(
+        load_section("train", data),
+        splits,
+        truth_test,
+        label=ev.label,
+        patterns={"features": pattern_features, "marks": tables["marks"], "truth": tables["truth"]},
+        seed_ids=seed_ids,
+        families=tuple(families.split(",")) if families else None,
+        top_k=ex.top_k,
+        fidelity_k=ex.fidelity_k,
+        log=err.print,
+    )
+    write_json(out, table.to_dict("records"))
+    markdown.write_text(policy_table_markdown(table))
 
 
 @app.command()
@@ -236,8 +345,8 @@ def fairness(
 
     import pandas as pd
 
-    from secondlook.evaluate.fairness_stage import run_fairness
-    from secondlook.features.stage import assemble
+    from secondlook.evaluate.fairness_stage import fairness_metrics, run_fairness
+    from secondlook.features.stage import assemble, read_splits
     from secondlook.models import load_model
     from secondlook.synth import build_world
 
@@ -246,15 +355,8 @@ def fairness(
     train_cfg = load_section("train", data)
     synth = load_section("synth", data)
     feature_cfg = load_section("features", data)
-    splits = {}
-    for name in ("train", "valid", "test"):
-        path = features / f"{name}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found (run `secondlook featurize` first)")
-        splits[name] = pd.read_parquet(path)
-    fitted = {}
-    for family in train_cfg.families:
-        fitted[family] = load_model(models / family)
+    splits = read_splits(features)
+    fitted = {family: load_model(models / family) for family in train_cfg.families}
 
     def planted_biases_off() -> dict[str, pd.DataFrame]:
         _, tables = build_world(synth.without_planted_biases())
@@ -275,19 +377,27 @@ def fairness(
         err.print(f"fairness: mlflow run {run_id}")
 
 
-def fairness_metrics(content: dict[str, Any]) -> dict[str, float]:
-    """Flat numeric MLflow metrics from ``fairness.json``: ratios and band counts per family."""
-    out: dict[str, float] = {}
-    for family, attributes in content["families"].items():
-        for attribute, entry in attributes.items():
-            for metric, groups in entry["groups_outside_band"].items():
-                out[f"{family}.{attribute}.{metric}.groups_outside_band"] = float(len(groups))
-            for group, cells in entry["by_group"].items():
-                for metric, cell in cells.items():
-                    if isinstance(cell, dict) and cell.get("ratio") is not None:
-                        key = f"{family}.{attribute}.{group}.{metric}.ratio".replace(" ", "_")
-                        out[key] = float(cell["ratio"])
-    return out
+@app.command()
+@user_errors
+def headline(
+    metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.json.")] = Path(
+        "reports/metrics.json"
+    ),
+    fairness: Annotated[Path, typer.Option(help="The fairness stage's fairness.json.")] = Path(
+        "reports/fairness.json"
+    ),
+    explanations: Annotated[
+        Path, typer.Option(help="The explain stage's folder (fidelity, stability, summary).")
+    ] = Path("reports/explanations"),
+    out: Annotated[Path, typer.Option(help="headline.json (the DVC metrics file).")] = Path(
+        "reports/headline.json"
+    ),
+) -> None:
+    """Write the headline figures, rounded, for `dvc metrics show`."""
+    from secondlook.evaluate.headline import count_numbers, run_headline
+
+    content = run_headline(metrics, out, fairness=fairness, explanations=explanations)
+    err.print(f"headline: {count_numbers(content)} figures -> {out}")
 
 
 @app.command()
@@ -522,6 +632,12 @@ def report(
     mlflow: Annotated[
         bool, typer.Option(help="Look MLflow run ids up by the test data hash.")
     ] = True,
+    patterns: Annotated[Path | None, typer.Option(help="Seed-pattern metrics (optional).")] = Path(
+        "reports/patterns.json"
+    ),
+    policy: Annotated[
+        Path | None, typer.Option(help="What the policy costs and buys (optional).")
+    ] = Path("reports/policy.json"),
     sweep: Annotated[
         Path | None, typer.Option(help="A sweep's output folder (optional; cross-world section).")
     ] = Path("reports/sweep/observability"),
@@ -548,6 +664,8 @@ def report(
         case_reviews=case_reviews,
         dvc_lock=dvc_lock,
         runs=runs,
+        patterns=patterns,
+        policy=policy,
         sweep=sweep,
     )
     run_report(inputs, out, lookup_runs=mlflow, root=Path.cwd(), log=err.print)

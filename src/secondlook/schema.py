@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -230,6 +231,52 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "truth": TRUTH,
 }
 
+#: the kind of value a contract column holds, as batch scoring reads it
+Kind = Literal["text", "date", "int", "bool"]
+_KIND_OF_DTYPE: dict[str, Kind] = {
+    "string[pyarrow]": "text",
+    "str": "text",
+    "int64": "int",
+    "boolean": "bool",
+    "bool": "bool",
+}
+
+
+def column_rules(table: str, column: str) -> dict[str, Any]:
+    """What the contract's checks on ``table.column`` allow, read from its pandera schema.
+
+    Parameters
+    ----------
+    table, column
+        A column of :data:`SCHEMAS`.
+
+    Returns
+    -------
+    dict
+        The checks' statistics merged: ``allowed_values`` (a closed vocabulary), ``pattern``
+        (a regular expression), ``min_value``/``max_value`` (an inclusive range); empty when
+        the column has none of them.
+    """
+    out: dict[str, Any] = {}
+    for check in SCHEMAS[table].columns[column].checks:
+        out |= check.statistics or {}
+    return out
+
+
+def column_kinds(table: str) -> dict[str, Kind]:
+    """The kind of value each contract column of ``table`` holds, in schema order.
+
+    Derived from :data:`SCHEMAS`: a string column is ``text``, ``int64`` is ``int``, a
+    (nullable) boolean is ``bool``, a column checked as "a date column" is ``date``.
+    """
+    kinds: dict[str, Kind] = {}
+    for name, col in SCHEMAS[table].columns.items():
+        if any(check.name == _IS_DATE.name for check in col.checks):
+            kinds[name] = "date"
+        else:
+            kinds[name] = _KIND_OF_DTYPE[str(col.dtype)]
+    return kinds
+
 
 def _raise_from(table: str, df: pd.DataFrame, err: pa.errors.SchemaErrors) -> None:
     cases = err.failure_cases
@@ -238,9 +285,7 @@ def _raise_from(table: str, df: pd.DataFrame, err: pa.errors.SchemaErrors) -> No
     check = str(first["check"])
     same = cases[(cases["column"].astype(str) == str(first["column"])) & (cases["check"] == check)]
     idx = pd.to_numeric(same["index"], errors="coerce").dropna().astype(int).unique()
-    if len(idx) and column in df.columns:
-        rows = df.iloc[idx]
-    elif len(idx):
+    if len(idx):
         rows = df.iloc[idx]
     elif column in df.columns:  # a whole-column check (its type): show the type found
         rows = pd.DataFrame({"found dtype": [str(df[column].dtype)]})

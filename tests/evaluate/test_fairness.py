@@ -126,7 +126,8 @@ def test_proxy_statement_when_the_proxy_misleads() -> None:
     proxy_y[extra] = 1
     proxy = group_table(proxy_y, {"m": s}, g, n_boot=200, seed=0, min_cell=10)
     out = proxy_statements({"truth": truth, "proxy": proxy}, truth_label="truth", attribute="toy")
-    assert any("`proxy`" in x and "group B" in x for x in out)
+    assert any("Measured against proxy," in x and "group B" in x for x in out)
+    assert not any("`" in x for x in out)  # no code formatting in text a panel reads
     assert not proxy_statements(
         {"truth": truth, "same": truth}, truth_label="truth", attribute="toy"
     )
@@ -191,3 +192,24 @@ def test_no_small_count_follows_from_published_rates() -> None:
         tp = r["tpr"] * pos
         for count in (pos, size - pos, flagged, tp, flagged - tp, pos - tp):
             assert round(count) >= 10, (group, count)
+
+
+def test_parity_wording_for_a_wide_interval_is_too_uncertain() -> None:
+    # a proxy ratio 1.03 whose interval 0.51-2.10 straddles the band is not "within the band"
+    cols = ["model", "group", "metric", "ratio", "ratio_lo", "ratio_hi", "in_band", "suppressed"]
+    cols += ["reference"]
+    truth = pd.DataFrame(
+        [["rules", "LA08", "ppv", 0.54, 0.33, 0.79, False, False, "LA05"]], columns=cols
+    )
+    proxy = pd.DataFrame(
+        [["rules", "LA08", "ppv", 1.03, 0.51, 2.10, True, False, "LA05"]], columns=cols
+    )
+    out = proxy_statements(
+        {"truth": truth, "cp_plan_12m": proxy}, truth_label="truth", attribute="local_authority"
+    )
+    assert len(out) == 1
+    text = out[0]
+    assert "too uncertain to say whether it is inside the parity band" in text
+    assert "within the" not in text and "`" not in text and "cp_plan_12m" not in text
+    assert "a child protection plan within 12 months" in text
+    assert "against the truth it is outside the parity band" in text

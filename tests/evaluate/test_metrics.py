@@ -95,3 +95,23 @@ def test_ece_interval_never_goes_below_zero():
     iv = b.interval("m", "ece")
     assert iv.lo >= 0.0
     assert iv.lo <= iv.value <= iv.hi
+
+
+def test_rank_metrics_use_the_margin_calibration_metrics_the_probability():
+    # a calibration that ties distinct margins (isotonic-like steps): ranking must not change
+    rng = np.random.default_rng(7)
+    margin = rng.normal(-1.5, 1.5, 4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-margin))).astype(int)
+    # 11 levels for 4,000 distinct margins, none 0 or 1
+    tied = np.clip(np.round(1 / (1 + np.exp(-margin)), 1), 0.05, 0.95)
+    flag = margin >= np.quantile(margin, 0.9)
+    s = Scores(tied, flag, margin)
+    pt = bootstrap(y, {"m": s}, n_boot=5, seed=0).point["m"]
+    assert pt["auroc"] == pytest.approx(roc_auc_score(y, margin), abs=1e-12)
+    assert pt["auprc"] == pytest.approx(average_precision_score(y, margin), abs=1e-12)
+    assert abs(roc_auc_score(y, tied) - roc_auc_score(y, margin)) > 1e-3  # the ties matter
+    assert pt["brier"] == pytest.approx(brier_score_loss(y, tied), abs=1e-12)
+    assert pt["log_loss"] == pytest.approx(log_loss(y, tied), abs=1e-12)
+    # without a margin the probability ranks (the old behaviour, kept for plain scores)
+    plain = bootstrap(y, {"m": Scores(tied, flag)}, n_boot=5, seed=0).point["m"]
+    assert plain["auroc"] == pytest.approx(roc_auc_score(y, tied), abs=1e-12)

@@ -17,7 +17,7 @@ from secondlook.params import LogRegParams
 LABEL = "label_warrants_escalation"
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("method", ["venn-abers", "isotonic", "sigmoid"])
 @pytest.mark.parametrize("family", ["rules", "logreg"])
 def test_calibration_improves_brier_on_held_out_data(world, inputs, cfg, method, family):
     # a heavily regularised logreg has shrunk margins; rules points are not log-odds at all
@@ -33,7 +33,7 @@ def test_calibration_improves_brier_on_held_out_data(world, inputs, cfg, method,
 def test_probabilities_are_monotone_in_the_margin(world, inputs, cfg):
     train, valid, test = world["train"], world["valid"], world["test"]
     fam = make_family("gbm", cfg).fit(train[inputs], train[LABEL].to_numpy())
-    for method in ("isotonic", "sigmoid"):
+    for method in ("venn-abers", "isotonic", "sigmoid"):
         model = CalibratedModel(fam, method=method).fit(valid, valid[LABEL])
         order = np.argsort(model.decision_function(test))
         assert np.all(np.diff(model.probability(test)[order]) >= 0)

@@ -182,7 +182,9 @@ def test_content_hash_sees_through_a_re_serialised_archive(saved_logreg, world):
     loaded.predict_proba(world["test"])  # as MLflow does to infer the signature
     redumped = sio.dumps(loaded)
     assert hashlib.sha256(redumped).hexdigest() != meta[MODEL_SHA256_KEY]
-    assert hashlib.sha256(_stable_zip(redumped)).hexdigest() != meta[MODEL_SHA256_KEY]
+    # whether the renumbered archive of the re-dump also differs depends on which small objects
+    # the loaded model happens to share (interning); adding a plain hyperparameter (`policy`)
+    # made them coincide, so only the content hash's equality is asserted
     assert content_sha256(redumped) == meta[MODEL_CONTENT_SHA256_KEY]
     assert content_sha256(altered_archive(folder)) != meta[MODEL_CONTENT_SHA256_KEY]
     with pytest.raises(ModelIntegrityError, match="not a readable skops archive"):

@@ -100,3 +100,22 @@ def test_missing_checklist_column_is_named():
 def test_unknown_points_item_is_refused(checklist_frame):
     with pytest.raises(ValueError, match="unknown items"):
         fitted_rules(checklist_frame, points=DEFAULT_POINTS | {"bogus": 1})
+
+
+def test_every_list_of_the_checklist_items_agrees_with_the_one_checklist() -> None:
+    """params (RulesPoints, params.yaml), the model's items and the explainer read one list."""
+    import dataclasses
+    from pathlib import Path
+
+    from secondlook.explain.contributions import RULE_ITEM_FEATURES
+    from secondlook.models.rules import CHECKLIST, DEFAULT_POINTS, RULE_COLUMNS, RulesModel
+    from secondlook.models.toy import toy_feature_table
+    from secondlook.params import RulesPoints, load_params, load_section
+
+    items = list(CHECKLIST)
+    assert [f.name for f in dataclasses.fields(RulesPoints)] == items
+    params = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
+    assert dataclasses.asdict(load_section("train", params).rules.points) == DEFAULT_POINTS
+    assert list(RulesModel().items(toy_feature_table(20, seed=0)).columns) == items
+    assert RULE_ITEM_FEATURES == {k: v[0] for k, v in CHECKLIST.items()}
+    assert sorted(RULE_COLUMNS) == sorted({c for v in CHECKLIST.values() for c in v[0]})

@@ -42,7 +42,9 @@ def test_run_train_writes_model_and_metadata(tmp_path, splits, cfg, family):
     assert saved == json.loads(json.dumps(meta))
     for key in ("inputs", "label", "calibration", "threshold", "training_window", "data"):
         assert key in saved
-    assert saved["data"]["train_sha256"] and len(saved["data"]["train_sha256"]) == 64
+    # the recorded data hashes are those of the very files trained and calibrated on
+    assert saved["data"]["train_sha256"] == file_sha256(splits["train"])
+    assert saved["data"]["valid_sha256"] == file_sha256(splits["valid"])
     assert saved["training_window"]["from"] <= saved["training_window"]["to"]
     assert not any(c.startswith(("label_", "group_", "practice_")) for c in saved["inputs"])
     assert load_model(out).inputs == saved["inputs"]

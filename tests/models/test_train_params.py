@@ -46,7 +46,11 @@ def test_defaults_load(params):
         ("train.capacity", 1.5, "train.capacity` must be a probability"),
         ("train.capacity", 0.0, "train.capacity` must be strictly between 0 and 1"),
         ("train.label", "harm", "train.label` must be one of"),
-        ("train.calibration", "platt", "train.calibration` must be one of isotonic, sigmoid"),
+        (
+            "train.calibration",
+            "platt",
+            "train.calibration` must be one of venn-abers, isotonic, sigmoid",
+        ),
         ("train.families", ["rules", "forest"], r"train.families\[1\]` must be one of"),
         ("train.families", ["rules", "rules"], "train.families` must list"),
         (

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from secondlook.report.browser import PageCheck, check_page, find_chromium
+from tests.support.browser import PageCheck, check_page, find_chromium
 
 
 class Outline(HTMLParser):

@@ -98,6 +98,8 @@ def test_report_and_every_pack_in_a_real_browser(full_html: Path) -> None:
     assert [h for h in check.headings if h[0] == 1] == [(1, check.title)]
     assert (ARTIFACTS / "ethics-panel.png").stat().st_size > 50_000
     assert (ARTIFACTS / "ethics-panel.pdf").read_bytes()[:4] == b"%PDF"
+    # printed, no table loses a column off the page (the fairness tables once lost two)
+    assert check.print_overflow == []
     packs = sorted({h for h in check.links if h.startswith("case-reviews/")})
     assert packs
     for href in packs:

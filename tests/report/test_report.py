@@ -4,9 +4,11 @@ accessibility, escaping, errors a user can hit, and the page in a real browser."
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from secondlook.cli import app
@@ -47,6 +49,9 @@ def test_absent_inputs_are_marked_not_available(toy_inputs: ReportInputs, toy_ru
     for path in paths:
         assert path in html
     assert "This run is incomplete" in html
+    # what makes each input is named by its stage, never by a tracker's issue number
+    assert not any(re.search(r"issue \d", m.produced_by) for m in report.missing)
+    assert not re.search(r"issue \d", html)
 
 
 def test_same_inputs_give_the_same_bytes(
@@ -128,3 +133,37 @@ def test_report_in_a_real_browser(toy_html: Path) -> None:
     assert check.lang == "en-GB"
     assert "Not available in this run." in check.text
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_interval_level_and_ranking_metric_come_from_the_settings(
+    toy_inputs: ReportInputs, toy_run: Path, tmp_path: Path
+) -> None:
+    """The words follow evaluate.ci and evaluate.select_by; nothing says 95% or AUPRC by habit."""
+    params = yaml.safe_load((toy_run / "params.yaml").read_text())
+    params["evaluate"] |= {"ci": 0.9, "select_by": "auroc"}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    report = build_report(dataclasses.replace(toy_inputs, params=path), commit="0", root=toy_run)
+    perf = report.performance
+    assert perf.leaderboard is not None
+    assert perf.leaderboard.caption == "Leaderboard on the test split, best first by AUROC"
+    assert "with its 90% bootstrap interval" in perf.intro
+    assert "95%" not in render(report)
+
+
+def test_printed_report_loses_no_column(toy_html: Path, tmp_path: Path) -> None:
+    binary = browser_or_skip()
+    check = check_page(toy_html, pdf=tmp_path / "report.pdf", chromium=binary)
+    assert (tmp_path / "report.pdf").read_bytes()[:4] == b"%PDF"
+    assert check.print_overflow == []
+    # the check can fail: a table of unbreakable cells wider than A4 is caught
+    wide = tmp_path / "wide.html"
+    cells = "".join(f"<td>{'x' * 40}{i}</td>" for i in range(12))
+    wide.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>w</title>'
+        "<style>td{white-space:nowrap}</style></head><body><table><caption>too wide</caption>"
+        f"<tr><th scope='col'>a</th></tr><tr>{cells}</tr></table></body></html>"
+    )
+    caught = check_page(wide, pdf=tmp_path / "wide.pdf", chromium=binary)
+    assert [t["caption"] for t in caught.print_overflow] == ["too wide"]
+    assert caught.print_overflow[0]["cellsBeyondPage"] > 0

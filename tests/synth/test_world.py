@@ -38,11 +38,26 @@ def test_drivers_sum_to_true_logodds_minus_baseline(tiny_world) -> None:
 
 def test_truth_logodds_is_the_simulated_hazard_at_the_decision(tiny_world) -> None:
     world, tables = tiny_world
-    # the simulation's own log-odds at each referral, recorded in the monthly loop
-    sim = world.referrals["eta"]
-    truth = tables["truth"]
-    simulated = truth[~truth["decision_id"].str.contains("-")]
-    assert np.isin(np.round(simulated["true_logodds"], 9), np.round(sim, 9)).all()
+    # the simulation's own log-odds at each referral, recorded in the monthly loop, keyed by
+    # the referred child and the referral's day (one referral per child per month)
+    refs = world.referrals
+    person = world.children["person"][refs["child"].astype(np.int64)]
+    sim = pd.DataFrame(
+        {
+            "person_id": tables["people"]["person_id"].to_numpy()[person],
+            "decision_date": refs["day"].astype(np.int64).astype("datetime64[D]"),
+            "eta": refs["eta"],
+        }
+    )
+    assert not sim.duplicated(["person_id", "decision_date"]).any()
+    decisions = tables["decisions"].merge(tables["truth"], on="decision_id", validate="1:1")
+    simulated = decisions[~decisions["decision_id"].str.contains("-")]
+    simulated = simulated.assign(decision_date=simulated["decision_date"].astype("datetime64[s]"))
+    sim["decision_date"] = sim["decision_date"].astype("datetime64[s]")
+    matched = simulated.merge(sim, on=["person_id", "decision_date"], how="left", validate="1:1")
+    assert matched["eta"].notna().all(), "a decision with no simulated referral behind it"
+    # each decision's truth is its own referral's log-odds, not merely one that occurs somewhere
+    assert_allclose(matched["true_logodds"], matched["eta"], rtol=0, atol=1e-9)
 
 
 def test_potential_outcomes_use_common_random_numbers(make_synth: Callable) -> None:

@@ -49,7 +49,7 @@ class Audit:
 
 
 def _scores(model: CalibratedModel, frame: pd.DataFrame) -> Scores:
-    return Scores(model.probability(frame), model.flag(frame))
+    return Scores(model.probability(frame), model.flag(frame), model.decision_function(frame))
 
 
 def fairness_audit(

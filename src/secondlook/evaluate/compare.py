@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from secondlook.evaluate.resample import weight_chunks
+
 __all__ = ["PRACTICE", "top_k", "practice_comparison", "seed_case_table"]
 
 #: the row name of practice in the comparison
@@ -83,16 +85,11 @@ def practice_comparison(
         selections[name] = top_k(s, k, seed + i)
     names = list(selections)
     hits = np.column_stack([selections[w] & y for w in names]).astype(np.float64)
-    rng = np.random.default_rng(seed)
     reps: list[npt.NDArray[np.float64]] = []
-    done = 0
     yf = y.astype(np.float64)
-    while done < n_boot:
-        size = min(_CHUNK, n_boot - done)
-        W = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
+    for W in weight_chunks(n, n_boot, seed, _CHUNK):
         with np.errstate(invalid="ignore", divide="ignore"):
             reps.append((W @ hits) / (W @ yf)[:, None])
-        done += size
     rep = np.concatenate(reps)  # (n_boot, n_who)
     a = (1 - ci) / 2
     total = int(y.sum())

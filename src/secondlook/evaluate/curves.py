@@ -22,16 +22,20 @@ def _thin(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[idx].reset_index(drop=True)
 
 
-def roc_frame(y: npt.ArrayLike, probability: npt.ArrayLike) -> pd.DataFrame:
-    """Columns ``fpr``, ``tpr``, ``threshold`` from (0, 0) to (1, 1)."""
-    fpr, tpr, thr = roc_curve(np.asarray(y).astype(int), probability)
-    thr = np.where(np.isfinite(thr), thr, 1.0)
+def roc_frame(y: npt.ArrayLike, score: npt.ArrayLike) -> pd.DataFrame:
+    """Columns ``fpr``, ``tpr``, ``threshold`` from (0, 0) to (1, 1).
+
+    ``score`` is what the model ranks by (its margin); ``threshold`` is on that scale, empty
+    (NaN) at the first point, where nothing is flagged.
+    """
+    fpr, tpr, thr = roc_curve(np.asarray(y).astype(int), score)
+    thr = np.where(np.isfinite(thr), thr, np.nan)
     return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thr}))
 
 
-def pr_frame(y: npt.ArrayLike, probability: npt.ArrayLike) -> pd.DataFrame:
-    """Columns ``recall``, ``precision``, ``threshold``, in increasing recall."""
-    precision, recall, thr = precision_recall_curve(np.asarray(y).astype(int), probability)
+def pr_frame(y: npt.ArrayLike, score: npt.ArrayLike) -> pd.DataFrame:
+    """Columns ``recall``, ``precision``, ``threshold`` (on the ``score`` scale), by recall."""
+    precision, recall, thr = precision_recall_curve(np.asarray(y).astype(int), score)
     frame = pd.DataFrame(
         {"recall": recall[:-1], "precision": precision[:-1], "threshold": thr}
     ).iloc[::-1]

@@ -22,7 +22,9 @@ group of an attribute is suppressed for a kind of cell, the next-smallest group 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,12 +39,14 @@ from fairlearn.metrics import (
 from sklearn.metrics import precision_score, roc_auc_score
 
 from secondlook.evaluate.metrics import Scores
+from secondlook.evaluate.resample import bootstrap_weights
 
 __all__ = [
     "GROUP_ATTRIBUTES",
     "GROUP_METRICS",
     "PARITY_BAND",
     "group_table",
+    "parity_verdict",
     "metricframe_point",
     "suppress",
     "proxy_statements",
@@ -66,6 +70,25 @@ PARITY_BAND = (0.8, 1.25)
 _NUMBERS = ("value", "lo", "hi", "ratio", "ratio_lo", "ratio_hi", "in_band")
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def parity_verdict(
+    lo: float | None, hi: float | None, band: tuple[float, float] = PARITY_BAND
+) -> Literal["inside", "outside", "uncertain"]:
+    """Whether a disparity ratio's interval ``[lo, hi]`` lies inside or outside the band.
+
+    Returns ``"inside"`` when the whole interval lies within the band, ``"outside"`` when the
+    whole interval lies beyond one of its ends, and ``"uncertain"`` otherwise (the interval
+    straddles an edge, or is missing): a statement about parity is made only in the first two
+    cases.
+    """
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "uncertain"
+    if band[0] <= lo and hi <= band[1]:
+        return "inside"
+    if hi < band[0] or lo > band[1]:
+        return "outside"
+    return "uncertain"
 
 
 def _auroc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
@@ -106,9 +129,14 @@ def metricframe_point(y: npt.ArrayLike, scores: Scores, groups: npt.ArrayLike) -
         y_pred=np.asarray(scores.flag).astype(np.int64),
         sensitive_features=g,
     )
+    ranks = MetricFrame(
+        metrics={"auroc": _auroc},
+        y_true=yv,
+        y_pred=scores.rank,
+        sensitive_features=g,
+    )
     probs = MetricFrame(
         metrics={
-            "auroc": _auroc,
             "mean_predicted": lambda t, p: float(np.mean(p)),
             "observed": lambda t, p: float(np.mean(t)),
         },
@@ -116,7 +144,7 @@ def metricframe_point(y: npt.ArrayLike, scores: Scores, groups: npt.ArrayLike) -
         y_pred=np.asarray(scores.probability, dtype=np.float64),
         sensitive_features=g,
     )
-    out = pd.concat([flags.by_group, probs.by_group], axis=1).astype(np.float64)
+    out = pd.concat([flags.by_group, ranks.by_group, probs.by_group], axis=1).astype(np.float64)
     out.index = out.index.astype(str)
     return out[list(GROUP_METRICS)].sort_index()
 
@@ -153,7 +181,7 @@ def _weighted(W: FloatArray, y: FloatArray, s: Scores) -> dict[str, FloatArray]:
             "fpr": fp / neg,
             "fnr": 1 - tpr,
             "ppv": tp / flagged,
-            "auroc": _weighted_auroc(W, y, p),
+            "auroc": _weighted_auroc(W, y, s.rank),
             "mean_predicted": (W @ p) / n,
             "observed": pos / n,
         }
@@ -252,9 +280,7 @@ def group_table(
     masks = {name: g == name for name in names}
     sizes = pd.Series({k: int(v.sum()) for k, v in masks.items()})
     reference = str(sizes.sort_values(ascending=False, kind="stable").index[0])
-    rng = np.random.default_rng(seed)
-    n = len(yv)
-    W = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64) if n_boot else None
+    W = bootstrap_weights(len(yv), n_boot, seed) if n_boot else None
     a = (1 - ci) / 2
     rows = []
     for model, s in models.items():
@@ -264,7 +290,7 @@ def group_table(
         hidden = suppress(den, min_cell)
         reps: dict[str, dict[str, FloatArray]] = {}
         for k, m in masks.items():
-            sub = Scores(np.asarray(s.probability)[m], flag[m])
+            sub = Scores(np.asarray(s.probability)[m], flag[m], s.rank[m])
             reps[k] = _weighted(W[:, m], yv[m].astype(np.float64), sub) if W is not None else {}
         for k in names:
             for metric, kind in GROUP_METRICS.items():
@@ -326,6 +352,24 @@ def _q(values: FloatArray | None, a: float) -> tuple[float | None, float | None]
     return float(lo), float(hi)
 
 
+#: the proxy labels in words (the sentences never show a column name)
+_LABEL_WORDS = {
+    "cp_plan_12m": "a child protection plan within 12 months",
+    "rereferral_12m": "a re-referral within 12 months",
+    "removal_12m": "a removal into care within 12 months",
+    "harm_12m_observed": "observed harm within 12 months",
+    "harm_12m_no_action": "harm within 12 months had nothing been escalated",
+}
+
+
+def _band_words(verdict: str) -> str:
+    return {
+        "outside": "outside the parity band",
+        "inside": "inside the parity band",
+        "uncertain": "too uncertain to say whether it is inside the parity band",
+    }[verdict]
+
+
 def proxy_statements(
     tables: Mapping[str, pd.DataFrame],
     *,
@@ -351,8 +395,9 @@ def proxy_statements(
     -------
     list of str
         One sentence per (proxy, model, group, metric) where one label puts the disparity
-        ratio's whole interval outside the parity band while the other puts its estimate inside;
-        suppressed cells never appear.
+        ratio's whole interval outside the parity band while the other does not (its interval
+        is inside the band, or straddles an edge: "too uncertain to say"); suppressed cells
+        never appear, and no column name is shown.
     """
     truth = tables[truth_label]
     key = ["model", "group", "metric"]
@@ -380,18 +425,31 @@ def proxy_statements(
             side: (both[f"ratio_hi_{side}"] < lo_band) | (both[f"ratio_lo_{side}"] > hi_band)
             for side in ("truth", "proxy")
         }
-        inside = {side: both[f"in_band_{side}"].astype(bool) for side in ("truth", "proxy")}
-        differ = both[(sure_out["proxy"] & inside["truth"]) | (sure_out["truth"] & inside["proxy"])]
+        # the other side: its whole interval inside the band, or too uncertain to say
+        inside = {
+            side: (both[f"ratio_lo_{side}"] >= lo_band) & (both[f"ratio_hi_{side}"] <= hi_band)
+            for side in ("truth", "proxy")
+        }
+        unsure = {side: ~sure_out[side] & ~inside[side] for side in ("truth", "proxy")}
+        differ = both[
+            (sure_out["proxy"] & (inside["truth"] | unsure["truth"]))
+            | (sure_out["truth"] & (inside["proxy"] | unsure["proxy"]))
+        ]
+        words = _LABEL_WORDS.get(label, label.replace("_", " "))
         for r in differ.itertuples(index=False):
-            proxy_view = "outside" if not r.in_band_proxy else "within"
-            truth_view = "within" if r.in_band_truth else "outside"
-            looks = "break parity" if not r.in_band_proxy else "meet parity"
+            p_lo, p_hi = float(r.ratio_lo_proxy), float(r.ratio_hi_proxy)  # type: ignore[arg-type]
+            t_lo, t_hi = float(r.ratio_lo_truth), float(r.ratio_hi_truth)  # type: ignore[arg-type]
+            proxy_out = bool(p_hi < lo_band or p_lo > hi_band)
+            verdict = {
+                "proxy": "outside" if proxy_out else parity_verdict(p_lo, p_hi),
+                "truth": "outside" if not proxy_out else parity_verdict(t_lo, t_hi),
+            }
             out.append(
-                f"Measured against `{label}`, the {r.model} model's {names.get(str(r.metric), str(r.metric))} "
-                f"for {attribute} group {r.group} is {proxy_view} the parity band (ratio "
-                f"{r.ratio_proxy:.2f}, 95% interval {r.ratio_lo_proxy:.2f}-{r.ratio_hi_proxy:.2f}, "
-                f"against group {r.reference_truth}), so the proxy makes it look as if it would {looks}; against "
-                f"the truth it is {truth_view} the band (ratio {r.ratio_truth:.2f}, "
-                f"{r.ratio_lo_truth:.2f}-{r.ratio_hi_truth:.2f})."
+                f"Measured against {words}, the {r.model} model's "
+                f"{names.get(str(r.metric), str(r.metric))} for {attribute.replace('_', ' ')} group "
+                f"{r.group} is {_band_words(verdict['proxy'])} (ratio {r.ratio_proxy:.2f}, 95% "
+                f"interval {r.ratio_lo_proxy:.2f} to {r.ratio_hi_proxy:.2f}, against group "
+                f"{r.reference_truth}); against the truth it is {_band_words(verdict['truth'])} "
+                f"(ratio {r.ratio_truth:.2f}, {r.ratio_lo_truth:.2f} to {r.ratio_hi_truth:.2f})."
             )
     return out

@@ -12,7 +12,6 @@ Writes (paths from dvc.yaml):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,11 +26,18 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook.evaluate.audit import Audit, decompose, fairness_audit, label_bias  # noqa: E402
-from secondlook.evaluate.fairness import PARITY_BAND  # noqa: E402
+from secondlook.evaluate.fairness import PARITY_BAND, parity_verdict  # noqa: E402
+from secondlook.fileio import save_png, write_json  # noqa: E402
 from secondlook.models import CalibratedModel  # noqa: E402
 from secondlook.params import FairnessParams, TrainParams  # noqa: E402
 
-__all__ = ["fairness_json", "disparity_figure", "summary_markdown", "run_fairness"]
+__all__ = [
+    "fairness_json",
+    "disparity_figure",
+    "summary_markdown",
+    "run_fairness",
+    "fairness_metrics",
+]
 
 _SHOWN = ("flag_rate", "tpr", "fpr", "fnr", "ppv", "auroc", "mean_predicted", "observed")
 _PLOTTED = ("flag_rate", "tpr", "fpr")
@@ -48,10 +54,14 @@ def _cell(row: pd.Series) -> Any:
     if bool(row["suppressed"]):
         return "suppressed"
     out = {k: row[k] for k in ("value", "lo", "hi", "ratio", "ratio_lo", "ratio_hi", "in_band")}
-    return {
+    cell = {
         k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
         for k, v in out.items()
     }
+    if cell["ratio"] is not None:
+        # the statement a reader may make: only when the whole interval is inside or outside
+        cell["parity"] = parity_verdict(cell["ratio_lo"], cell["ratio_hi"], PARITY_BAND)
+    return cell
 
 
 def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams) -> dict[str, Any]:
@@ -84,7 +94,12 @@ def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams
                 **{r["metric"]: _cell(r) for _, r in rows.iterrows() if r["metric"] in _SHOWN},
             }
         shown = part[part["metric"].isin(_PLOTTED) & ~part["suppressed"].astype(bool)]
-        outside = shown[shown["in_band"].notna() & ~shown["in_band"].astype(bool)]
+        # outside only when the whole interval is (a point estimate outside proves nothing)
+        verdicts = [
+            parity_verdict(lo, hi, PARITY_BAND) if pd.notna(r) else "uncertain"
+            for r, lo, hi in zip(shown["ratio"], shown["ratio_lo"], shown["ratio_hi"], strict=True)
+        ]
+        outside = shown.loc[np.array([v == "outside" for v in verdicts], dtype=bool)]
         families.setdefault(str(model), {})[str(attribute)] = {
             "reference": str(part["reference"].iloc[0]),
             "groups_outside_band": {
@@ -106,36 +121,73 @@ def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams
 def disparity_figure(table: pd.DataFrame, attribute: str, metric: str) -> Figure:
     """Disparity ratios of ``metric`` by group and model, with the parity band shaded.
 
-    Suppressed groups are written as "suppressed" in place of a point; models are told apart by
-    marker shape as well as colour.
+    A suppressed cell is never drawn over the data: its group's label on the axis says which
+    models' values are suppressed. Every model drawn is in the legend (marker shape as well as
+    colour), and the log-scale axis has plain tick labels (0.5, 1, 2).
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
     part = table[(table["attribute"] == attribute) & (table["metric"] == metric)]
     groups = sorted(part["group"].astype(str).unique())
     models = list(dict.fromkeys(part["model"]))
     markers = "osD^v<>"
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(groups) + 1.6))
-    ax.axvspan(*PARITY_BAND, color="0.88", label="parity band 0.8-1.25")
+    ax.axvspan(*PARITY_BAND, color="0.88")
     ax.axvline(1.0, color="0.5", lw=0.8)
+    hidden: dict[str, list[str]] = {g: [] for g in groups}
+    drawn: list[str] = []
+    values: list[float] = []
     for i, model in enumerate(models):
         rows = part[part["model"] == model].set_index("group")
         for j, g in enumerate(groups):
             y = j + (i - (len(models) - 1) / 2) * 0.12
             r = rows.loc[g] if g in rows.index else None
             if r is None or bool(r["suppressed"]) or r["ratio"] is None or pd.isna(r["ratio"]):
-                if i == 0:
-                    ax.text(1.0, j, "suppressed (fewer than min_cell decisions)", va="center",
-                            ha="center", fontsize=8, style="italic")  # fmt: skip
+                hidden[g].append(str(model))
                 continue
             lo, hi = r["ratio_lo"], r["ratio_hi"]
-            if lo is not None and hi is not None and not pd.isna(lo):
+            if lo is not None and hi is not None and not pd.isna(lo) and lo > 0:
                 ax.plot([lo, hi], [y, y], color=f"C{i}", lw=1)
-            ax.plot([r["ratio"]], [y], marker=markers[i % len(markers)], color=f"C{i}",
-                    label=model if j == 0 else None, ls="none")  # fmt: skip
-    ax.set_yticks(range(len(groups)), groups)
+                values += [float(lo), float(hi)]
+            if r["ratio"] > 0:
+                ax.plot([r["ratio"]], [y], marker=markers[i % len(markers)], color=f"C{i}",
+                        ls="none")  # fmt: skip
+                values.append(float(r["ratio"]))
+                if model not in drawn:
+                    drawn.append(str(model))
+    labels = []
+    for g in groups:
+        if hidden[g] and len(hidden[g]) == len(models):
+            labels.append(f"{g} (suppressed: too few decisions)")
+        elif hidden[g]:
+            labels.append(f"{g} (suppressed for {', '.join(hidden[g])})")
+        else:
+            labels.append(g)
+    ax.set_yticks(range(len(groups)), labels)
     ax.set_xscale("log")
+    lo_x = min([*values, PARITY_BAND[0]]) / 1.15
+    hi_x = max([*values, PARITY_BAND[1]]) * 1.15
+    ax.set_xlim(lo_x, hi_x)
+    ticks = [t for t in (0.1, 0.25, 0.5, 0.8, 1, 1.25, 2, 4, 10) if lo_x <= t <= hi_x]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"disparity ratio against group {part['reference'].iloc[0]} (log scale)")
     ax.set_title(f"{_WORDS.get(metric, metric)} by {attribute.replace('_', ' ')}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    handles: list[Any] = [
+        Line2D([], [], marker=markers[models.index(m) % len(markers)], ls="none",
+               color=f"C{models.index(m)}", label=m)
+        for m in drawn
+    ]  # fmt: skip
+    handles.append(
+        plt.Rectangle(
+            (0, 0), 1, 1, color="0.88", label=f"parity band {PARITY_BAND[0]}-{PARITY_BAND[1]}"
+        )
+    )
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False
+    )
     fig.tight_layout()
     return fig
 
@@ -180,12 +232,6 @@ def summary_markdown(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessPar
                 f"| {r.from_label:+.2f} | {r.from_world:+.2f} | {r.remaining:+.2f} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
 
 
 def run_fairness(
@@ -239,9 +285,22 @@ def run_fairness(
     for attribute in cfg.attributes:
         for metric in _PLOTTED:
             fig = disparity_figure(truth, attribute, metric)
-            fig.savefig(plots / f"{attribute}-{metric}.png", dpi=110, metadata={"Software": None})
-            plt.close(fig)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(content, indent=2, default=_json_default) + "\n")
+            save_png(fig, plots / f"{attribute}-{metric}.png", dpi=110, tight=False)
+    write_json(metrics_path, content)
     log(f"fairness: {len(audit.statements)} proxy statements; wrote {metrics_path} and {out_dir}")
     return content
+
+
+def fairness_metrics(content: dict[str, Any]) -> dict[str, float]:
+    """Flat numeric MLflow metrics from ``fairness.json``: ratios and band counts per family."""
+    out: dict[str, float] = {}
+    for family, attributes in content["families"].items():
+        for attribute, entry in attributes.items():
+            for metric, groups in entry["groups_outside_band"].items():
+                out[f"{family}.{attribute}.{metric}.groups_outside_band"] = float(len(groups))
+            for group, cells in entry["by_group"].items():
+                for metric, cell in cells.items():
+                    if isinstance(cell, dict) and cell.get("ratio") is not None:
+                        key = f"{family}.{attribute}.{group}.{metric}.ratio".replace(" ", "_")
+                        out[key] = float(cell["ratio"])
+    return out

@@ -7,8 +7,11 @@ makes 1,000 replicates of eight metrics for five models cost seconds, not minute
 on the same replicates can be compared pairwise (:meth:`Bootstrap.difference`).
 
 The metrics (:data:`METRICS`): AUROC, AUPRC (average precision, as scikit-learn computes it),
-Brier score, log loss, expected calibration error over equal-mass bins of the score, and the
-precision, recall and flagged share at the model's flag cut. Intervals are percentile intervals
+Brier score, log loss, expected calibration error over equal-mass bins of the probability, and
+the precision, recall and flagged share at the model's flag cut. The rank metrics (AUROC, AUPRC)
+are computed on the score the model ranks by, its uncalibrated margin (:attr:`Scores.rank`):
+calibration may merge distinct margins into one probability (isotonic does, scikit-learn
+#16321), and ties change both areas. Brier, log loss and ECE are computed on the probability. Intervals are percentile intervals
 (for ECE after a bootstrap bias shift; see :meth:`Bootstrap.interval`).
 """
 
@@ -19,6 +22,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
+
+from secondlook.evaluate.resample import weight_chunks
 
 __all__ = ["METRICS", "Scores", "Interval", "Bootstrap", "bootstrap", "ece_bin_edges"]
 
@@ -38,13 +43,23 @@ class Scores:
     Attributes
     ----------
     probability
-        Calibrated probability, shape (n_rows,).
+        Calibrated probability, shape (n_rows,): Brier score, log loss, ECE.
     flag
         Whether each row is flagged at the model's cut, shape (n_rows,).
+    margin
+        The uncalibrated score the model ranks by, shape (n_rows,), or None to rank by the
+        probability: AUROC and AUPRC.
     """
 
     probability: FloatArray
     flag: npt.NDArray[np.bool_]
+    margin: FloatArray | None = None
+
+    @property
+    def rank(self) -> FloatArray:
+        """The score the rank metrics use: the margin when given, else the probability."""
+        r = self.probability if self.margin is None else self.margin
+        return np.asarray(r, dtype=np.float64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +92,9 @@ class _Prepared:
 
     def __init__(self, y: npt.NDArray[np.int64], s: Scores, edges: FloatArray) -> None:
         p = np.asarray(s.probability, dtype=np.float64)
-        self.order = np.argsort(-p, kind="stable")
-        ps = p[self.order]
+        r = s.rank
+        self.order = np.argsort(-r, kind="stable")
+        ps = r[self.order]
         self.ys = y[self.order].astype(np.float64)
         self.starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
         self.sq_err = (p - y) ** 2
@@ -219,18 +235,13 @@ def bootstrap(
         name: {k: float(v[0]) for k, v in _metrics(ones, yf, m).items()}
         for name, m in prepared.items()
     }
-    rng = np.random.default_rng(seed)
     parts: dict[str, dict[str, list[FloatArray]]] = {
         name: {k: [] for k in METRICS} for name in models
     }
-    done = 0
-    while done < n_boot:
-        size = min(_CHUNK, n_boot - done)
-        W = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
+    for W in weight_chunks(n, n_boot, seed, _CHUNK):
         for name, m in prepared.items():
             for k, v in _metrics(W, yf, m).items():
                 parts[name][k].append(v)
-        done += size
     replicates = {
         name: {k: np.concatenate(v) for k, v in per.items()} for name, per in parts.items()
     }

@@ -20,6 +20,7 @@ from secondlook.errors import InputError, MissingInputError
 from secondlook.evaluate.compare import practice_comparison, seed_case_table
 from secondlook.evaluate.curves import calibration_frame, pr_frame, roc_frame
 from secondlook.evaluate.metrics import METRICS, Bootstrap, Scores, bootstrap
+from secondlook.fileio import json_ready, write_json
 from secondlook.models import (
     INTERPRETABLE,
     CalibratedModel,
@@ -79,26 +80,12 @@ def _flat(boot: Bootstrap, family: str) -> dict[str, float]:
     return out
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe: NaN -> None, numpy scalars -> Python."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
-
-
 def evaluate_models(
     models: Mapping[str, CalibratedModel],
     test: pd.DataFrame,
     cfg: EvaluateParams,
     *,
     train_label: str,
-    fit_seconds: Mapping[str, float] | None = None,
     seed_sources: Mapping[str, pd.DataFrame] | None = None,
     seed_prefixes: tuple[str, ...] = (),
 ) -> Evaluation:
@@ -114,8 +101,6 @@ def evaluate_models(
         The ``evaluate:`` section (headline label, bootstrap size, seed, interval level).
     train_label
         The label the models were trained on (reported beside the headline label).
-    fit_seconds
-        Family -> training time, shown in the leaderboard.
     seed_prefixes
         Decision-id prefixes of the seed cases (from ``synth.vignettes``); none: no seed rows.
     seed_sources
@@ -135,7 +120,7 @@ def evaluate_models(
     probability = {f: m.probability(test) for f, m in models.items()}
     margin = {f: m.decision_function(test) for f, m in models.items()}
     flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
-    scores = {f: Scores(probability[f], flags[f]) for f in models}
+    scores = {f: Scores(probability[f], flags[f], margin[f]) for f in models}
     labels = [x for x in LABELS if label_column(x) in test.columns]
 
     boots: dict[str, Bootstrap] = {}
@@ -195,7 +180,6 @@ def evaluate_models(
                 f"price_{cfg.select_by}_lo": d.lo,
                 f"price_{cfg.select_by}_hi": d.hi,
             }
-        row["fit_seconds"] = (fit_seconds or {}).get(f, float("nan"))
         board_rows.append(row)
     board = pd.DataFrame(board_rows)
     board = board.sort_values(
@@ -203,8 +187,8 @@ def evaluate_models(
     ).reset_index(drop=True)
 
     curves = {
-        "roc": {f: roc_frame(y_head, probability[f]) for f in models},
-        "pr": {f: pr_frame(y_head, probability[f]) for f in models},
+        "roc": {f: roc_frame(y_head, margin[f]) for f in models},
+        "pr": {f: pr_frame(y_head, margin[f]) for f in models},
         "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
     }
 
@@ -252,7 +236,7 @@ def evaluate_models(
             for r in practice.to_dict("records")
         }
     return Evaluation(
-        metrics=_clean(metrics),
+        metrics=json_ready(metrics),
         by_label=by_label,
         leaderboard=board,
         practice=practice,
@@ -310,20 +294,17 @@ def leaderboard_markdown(ev: Evaluation, cfg: EvaluateParams) -> str:
         "Precision, recall and flag rate are at each model's capacity cut.",
         "",
     ]
-    # training times appear only when given (the stage keeps run-to-run timings out of files)
-    timed = bool(np.isfinite(b.get("fit_seconds", pd.Series(dtype=float))).any())
+    # training times vary from run to run: the train stage logs them, no file holds them
     lines += [
-        "| family | interpretable | " + " | ".join(shown) + (" | fit s |" if timed else " |"),
-        "|---|---|" + "---|" * len(shown) + ("---|" if timed else ""),
+        "| family | interpretable | " + " | ".join(shown) + " |",
+        "|---|---|" + "---|" * len(shown),
     ]
     for r in b.to_dict("records"):
         cells = [_fmt(r[k], r[f"{k}_lo"], r[f"{k}_hi"]) for k in shown]
-        fit = f" {r.get('fit_seconds', float('nan')):.1f} |" if timed else ""
         lines.append(
             f"| {r['family']} | {'yes' if r['interpretable'] else 'no'} | "
             + " | ".join(cells)
             + " |"
-            + fit
         )
     price = ev.metrics.get("price_of_interpretability")
     lines += ["", "## The price of interpretability", ""]
@@ -407,6 +388,7 @@ def run_evaluate(
     catalogue: Path | None = None,
     track: bool = True,
     log: Callable[[str], Any] = print,
+    patterns_path: Path | None = None,
 ) -> Evaluation:
     """Stage entry: load ``models_dir/<family>`` for each of ``train.families``, evaluate, write.
 
@@ -429,6 +411,10 @@ def run_evaluate(
         (:func:`secondlook.schema.seed_case_prefixes` of ``synth.vignettes``).
     catalogue
         The feature catalogue, attached to the MLflow run.
+    patterns_path
+        ``reports/patterns.json`` from the patterns stage (optional): its headline numbers
+        (pattern recall, reasons naming the pattern, control flag rates) join ``metrics.json``
+        under ``patterns`` and the MLflow run.
     track
         Log the run to MLflow (parent run, child run and registered model per family).
     log
@@ -459,6 +445,10 @@ def run_evaluate(
         seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
+    if patterns_path is not None:
+        if not patterns_path.is_file():
+            raise MissingInputError(f"{patterns_path} not found; run `dvc repro patterns` first")
+        ev.metrics["patterns"] = json.loads(patterns_path.read_text())["headline"]
 
     for path in (
         metrics_path,
@@ -469,7 +459,7 @@ def run_evaluate(
         seed_cases_csv,
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(ev.metrics, indent=2, sort_keys=False) + "\n")
+    write_json(metrics_path, ev.metrics)
     ev.leaderboard.to_csv(leaderboard_csv, index=False, float_format="%.6g")
     leaderboard_md.write_text(leaderboard_markdown(ev, cfg))
     ev.by_label.to_csv(by_label_csv, index=False, float_format="%.6g")
@@ -506,10 +496,17 @@ def run_evaluate(
             ).items()
             if isinstance(v, int | float)
         }
+        pattern_head = {
+            f"patterns_{family}_{k}": v
+            for family, row in ev.metrics.get("patterns", {}).items()
+            for k, v in row.items()
+            if isinstance(v, int | float) and v == v  # NaN-free
+        }
         out = tracking.log_pipeline_run(
             runs,
             params={"train": train_cfg, "evaluate": cfg},
-            metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()},
+            metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()}
+            | pattern_head,
             artifacts=[
                 p
                 for p in (

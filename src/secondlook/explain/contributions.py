@@ -52,6 +52,7 @@ from secondlook.models import (
     TreeModel,
     as_inputs,
 )
+from secondlook.models.rules import ITEM_COLUMNS
 from secondlook.models.trees import LEAF_CLIP
 
 __all__ = [
@@ -68,19 +69,7 @@ __all__ = [
 ADDITIVITY_TOL = 1e-6
 
 #: the feature(s) each checklist item of the ``rules`` family reads; points are split equally
-RULE_ITEM_FEATURES: dict[str, tuple[str, ...]] = {
-    "bruising_non_mobile": ("bruising_non_mobile",),
-    "unborn_earlier_removal": ("unborn_earlier_removal",),
-    "sibling_ever_removed": ("sibling_ever_removed",),
-    "unassessed_adult_named_in_da": ("unassessed_adult_named_in_da",),
-    "unexplained_injuries": ("unexplained_injuries_12m",),
-    "concern_sexual": ("concern_sexual",),
-    "injury_non_mobile": ("concern_physical_injury", "not_yet_mobile"),
-    "repeat_referrals": ("referrals_12m",),
-    "sibling_referrals": ("sibling_referrals_36m",),
-    "police_domestic": ("police_domestic_12m",),
-    "cp_plan_active": ("cp_plan_active",),
-}
+RULE_ITEM_FEATURES: dict[str, tuple[str, ...]] = ITEM_COLUMNS
 
 Array = npt.NDArray[np.float64]
 
@@ -184,6 +173,8 @@ def _rules(model: RulesModel, F: pd.DataFrame) -> tuple[Array, Array]:
     index = {name: j for j, name in enumerate(F.columns)}
     values = np.zeros((len(F), F.shape[1]))
     for item, features in RULE_ITEM_FEATURES.items():
+        if not model.points_.get(item, 0):
+            continue  # an item left out of the checklist reads no column
         share = points[item].to_numpy(dtype=np.float64) / len(features)
         for name in features:
             values[:, index[name]] += share
@@ -226,6 +217,7 @@ def explain_model(
     X: pd.DataFrame,
     *,
     check_additivity: bool = True,
+    reference: pd.Series | None = None,
 ) -> shap.Explanation:
     """Exact additive contributions of ``model``'s margin for every row of ``X``.
 
@@ -238,6 +230,10 @@ def explain_model(
     check_additivity
         Recompute the margin and raise :class:`AdditivityError` if any row is off by more than
         :data:`ADDITIVITY_TOL`. Default True.
+    reference
+        One value per input: measure contributions against this referral (exact baseline
+        Shapley values, :mod:`secondlook.explain.baseline`; the base value is the margin of the
+        reference). ``None`` (default): against the training mean as described above.
 
     Returns
     -------
@@ -260,6 +256,12 @@ def explain_model(
         raise TypeError(f"no exact explainer for the {type(family).__name__} family")
     if len(F) == 0:
         values, base = np.zeros((0, F.shape[1])), np.zeros(0)
+    elif reference is not None:
+        from secondlook.explain.baseline import baseline_shapley
+
+        values = baseline_shapley(family, F, reference)
+        ref_row = pd.DataFrame([reference.reindex(F.columns).to_numpy()], columns=F.columns)
+        base = np.full(len(F), float(family.decision_function(ref_row)[0]))
     else:
         values, base = handler(family, F)
     explanation = shap.Explanation(

@@ -30,7 +30,16 @@ from secondlook.errors import InputError
 from secondlook.explain.reasons import factor_contributions
 from secondlook.schema import FACTORS
 
-__all__ = ["DRIVER_PREFIX", "FidelityResult", "fidelity", "top_sets"]
+__all__ = [
+    "DRIVER_PREFIX",
+    "FidelityResult",
+    "ceiling_fidelity",
+    "fidelity",
+    "observable_factors",
+    "raised_fidelity",
+    "raised_overlap",
+    "top_sets",
+]
 
 DRIVER_PREFIX = "driver_"
 
@@ -148,3 +157,120 @@ def fidelity(
     result.per_decision = per_decision
     result.per_factor = per_factor
     return result
+
+
+def raised_overlap(
+    factor_values: npt.ArrayLike, drivers: npt.ArrayLike, k: int, columns: npt.ArrayLike
+) -> float:
+    """Mean overlap between the factors that *raised* a score and the truth's top drivers.
+
+    Per decision: the model's top-``k`` factors among those with a positive contribution, the
+    truth's top-``k`` positive drivers, both restricted to ``columns``;
+    ``|model ∩ truth| / |truth|``, averaged over decisions with at least one positive driver.
+
+    Parameters
+    ----------
+    factor_values
+        Model contributions summed by factor, shape (n_rows, n_factors).
+    drivers
+        The truth's ``driver_<factor>`` values, same shape.
+    k
+        Factors compared per decision.
+    columns
+        Boolean mask of shape (n_factors,): the factors taken into account.
+
+    Returns
+    -------
+    float
+        NaN when no decision has a positive driver among ``columns``.
+    """
+    mask = np.asarray(columns, dtype=bool)
+    model = np.where(mask, np.clip(np.asarray(factor_values, dtype=np.float64), 0, None), 0.0)
+    truth = np.where(mask, np.clip(np.asarray(drivers, dtype=np.float64), 0, None), 0.0)
+    m_top, t_top = top_sets(model, k), top_sets(truth, k)
+    overlap = [len(m & t) / len(t) for m, t in zip(m_top, t_top, strict=True) if t]
+    return float(np.mean(overlap)) if overlap else float("nan")
+
+
+def observable_factors(feature_names: list[str]) -> npt.NDArray[np.bool_]:
+    """Which factors of :data:`FACTORS` some of ``feature_names`` is evidence of."""
+    from secondlook.explain.reasons import evidence_map
+
+    seen = set(evidence_map(feature_names).values())
+    return np.array([f in seen for f in FACTORS])
+
+
+def raised_fidelity(
+    explanation: shap.Explanation, truth: pd.DataFrame, *, k: int = 3
+) -> dict[str, float]:
+    """Fidelity of the factors that raised each score: over all factors and observable ones.
+
+    Parameters
+    ----------
+    explanation
+        Shape (n_rows, n_features).
+    truth
+        Aligned rows with ``driver_<factor>`` for every factor.
+    k
+        Factors compared per decision.
+
+    Returns
+    -------
+    dict
+        ``raised_all`` (every factor of the truth counts) and ``raised_observable`` (only the
+        factors some model input is evidence of).
+    """
+    drivers = truth[[f"{DRIVER_PREFIX}{f}" for f in FACTORS]].to_numpy(dtype=np.float64)
+    model = factor_contributions(explanation)[list(FACTORS)].to_numpy()
+    every = np.ones(len(FACTORS), dtype=bool)
+    seen = observable_factors(list(explanation.feature_names))
+    return {
+        "raised_all": raised_overlap(model, drivers, k, every),
+        "raised_observable": raised_overlap(model, drivers, k, seen),
+    }
+
+
+def ceiling_fidelity(
+    train_truth: pd.DataFrame, test_truth: pd.DataFrame, label: str, *, k: int = 3, seed: int = 0
+) -> dict[str, float]:
+    """The same metric for a model fitted on the hidden state itself (the ceiling).
+
+    A logistic regression on the truth's ``state_<factor>`` columns (no age, no practice), its
+    contributions measured against "every factor absent"; what an explanation could reach if
+    the record showed the hidden state. Factors without a state column (traits the truth keeps
+    as drivers only) stay unseen.
+
+    Parameters
+    ----------
+    train_truth, test_truth
+        Truth rows of the training and test decisions, with ``state_<factor>``,
+        ``driver_<factor>`` and ``label``.
+    label
+        The truth column the ceiling model learns (e.g. ``warrants_escalation``).
+    k
+        Factors compared per decision.
+    seed
+        Unused by the deterministic solver; kept for a uniform signature.
+
+    Returns
+    -------
+    dict
+        ``raised_all`` and ``raised_observable`` as in :func:`raised_fidelity`, and the factors
+        the ceiling model saw.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    cols = [f for f in FACTORS if f"state_{f}" in train_truth.columns]
+    Xtr = train_truth[[f"state_{f}" for f in cols]].to_numpy(dtype=np.float64)
+    Xte = test_truth[[f"state_{f}" for f in cols]].to_numpy(dtype=np.float64)
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(Xtr, train_truth[label].to_numpy())
+    contrib = np.zeros((len(Xte), len(FACTORS)))
+    for j, f in enumerate(cols):
+        contrib[:, list(FACTORS).index(f)] = lr.coef_[0][j] * Xte[:, j]
+    drivers = test_truth[[f"{DRIVER_PREFIX}{f}" for f in FACTORS]].to_numpy(dtype=np.float64)
+    seen = np.array([f in cols for f in FACTORS])
+    return {
+        "raised_all": raised_overlap(contrib, drivers, k, np.ones(len(FACTORS), dtype=bool)),
+        "raised_observable": raised_overlap(contrib, drivers, k, seen),
+        "factors_seen": float(len(cols)),
+    }

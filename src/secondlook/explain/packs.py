@@ -19,7 +19,14 @@ import pandas as pd
 import shap
 
 from secondlook.explain.plots import png_base64, timeline_figure, waterfall_figure
-from secondlook.explain.reasons import FACTOR_WORDS, factor_contributions, top_reasons
+from secondlook.explain.reasons import (
+    FACTOR_WORDS,
+    against_guidance,
+    factor_contributions,
+    factor_presence,
+    reason_sentence,
+    top_reasons,
+)
 from secondlook.features import catalogue_version
 from secondlook.schema import FACTORS
 
@@ -28,6 +35,7 @@ __all__ = [
     "OUTCOME_WORDS",
     "build_case_review",
     "case_events",
+    "chance_text",
     "render_case_review",
 ]
 
@@ -54,15 +62,19 @@ class CaseReview:
         The model whose reasons are shown, the unit of its contributions and a sentence saying
         which scale is explained and how calibration maps it to the probability.
     probability_text, threshold_text, capacity_text, flagged
-        The calibrated score, the flag cut, the share flagged, and whether this case is flagged.
+        The calibrated chance (with its interval when the calibration gives one), the flag cut,
+        the share flagged, and whether this case is flagged.
     reasons
         Top reasons (``feature``, ``value``, ``contribution``, ``sentence``).
     factors
         Contributions summed by hidden factor: ``words``, ``contribution``; non-zero only.
+        Where nothing in the record is evidence of the factor, ``words`` says so ("no record
+        of domestic abuse"): the contribution then comes from the absence.
     checklist
         The ``rules`` checklist items that hold for this case (empty if not computed).
     other_models
-        Every family's ``family``, ``probability_text``, ``flagged``.
+        Every family's ``family``, ``probability_text``, ``cut_text`` (its own flag cut) and
+        ``flagged``.
     events
         The household's events before the decision: ``date``, ``about``, ``what``.
     timeline_png, waterfall_png
@@ -73,6 +85,8 @@ class CaseReview:
         The truth panel (``true_risk``, ``warrants``, ``harm_observed``, ``drivers``) or None.
     sample_note
         E.g. that the decision was in the training split.
+    reference_text
+        One plain sentence saying what the reasons are measured against (None: the mean).
     """
 
     decision_id: str
@@ -97,6 +111,7 @@ class CaseReview:
     practice_text: str
     research: dict[str, Any] | None = None
     sample_note: str | None = None
+    reference_text: str | None = None
     version: str = dataclasses.field(default_factory=lambda: version("secondlook"))
     catalogue_version: str = dataclasses.field(default_factory=catalogue_version)
 
@@ -106,7 +121,24 @@ def _words(x: Any) -> str:
 
 
 def _pct(p: float) -> str:
-    return f"{100 * p:.0f}%" if p >= 0.01 else "under 1%"
+    if p < 0.01:
+        return "under 1%"
+    if p > 0.99:
+        return "over 99%"
+    return f"{100 * p:.0f}%"
+
+
+def chance_text(p: float, low: float | None = None, high: float | None = None) -> str:
+    """A chance in words with its interval, e.g. ``"31% (between 28% and 35%)"``.
+
+    ``low`` and ``high`` are the calibration's interval (Venn-Abers); when missing or NaN the
+    chance is given alone.
+    """
+    text = _pct(p)
+    if low is not None and high is not None and np.isfinite(low) and np.isfinite(high):
+        lo, hi = _pct(low), _pct(high)
+        text += f" (between {lo} and {hi})" if lo != hi else f" (interval {lo})"
+    return text
 
 
 def case_events(
@@ -158,11 +190,15 @@ def build_case_review(
     threshold: float,
     capacity: float,
     events: pd.DataFrame,
+    probability_low: float | None = None,
+    probability_high: float | None = None,
     top_k: int = 5,
     checklist: list[str] | None = None,
     other_models: list[dict[str, Any]] | None = None,
     truth: pd.Series | None = None,
     sample_note: str | None = None,
+    reference_text: str | None = None,
+    compare_to: pd.Series | None = None,
 ) -> CaseReview:
     """Fill a :class:`CaseReview` for one decision.
 
@@ -179,6 +215,8 @@ def build_case_review(
         Calibrated probability, the flag, the cut as a probability, and the capacity share.
     events
         The household's events before the decision (see :func:`case_events`).
+    probability_low, probability_high
+        The calibration's interval around ``probability`` (None or NaN: none shown).
     top_k
         How many reasons to list. Default 5.
     checklist
@@ -190,15 +228,28 @@ def build_case_review(
         ``harm_12m_observed``, ``driver_*``) for the research-only panel, or None.
     sample_note
         A note on which split the decision came from.
+    reference_text
+        The sentence saying what the reasons are measured against (the clean record).
+    compare_to
+        The reference's value of each input, to tell a reason that went against guidance.
 
     Returns
     -------
     CaseReview
     """
     reasons = top_reasons(explanation, top_k)[0]
+    ref = {} if compare_to is None else {str(k): float(v) for k, v in compare_to.items()}
+    for reason in reasons:
+        reason["against_guidance"] = against_guidance(
+            reason["feature"], reason["contribution"], reason["value"], ref.get(reason["feature"])
+        )
     by_factor = {k: float(v) for k, v in factor_contributions(explanation).iloc[0].items()}
+    present = factor_presence(explanation).iloc[0]
     factors = [
-        {"words": FACTOR_WORDS[f], "contribution": float(by_factor[f])}
+        {
+            "words": FACTOR_WORDS[f] if present[f] else f"no record of {FACTOR_WORDS[f]}",
+            "contribution": float(by_factor[f]),
+        }
         for f in sorted(FACTORS, key=lambda f: -abs(by_factor[f]))
         if abs(by_factor[f]) >= 0.01
     ]
@@ -228,15 +279,18 @@ def build_case_review(
     )
     if unit == "points":
         scale = (
-            "This model adds checklist points; the reasons below are those points. A calibration "
-            "fitted on earlier referrals turns the total into the chance shown."
+            "This model adds checklist points; the reasons below are those points (its score "
+            "units). A calibration fitted on earlier referrals turns the total into the chance "
+            "shown."
         )
     else:
         scale = (
-            "The reasons below are contributions to the model's raw score (log-odds, before "
-            "calibration); they add up exactly to that score. A calibration fitted on earlier "
-            "referrals turns the raw score into the chance shown without changing the order of "
-            "cases."
+            "The reasons below are contributions to the model's score, in score units (the "
+            "logarithm of the odds, before calibration): they add up exactly to the score, and "
+            "one unit more multiplies the odds by about 2.7. A calibration fitted on earlier "
+            "referrals turns the score into the chance shown without changing the order of cases; "
+            "the interval beside the chance is how far that calibration could be off for a score "
+            "like this one."
         )
     research = None
     if truth is not None:
@@ -265,7 +319,7 @@ def build_case_review(
         family=family,
         unit=unit,
         scale_text=scale,
-        probability_text=_pct(probability),
+        probability_text=chance_text(probability, probability_low, probability_high),
         threshold_text=_pct(threshold),
         capacity_text=f"{100 * capacity:.0f}%",
         flagged=bool(flagged),
@@ -273,9 +327,21 @@ def build_case_review(
         factors=factors,
         checklist=list(checklist or []),
         other_models=list(other_models or []),
+        reference_text=reference_text,
         events=ev_rows,
         timeline_png=png_base64(timeline_figure(events, date, title="Recorded events")),
-        waterfall_png=png_base64(waterfall_figure(explanation[0], max_display=top_k + 1)),
+        waterfall_png=png_base64(
+            waterfall_figure(
+                explanation[0],
+                max_display=top_k + 1,
+                labels=[
+                    reason_sentence(str(n), float(v), 1.0).rsplit(" — ", 1)[0]
+                    for n, v in zip(
+                        explanation.feature_names, np.asarray(explanation.data)[0], strict=True
+                    )
+                ],
+            )
+        ),
         practice_text=OUTCOME_WORDS.get(str(row.get("practice_outcome")), "Not recorded."),
         research=research,
         sample_note=sample_note,

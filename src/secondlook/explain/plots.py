@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from secondlook import fileio  # noqa: E402
 
 __all__ = [
     "TIMELINE_LANES",
@@ -92,12 +93,60 @@ def dependence_figure(explanation: shap.Explanation, feature: str, *, title: str
     return fig
 
 
-def waterfall_figure(explanation_row: shap.Explanation, *, max_display: int = 10) -> Figure:
-    """SHAP's waterfall of one decision: from the base value to the margin."""
+#: shap's mathematical labels on the waterfall, in words
+_WATERFALL_WORDS = {
+    "\n$E[f(X)]$": "\naverage score",
+    "$f(x)$": "this referral's score",
+}
+
+
+def waterfall_figure(
+    explanation_row: shap.Explanation,
+    *,
+    max_display: int = 10,
+    labels: list[str] | None = None,
+) -> Figure:
+    """SHAP's waterfall of one decision: from the average score to this referral's score.
+
+    Parameters
+    ----------
+    explanation_row
+        One row of an explanation.
+    max_display
+        Bars shown (the rest are summed into one).
+    labels
+        Plain words for each feature (e.g. the catalogue's sentence for its value), shown
+        instead of the feature names and values; default the feature names.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        shap's ``f(x)`` and ``E[f(X)]`` are labelled "this referral's score" and "average
+        score"; the axis is in score units.
+    """
+    row = explanation_row
+    if labels is not None:
+        row = shap.Explanation(
+            values=np.asarray(row.values),
+            base_values=row.base_values,
+            data=None,
+            feature_names=[_shorten(x) for x in labels],
+        )
     fig = plt.figure()
     plt.figure(fig.number)
-    shap.plots.waterfall(explanation_row, max_display=max_display, show=False)
-    return plt.gcf()
+    shap.plots.waterfall(row, max_display=max_display, show=False)
+    fig = plt.gcf()
+    for ax in fig.axes:
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        if any(t in _WATERFALL_WORDS for t in ticks):
+            ax.set_xticks(ax.get_xticks())
+            ax.set_xticklabels([_WATERFALL_WORDS.get(t, t) for t in ticks])
+    fig.axes[0].set_xlabel("score units")
+    return fig
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 #: timeline lanes: event type -> lane label, in drawing order (top to bottom)
@@ -193,16 +242,9 @@ def timeline_figure(
 
 def png_base64(fig: Figure, *, dpi: int = 90) -> str:
     """The figure as a base64 PNG string (for a self-contained HTML page); closes the figure."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(fileio.figure_png(fig, dpi=dpi)).decode("ascii")
 
 
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
     """Save the figure as a PNG (parent folders created) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return fileio.save_png(fig, path, dpi=dpi)

@@ -29,6 +29,7 @@ __all__ = [
     "LOWERS",
     "evidence_map",
     "factor_contributions",
+    "factor_presence",
     "reason_sentence",
     "top_reason_columns",
     "top_reasons",
@@ -244,3 +245,72 @@ def factor_contributions(explanation: shap.Explanation) -> pd.DataFrame:
         factor = evidence[name]
         matrix[j, columns.index(factor if factor is not None else "other")] = 1.0
     return pd.DataFrame(values @ matrix, columns=columns)
+
+
+def factor_presence(explanation: shap.Explanation) -> pd.DataFrame:
+    """Whether anything in each row's record is evidence of each hidden factor.
+
+    Parameters
+    ----------
+    explanation
+        Shape (n_rows, n_features); its ``data`` are the feature values.
+
+    Returns
+    -------
+    pandas.DataFrame of bool
+        Shape (n_rows, len(FACTORS)): True where at least one input that is evidence of the
+        factor is non-zero (a count above 0, a "yes"). False means the record holds no sign of
+        it, so a contribution of that factor comes from the absence of a record and must be
+        worded so ("no record of domestic abuse").
+    """
+    data = np.asarray(explanation.data, dtype=np.float64)
+    evidence = evidence_map(list(explanation.feature_names))
+    out = {}
+    for factor in FACTORS:
+        cols = [j for j, f in enumerate(explanation.feature_names) if evidence[f] == factor]
+        out[factor] = (data[:, cols] != 0).any(axis=1) if cols else np.zeros(len(data), bool)
+    return pd.DataFrame(out)
+
+
+#: what a pack says beside a reason that went against the catalogue's direction
+AGAINST_GUIDANCE = {
+    1: "guidance says this can only raise concern, but this model counted it as lowering the score",
+    -1: "guidance says this can only lower concern, but this model counted it as raising the score",
+}
+
+
+def against_guidance(
+    feature: str,
+    contribution: float,
+    value: float | None = None,
+    reference: float | None = None,
+) -> str | None:
+    """The warning for a reason that moved the score against the catalogue's direction.
+
+    A ``raises`` feature contradicts guidance when its value is above the reference's and it
+    lowered the score (or below and raised it); a ``lowers`` feature the other way round.
+    Against the clean record every guided feature sits at its "nothing recorded" end, so there
+    a ``raises`` feature that lowered the score is a contradiction.
+
+    Parameters
+    ----------
+    feature
+        A feature name (outside the catalogue: never against guidance).
+    contribution
+        Its signed contribution.
+    value, reference
+        The case's value and the reference's (e.g. the clean record or the training mean).
+        Without them the value is taken to be above the reference.
+
+    Returns
+    -------
+    str or None
+        :data:`AGAINST_GUIDANCE` text for a contradiction, else None.
+    """
+    from secondlook.features.catalogue import directions
+
+    sign = directions([feature])[feature]
+    moved = 1.0 if value is None or reference is None else float(np.sign(value - reference))
+    if sign and moved and sign * moved * contribution < -_NEGLIGIBLE:
+        return AGAINST_GUIDANCE[sign]
+    return None

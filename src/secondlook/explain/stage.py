@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -31,10 +30,11 @@ import shap
 
 from secondlook.errors import InputError, MissingInputError
 from secondlook.explain.contributions import additivity_error, explain_model, family_of
-from secondlook.explain.fidelity import fidelity
+from secondlook.explain.fidelity import ceiling_fidelity, fidelity, raised_fidelity
 from secondlook.explain.packs import (
     build_case_review,
     case_events,
+    chance_text,
     render_case_review,
 )
 from secondlook.explain.plots import (
@@ -43,8 +43,11 @@ from secondlook.explain.plots import (
     importance_figure,
     save_png,
 )
-from secondlook.explain.reasons import factor_contributions, top_reasons
+from secondlook.explain.reasons import against_guidance, factor_contributions, top_reasons
+from secondlook.explain.sample import PACK_KINDS, SEED_KIND, pack_sample
 from secondlook.explain.stability import global_importance, stability
+from secondlook.features.reference import clean_record_reference, reference_sentence
+from secondlook.fileio import json_ready, write_json
 from secondlook.models import (
     CalibratedModel,
     RulesModel,
@@ -86,14 +89,29 @@ class FamilyExplanation:
     fidelity: Any = None
 
 
-def reasons_frame(explanation: shap.Explanation, decision_ids: Any, k: int) -> pd.DataFrame:
-    """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest)."""
+def reasons_frame(
+    explanation: shap.Explanation,
+    decision_ids: Any,
+    k: int,
+    compare_to: pd.Series | None = None,
+) -> pd.DataFrame:
+    """:func:`top_reasons` as a long table with ``decision_id`` and ``rank`` (1 = largest).
+
+    ``against_guidance`` marks a reason that moved the score against the catalogue's direction,
+    the case's value compared with ``compare_to`` (the explanation's reference).
+    """
     rows: list[dict[str, Any]] = []
     for did, reasons in zip(np.asarray(decision_ids), top_reasons(explanation, k), strict=True):
         for rank, r in enumerate(reasons, start=1):
             rows.append({"decision_id": did, "rank": rank, **r})
     cols = ["decision_id", "rank", "feature", "value", "contribution", "sentence"]
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    ref = {} if compare_to is None else {str(k): float(v) for k, v in compare_to.items()}
+    out["against_guidance"] = [
+        against_guidance(f, c, v, ref.get(f)) is not None
+        for f, c, v in zip(out["feature"], out["contribution"], out["value"], strict=True)
+    ]
+    return out
 
 
 def explain_split(
@@ -103,6 +121,8 @@ def explain_split(
     top_k: int,
     truth: pd.DataFrame | None = None,
     fidelity_k: int = 3,
+    reference: pd.Series | None = None,
+    compare_to: pd.Series | None = None,
 ) -> FamilyExplanation:
     """Explain every row of ``frame`` with ``model`` and compare with the truth if given.
 
@@ -118,12 +138,17 @@ def explain_split(
         Truth rows aligned with ``frame`` (``driver_*`` columns), or None.
     fidelity_k
         Factors compared per decision.
+    reference
+        Measure contributions against this referral (the clean record); None: the mean.
+    compare_to
+        What a reason's value is compared with to tell whether it went against guidance
+        (default ``reference``; with the mean-referenced explanation, the training mean).
 
     Returns
     -------
     FamilyExplanation
     """
-    expl = explain_model(model, frame, check_additivity=False)
+    expl = explain_model(model, frame, check_additivity=False, reference=reference)
     err = additivity_error(expl, model.decision_function(frame))
     ids = frame["decision_id"].to_numpy()
     factors = factor_contributions(expl)
@@ -133,26 +158,28 @@ def explain_split(
         "additivity_max_error": err,
         "rows": len(frame),
     }
+    reasons = reasons_frame(expl, ids, top_k, reference if compare_to is None else compare_to)
+    summary["reference"] = "mean" if reference is None else "clean_record"
+    summary["reasons_against_guidance"] = int(reasons["against_guidance"].sum())
+    summary["decisions_with_reason_against_guidance"] = int(
+        reasons.loc[reasons["against_guidance"], "decision_id"].nunique()
+    )
     fid = None
     if truth is not None:
         fid = fidelity(expl, truth, k=fidelity_k, decision_ids=ids)
-    return FamilyExplanation(expl, reasons_frame(expl, ids, top_k), factors, summary, fid)
+        fid.update(raised_fidelity(expl, truth, k=fidelity_k))
+    return FamilyExplanation(expl, reasons, factors, summary, fid)
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    def clean(x: Any) -> Any:
+    def rounded(x: Any) -> Any:  # 6 decimals (3 significant digits below 1e-4): stable bytes
         if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, np.generic):
-            x = x.item()
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, float):
+            return {k: rounded(v) for k, v in x.items()}
+        if isinstance(x, float) and math.isfinite(x):
             return round(x, 6) if abs(x) >= 1e-4 or x == 0 else float(f"{x:.3g}")
         return x
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(dict(data)), indent=2, sort_keys=True) + "\n")
+    write_json(path, rounded(json_ready(dict(data))), sort_keys=True)
 
 
 def _global_outputs(
@@ -196,17 +223,39 @@ def _split_note(split: str) -> str | None:
     return None
 
 
+def pack_family(cfg: ExplainParams, models: Mapping[str, CalibratedModel]) -> str:
+    """The family whose reasons the case review packs show.
+
+    ``explain.pack_family`` when it was trained, else the first trained family (in
+    ``train.families`` order); the packs and their index both name this one.
+    """
+    return cfg.pack_family if cfg.pack_family in models else next(iter(models))
+
+
+def _kind_note(kind: str) -> str | None:
+    if kind in PACK_KINDS:
+        return f"Sampled for review as: {PACK_KINDS[kind].lower()}."
+    if kind == SEED_KIND:
+        return "A seed case: every one of its decisions has a pack."
+    return None
+
+
 def _packs(
     models: Mapping[str, CalibratedModel],
     rows: pd.DataFrame,
     cfg: ExplainParams,
     raw: Mapping[str, pd.DataFrame],
     packs_dir: Path,
+    references: Mapping[str, pd.Series | None] | None = None,
+    compare: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, Any]]:
-    family = cfg.pack_family if cfg.pack_family in models else next(iter(models))
+    family = pack_family(cfg, models)
     model = models[family]
-    expl = explain_model(model, rows)
-    probs = {f: m.probability(rows) for f, m in models.items()}
+    reference = (references or {}).get(family)
+    expl = explain_model(model, rows, reference=reference)
+    reference_text = None if reference is None else reference_sentence(reference)
+    intervals = {f: m.probability_interval(rows) for f, m in models.items()}
+    probs = {f: iv[0] for f, iv in intervals.items()}
     flags = {f: m.flag(rows) for f, m in models.items()}
     checklist_items = None
     if "rules" in models and isinstance(models["rules"].family, RulesModel):
@@ -239,6 +288,8 @@ def _packs(
             family=family,
             unit=family_of(model).margin_scale,
             probability=float(probs[family][i]),
+            probability_low=float(intervals[family][1][i]),
+            probability_high=float(intervals[family][2][i]),
             flagged=bool(flags[family][i]),
             threshold=float(model.threshold_),
             capacity=float(model.capacity),
@@ -248,13 +299,26 @@ def _packs(
             other_models=[
                 {
                     "family": f,
-                    "probability_text": f"{100 * probs[f][i]:.0f}%",
+                    "probability_text": chance_text(
+                        float(probs[f][i]), float(intervals[f][1][i]), float(intervals[f][2][i])
+                    ),
+                    "cut_text": chance_text(float(m.threshold_)),
                     "flagged": bool(flags[f][i]),
                 }
-                for f in models
+                for f, m in models.items()
             ],
             truth=truth.loc[did] if did in truth.index else None,  # type: ignore[arg-type]
-            sample_note=_split_note(str(row.get("split", ""))),
+            sample_note=" ".join(
+                x
+                for x in (
+                    _kind_note(str(row.get("pack_kind", SEED_KIND))),
+                    _split_note(str(row.get("split", ""))),
+                )
+                if x
+            )
+            or None,
+            reference_text=reference_text,
+            compare_to=(compare or {}).get(family),
         )
         (packs_dir / f"{did}.html").write_text(render_case_review(review))
         index.append(
@@ -264,26 +328,46 @@ def _packs(
                 "probability": review.probability_text,
                 "flagged": review.flagged,
                 "practice": str(row.get("practice_outcome", "")),
+                "kind": str(row.get("pack_kind", SEED_KIND)),
             }
         )
     return index
 
 
 def _index_html(index: list[dict[str, Any]], family: str) -> str:
+    """The packs' index: one table per kind of outcome, seed cases first."""
     import html
 
-    items = "\n".join(
-        f'<tr><td><a href="{html.escape(r["decision_id"])}.html">{html.escape(r["decision_id"])}'
-        f"</a></td><td>{r['decision_date']}</td><td>{r['probability']}</td>"
-        f"<td>{'yes' if r['flagged'] else 'no'}</td><td>{html.escape(r['practice'])}</td></tr>"
-        for r in index
-    )
+    titles = {SEED_KIND: "Seed cases (every decision, whatever its outcome)", **PACK_KINDS}
+    parts = []
+    for kind, title in titles.items():
+        rows = [r for r in index if r.get("kind", SEED_KIND) == kind]
+        items = "\n".join(
+            f'<tr><td><a href="{html.escape(r["decision_id"])}.html">'
+            f"{html.escape(r['decision_id'])}</a></td><td>{r['decision_date']}</td>"
+            f"<td>{html.escape(r['probability'])}</td>"
+            f"<td>{'yes' if r['flagged'] else 'no'}</td><td>{html.escape(r['practice'])}</td></tr>"
+            for r in rows
+        )
+        parts.append(
+            f'<h2 id="{kind}">{html.escape(title)} ({len(rows)})</h2>'
+            + (
+                "<table><tr><th>decision</th><th>date</th><th>estimated chance (interval)</th>"
+                f"<th>flagged</th><th>practice decided</th></tr>\n{items}\n</table>"
+                if rows
+                else "<p>No decision of this kind in the sample.</p>"
+            )
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Case reviews</title>'
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;"
+        "padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:.2rem .5rem;text-align:left}</style>"
         "</head><body><h1>Case review packs (synthetic data, research use only)</h1>"
-        f"<p>Reasons from the <strong>{html.escape(family)}</strong> model.</p><table border=1>"
-        "<tr><th>decision</th><th>date</th><th>estimated chance</th><th>flagged</th>"
-        f"<th>practice decided</th></tr>\n{items}\n</table></body></html>\n"
+        f"<p>Reasons from the <strong>{html.escape(family)}</strong> model. Besides the seed "
+        "cases, the sample is drawn evenly (seeded) from three kinds of outcome on the test "
+        "split, so that what the model misses and where it flags without cause are seen as "
+        "well as what it gets right.</p>" + "\n".join(parts) + "</body></html>\n"
     )
 
 
@@ -356,8 +440,26 @@ def run_explain(
     stab_rows = np.sort(
         rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
     )
+    references = {
+        f: clean_record_reference(train, list(m.family.inputs_))
+        if cfg.reference == "clean_record"
+        else None
+        for f, m in models.items()
+    }
+    compare: dict[str, pd.Series] = {}
+    for f, m in models.items():
+        ref = references[f]
+        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
     for family, model in models.items():
-        fe = explain_split(model, test, top_k=cfg.top_k, truth=truth, fidelity_k=cfg.fidelity_k)
+        fe = explain_split(
+            model,
+            test,
+            top_k=cfg.top_k,
+            truth=truth,
+            fidelity_k=cfg.fidelity_k,
+            reference=references[family],
+            compare_to=compare[family],
+        )
         summary[family] = fe.summary
         fid[family] = dict(fe.fidelity)
         by_factor.append(fe.fidelity.per_factor.assign(family=family))
@@ -386,6 +488,13 @@ def run_explain(
             f"overlap with truth {fid[family]['top_k_overlap']:.2f}, spearman "
             f"{fid[family]['spearman']:.2f}, tau {stab[family]['kendall_tau_mean']:.2f}"
         )
+    train_truth = raw["truth"].set_index("decision_id").reindex(train["decision_id"])
+    if train_truth["true_risk_12m"].notna().all():
+        # the ceiling is the same for every family; each entry carries it, so that the file
+        # keeps one key per family
+        ceiling = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
+        for family in fid:
+            fid[family].update({f"ceiling_{k}": v for k, v in ceiling.items()})
     pd.concat(by_factor).to_csv(
         out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g"
     )
@@ -393,10 +502,12 @@ def run_explain(
     _write_json(out / "fidelity.json", fid)
     _write_json(out / "stability.json", stab)
 
-    # case review packs: a sample of flagged test decisions, and every seed-case decision
-    pack_model = models.get(cfg.pack_family, next(iter(models.values())))
-    flagged = np.flatnonzero(pack_model.flag(test))
-    chosen = np.sort(rng.choice(flagged, size=min(cfg.n_packs, len(flagged)), replace=False))
+    # case review packs: every seed-case decision, and a sample of test decisions drawn evenly
+    # from each kind of outcome (flagged and warranted, flagged without cause, missed)
+    pack_model = models[pack_family(cfg, models)]
+    chosen, chosen_kinds = pack_sample(
+        pack_model.flag(test), truth["warrants_escalation"].to_numpy(dtype=bool), cfg.n_packs, rng
+    )
     everything = pd.concat(splits.values(), ignore_index=True)
     seeds = (
         everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)]
@@ -408,9 +519,19 @@ def run_explain(
         .drop_duplicates("decision_id")
         .reset_index(drop=True)
     )
-    index = _packs(models, pack_rows, cfg, raw, packs_dir) if len(pack_rows) else []
+    kinds = dict.fromkeys(seeds["decision_id"].astype(str), SEED_KIND) | {
+        str(d): k
+        for d, k in zip(test["decision_id"].iloc[chosen], chosen_kinds, strict=True)
+        if str(d) not in set(seeds["decision_id"].astype(str))
+    }
+    pack_rows["pack_kind"] = pack_rows["decision_id"].astype(str).map(kinds)
+    index = (
+        _packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
+        if len(pack_rows)
+        else []
+    )
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
-    (packs_dir / "index.html").write_text(_index_html(index, cfg.pack_family))
+    (packs_dir / "index.html").write_text(_index_html(index, pack_family(cfg, models)))
     log(f"explain: {len(index)} case review packs -> {packs_dir}")
 
     if track:

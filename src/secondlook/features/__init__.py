@@ -49,7 +49,9 @@ NEVER_INPUT_PREFIXES = (
 )
 
 
-def model_inputs(columns: Iterable[str], *, include_deprivation: bool = False) -> list[str]:
+def model_inputs(
+    columns: Iterable[str], *, include_deprivation: bool = False, include_practice: bool = True
+) -> list[str]:
     """The columns of a feature table that a model may read, in table order.
 
     Only catalogue features qualify; identifiers, dates, labels (``label_``), group attributes
@@ -62,6 +64,9 @@ def model_inputs(columns: Iterable[str], *, include_deprivation: bool = False) -
         Column names of a feature table.
     include_deprivation
         Whether ``deprivation_decile`` is an input (``features.include_deprivation``).
+    include_practice
+        Whether the catalogue's ``practice`` features (what practice decided) are inputs
+        (``features.practice_features: include``); False keeps signals only.
 
     Returns
     -------
@@ -74,6 +79,8 @@ def model_inputs(columns: Iterable[str], *, include_deprivation: bool = False) -
         if s is None or column in ID_COLUMNS or column.startswith(NEVER_INPUT_PREFIXES):
             continue
         if s.group_attribute and not (include_deprivation and column == "deprivation_decile"):
+            continue
+        if not include_practice and s.kind == "practice":
             continue
         chosen.append(column)
     return chosen

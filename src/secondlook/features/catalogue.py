@@ -21,11 +21,14 @@ from secondlook.schema import CONCERNS, FACTORS, SOURCES
 
 __all__ = [
     "CATALOGUE",
+    "DIRECTIONS",
+    "PRACTICE_FEATURES",
     "FAMILIES",
     "NO_REFERRAL_DAYS",
     "NON_MOBILE_MONTHS",
     "FeatureSpec",
     "catalogue_version",
+    "directions",
     "feature_names",
     "render_markdown",
     "reason_text",
@@ -33,6 +36,10 @@ __all__ = [
 ]
 
 Unit = Literal["months", "days", "count", "yes/no", "decile"]
+Direction = Literal["raises", "lowers", "either"]
+Kind = Literal["signal", "practice"]
+#: the directions a feature may declare, and the sign a monotone constraint gives each
+DIRECTIONS: dict[str, int] = {"raises": 1, "lowers": -1, "either": 0}
 
 #: ``days_since_last_referral`` when the child has no earlier referral (also its cap)
 NO_REFERRAL_DAYS = 9999
@@ -80,6 +87,18 @@ class FeatureSpec:
         A value that means "none recorded" (e.g. no earlier referral), or ``None``.
     reason_sentinel
         Sentence used when the value equals ``sentinel``.
+    direction
+        Which way guidance allows the feature to move a score as its value rises: ``raises``,
+        ``lowers`` or ``either`` (see :data:`DIRECTIONS`). Filled from :data:`POLICY`.
+    kind
+        ``signal`` (something that happened to or around the child) or ``practice`` (what
+        practice decided: no further action, assessment, s47 outcome, plan).
+    why
+        One sentence of why, for every ``raises`` or ``lowers`` feature.
+    clean_value
+        The feature's value in the clean-record reference (nothing recorded), or ``None`` when
+        the reference takes the most common value in the training data (the child's own
+        characteristics, the household's adults, the referral's source and concern).
     """
 
     name: str
@@ -92,6 +111,10 @@ class FeatureSpec:
     reason_zero: str | None = None
     sentinel: int | None = None
     reason_sentinel: str | None = None
+    direction: Direction = "either"
+    kind: Kind = "signal"
+    why: str | None = None
+    clean_value: float | None = None
 
 
 _DRIVER_OF_CONCERN: dict[str, str | None] = {
@@ -548,12 +571,119 @@ def _build() -> tuple[FeatureSpec, ...]:
     return tuple(specs)
 
 
+# --- the policy on reasons: direction and kind of every feature ---------------------------------
+#: practice's own decisions about this child and its siblings (what practice decided)
+PRACTICE_FEATURES = (
+    "prior_nfa",
+    "prior_assessment",
+    "prior_s47",
+    "prior_s47_substantiated",
+    "cp_plan_ever",
+    "cp_plan_active",
+    "sibling_prior_nfa",
+    "sibling_prior_assessment",
+    "sibling_prior_s47",
+    "sibling_prior_s47_substantiated",
+    "sibling_cp_plan_ever",
+    "sibling_on_plan",
+)
+
+_WHY_PRACTICE: dict[str, str] = {
+    "prior_nfa": "A referral that ended in no further action is still a referral: serious case "
+    "reviews warn against reading earlier decisions not to act as reassurance.",
+    "prior_assessment": "An earlier referral judged to need an assessment is a recorded concern; "
+    "more of them cannot lessen it.",
+    "prior_s47": "An earlier child protection enquiry means practice once suspected significant "
+    "harm.",
+    "prior_s47_substantiated": "A substantiated enquiry is a finding of significant harm.",
+    "cp_plan_ever": "A child who has been on a plan has been found at risk of significant harm "
+    "before.",
+    "sibling_prior_nfa": "Guidance asks practice to read the siblings' history: their referrals "
+    "that ended without action are not evidence that this child is safe.",
+    "sibling_prior_assessment": "A sibling's assessed referral is a concern about the same "
+    "household.",
+    "sibling_prior_s47": "An enquiry about a sibling means significant harm was suspected in the "
+    "same household.",
+    "sibling_prior_s47_substantiated": "A sibling's substantiated enquiry is a finding of "
+    "significant harm in the same household.",
+    "sibling_cp_plan_ever": "Guidance: a sibling on a plan, now or before, can only raise concern "
+    "about the household.",
+    "sibling_on_plan": "Guidance: a sibling on a plan can only raise concern about the household.",
+}
+
+_WHY_FAMILY: dict[str, str] = {
+    "history": "More referrals about the child, or referrals for this concern, can only raise "
+    "concern (guidance on cumulative concern).",
+    "siblings": "Referrals about siblings are concerns about the same household; guidance asks "
+    "practice to read them, never to start again.",
+    "household": "Guidance: recorded incidents, contacts, injuries and factors about the household "
+    "can only raise concern.",
+}
+
+_WHY_NAMED: dict[str, str] = {
+    "disability": "Guidance: disabled children face a higher risk of abuse and neglect.",
+    "days_since_last_referral": "A more recent earlier referral is a more current concern; "
+    "the none value is the far end of the scale.",
+    "days_since_sibling_referral": "A more recent referral about a sibling is a more current "
+    "concern; the none value is the far end of the scale.",
+    "adults_joined_12m": "Guidance: a new adult in the household is a risk to be assessed.",
+    "unassessed_adult_present": "Guidance: an adult living with the child whom no one has "
+    "assessed is an unknown risk.",
+    "unassessed_adult_named_in_da": "An adult named in domestic abuse reports whom no one has "
+    "assessed is a risk nobody has weighed.",
+    "sibling_ever_removed": "Guidance: a sibling removed into care can only raise concern about "
+    "a later child.",
+    "unborn_earlier_removal": "Guidance: an unborn child of a mother who had a child removed "
+    "needs a pre-birth assessment.",
+}
+
+#: features guidance does not order (child characteristics, the referral's own source and
+#: concern, the adults living there, pre-birth timing, group attributes)
+_EITHER = ("child", "referral", "group")
+_EITHER_NAMED = (
+    "age_months",
+    "unborn",
+    "not_yet_mobile",
+    "cp_plan_active",
+    "adults_present",
+    "months_notification_to_prebirth_referral",
+    "months_prebirth_referral_before_due",
+)
+#: the clean-record reference keeps these at their most common value (not "nothing recorded")
+_CHARACTERISTIC_FAMILIES = ("child", "referral", "group")
+_CHARACTERISTIC_NAMED = ("adults_present",)
+
+
+def _with_policy(s: FeatureSpec) -> FeatureSpec:
+    kind: Kind = "practice" if s.name in PRACTICE_FEATURES else "signal"
+    direction: Direction
+    why: str | None
+    if s.name in _EITHER_NAMED or (s.family in _EITHER and s.name != "disability"):
+        direction, why = "either", None
+    elif s.name in ("days_since_last_referral", "days_since_sibling_referral"):
+        direction, why = "lowers", _WHY_NAMED[s.name]
+    else:
+        direction = "raises"
+        why = _WHY_PRACTICE.get(s.name) or _WHY_NAMED.get(s.name) or _WHY_FAMILY.get(s.family)
+        if why is None and s.family == "pregnancy":
+            why = _WHY_NAMED["unborn_earlier_removal"]
+    if s.family in _CHARACTERISTIC_FAMILIES or s.name in _CHARACTERISTIC_NAMED:
+        clean: float | None = None
+    elif s.sentinel is not None:
+        clean = float(s.sentinel)
+    else:
+        clean = 0.0
+    return dataclasses.replace(s, direction=direction, kind=kind, why=why, clean_value=clean)
+
+
 #: every feature, in the builder's column order
-CATALOGUE: tuple[FeatureSpec, ...] = _build()
+CATALOGUE: tuple[FeatureSpec, ...] = tuple(_with_policy(s) for s in _build())
 _BY_NAME: dict[str, FeatureSpec] = {s.name: s for s in CATALOGUE}
 assert len(_BY_NAME) == len(CATALOGUE), "feature names must be unique"
 assert all(s.family in FAMILIES for s in CATALOGUE)
 assert all(s.evidence_of is None or s.evidence_of in FACTORS for s in CATALOGUE)
+assert all(s.why for s in CATALOGUE if s.direction != "either"), "every raises/lowers needs a why"
+assert set(PRACTICE_FEATURES) <= set(_BY_NAME)
 
 
 def feature_names() -> list[str]:
@@ -588,6 +718,21 @@ def spec(name: str) -> FeatureSpec:
     except KeyError:
         near = [n for n in _BY_NAME if n.split("_")[0] == name.split("_")[0]][:5]
         raise KeyError(f"`{name}` is not in the feature catalogue (similar: {near})") from None
+
+
+def directions(columns: list[str]) -> dict[str, int]:
+    """The monotone sign guidance allows each column: +1 raises, -1 lowers, 0 either.
+
+    Parameters
+    ----------
+    columns
+        Model inputs; columns outside the catalogue (e.g. ethnicity indicators) get 0.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    return {c: DIRECTIONS[_BY_NAME[c].direction] if c in _BY_NAME else 0 for c in columns}
 
 
 def catalogue_version() -> str:
@@ -657,6 +802,14 @@ def render_markdown() -> str:
         "or anything later. `evidence of` names the hidden factor of the synthetic world "
         "(`driver_<factor>` in the truth table) the feature is a signal of.",
         "",
+        "`direction` is the policy on reasons: which way guidance allows a feature to move a "
+        "score as its value rises (`raises`, `lowers`, or `either` where guidance does not "
+        "order it); the `guidance` training policy (`train.policy`) enforces it as a monotone "
+        "constraint. `kind` says whether a feature is a `signal` (something that happened to or "
+        "around the child) or a `practice` feature (what practice decided: no further action, "
+        "assessment, s47 outcome, plan); `features.practice_features: exclude` trains on "
+        "signals only.",
+        "",
         f"{len(CATALOGUE)} features.",
     ]
     for family, heading in FAMILIES.items():
@@ -667,12 +820,12 @@ def render_markdown() -> str:
             "",
             f"## {heading}",
             "",
-            "| feature | unit | description | reason | evidence of |",
-            "| --- | --- | --- | --- | --- |",
+            "| feature | unit | description | reason | evidence of | direction | kind | why |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for s in members:
             lines.append(
                 f"| `{s.name}` | {s.unit} | {cell(s.description)} | {cell(s.reason)} | "
-                f"{s.evidence_of or '—'} |"
+                f"{s.evidence_of or '—'} | {s.direction} | {s.kind} | {cell(s.why or '—')} |"
             )
     return "\n".join(lines) + "\n"

@@ -16,9 +16,9 @@ from secondlook.errors import InputError, MissingInputError
 from secondlook.features.build import build_features
 from secondlook.features.catalogue import render_markdown
 from secondlook.params import FeaturesParams, ParamsError, SynthParams
-from secondlook.schema import LABELS, SCHEMAS, validate_tables
+from secondlook.schema import LABELS, validate_tables
 
-__all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "run_featurize"]
+__all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "read_splits", "run_featurize"]
 
 SPLITS = ("train", "valid", "test")
 #: the group attributes every split table carries (never model inputs)
@@ -91,6 +91,23 @@ def assemble(
     return out
 
 
+def read_splits(features_dir: Path) -> dict[str, pd.DataFrame]:
+    """Read the split feature tables ``features_dir/{train,valid,test}.parquet``.
+
+    Raises
+    ------
+    MissingInputError
+        Naming the first missing table and the stage that writes it.
+    """
+    splits = {}
+    for name in SPLITS:
+        path = Path(features_dir) / f"{name}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
+        splits[name] = pd.read_parquet(path)
+    return splits
+
+
 def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.DataFrame]:
     """Read the canonical tables from ``raw_dir/<name>.parquet``.
 
@@ -104,12 +121,7 @@ def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.Da
         path = Path(raw_dir) / f"{name}.parquet"
         if not path.is_file():
             raise MissingInputError(f"{path} not found (run `secondlook generate` first)")
-        table = pd.read_parquet(path)
-        # parquet keeps dates at millisecond resolution; the contract is datetime64[s]
-        for column, col_schema in SCHEMAS[name].columns.items():
-            if str(col_schema.dtype) == "datetime64[s]" and column in table.columns:
-                table[column] = table[column].astype("datetime64[s]")
-        tables[name] = table
+        tables[name] = pd.read_parquet(path)
     return tables
 
 

@@ -30,7 +30,10 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from secondlook.errors import ModelInputError
 
-__all__ = ["ModelFamily", "ModelInputError", "as_inputs", "check_binary"]
+__all__ = ["POLICIES", "ModelFamily", "ModelInputError", "as_inputs", "check_binary", "constraints"]
+
+#: ``train.policy`` values: ``none`` learns any direction; ``guidance`` enforces the catalogue's
+POLICIES = ("none", "guidance")
 
 
 def as_inputs(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -94,6 +97,36 @@ def check_binary(y: npt.ArrayLike) -> npt.NDArray[np.int64]:
     if out.min() == out.max():
         raise ModelInputError("the label has one class only; nothing can be learned")
     return out
+
+
+def constraints(columns: list[str], policy: str) -> list[int]:
+    """The monotone sign of each column under ``policy``: +1 raises, -1 lowers, 0 free.
+
+    Parameters
+    ----------
+    columns
+        The model's inputs, in order.
+    policy
+        ``none`` (every sign 0) or ``guidance`` (the feature catalogue's ``direction``).
+
+    Returns
+    -------
+    list of int
+        One of -1, 0, 1 per column.
+
+    Raises
+    ------
+    ValueError
+        If ``policy`` is unknown.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
+    if policy == "none":
+        return [0] * len(columns)
+    from secondlook.features.catalogue import directions
+
+    signs = directions(columns)
+    return [signs[c] for c in columns]
 
 
 class ModelFamily(ClassifierMixin, BaseEstimator):  # type: ignore[misc]

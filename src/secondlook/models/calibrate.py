@@ -1,8 +1,10 @@
 """Calibration of the margin on the validation split, and the capacity threshold.
 
 :class:`CalibratedModel` wraps a fitted family. On the validation split it fits a monotone map
-from the family's margin to a probability (isotonic regression, or a logistic "sigmoid" fit, per
-``train.calibration``) and sets the flag cut so that ``capacity`` of the validation referrals are
+from the family's margin to a probability (per ``train.calibration``: ``venn-abers``, the default,
+which gives each probability an interval and keeps distinct margins distinct — see
+:mod:`secondlook.models.venn_abers`; ``isotonic`` regression; or a logistic ``sigmoid`` fit) and
+sets the flag cut so that ``capacity`` of the validation referrals are
 flagged.
 
 The cut is stored on both scales: ``margin_threshold_`` (the margin at the cut) and
@@ -25,6 +27,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from secondlook.models.base import ModelFamily, ModelInputError, check_binary
+from secondlook.models.venn_abers import VennAbersMap
 
 __all__ = ["CalibratedModel", "capacity_cut", "PROBA_CLIP"]
 
@@ -70,7 +73,7 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
     family
         A fitted :class:`~secondlook.models.base.ModelFamily`.
     method
-        ``"isotonic"`` or ``"sigmoid"``. Default ``"isotonic"``.
+        ``"venn-abers"``, ``"isotonic"`` or ``"sigmoid"``. Default ``"venn-abers"``.
     capacity
         Share of referrals to flag, in (0, 1). Default 0.10.
 
@@ -89,7 +92,7 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
     def __init__(
         self,
         family: ModelFamily,
-        method: Literal["isotonic", "sigmoid"] = "isotonic",
+        method: Literal["venn-abers", "isotonic", "sigmoid"] = "venn-abers",
         capacity: float = 0.10,
     ) -> None:
         self.family = family
@@ -117,13 +120,15 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         """
         target = check_binary(y)
         margin = self.family.decision_function(X)
-        if self.method == "isotonic":
-            cal: Any = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        if self.method == "venn-abers":
+            cal: Any = VennAbersMap().fit(margin, target)
+        elif self.method == "isotonic":
+            cal = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
             cal.fit(margin, target)
         elif self.method == "sigmoid":
             cal = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), target)
         else:
-            raise ValueError(f"method must be isotonic or sigmoid, got {self.method!r}")
+            raise ValueError(f"method must be venn-abers, isotonic or sigmoid, got {self.method!r}")
         self.calibrator_ = cal
         self.classes_ = np.array([0, 1])
         self.margin_threshold_, self.valid_flag_rate_ = capacity_cut(margin, self.capacity)
@@ -131,6 +136,8 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
         return self
 
     def _calibrate(self, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        if self.method == "venn-abers":
+            return np.asarray(self.calibrator_.predict(margin), dtype=np.float64)
         if self.method == "isotonic":
             p = self.calibrator_.predict(margin)
         else:
@@ -144,6 +151,38 @@ class CalibratedModel(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
     def probability(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Calibrated probability of the positive class, shape (n_rows,)."""
         return self._calibrate(self.decision_function(X))
+
+    def interval_from_margin(
+        self, margin: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Calibrated probability, its low end and its high end for given margins.
+
+        Parameters
+        ----------
+        margin
+            The family's margins, shape (n_rows,).
+
+        Returns
+        -------
+        probability, low, high
+            Each shape (n_rows,). With ``venn-abers`` calibration ``[low, high]`` is the
+            Venn-Abers interval ``[p0, p1]`` (``low <= probability <= high``, none of them 0 or
+            1). The other methods give no interval: ``low`` and ``high`` are NaN.
+        """
+        m = np.asarray(margin, dtype=np.float64)
+        if self.method == "venn-abers":
+            point, low, high = self.calibrator_.predict_interval(m)
+            return point, low, high
+        return self._calibrate(m), np.full(m.shape, np.nan), np.full(m.shape, np.nan)
+
+    def probability_interval(
+        self, X: pd.DataFrame
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Calibrated probability and its interval, each shape (n_rows,).
+
+        See :meth:`interval_from_margin`.
+        """
+        return self.interval_from_margin(self.decision_function(X))
 
     def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Calibrated probabilities, shape (n_rows, 2): columns are class 0 and class 1."""

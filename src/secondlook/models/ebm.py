@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 from interpret.glassbox import ExplainableBoostingClassifier
 
-from secondlook.models.base import ModelFamily
+from secondlook.models.base import ModelFamily, constraints
 
 __all__ = ["EBMModel"]
 
@@ -30,6 +30,10 @@ class EBMModel(ModelFamily):
         25k-row fit to seconds on 2 cores (the library's own defaults take minutes).
     random_state
         Seed.
+    policy
+        ``none`` or ``guidance``: the catalogue's directions as ``monotone_constraints`` (the
+        library then leaves constrained features out of pairwise interactions, so the whole
+        margin is monotone in each of them).
     """
 
     name = "ebm"
@@ -46,7 +50,9 @@ class EBMModel(ModelFamily):
         min_samples_leaf: int = 4,
         n_jobs: int = 1,
         random_state: int | None = None,
+        policy: str = "none",
     ) -> None:
+        self.policy = policy
         self.interactions = interactions
         self.outer_bags = outer_bags
         self.max_rounds = max_rounds
@@ -57,6 +63,7 @@ class EBMModel(ModelFamily):
         self.random_state = random_state
 
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
+        signs = constraints([str(c) for c in X.columns], self.policy)
         self.ebm_ = ExplainableBoostingClassifier(
             interactions=self.interactions,
             outer_bags=self.outer_bags,
@@ -66,6 +73,7 @@ class EBMModel(ModelFamily):
             min_samples_leaf=self.min_samples_leaf,
             n_jobs=self.n_jobs,
             random_state=self.random_state,
+            monotone_constraints=signs if any(signs) else None,
         ).fit(X, y)
 
     def _margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:

@@ -13,16 +13,107 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from secondlook.models.base import ModelFamily
+from secondlook.models.base import ModelFamily, constraints
 
-__all__ = ["LogRegModel", "POINTS_TO_DOUBLE_ODDS"]
+__all__ = ["LogRegModel", "POINTS_TO_DOUBLE_ODDS", "sign_constrained_logreg"]
 
 #: scorecard points that double the odds
 POINTS_TO_DOUBLE_ODDS = 10
+
+
+def _objective(
+    theta: npt.NDArray[np.float64],
+    Z: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    C: float,
+    l1_ratio: float,
+    layout: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], int],
+) -> tuple[float, npt.NDArray[np.float64]]:
+    col, sign, p = layout
+    w = np.zeros(p)
+    np.add.at(w, col, sign * theta[:-1])
+    b = theta[-1]
+    z = Z @ w + b
+    # C * sum log(1 + exp(-t z)) with t in {-1, +1}, and its gradient
+    loss = C * float(np.logaddexp(0.0, -t * z).sum())
+    r = -t * C * np.exp(-np.logaddexp(0.0, t * z))  # d loss / d z
+    grad_w = Z.T @ r + (1.0 - l1_ratio) * w
+    value = loss + 0.5 * (1.0 - l1_ratio) * float(w @ w) + l1_ratio * float(theta[:-1].sum())
+    grad = np.empty_like(theta)
+    grad[:-1] = sign * grad_w[col] + l1_ratio
+    grad[-1] = float(r.sum())
+    return value, grad
+
+
+def sign_constrained_logreg(
+    Z: npt.ArrayLike,
+    y: npt.ArrayLike,
+    signs: list[int],
+    *,
+    C: float,
+    l1_ratio: float,
+    max_iter: int = 15000,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Elastic-net logistic regression with sign-constrained coefficients (L-BFGS-B).
+
+    Minimises scikit-learn's objective for ``LogisticRegression(C, l1_ratio)`` (the intercept
+    unpenalised), ``C * sum_i log(1 + exp(-t_i (z_i . w + b))) + (1 - l1_ratio) / 2 ||w||^2 +
+    l1_ratio ||w||_1``, subject to ``w_j >= 0`` where ``signs[j] == 1`` and ``w_j <= 0`` where
+    ``signs[j] == -1``. The L1 term is made smooth by writing each coefficient as a non-negative
+    magnitude times its allowed sign (a free coefficient as the difference of two), so the
+    bounded quasi-Newton method solves the same problem exactly. With every sign 0 the solution
+    is scikit-learn's (a test holds them together).
+
+    Parameters
+    ----------
+    Z
+        Inputs (standardised), shape (n_rows, n_features).
+    y
+        0/1 labels, shape (n_rows,).
+    signs
+        Per feature: 1 (coefficient >= 0), -1 (<= 0) or 0 (free).
+    C, l1_ratio
+        As in :class:`sklearn.linear_model.LogisticRegression`.
+    max_iter
+        L-BFGS-B iterations.
+
+    Returns
+    -------
+    coef, intercept
+        Shape (n_features,) and a float.
+    """
+    Zf = np.asarray(Z, dtype=np.float64)
+    t = np.where(np.asarray(y) > 0, 1.0, -1.0)
+    p = Zf.shape[1]
+    col: list[int] = []
+    sgn: list[float] = []
+    for j, s in enumerate(signs):
+        if s == 0:
+            col += [j, j]
+            sgn += [1.0, -1.0]
+        else:
+            col.append(j)
+            sgn.append(float(np.sign(s)))
+    layout = (np.asarray(col, dtype=np.int64), np.asarray(sgn), p)
+    theta0 = np.zeros(len(col) + 1)
+    bounds = [(0.0, None)] * len(col) + [(None, None)]
+    res = minimize(
+        _objective,
+        theta0,
+        args=(Zf, t, float(C), float(l1_ratio), layout),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 30},
+    )
+    w = np.zeros(p)
+    np.add.at(w, layout[0], layout[1] * res.x[:-1])
+    return w, float(res.x[-1])
 
 
 class LogRegModel(ModelFamily):
@@ -38,6 +129,10 @@ class LogRegModel(ModelFamily):
         Solver iterations. Default 5000.
     random_state
         Seed of the saga solver's sampling.
+    policy
+        ``none`` or ``guidance``: with ``guidance`` the coefficients are refitted by
+        :func:`sign_constrained_logreg` so that each respects the catalogue's direction (the
+        scaler and the objective are unchanged).
     """
 
     name = "logreg"
@@ -50,7 +145,9 @@ class LogRegModel(ModelFamily):
         l1_ratio: float = 0.5,
         max_iter: int = 5000,
         random_state: int | None = None,
+        policy: str = "none",
     ) -> None:
+        self.policy = policy
         self.C = C
         self.l1_ratio = l1_ratio
         self.max_iter = max_iter
@@ -75,6 +172,15 @@ class LogRegModel(ModelFamily):
             ]
         ).fit(X, y)
         self.n_iter_ = int(self.pipeline_.named_steps["logreg"].n_iter_[0])
+        signs = constraints([str(c) for c in X.columns], self.policy)
+        if any(signs):
+            scaler: StandardScaler = self.pipeline_.named_steps["scale"]
+            lr: LogisticRegression = self.pipeline_.named_steps["logreg"]
+            coef, intercept = sign_constrained_logreg(
+                scaler.transform(X), y, signs, C=self.C, l1_ratio=self.l1_ratio
+            )
+            lr.coef_ = coef.reshape(1, -1)
+            lr.intercept_ = np.array([intercept])
 
     def _margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         return np.asarray(self.pipeline_.decision_function(X), dtype=np.float64)

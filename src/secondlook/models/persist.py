@@ -52,6 +52,7 @@ MODEL_CONTENT_SHA256_KEY = "model_content_sha256"
 TRUSTED_TYPES: list[str] = [
     # ours
     "secondlook.models.calibrate.CalibratedModel",
+    "secondlook.models.venn_abers.VennAbersMap",
     "secondlook.models.rules.RulesModel",
     "secondlook.models.linear.LogRegModel",
     "secondlook.models.trees.TreeModel",

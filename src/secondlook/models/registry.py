@@ -51,4 +51,5 @@ def make_family(name: str, cfg: TrainParams) -> ModelFamily:
             police_domestic_12m_min=r.police_domestic_12m_min,
         )
     kwargs = dataclasses.asdict(getattr(cfg, name))
-    return FAMILIES[name](**kwargs, random_state=cfg.seed)  # type: ignore[call-arg]
+    policy = getattr(cfg, "policy", "none")
+    return FAMILIES[name](**kwargs, random_state=cfg.seed, policy=policy)  # type: ignore[call-arg]

@@ -40,53 +40,77 @@ from sklearn.linear_model import LogisticRegression
 
 from secondlook.models.base import ModelFamily, ModelInputError, as_inputs
 
-__all__ = ["RULE_COLUMNS", "RULE_TEXT", "DEFAULT_POINTS", "RulesModel"]
+__all__ = [
+    "CHECKLIST",
+    "ITEM_COLUMNS",
+    "RULE_COLUMNS",
+    "RULE_TEXT",
+    "DEFAULT_POINTS",
+    "RulesModel",
+]
 
-#: the feature columns the checklist reads
-RULE_COLUMNS = (
-    "bruising_non_mobile",
-    "unborn_earlier_removal",
-    "sibling_ever_removed",
-    "unassessed_adult_named_in_da",
-    "unexplained_injuries_12m",
-    "concern_sexual",
-    "concern_physical_injury",
-    "not_yet_mobile",
-    "referrals_12m",
-    "sibling_referrals_36m",
-    "police_domestic_12m",
-    "cp_plan_active",
+#: the checklist, in report order: item -> (the feature columns it reads, its plain-language
+#: text ({n} is the item's minimum count), its default points, as params.yaml
+#: ``train.rules.points``). Every other list of the items is derived from this one.
+CHECKLIST: dict[str, tuple[tuple[str, ...], str, int]] = {
+    "bruising_non_mobile": (
+        ("bruising_non_mobile",),
+        "bruising recorded in a baby who is not yet mobile",
+        5,
+    ),
+    "unborn_earlier_removal": (
+        ("unborn_earlier_removal",),
+        "an unborn child whose mother had an earlier child removed",
+        4,
+    ),
+    "sibling_ever_removed": (
+        ("sibling_ever_removed",),
+        "a sibling has been removed into care",
+        2,
+    ),
+    "unassessed_adult_named_in_da": (
+        ("unassessed_adult_named_in_da",),
+        "an adult named in domestic abuse incidents was never assessed",
+        2,
+    ),
+    "unexplained_injuries": (
+        ("unexplained_injuries_12m",),
+        "an unexplained injury in the last 12 months",
+        2,
+    ),
+    "concern_sexual": (("concern_sexual",), "the referral's concern is sexual abuse", 3),
+    "injury_non_mobile": (
+        ("concern_physical_injury", "not_yet_mobile"),
+        "a physical injury concern about a baby not yet mobile",
+        3,
+    ),
+    "repeat_referrals": (
+        ("referrals_12m",),
+        "{n} or more referrals of this child in the last 12 months",
+        1,
+    ),
+    "sibling_referrals": (
+        ("sibling_referrals_36m",),
+        "{n} or more referrals of siblings in the last 36 months",
+        1,
+    ),
+    "police_domestic": (
+        ("police_domestic_12m",),
+        "{n} or more police domestic incidents in the last 12 months",
+        1,
+    ),
+    "cp_plan_active": (("cp_plan_active",), "the child is already on a child protection plan", 1),
+}
+#: the feature column(s) each item reads
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {k: v[0] for k, v in CHECKLIST.items()}
+#: the feature columns the checklist reads, each once, in checklist order
+RULE_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(c for columns in ITEM_COLUMNS.values() for c in columns)
 )
-
 #: plain-language text of each item ({n} is the item's minimum count)
-RULE_TEXT = {
-    "bruising_non_mobile": "bruising recorded in a baby who is not yet mobile",
-    "unborn_earlier_removal": "an unborn child whose mother had an earlier child removed",
-    "sibling_ever_removed": "a sibling has been removed into care",
-    "unassessed_adult_named_in_da": "an adult named in domestic abuse incidents was never assessed",
-    "unexplained_injuries": "an unexplained injury in the last 12 months",
-    "concern_sexual": "the referral's concern is sexual abuse",
-    "injury_non_mobile": "a physical injury concern about a baby not yet mobile",
-    "repeat_referrals": "{n} or more referrals of this child in the last 12 months",
-    "sibling_referrals": "{n} or more referrals of siblings in the last 36 months",
-    "police_domestic": "{n} or more police domestic incidents in the last 12 months",
-    "cp_plan_active": "the child is already on a child protection plan",
-}
-
-#: default points, the same as params.yaml ``train.rules.points``
-DEFAULT_POINTS: dict[str, int] = {
-    "bruising_non_mobile": 5,
-    "unborn_earlier_removal": 4,
-    "sibling_ever_removed": 2,
-    "unassessed_adult_named_in_da": 2,
-    "unexplained_injuries": 2,
-    "concern_sexual": 3,
-    "injury_non_mobile": 3,
-    "repeat_referrals": 1,
-    "sibling_referrals": 1,
-    "police_domestic": 1,
-    "cp_plan_active": 1,
-}
+RULE_TEXT: dict[str, str] = {k: v[1] for k, v in CHECKLIST.items()}
+#: default points, the same as params.yaml ``train.rules.points`` (a test holds them equal)
+DEFAULT_POINTS: dict[str, int] = {k: v[2] for k, v in CHECKLIST.items()}
 
 
 class RulesModel(ModelFamily):
@@ -127,10 +151,18 @@ class RulesModel(ModelFamily):
         return {k: int(points[k]) for k in RULE_TEXT}
 
     def _select(self, X: pd.DataFrame) -> list[str]:
+        from secondlook.features.catalogue import PRACTICE_FEATURES
+
         missing = [c for c in RULE_COLUMNS if c not in X.columns]
-        if missing:
-            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(missing)}")
-        return list(RULE_COLUMNS)
+        # a practice-blind table (features.practice_features: exclude) has no practice
+        # columns: the items reading them leave the checklist; any other gap is an error
+        other = [c for c in missing if c not in PRACTICE_FEATURES]
+        if other:
+            raise ModelInputError(f"the rules checklist needs column(s): {', '.join(other)}")
+        self.dropped_items_ = [
+            k for k, cols in ITEM_COLUMNS.items() if any(c in missing for c in cols)
+        ]
+        return [c for c in RULE_COLUMNS if c not in missing]
 
     def _array_names(self, n_columns: int) -> list[str]:
         if n_columns != len(RULE_COLUMNS):
@@ -139,13 +171,15 @@ class RulesModel(ModelFamily):
                 f"({', '.join(RULE_COLUMNS)}); an array input must have them in that order, "
                 f"got {n_columns} column(s)"
             )
+        self.dropped_items_ = []
         return list(RULE_COLUMNS)
 
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
         for name in ("referrals_12m_min", "sibling_referrals_36m_min", "police_domestic_12m_min"):
             if not int(getattr(self, name)) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        self.points_ = self._points()
+        dropped = getattr(self, "dropped_items_", [])
+        self.points_ = {k: 0 if k in dropped else v for k, v in self._points().items()}
         # predict_proba's link from points to log-odds (a one-input logistic fit on the
         # training rows); the pipeline calibrates on the validation split instead
         link = LogisticRegression(C=1e6).fit(self._margin(X).reshape(-1, 1), y)
@@ -169,7 +203,10 @@ class RulesModel(ModelFamily):
         pandas.DataFrame
             Shape (n_rows, 11), one 0/1 int column per item, in :data:`RULE_TEXT` order.
         """
-        f = as_inputs(X, list(RULE_COLUMNS))
+        # a checklist fitted without practice columns reads the columns it has; its items that
+        # need the others are left out (points 0), so their stand-in value never counts
+        present = list(getattr(self, "inputs_", RULE_COLUMNS))
+        f = as_inputs(X, present).reindex(columns=list(RULE_COLUMNS), fill_value=0.0)
         held = {
             "bruising_non_mobile": f["bruising_non_mobile"] > 0,
             "unborn_earlier_removal": f["unborn_earlier_removal"] >= 1,

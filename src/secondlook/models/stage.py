@@ -19,6 +19,7 @@ from secondlook.errors import InputError, OptionError
 from secondlook.models.calibrate import CalibratedModel
 from secondlook.models.persist import file_sha256, save_model
 from secondlook.models.registry import make_family
+from secondlook.models.venn_abers import compare_calibrations
 from secondlook.params import TrainParams
 from secondlook.schema import ETHNICITIES
 
@@ -67,6 +68,8 @@ def select_inputs(
     columns: list[str],
     include_group_attributes: bool,
     model_inputs: Callable[..., list[str]] | None = None,
+    *,
+    practice_features: str = "include",
 ) -> list[str]:
     """The model inputs of a feature table.
 
@@ -78,6 +81,9 @@ def select_inputs(
         ``train.include_group_attributes``: add deprivation and the ethnicity indicators.
     model_inputs
         The features' rule for inputs; default ``secondlook.features.model_inputs``.
+    practice_features
+        ``features.practice_features``: ``exclude`` drops every catalogue feature whose kind
+        is ``practice`` (what practice decided), leaving signals only.
 
     Returns
     -------
@@ -88,6 +94,12 @@ def select_inputs(
     inputs = list(rule(columns, include_deprivation=include_group_attributes))
     if include_group_attributes:
         inputs += [c for c in ETHNICITY_INPUTS if c in columns and c not in inputs]
+    if practice_features not in ("include", "exclude"):
+        raise ValueError(f"practice_features must be include or exclude, got {practice_features!r}")
+    if practice_features == "exclude":
+        from secondlook.features.catalogue import PRACTICE_FEATURES
+
+        inputs = [c for c in inputs if c not in PRACTICE_FEATURES]
     forbidden = [c for c in inputs if c.startswith(("label_", "practice_"))]
     if forbidden:  # the contract says never; a bug upstream must not leak the label
         raise ValueError(f"label or practice columns offered as inputs: {forbidden}")
@@ -130,6 +142,10 @@ def train_family(
     model = CalibratedModel(fitted, method=cfg.calibration, capacity=cfg.capacity)
     model.fit(valid, valid[label].to_numpy())
     t2 = time.perf_counter()
+    # the three calibrations compared on the validation split by cross-fitting (README figures)
+    compared = compare_calibrations(
+        model.decision_function(valid), valid[label].to_numpy(), seed=cfg.seed, n_bins=10
+    )
     dates = pd.to_datetime(train["decision_date"]) if "decision_date" in train else None
     hyper = (
         dataclasses.asdict(getattr(cfg, family)) if hasattr(cfg, family) else {}
@@ -142,7 +158,12 @@ def train_family(
         "inputs": list(fitted.inputs_),
         "offered_inputs": list(inputs),
         "include_group_attributes": cfg.include_group_attributes,
+        "policy": getattr(cfg, "policy", "none"),
         "calibration": cfg.calibration,
+        "calibration_comparison": {
+            k: {m: (round(v, 6) if isinstance(v, float) else v) for m, v in row.items()}
+            for k, row in compared.items()
+        },
         "capacity": cfg.capacity,
         "threshold": model.threshold_,
         "margin_threshold": model.margin_threshold_,
@@ -161,6 +182,13 @@ def train_family(
         "calibrate_seconds": round(t2 - t1, 3),
         "description": fitted.describe(),
     }
+    from secondlook.features.reference import clean_record_reference
+
+    # the referral reasons are measured against (explain.reference: clean_record), kept with
+    # the model so that whoever scores without the training data can state the same reasons
+    meta["clean_record_reference"] = {
+        str(k): float(v) for k, v in clean_record_reference(train, list(fitted.inputs_)).items()
+    }
     return model, meta
 
 
@@ -178,6 +206,7 @@ def run_train(
     out: Path,
     *,
     log: Callable[[str], Any] = print,
+    practice_features: str = "include",
 ) -> dict[str, Any]:
     """Stage entry: read the splits, train ``family``, write ``out/model.skops`` and metadata.
 
@@ -193,6 +222,8 @@ def run_train(
         The model folder, e.g. ``models/<family>``.
     log
         Where progress lines go.
+    practice_features
+        ``features.practice_features`` (``include`` or ``exclude``).
 
     Returns
     -------
@@ -203,8 +234,11 @@ def run_train(
         raise OptionError(f"family {family!r} is not in train.families ({', '.join(cfg.families)})")
     train = add_group_inputs(pd.read_parquet(train_path))
     valid = add_group_inputs(pd.read_parquet(valid_path))
-    inputs = select_inputs(list(train.columns), cfg.include_group_attributes)
+    inputs = select_inputs(
+        list(train.columns), cfg.include_group_attributes, practice_features=practice_features
+    )
     model, meta = train_family(family, cfg, train, valid, inputs)
+    meta["practice_features"] = practice_features
     meta["data"] = {
         "train_path": str(train_path),
         "train_sha256": file_sha256(train_path),

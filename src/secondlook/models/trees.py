@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.tree import DecisionTreeClassifier, export_text
 from threadpoolctl import threadpool_limits
 
-from secondlook.models.base import ModelFamily
+from secondlook.models.base import ModelFamily, constraints
 
 __all__ = ["TreeModel", "GBMModel", "LEAF_CLIP", "MAX_TREE_DEPTH"]
 
@@ -26,6 +26,11 @@ __all__ = ["TreeModel", "GBMModel", "LEAF_CLIP", "MAX_TREE_DEPTH"]
 LEAF_CLIP = 1e-4
 #: the deepest tree a reviewer is asked to follow
 MAX_TREE_DEPTH = 4
+
+
+def _cst(self: ModelFamily, X: pd.DataFrame) -> list[int] | None:
+    signs = constraints([str(c) for c in X.columns], getattr(self, "policy", "none"))
+    return signs if any(signs) else None
 
 
 class TreeModel(ModelFamily):
@@ -41,11 +46,14 @@ class TreeModel(ModelFamily):
         Cost-complexity pruning. Default 0.
     random_state
         Seed for tie-breaking between equally good splits.
+    policy
+        ``none`` or ``guidance`` (``monotonic_cst`` from the catalogue's directions).
     """
 
     name = "tree"
     interpretable = True
     margin_scale = "log-odds"
+    _cst = _cst
 
     def __init__(
         self,
@@ -53,11 +61,13 @@ class TreeModel(ModelFamily):
         min_samples_leaf: int = 50,
         ccp_alpha: float = 0.0,
         random_state: int | None = None,
+        policy: str = "none",
     ) -> None:
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.ccp_alpha = ccp_alpha
         self.random_state = random_state
+        self.policy = policy
 
     def _fit(self, X: pd.DataFrame, y: npt.NDArray[np.int64]) -> None:
         if not 1 <= self.max_depth <= MAX_TREE_DEPTH:
@@ -67,6 +77,7 @@ class TreeModel(ModelFamily):
             min_samples_leaf=self.min_samples_leaf,
             ccp_alpha=self.ccp_alpha,
             random_state=self.random_state,
+            monotonic_cst=self._cst(X),
         ).fit(X, y)
 
     def _margin(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -95,11 +106,14 @@ class GBMModel(ModelFamily):
         not depend on it.
     random_state
         Seed.
+    policy
+        ``none`` or ``guidance`` (``monotonic_cst`` from the catalogue's directions).
     """
 
     name = "gbm"
     interpretable = False
     margin_scale = "log-odds"
+    _cst = _cst
 
     def __init__(
         self,
@@ -110,7 +124,9 @@ class GBMModel(ModelFamily):
         l2_regularization: float = 1.0,
         n_threads: int = 1,
         random_state: int | None = None,
+        policy: str = "none",
     ) -> None:
+        self.policy = policy
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -133,6 +149,7 @@ class GBMModel(ModelFamily):
             categorical_features=None,
             early_stopping=False,
             random_state=self.random_state,
+            monotonic_cst=self._cst(X),
         ).fit(X, y)
         self.n_iter_ = int(self.gbm_.n_iter_)
 

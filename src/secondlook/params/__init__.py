@@ -39,6 +39,7 @@ from secondlook.params.synth import (
     PracticeParams,
     ReferralParams,
     SignalParams,
+    SubstantiationParams,
     SynthParams,
 )
 from secondlook.params.train import (
@@ -69,6 +70,7 @@ __all__ = [
     "ReferralParams",
     "BiasParams",
     "PracticeParams",
+    "SubstantiationParams",
     "FeaturesParams",
     "SplitParams",
     "WindowParams",

@@ -22,6 +22,10 @@ class EvaluateParams:
     label: Str
     ece_bins: Pos
     select_by: Literal["auroc", "auprc"]
+    #: variants drawn of each seed pattern and negative control (scored, never trained on)
+    pattern_variants: Pos = 60
+    #: seed of the pattern draws
+    pattern_seed: Int = 4242
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

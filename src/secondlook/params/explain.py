@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass
@@ -26,6 +26,8 @@ class ExplainParams:
     stability_rows: Pos
     plot_rows: Pos
     n_dependence: Int
+    #: what contributions are measured against: a referral with nothing recorded, or the mean
+    reference: Literal["clean_record", "mean"] = "clean_record"
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass
@@ -58,6 +58,8 @@ class FeaturesParams:
 
     split: SplitParams
     include_deprivation: Bool
+    #: ``exclude`` trains on signals only (no feature whose catalogue kind is ``practice``)
+    practice_features: Literal["include", "exclude"] = "include"
 
     def check_world(self, synth: SynthParams) -> list[tuple[str, str]]:
         """Errors (dotted key under ``features``, message) against the simulated world."""

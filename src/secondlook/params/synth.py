@@ -32,9 +32,18 @@ __all__ = [
     "SignalParams",
     "ReferralParams",
     "BiasParams",
+    "SubstantiationParams",
     "PracticeParams",
     "SynthParams",
 ]
+
+
+def _ranges(section: object, *keys: str) -> None:
+    """Raise :func:`rule` for the first ``[low, high]`` field of ``section`` with low > high."""
+    for key in keys:
+        low, high = getattr(section, key)
+        if low > high:
+            raise rule(key, "must satisfy low <= high")
 
 
 @dataclass(frozen=True, config=CONFIG)
@@ -52,6 +61,16 @@ class HouseholdParams:
     father_violent: Prob
     pregnancy_notice_months: tuple[Int, Int]
     ethnicity_weights: FrozenMap[Str, NonNeg]
+    childhood_months: Pos
+    birth_gap_months: tuple[Int, Int]
+    young_mother_age_years: tuple[Int, Int]
+    mother_age_years: tuple[Int, Int]
+    father_older_months: tuple[Int, Int]
+    partner_older_months: tuple[Int, Int]
+    removed_child_age_months: tuple[Int, Int]
+    earlier_removal_frailty: Float
+    premature: Prob
+    premature_with_factor: Prob
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -62,6 +81,16 @@ class HouseholdParams:
         lo, hi = self.pregnancy_notice_months
         if not 1 <= lo <= hi <= 9:
             raise rule("pregnancy_notice_months", "must satisfy 1 <= low <= high <= 9")
+        _ranges(
+            self, "birth_gap_months", "young_mother_age_years", "mother_age_years",
+            "father_older_months", "partner_older_months", "removed_child_age_months",
+        )  # fmt: skip
+        if self.birth_gap_months[0] < 1:
+            raise rule("birth_gap_months", "must be at least 1 month")
+        if self.removed_child_age_months[0] < 0:
+            raise rule("removed_child_age_months", "must be >= 0")
+        if self.premature + self.premature_with_factor > 1:
+            raise rule("premature_with_factor", "premature + premature_with_factor must be <= 1")
         if set(self.ethnicity_weights) != set(ETHNICITIES):
             raise rule("ethnicity_weights", f"must give a weight for each of {ETHNICITIES}")
         return self
@@ -141,6 +170,31 @@ class SignalParams:
     school_concern: Prob
     background_referral: Prob
     background_concentration: NonNeg
+    background_sources: FrozenMap[Str, NonNeg]
+    background_concerns: FrozenMap[Str, NonNeg]
+    non_mobile_months: Pos
+    infant_months: Pos
+    school_age_months: tuple[Int, Int]
+    harm_seen_as_neglect: Prob
+    bruising_seen_by_health_visitor: Prob
+    mental_health_crisis: Prob
+    adult_service_father: Prob
+    drug_seen_by_probation: Prob
+    missed_appointment_base: Prob
+    school_concern_base: NonNeg
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        from secondlook.schema import CONCERNS, SOURCES
+
+        _ranges(self, "school_age_months")
+        for key, names in (("background_sources", SOURCES), ("background_concerns", CONCERNS)):
+            weights = getattr(self, key)
+            if set(weights) != set(names) or sum(weights.values()) <= 0:
+                raise rule(key, f"must give a weight for each of {names}, not all zero")
+        if self.missed_appointment_base + self.missed_appointment > 1:
+            raise rule("missed_appointment_base", "plus missed_appointment must be <= 1")
+        return self
 
 
 @dataclass(frozen=True, config=CONFIG)
@@ -155,6 +209,14 @@ class ReferralParams:
     prebirth: Prob
     prebirth_late: Prob
     known_child: NonNeg
+    lag_days: tuple[Int, Int]
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        _ranges(self, "lag_days")
+        if self.lag_days[0] < 0:
+            raise rule("lag_days", "must be >= 0")
+        return self
 
 
 @dataclass(frozen=True, config=CONFIG)
@@ -171,6 +233,15 @@ class BiasParams:
         if set(self.disproportionality) != set(ETHNICITIES):
             raise rule("disproportionality", f"must give a value for each of {ETHNICITIES}")
         return self
+
+
+@dataclass(frozen=True, config=CONFIG)
+class SubstantiationParams:
+    """Log-odds that an s47 enquiry substantiates its concern."""
+
+    intercept: Float
+    recent_harm: Float
+    true_risk: Float
 
 
 @dataclass(frozen=True, config=CONFIG)
@@ -197,11 +268,24 @@ class PracticeParams:
     plan: Prob
     plan_end: Prob
     removal: Prob
+    removal_harm_factor: NonNeg
+    true_risk_shift: Float
+    recent_harm_months: Pos
+    neglect_recorded: Prob
+    assessment_days: tuple[Int, Int]
+    s47_days: tuple[Int, Int]
+    conference_days: tuple[Int, Int]
+    substantiation: SubstantiationParams
+    icpc_substantiated: NonNeg
+    icpc_not_substantiated: NonNeg
+    plan_physical: Prob
+    plan_emotional_as_neglect: Prob
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         from secondlook.schema import CONCERNS
 
+        _ranges(self, "assessment_days", "s47_days", "conference_days")
         if set(self.weight_concern) != set(CONCERNS):
             raise rule("weight_concern", f"must give a weight for each of {CONCERNS}")
         if self.nfa_cut >= self.s47_cut:

@@ -156,13 +156,15 @@ class TrainParams:
     families: tuple[Family, ...]
     label: Str
     capacity: Prob
-    calibration: Literal["isotonic", "sigmoid"]
+    calibration: Literal["venn-abers", "isotonic", "sigmoid"]
     include_group_attributes: Bool
     rules: RulesParams
     logreg: LogRegParams
     tree: TreeParams
     ebm: EBMParams
     gbm: GBMParams
+    #: ``guidance`` makes every family respect the catalogue's directions (monotone constraints)
+    policy: Literal["none", "guidance"] = "none"
 
     @model_validator(mode="after")
     def _rules(self) -> Self:

@@ -4,7 +4,6 @@
 - :func:`build_report` -- reads what the pipeline stages wrote into that model;
 - :func:`render` -- a pure function from the model to HTML (Jinja2, autoescaped);
 - :func:`run_report` -- the ``report`` stage: build, render, write;
-- :mod:`~secondlook.report.browser` -- opens a page in headless Chromium for the tests.
 """
 
 from __future__ import annotations

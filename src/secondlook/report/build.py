@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from secondlook.errors import MissingInputError
+from secondlook.params import EvaluateParams, load_section
 from secondlook.report import plots, texts
 from secondlook.report.evidence import (
     explanations_section,
@@ -26,7 +27,16 @@ from secondlook.report.evidence import (
     reproducibility_section,
     seed_cases_section,
 )
-from secondlook.report.fmt import family_name, finite, fmt_interval, fmt_num, fmt_share, row_iv
+from secondlook.report.fmt import (
+    family_name,
+    finite,
+    fmt_interval,
+    fmt_level,
+    fmt_num,
+    fmt_share,
+    row_iv,
+)
+from secondlook.report.headlines import fairness_headline, practice_sentence, seed_case_sentences
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
     Calibration,
@@ -115,7 +125,11 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
 
 
 def _labels(
-    inp: ReportInputs, metrics: Mapping[str, Any], candidate: str, root: Path | None
+    inp: ReportInputs,
+    metrics: Mapping[str, Any],
+    candidate: str,
+    root: Path | None,
+    evaluate: EvaluateParams,
 ) -> Labels:
     missing = need([inp.summary, inp.metrics], "dvc repro generate evaluate", root)
     if missing:
@@ -140,7 +154,8 @@ def _labels(
         columns=("label", "what it means", "share of referrals", "AUROC", "recall at the cut"),
         rows=tuple(rows),
         note="AUROC: the chance a referral with the outcome is scored above one without "
-        "(0.5 is chance). Intervals are 95% bootstrap intervals on the test split.",
+        f"(0.5 is chance). Intervals are {fmt_level(evaluate.ci)} bootstrap intervals on the "
+        "test split.",
     )
     return Labels(
         headline=str(metrics.get("label", "")),
@@ -159,12 +174,17 @@ def _read_curves(folder: Path, kind: str, families: list[str]) -> dict[str, pd.D
 
 
 def _performance(
-    inp: ReportInputs, metrics: Mapping[str, Any], board: pd.DataFrame, families: list[str]
+    inp: ReportInputs,
+    metrics: Mapping[str, Any],
+    board: pd.DataFrame,
+    families: list[str],
+    evaluate: EvaluateParams,
 ) -> Performance:
+    level = fmt_level(evaluate.ci)
     n, prevalence = metrics.get("n_test", 0), float(metrics.get("prevalence", float("nan")))
     intro = (
         f"Test split: {n:,} referrals made after every training date, of which "
-        f"{fmt_share(prevalence, 1)} warranted escalation. Each cell is an estimate with its 95% "
+        f"{fmt_share(prevalence, 1)} warranted escalation. Each cell is an estimate with its {level} "
         "bootstrap interval in brackets: the range the figure would plausibly take on another "
         "sample of referrals like these."
     )
@@ -182,7 +202,7 @@ def _performance(
             )
         )
     leaderboard = Table(
-        caption="Leaderboard on the test split, best first by AUPRC",
+        caption=f"Leaderboard on the test split, best first by {evaluate.select_by.upper()}",
         columns=(
             "model family",
             "interpretable",
@@ -224,7 +244,7 @@ def _performance(
         best = board.iloc[0]
         figs.append(
             Figure(
-                title="AUPRC of each model family with its 95% interval",
+                title=f"AUPRC of each model family with its {level} interval",
                 alt=(
                     "Dot-and-whisker chart of AUPRC by model family, best first. "
                     + "; ".join(
@@ -413,9 +433,12 @@ def _summary(
     fairness: Fairness,
     explanations: Explanations,
     capacity: float,
+    fairness_json: Mapping[str, Any] | None = None,
+    seeds: list[str] | None = None,
     across_worlds: str | None = None,
 ) -> Summary:
     pts = [texts.SUMMARY_WHAT]
+    seeds = list(seeds or [])
     if world.available:
         pts.append(
             "The world is invented, calibrated against published figures for England "
@@ -438,29 +461,26 @@ def _summary(
             f"of those that warranted escalation, and {row_iv(fam, 'precision', share=True)} of "
             "its flags warranted it."
         )
-    if not practice.empty and candidate in set(practice["who"]):
-        p = practice.set_index("who")
-        pts.append(
-            f"At the same workload as practice ({int(str(p.loc['practice', 'escalations'])):,} "
-            f"enquiries), practice reached {fmt_share(p.loc['practice', 'recall'])} of the "
-            f"referrals that warranted escalation and the candidate "
-            f"{fmt_share(p.loc[candidate, 'recall'])}; the difference is "
-            + fmt_interval(
-                p.loc[candidate, "vs_practice"],
-                p.loc[candidate, "vs_practice_lo"],
-                p.loc[candidate, "vs_practice_hi"],
-                share=True,
-            )
-            + "."
-        )
+    practice_text = practice_sentence(practice, candidate)
+    if practice_text:
+        pts.append(practice_text)
     price = metrics.get("price_of_interpretability")
     if price:
         pts.append(
             f"The black-box reference differs from the candidate by "
             f"{fmt_interval(price.get('gbm_minus_family'), price.get('lo'), price.get('hi'), digits=3)} "
-            "in AUPRC: this is the price (or, if negative, the gain) of a model whose reasons can "
-            "be read."
+            f"in {str(price.get('metric', '')).upper()}: this is the price (or, if negative, "
+            "the gain) of a model whose reasons can be read."
         )
+    fair_text = fairness_headline(fairness_json, candidate) if fairness.available else None
+    if fair_text:
+        pts.append(fair_text)
+    pts += seeds
+    pts.append(
+        "These are findings in one invented world, generated from one seed: another world "
+        "built to the same published figures could give other numbers, and none of them is a "
+        "measurement of real families."
+    )
     if across_worlds:
         pts.append(across_worlds)
     pts.append(
@@ -528,6 +548,7 @@ def build_report(
     ]
     candidate = str(metrics.get("best_interpretable") or "")
     capacity = float(params.get("train", {}).get("capacity", float("nan")))
+    evaluate = load_section("evaluate", params)  # the interval level and the ranking metric
 
     practice_frame = pd.DataFrame()
     if inputs.practice.is_file():
@@ -539,7 +560,7 @@ def build_report(
     from secondlook.report.worlds import worlds_section, worlds_summary_point
 
     world = _world(inputs, params, root)
-    fairness = fairness_section(inputs, root, candidate)
+    fairness = fairness_section(inputs, root, candidate, load_section("fairness", params).ci)
     explanations = explanations_section(inputs, root, candidate, order)
     report = Report(
         title="secondlook: a report for the ethics panel",
@@ -554,11 +575,20 @@ def build_report(
             fairness,
             explanations,
             capacity,
-            worlds_summary_point(inputs.sweep),
-        ),  # fmt: skip
+            fairness_json=read_json(inputs.fairness) if inputs.fairness.is_file() else None,
+            seeds=seed_case_sentences(
+                inputs.seed_cases,
+                read_json(inputs.summary) if inputs.summary.is_file() else {},
+                inputs.vignettes,
+                inputs.explanations / "reasons" / f"{candidate}.csv",
+                candidate,
+                str(metrics.get("label") or "warrants_escalation"),
+            ),
+            across_worlds=worlds_summary_point(inputs.sweep),
+        ),
         world=world,
-        labels=_labels(inputs, metrics, candidate, root),
-        performance=_performance(inputs, metrics, board, order),
+        labels=_labels(inputs, metrics, candidate, root, evaluate),
+        performance=_performance(inputs, metrics, board, order, evaluate),
         calibration=_calibration(inputs, board, order),
         capacity_section=_capacity(metrics, board, capacity, candidate),
         practice=_practice(inputs, root),

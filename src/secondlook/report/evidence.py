@@ -15,15 +15,18 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from secondlook.evaluate.fairness import parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
 from secondlook.report.fmt import (
     family_name,
     finite,
     fmt_interval,
+    fmt_level,
     json_tables,
     png_file,
 )
+from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
     Explanations,
@@ -88,18 +91,27 @@ _GROUP_METRICS = (
 
 def _groupcell(cell: Any, suppressed: str) -> str:
     if not isinstance(cell, dict):
-        return suppressed if cell in (None, "suppressed") else cell(cell, suppressed)
+        return suppressed if cell in (None, "suppressed") else str(cell)
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
     ratio = cell.get("ratio")
     if finite(ratio):
-        band = cell.get("in_band")
-        mark = "" if band is None else (", inside band" if band else ", OUTSIDE band")
+        verdict = cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi"))
+        mark = {
+            "inside": ", inside the band",
+            "outside": ", OUTSIDE the band",
+            "uncertain": ", too uncertain to say",
+        }[str(verdict)]
         text += f"; ratio {float(ratio):.2f}{mark}"  # type: ignore[arg-type]
     return text
 
 
 def _group_table(
-    family: str, attribute: str, entry: Mapping[str, Any], against: str, suppressed: str
+    family: str,
+    attribute: str,
+    entry: Mapping[str, Any],
+    against: str,
+    suppressed: str,
+    ci: float,
 ) -> Table:
     ref = str(entry.get("reference", ""))
     groups = entry.get("by_group", {})
@@ -124,14 +136,19 @@ def _group_table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note="Each cell: estimate (95% interval); ratio against the reference group and whether "
-        "it lies inside the parity band. "
-        + (f"Groups outside the band — {note}." if note else "No group lies outside the band."),
+        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group, and whether "
+        "the ratio's whole interval lies inside or outside the parity band (otherwise: too "
+        "uncertain to say). "
+        + (
+            f"Groups whose whole interval lies outside the band — {note}."
+            if note
+            else "No group's interval lies wholly outside the band."
+        ),
     )
 
 
-def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fairness:
-    missing = need([inp.fairness], "dvc repro fairness (the fairness stage, issue 6)", root)
+def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: float) -> Fairness:
+    missing = need([inp.fairness], "dvc repro fairness (the fairness stage)", root)
     if missing:
         return Fairness(missing=missing)
     data = read_json(inp.fairness)
@@ -151,7 +168,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
     if isinstance(fams, dict) and fams:
         chosen = candidate if candidate in fams else next(iter(fams))
         for attribute, entry in fams[chosen].items():
-            tables.append(_group_table(chosen, attribute, entry, against, suppressed))
+            tables.append(_group_table(chosen, attribute, entry, against, suppressed, ci))
         rows = []
         for fam, attrs in fams.items():
             for attribute, entry in attrs.items():
@@ -166,7 +183,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
                 )
         tables.append(
             Table(
-                caption=f"Every family: groups whose ratio lies outside the parity band, "
+                caption=f"Every family: groups whose ratio's whole interval lies outside the parity band, "
                 f"against {against}",
                 columns=("model family", "attribute", "reference group", "flagged", "TPR", "FPR"),
                 rows=tuple(rows),
@@ -213,6 +230,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str) -> Fa
         intro=intro,
         tables=tuple(tables),
         label_bias=tuple(label_bias),
+        label_bias_intro=label_bias_intro(list(data.get("label_bias") or [])),
         findings=tuple(findings),
         figures=tuple(figures),
     )
@@ -245,7 +263,7 @@ def explanations_section(
     inp: ReportInputs, root: Path | None, candidate: str, families: list[str]
 ) -> Explanations:
     folder = inp.explanations
-    missing = need([folder], "dvc repro explain (the explain stage, issue 5)", root)
+    missing = need([folder], "dvc repro explain (the explain stage)", root)
     if missing:
         return Explanations(missing=missing)
     figs = []
@@ -280,6 +298,19 @@ def explanations_section(
     ):
         if (folder / name).is_file():
             target += json_tables(read_json(folder / name), caption)
+    if inp.patterns is not None and inp.patterns.is_file():
+        fidelity += json_tables(
+            read_json(inp.patterns).get("headline", {}),
+            "Seed patterns, many variants each (scored, never trained on): recall at the marked "
+            "decisions, share whose top reasons name the pattern, negative controls' flag rate",
+        )
+    if inp.policy is not None and inp.policy.is_file():
+        fidelity += json_tables(
+            read_json(inp.policy),
+            "What the policy costs and buys: every family under the guidance policy and "
+            "practice-blind inputs (AUPRC on the margin, pattern recall, control flag rate, "
+            "fidelity of the factors that raised the score, reasons against guidance)",
+        )
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")
         for name in ("fidelity.json", "stability.json")
@@ -293,6 +324,14 @@ def explanations_section(
         figures=tuple(figs),
         fidelity=tuple(fidelity),
         stability=tuple(stability),
+        fidelity_intro=fidelity_intro(
+            read_json(folder / "fidelity.json") if (folder / "fidelity.json").is_file() else {},
+            candidate,
+        ),
+        stability_intro=stability_intro(
+            read_json(folder / "stability.json") if (folder / "stability.json").is_file() else {},
+            candidate,
+        ),
         missing=tuple(more),
     )
 
@@ -376,7 +415,7 @@ def seed_cases_section(
     packs = [d for c in cases for d in c.decisions]
     more: tuple[Missing, ...] = ()
     if packs and not any(d.has_pack for d in packs):
-        more = need([inp.case_reviews], "dvc repro explain (case review packs, issue 5)", root)
+        more = need([inp.case_reviews], "dvc repro explain (case review packs)", root)
         if not more:
             more = (
                 Missing(

@@ -6,12 +6,12 @@ exact shape, so a stage can add a metric without the report having to change.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from secondlook.fileio import png_data_uri
 from secondlook.report import plots
 from secondlook.report.model import Table
 
@@ -20,6 +20,7 @@ __all__ = [
     "family_name",
     "finite",
     "fmt_interval",
+    "fmt_level",
     "fmt_num",
     "fmt_share",
     "json_tables",
@@ -40,6 +41,11 @@ def fmt_num(x: Any, digits: int = 2) -> str:
 def fmt_share(x: Any, digits: int = 0) -> str:
     """A share as a percentage ("12%"); "not computed" when missing."""
     return f"{100 * float(x):.{digits}f}%" if finite(x) else "not computed"
+
+
+def fmt_level(ci: float) -> str:
+    """An interval's level as a percentage ("95%" for 0.95, "90%" for 0.9)."""
+    return f"{100 * float(ci):g}%"
 
 
 def fmt_interval(v: Any, lo: Any, hi: Any, *, share: bool = False, digits: int = 2) -> str:
@@ -168,4 +174,4 @@ def json_tables(obj: Any, caption: str, *, none_text: str = "not computed") -> l
 
 def png_file(path: Path) -> str:
     """A PNG file on disk as a ``data:`` URI (the report embeds every image)."""
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return png_data_uri(path.read_bytes())

@@ -37,6 +37,10 @@ class ReportInputs:
         ``dvc.lock`` (optional: output hashes).
     runs
         A JSON file of MLflow run ids (optional; see :func:`build_report`'s ``runs``).
+    patterns
+        ``reports/patterns.json`` (optional: the seed-pattern variants' metrics).
+    policy
+        ``reports/policy.json`` (optional: what the policy on reasons costs and buys).
     sweep
         ``reports/sweep/<design>`` (optional: a ``secondlook sweep`` over invented worlds).
     """
@@ -57,6 +61,8 @@ class ReportInputs:
     case_reviews: Path
     dvc_lock: Path
     runs: Path | None = None
+    patterns: Path | None = None
+    policy: Path | None = None
     sweep: Path | None = None
 
     @classmethod
@@ -79,5 +85,7 @@ class ReportInputs:
             explanations=r / "explanations",
             case_reviews=r / "case-reviews",
             dvc_lock=root / "dvc.lock",
+            patterns=r / "patterns.json",
+            policy=r / "policy.json",
             sweep=r / "sweep" / "observability",
         )

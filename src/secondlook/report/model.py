@@ -271,11 +271,14 @@ class Fairness(_Section):
         Plain statements the fairness stage wrote (where a proxy misleads…).
     figures
         Disparity-ratio plots the fairness stage drew, each with alt text.
+    label_bias_intro
+        Two or three plain sentences on what the label-bias study found (before its table).
     """
 
     intro: str = ""
     tables: tuple[Table, ...] = ()
     label_bias: tuple[Table, ...] = ()
+    label_bias_intro: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
     figures: tuple[Figure, ...] = ()
 
@@ -292,11 +295,15 @@ class Explanations(_Section):
         Agreement of each model's reasons with the truth's drivers.
     stability
         How much the reasons move when the model is refitted on resampled data.
+    fidelity_intro, stability_intro
+        Two or three plain sentences each on what was found (before the tables).
     """
 
     figures: tuple[Figure, ...] = ()
     fidelity: tuple[Table, ...] = ()
     stability: tuple[Table, ...] = ()
+    fidelity_intro: tuple[str, ...] = ()
+    stability_intro: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,8 +8,6 @@ where that is legible, so no meaning rests on colour alone.
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping
 
 import matplotlib
@@ -20,6 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from secondlook import fileio  # noqa: E402
 
 __all__ = ["curves_figure", "interval_figure", "png_data_uri", "reliability_figure", "style_of"]
 
@@ -68,12 +68,7 @@ def png_data_uri(fig: Figure, dpi: int = 110) -> str:
         The data URI. The same figure always gives the same bytes: the PNG carries no
         ``Software`` or date metadata.
     """
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    finally:
-        plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return fileio.png_data_uri(fileio.figure_png(fig, dpi=dpi))
 
 
 def interval_figure(

@@ -35,31 +35,29 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 
 from secondlook.schema import (
     ADULT_ROLES,
-    EVENT_TYPES,
-    OUTCOMES,
     ROLES,
-    SEXES,
-    SOURCES,
+    SCHEMAS,
     TableError,
     bad_details,
+    column_rules,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
+from secondlook.score.spill import Spill, UniqueIds, duplicates
+from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
+#: the closed vocabulary of each streamed column that has one (from the contract's checks)
 _VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
-    ("people", "role"): ROLES,
-    ("people", "sex"): SEXES,
-    ("people", "ethnicity"): ("White", "Mixed", "Asian", "Black", "Other"),
-    ("events", "type"): EVENT_TYPES,
-    ("events", "source"): SOURCES,
-    ("decisions", "practice_outcome"): OUTCOMES,
+    (table, column): tuple(rules["allowed_values"])
+    for table in ("people", "events", "decisions")
+    for column in SCHEMAS[table].columns
+    if "allowed_values" in (rules := column_rules(table, column))
 }
 #: the id columns of each streamed table that must be unique across the whole table
 _UNIQUE: dict[str, tuple[str, ...]] = {
@@ -149,13 +147,18 @@ def _detail_check(batch: pa.Table, offset: int) -> None:
 
 def _check_households(hh: pa.Table) -> None:
     la = hh.column("local_authority")
-    ok = pc.match_substring_regex(la, r"^LA[0-9][0-9]$")
+    ok = pc.match_substring_regex(la, column_rules("households", "local_authority")["pattern"])
     if not pc.all(ok).as_py():
         raise TableError("households", "local_authority", "LA code", _rows(hh, ~ok.to_numpy(False)))
     dec = hh.column("deprivation_decile").to_numpy()
-    out = (dec < 1) | (dec > 10)
+    lo, hi = (
+        column_rules("households", "deprivation_decile")[k] for k in ("min_value", "max_value")
+    )
+    out = (dec < lo) | (dec > hi)
     if out.any():
-        raise TableError("households", "deprivation_decile", "in_range(1, 10)", _rows(hh, out))
+        raise TableError(
+            "households", "deprivation_decile", f"in_range({lo}, {hi})", _rows(hh, out)
+        )
 
 
 def _rows(table: pa.Table, mask: np.ndarray, offset: int = 0) -> pd.DataFrame:
@@ -165,162 +168,7 @@ def _rows(table: pa.Table, mask: np.ndarray, offset: int = 0) -> pd.DataFrame:
     return rows
 
 
-def _duplicates(table: str, column: str, parts: list[pa.Array]) -> None:
-    """Raise naming the first duplicated ids of ``column`` across all batches."""
-    ids = pa.chunked_array(parts, type=pa.string())
-    if len(pc.unique(ids)) == len(ids):
-        return
-    counts = pc.value_counts(ids)
-    dup = pc.filter(counts, pc.greater(counts.field("counts"), 1))
-    shown = dup.field("values").to_pylist()[:5]
-    raise TableError(
-        table,
-        column,
-        "field_uniqueness",
-        pd.DataFrame({column: shown, "rows": dup.field("counts").to_pylist()[:5]}),
-    )
-
-
-class _Spill:
-    """Rows routed to keys (chunks), buffered and flushed to one IPC file per key and flush."""
-
-    def __init__(
-        self, work: Path, name: str, flush_rows: int, files: dict[int, dict[str, list[Path]]]
-    ) -> None:
-        self.folder, self.table, self.flush_rows, self.files = work / name, name, flush_rows, files
-        self.buffers: dict[int, list[pa.Table]] = {}
-        self.buffered = 0
-        self.flushes = 0
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
-        order = np.argsort(chunk, kind="stable")
-        sorted_chunks = chunk[order]
-        batch = batch.take(pa.array(order))
-        keys, starts = np.unique(sorted_chunks, return_index=True)
-        ends = np.append(starts[1:], len(order))
-        for k, a, b in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            self.buffers.setdefault(int(k), []).append(batch.slice(a, b - a))
-        self.buffered += batch.num_rows
-        if self.buffered >= self.flush_rows:
-            self.flush()
-
-    def flush(self) -> None:
-        for k, parts in sorted(self.buffers.items()):
-            path = self.folder / f"{k:06d}-{self.flushes:05d}.arrow"
-            feather.write_feather(pa.concat_tables(parts), path, compression="lz4")
-            self.files.setdefault(k, {}).setdefault(self.table, []).append(path)
-        self.buffers.clear()
-        self.buffered = 0
-        self.flushes += 1
-
-
-#: the multiplier of the polynomial string hash that sends ids to buckets (odd, 64-bit)
-_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _powers(n: int) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return np.cumprod(np.full(max(n, 1), _HASH_BASE, dtype=np.uint64))
-
-
-def _string_hash(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each string's bytes (a missing value hashes as the empty string).
-
-    Vectorised over Arrow's offsets and data buffers: ``len + sum(byte_i * BASE**(i+1))``
-    modulo 2**64, then mixed. Equal strings get equal hashes, which is all bucketing needs.
-    """
-    if values.type != pa.large_string():
-        values = values.cast(pa.large_string())
-    n = len(values)
-    out = np.zeros(n, dtype=np.uint64)
-    if n == 0:
-        return out
-    buffers = values.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[values.offset : values.offset + n + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
-    step = 1 << 16  # strings per pass, to bound the temporaries
-    with np.errstate(over="ignore"):
-        for a in range(0, n, step):
-            b = min(n, a + step)
-            lo, hi = int(offsets[a]), int(offsets[b])
-            if hi == lo or data is None:
-                continue
-            starts = offsets[a:b] - lo
-            lengths = np.diff(offsets[a : b + 1])
-            position = np.arange(hi - lo, dtype=np.int64) - np.repeat(starts, lengths)
-            weighted = data[lo:hi].astype(np.uint64) * _powers(int(lengths.max()))[position]
-            full = lengths > 0  # empty strings own no bytes: each sum runs to the next start
-            out[a:b][full] = np.add.reduceat(weighted, starts[full]) + lengths[full].astype(
-                np.uint64
-            )
-        out ^= out >> np.uint64(29)
-        out *= np.uint64(0xBF58476D1CE4E5B9)
-        out ^= out >> np.uint64(32)
-    return out
-
-
-class _UniqueIds:
-    """Checks that a table's ids are unique across the whole table, in bounded memory.
-
-    Each id is reduced to a 64-bit hash of its text, and the hashes go to one of ``n_buckets``
-    spill files by their value (equal ids always meet in the same bucket); :meth:`check` reads
-    one bucket at a time and looks for a repeated hash. Only then -- a duplicate id, or two ids
-    that share a hash -- is the table's id column streamed once more, keeping the ids with a
-    repeated hash, to name the duplicates exactly as a check of the whole column at once does
-    (first seen first), or to find that two different ids merely collided.
-    """
-
-    def __init__(
-        self, work: Path, table: str, column: str, n_buckets: int, flush_rows: int
-    ) -> None:
-        self.table, self.column, self.n_buckets = table, column, n_buckets
-        self.files: dict[int, dict[str, list[Path]]] = {}
-        self.spill = _Spill(work, f"ids-{table}-{column}", flush_rows, self.files)
-
-    def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
-        """Route one batch's id hashes to their buckets."""
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        hashes = _string_hash(ids)
-        bucket = (hashes % np.uint64(self.n_buckets)).astype(np.int64)
-        self.spill.add(pa.table({"hash": hashes}), bucket)
-
-    def check(self, source: TableSource, batch_rows: int) -> None:
-        """Raise :class:`TableError` naming the first duplicated ids, if any."""
-        self.spill.flush()
-        repeated: list[np.ndarray] = []
-        for k in sorted(self.files):
-            paths = self.files[k][self.spill.table]
-            hashes = np.sort(
-                np.concatenate([feather.read_table(p).column("hash").to_numpy() for p in paths])
-            )
-            for path in paths:
-                path.unlink()
-            same = hashes[1:] == hashes[:-1]
-            if same.any():
-                repeated.append(np.unique(hashes[1:][same]))
-        if not repeated:
-            return
-        # rare: stream the column again, keeping the ids whose hash repeats, in file order
-        suspects = np.concatenate(repeated)
-        parts: list[pa.Array] = []
-        for batch in source.batches(batch_rows):
-            ids = batch.column(self.column).cast(pa.string()).combine_chunks()
-            parts.append(ids.filter(pa.array(np.isin(_string_hash(ids), suspects))))
-        _duplicates(self.table, self.column, parts)  # silent when two ids only shared a hash
-
-
-def _n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
-    """Buckets for a table's id hashes: a few million each, from the row count or file size."""
-    if source.fmt == "parquet":
-        rows = pq.ParquetFile(source.path).metadata.num_rows
-    else:
-        rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
-    return max(1, -(-rows // rows_per_bucket))
-
-
-def _route(batch: pa.Table, chunk: np.ndarray, spill: _Spill, ids: list[_UniqueIds]) -> None:
+def _route(batch: pa.Table, chunk: np.ndarray, spill: Spill, ids: list[UniqueIds]) -> None:
     for unique in ids:
         unique.add(batch.column(unique.column))
     spill.add(batch, chunk)
@@ -384,17 +232,8 @@ def partition_cohort(
         On a broken row: the table, the column and the first offending rows.
     """
     findings = ScreenFindings()
-    parts = [b for b in sources["households"].batches(batch_rows)]
-    hh = pa.concat_tables(parts) if parts else pa.table({})
-    for column in ("household_id", "local_authority"):
-        if hh.num_rows:
-            screen_values("households", column, hh.column(column), findings)
+    hh = _read_households(sources["households"], batch_rows, findings)
     n_hh = hh.num_rows
-    if n_hh and not findings:
-        _duplicates("households", "household_id", list(hh.column("household_id").chunks))
-        _check_households(hh)
-    if n_hh:
-        hh = hh.sort_by("household_id").combine_chunks()
     hh_ids = hh.column("household_id") if n_hh else pa.chunked_array([], type=pa.string())
     n_chunks = max(1, -(-n_hh // chunk_households))
     streamed = ("people", "events", *(["decisions"] if "decisions" in sources else []))
@@ -405,30 +244,14 @@ def partition_cohort(
         chunk_households=chunk_households,
         tables=streamed,
     )
-    plan.counts = {
-        "households": n_hh,
-        "people": 0,
-        "events": 0,
-        "referrals": 0,
-        "referrals_in_window": 0,
-        "referrals_before_window": 0,
-        "referrals_after_window": 0,
-    }
-    if "decisions" in streamed:
-        plan.counts.update(
-            decisions=0,
-            decisions_in_window=0,
-            decisions_before_window=0,
-            decisions_after_window=0,
-        )
+    plan.counts = _zero_counts(n_hh, streamed)
     unique_ids = {
         table: [
-            _UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
+            UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
             for column in _UNIQUE[table]
         ]
         for table in streamed
     }
-    lo, hi = window
     orphan = n_chunks  # the extra chunk for events of unknown households
     # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
@@ -436,26 +259,14 @@ def partition_cohort(
     # routing raises no error a user can cause.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
         for table in streamed:
-            spill = _Spill(plan.work, table, flush_rows, plan.files)
+            spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
             offset = 0
             for batch in _prefetch(sources[table].batches(batch_rows), pool):
-                for column, kind in sources[table].kinds.items():
-                    if kind == "text":
-                        values = batch.column(column)
-                        if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
-                            allowed = pa.array(_VOCAB[(table, column)])
-                            values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
-                        screen_values(table, column, values, findings)
-                if table == "people":
-                    births = batch.column("birth_month")
-                    days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
-                    screen_birth_months(table, "birth_month", days, findings)
+                _screen_batch(table, batch, sources[table].kinds, findings)
                 if findings:  # name every identifier column, then stop before any other check
                     continue
-                for column in sources[table].kinds:
-                    if (table, column) in _VOCAB:
-                        _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
+                _check_batch(table, batch, sources[table].kinds, offset)
                 rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
                 rank_np = rank.to_numpy(zero_copy_only=False)
                 unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
@@ -471,11 +282,7 @@ def partition_cohort(
                     orphan,
                     np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households,
                 ).astype(np.int64)
-                if table == "events":
-                    _detail_check(batch, offset)
-                    _count_referrals(batch, window, plan.counts)
-                if table == "decisions":
-                    _count_in_window(batch, "decision_date", window, plan.counts, "decisions")
+                _count_batch(table, batch, window, plan.counts, offset)
                 if routing is not None:
                     routing.result()
                 routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
@@ -492,23 +299,95 @@ def partition_cohort(
             unique.check(sources[table], batch_rows)
     if orphan in plan.files:
         plan.n_chunks = n_chunks + 1
-    if n_hh == 0 or plan.counts["events"] == 0:
+    _check_something_to_score(plan.counts, streamed, window)
+    return plan
+
+
+def _read_households(source: TableSource, batch_rows: int, findings: ScreenFindings) -> pa.Table:
+    """The households table whole, screened, checked and sorted by id."""
+    parts = [b for b in source.batches(batch_rows)]
+    hh = pa.concat_tables(parts) if parts else pa.table({})
+    if not hh.num_rows:
+        return hh
+    for column in ("household_id", "local_authority"):
+        screen_values("households", column, hh.column(column), findings)
+    if not findings:
+        duplicates("households", "household_id", list(hh.column("household_id").chunks))
+        _check_households(hh)
+    return hh.sort_by("household_id").combine_chunks()
+
+
+def _zero_counts(n_hh: int, streamed: tuple[str, ...]) -> dict[str, int]:
+    """The plan's counts before any streamed row is read."""
+    counts = {"households": n_hh, "people": 0, "events": 0, "referrals": 0}
+    kinds = ("referrals", *(["decisions"] if "decisions" in streamed else []))
+    for kind in kinds:
+        counts |= {kind: 0, f"{kind}_in_window": 0}
+        counts |= {f"{kind}_before_window": 0, f"{kind}_after_window": 0}
+    return counts
+
+
+def _screen_batch(
+    table: str, batch: pa.Table, kinds: dict[str, Any], findings: ScreenFindings
+) -> None:
+    """Screen a batch's text (what the vocabulary does not hold) and birth months."""
+    for column, kind in kinds.items():
+        if kind == "text":
+            values = batch.column(column)
+            if (table, column) in _VOCAB:
+                allowed = pa.array(_VOCAB[(table, column)])
+                values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
+            screen_values(table, column, values, findings)
+    if table == "people":
+        births = batch.column("birth_month")
+        days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
+        screen_birth_months(table, "birth_month", days, findings)
+
+
+def _check_batch(table: str, batch: pa.Table, kinds: dict[str, Any], offset: int) -> None:
+    """Check a batch's closed vocabularies against the contract."""
+    for column in kinds:
+        if (table, column) in _VOCAB:
+            _vocab_check(table, column, batch.column(column).combine_chunks(), offset)
+
+
+def _count_batch(
+    table: str,
+    batch: pa.Table,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    counts: dict[str, int],
+    offset: int,
+) -> None:
+    """Check events' details, and count a batch's referrals or decisions by the window."""
+    if table == "events":
+        _detail_check(batch, offset)
+        _count_referrals(batch, window, counts)
+    if table == "decisions":
+        _count_in_window(batch, "decision_date", window, counts, "decisions")
+
+
+def _check_something_to_score(
+    counts: dict[str, int],
+    streamed: tuple[str, ...],
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+) -> None:
+    """Refuse an empty cohort, or one with nothing dated in the window."""
+    if counts["households"] == 0 or counts["events"] == 0:
         raise CohortError(
             "the cohort is empty: "
-            + ", ".join(f"{plan.counts[t]} {t}" for t in ("households", "people", "events"))
+            + ", ".join(f"{counts[t]} {t}" for t in ("households", "people", "events"))
             + "; nothing to score"
         )
     if "decisions" in streamed:
-        if plan.counts["decisions_in_window"] == 0:
+        if counts["decisions_in_window"] == 0:
             raise CohortError(
                 f"the cohort's decisions table holds no decision dated {_window_text(window)}; "
                 "nothing to score"
             )
-    elif plan.counts["referrals_in_window"] == 0:
+    elif counts["referrals_in_window"] == 0:
         raise CohortError(
             f"the cohort holds no referral dated {_window_text(window)}; nothing to score"
         )
-    return plan
 
 
 def _count_referrals(

@@ -118,6 +118,8 @@ def output_schema(top_k: int) -> pa.Schema:
         pa.field("status", pa.string(), nullable=False),
         pa.field("rejection_reason", pa.string()),
         pa.field("probability", pa.float64()),
+        pa.field("probability_low", pa.float64()),
+        pa.field("probability_high", pa.float64()),
         pa.field("flag", pa.bool_()),
         pa.field("threshold", pa.float64(), nullable=False),
     ]
@@ -237,6 +239,8 @@ def _score_chunk(
         "rejection_reason": np.where(ok, np.full(n, None, dtype=object), reason.to_numpy(object)),
     }
     probability = np.full(n, np.nan)
+    probability_low = np.full(n, np.nan)
+    probability_high = np.full(n, np.nan)
     flag = np.zeros(n, dtype=bool)
     reason_cols: dict[str, Any] = {}
     for i in range(1, settings.top_k + 1):
@@ -259,8 +263,9 @@ def _score_chunk(
         features = build_features(hh, people, history, decisions)
         _group_inputs(features, people, model.inputs)
         # the margin once for both (as model.probability and model.flag compute it)
-        margin = model.margin(features)
-        probability[scored] = model._calibrate(margin)
+        margin = model.decision_function(features)
+        point, low, high = model.interval_from_margin(margin)
+        probability[scored], probability_low[scored], probability_high[scored] = point, low, high
         flag[scored] = margin >= model.margin_threshold_
         if settings.reasons:
             ranks = _reasons(model, features, settings.top_k)
@@ -269,6 +274,8 @@ def _score_chunk(
                 reason_cols[f"reason_{i}_sentence"][scored] = sentence
                 reason_cols[f"reason_{i}_contribution"][scored] = contribution
     cols["probability"] = np.where(ok, probability, np.nan)
+    cols["probability_low"] = probability_low
+    cols["probability_high"] = probability_high
     cols["flag"] = flag
     cols["threshold"] = np.full(n, float(model.threshold_))
     cols.update(reason_cols)
@@ -278,7 +285,9 @@ def _score_chunk(
         if f.name in ("model_name", "model_version", "model_sha256", "catalogue_version"):
             values = np.full(n, getattr(settings, f.name), dtype=object)
         mask = None
-        if f.name in ("probability", "flag") or f.name.endswith("_contribution"):
+        if f.name in ("probability_low", "probability_high"):
+            mask = np.isnan(np.asarray(values))
+        elif f.name in ("probability", "flag") or f.name.endswith("_contribution"):
             mask = ~ok if f.name in ("probability", "flag") else np.isnan(np.asarray(values))
         arrays.append(pa.array(values, type=f.type, mask=mask))
     outside = rejected[~rejected.index.isin(window_refs["event_id"])]
@@ -495,6 +504,10 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
         host="127.0.0.1",
         protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
         dashboard_address=None,
+        # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
+        # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
+        # An ephemeral loopback port never collides.
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
 

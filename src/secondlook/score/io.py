@@ -28,44 +28,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from secondlook.schema import COHORT_TABLES, SCHEMAS, TableError
+from secondlook.schema import COHORT_TABLES, SCHEMAS, Kind, TableError, column_kinds
 from secondlook.score.errors import CohortError
 from secondlook.score.screen import ScreenFindings, screen_columns
 
 __all__ = ["COLUMN_KINDS", "OPTIONAL_COLUMNS", "OPTIONAL_TABLES", "TableSource", "open_cohort"]
 
-Kind = Literal["text", "date", "int", "bool"]
-
-#: the contract's columns of each cohort table and the kind of value each holds
+#: the contract's columns of each cohort table and the kind of value each holds (derived from
+#: :data:`secondlook.schema.SCHEMAS`)
 COLUMN_KINDS: dict[str, dict[str, Kind]] = {
-    "households": {"household_id": "text", "local_authority": "text", "deprivation_decile": "int"},
-    "people": {
-        "person_id": "text",
-        "household_id": "text",
-        "role": "text",
-        "sex": "text",
-        "birth_month": "date",
-        "ethnicity": "text",
-        "disability": "bool",
-    },
-    "events": {
-        "event_id": "text",
-        "household_id": "text",
-        "person_id": "text",
-        "date": "date",
-        "type": "text",
-        "source": "text",
-        "detail": "text",
-        "related_person_id": "text",
-    },
-    "decisions": {
-        "decision_id": "text",
-        "person_id": "text",
-        "household_id": "text",
-        "referral_event_id": "text",
-        "decision_date": "date",
-        "practice_outcome": "text",
-    },
+    table: column_kinds(table) for table in (*COHORT_TABLES, "decisions")
 }
 #: tables a cohort may hold besides :data:`secondlook.schema.COHORT_TABLES`: with
 #: ``decisions``, exactly its decision points are scored instead of every referral

@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from secondlook.features import catalogue_version
+from secondlook.fileio import default_file_mode, write_json
 from secondlook.params import ScoreParams
 from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
 from secondlook.score.engine import (
@@ -50,10 +51,8 @@ from secondlook.score.io import open_cohort
 from secondlook.score.model import resolve_model
 from secondlook.score.provenance import (
     code_version,
-    default_file_mode,
     host,
     input_hashes,
-    write_json_atomically,
 )
 from secondlook.score.validate import REJECTION_REASONS
 
@@ -252,7 +251,7 @@ def run_score(
         tmp_out.chmod(default_file_mode())  # as if written in place, whatever wrote it
         tmp_out.replace(out)
         tmp_out = None
-        write_json_atomically(doc, manifest)
+        write_json(manifest, doc)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

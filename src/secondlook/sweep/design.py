@@ -168,6 +168,42 @@ def scenario_params(
     return overrides, full
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """The design file as a mapping with only known top-level keys and the required ones."""
+    if not path.is_file():
+        raise DesignError(f"design {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise DesignError(f"design {path} is not valid YAML: {exc}") from None
+    where = f"design {path}"
+    if not isinstance(data, dict):
+        raise DesignError(f"{where} must be a mapping with `seeds` and `scenarios`")
+    unknown = sorted(set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise DesignError(f"{where}: `{unknown[0]}` is not a known key ({', '.join(_TOP_KEYS)})")
+    for key in ("seeds", "scenarios"):
+        if key not in data:
+            raise DesignError(f"{where}: `{key}` is missing")
+    return data
+
+
+def _scenario(
+    name: str, body: Any, params: Mapping[str, Any], shared: Mapping[str, Any], at: str
+) -> Scenario:
+    """One validated scenario (``at`` names the file and the scenario in errors)."""
+    body = {} if body is None else body
+    if not isinstance(body, dict):
+        raise DesignError(f"{at} must be a mapping ({', '.join(_SCENARIO_KEYS)})")
+    bad = sorted(set(body) - set(_SCENARIO_KEYS))
+    if bad:
+        raise DesignError(f"{at}: `{bad[0]}` is not a known key ({', '.join(_SCENARIO_KEYS)})")
+    scale = _mapping(body.get("scale"), f"{at}.scale")
+    own = _mapping(body.get("set"), f"{at}.set")
+    overrides, full = scenario_params(params, shared, scale, own, at)
+    return Scenario(name, str(body.get("description", "")).strip(), overrides, full)
+
+
 def load_design(path: Path, params: Mapping[str, Any]) -> Design:
     """Read and validate a design file against ``params``.
 
@@ -190,21 +226,8 @@ def load_design(path: Path, params: Mapping[str, Any]) -> Design:
         the message names the file and the key.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DesignError(f"design {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise DesignError(f"design {path} is not valid YAML: {exc}") from None
+    data = _read(path)
     where = f"design {path}"
-    if not isinstance(data, dict):
-        raise DesignError(f"{where} must be a mapping with `seeds` and `scenarios`")
-    unknown = sorted(set(data) - set(_TOP_KEYS))
-    if unknown:
-        raise DesignError(f"{where}: `{unknown[0]}` is not a known key ({', '.join(_TOP_KEYS)})")
-    for key in ("seeds", "scenarios"):
-        if key not in data:
-            raise DesignError(f"{where}: `{key}` is missing")
     n_seeds = _positive_int(data["seeds"], f"{where}: `seeds`")
     synth = params.get("synth", {})
     first = data.get("first_seed", synth.get("seed", 0))
@@ -227,21 +250,10 @@ def load_design(path: Path, params: Mapping[str, Any]) -> Design:
     raw = data["scenarios"]
     if not isinstance(raw, dict) or not raw:
         raise DesignError(f"{where}: `scenarios` must be a non-empty mapping of names")
-    scenarios = []
-    for name, body in raw.items():
-        at = f"{where}: scenarios.{name}"
-        body = {} if body is None else body
-        if not isinstance(body, dict):
-            raise DesignError(f"{at} must be a mapping ({', '.join(_SCENARIO_KEYS)})")
-        bad = sorted(set(body) - set(_SCENARIO_KEYS))
-        if bad:
-            raise DesignError(f"{at}: `{bad[0]}` is not a known key ({', '.join(_SCENARIO_KEYS)})")
-        scale = _mapping(body.get("scale"), f"{at}.scale")
-        own = _mapping(body.get("set"), f"{at}.set")
-        overrides, full = scenario_params(params, shared, scale, own, at)
-        scenarios.append(
-            Scenario(str(name), str(body.get("description", "")).strip(), overrides, full)
-        )
+    scenarios = [
+        _scenario(str(name), body, params, shared, f"{where}: scenarios.{name}")
+        for name, body in raw.items()
+    ]
     for i, a in enumerate(scenarios):
         for b in scenarios[:i]:
             if a.params == b.params:

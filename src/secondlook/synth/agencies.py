@@ -21,36 +21,12 @@ from secondlook.synth.state import Month, SimState
 
 __all__ = ["agencies_observe", "births_and_pregnancies"]
 
-#: a baby is not yet mobile (bruising is a red flag) below this age in months
-NON_MOBILE_MONTHS = 6
-#: health visitors see children below this age in months
-INFANT_MONTHS = 24
-#: schools see children from and below these ages in months (harm seen from the lower age on
-#: shows at school)
-SCHOOL_MONTHS = (60, 192)
-#: a birth is premature with this chance, plus the second figure in a household with a factor
-PREMATURE = (0.07, 0.06)
-#: harm seen in a mobile child shows as neglect (faltering growth) with this chance
-HARM_SEEN_AS_NEGLECT = 0.4
-#: bruising in a non-mobile baby is seen by a health visitor (else at hospital) with this chance
-BRUISING_SEEN_BY_HEALTH_VISITOR = 0.5
-#: an adult-services contact about mental health is a crisis with this chance
-MENTAL_HEALTH_CRISIS = 0.3
-#: an adult-services contact is about the father (when there is one) with this chance
-ADULT_SERVICE_FATHER = 0.35
-#: drug misuse is seen by probation rather than adult services with this chance
-DRUG_SEEN_BY_PROBATION = 0.2
-#: monthly chance any infant's family misses a health visitor appointment
-MISSED_APPOINTMENT_BASE = 0.01
-#: a school concern's rate is signals.school_concern times (this + number of factors)
-SCHOOL_CONCERN_BASE = 0.3
-#: signals fall on the first this-many days of the month (referrals follow within days)
+# calendar mechanics (not behaviour): signals fall on the first SIGNAL_DAYS days of a month, so
+# that the referrals they cause (params referral.lag_days later) stay in the month; a pregnancy
+# is notified on one of the first NOTICE_DAYS days
 SIGNAL_DAYS = 24
-#: days from a signal to the referral it causes, inclusive range
-REFERRAL_LAG_DAYS = (1, 3)
-#: a pregnancy is notified on one of the first this-many days of its month
 NOTICE_DAYS = 20
-#: event details drawn uniformly
+#: event details and concerns drawn uniformly (the vocabulary, not behaviour)
 HARM_INJURIES = ("injury_unexplained", "fracture", "burn", "ingestion")
 ACCIDENTS = ("injury_explained", "illness", "illness", "ingestion")
 SCHOOL_HARM_DETAILS = ("disclosure", "presentation")
@@ -66,8 +42,9 @@ ADULT_SERVICE = (
 )
 
 
-def _lag(rng: np.random.Generator, n: int) -> IntArray:
-    lo, hi = REFERRAL_LAG_DAYS
+def _lag(rng: np.random.Generator, params: SynthParams, n: int) -> IntArray:
+    """Days from a signal to the referral it causes (``referral.lag_days``)."""
+    lo, hi = params.referral.lag_days
     return rng.integers(lo, hi + 1, n)
 
 
@@ -77,8 +54,9 @@ def births_and_pregnancies(s: SimState, params: SynthParams, month: Month) -> No
     pop, rng, m, rf = s.pop, s.rng, month.m, params.referral
     c_hh, c_person = pop.child_household, pop.child_person
     newborn = np.flatnonzero(pop.child_birth == m)
-    base, extra = PREMATURE
-    premature = rng.random(len(newborn)) < base + extra * month.any_factor[c_hh[newborn]]
+    hp = params.household
+    chance = hp.premature + hp.premature_with_factor * month.any_factor[c_hh[newborn]]
+    premature = rng.random(len(newborn)) < chance
     s.events.add(
         c_hh[newborn],
         c_person[newborn],
@@ -125,12 +103,12 @@ def _harm_seen(s: SimState, params: SynthParams, month: Month, cands: Candidates
     age_s = month.age[seen]
     day = month.day + rng.integers(0, SIGNAL_DAYS, len(seen))
     kind = rng.random(len(seen))
-    bruise = (age_s < NON_MOBILE_MONTHS) & (kind < sg.bruising_non_mobile)
-    school_age = age_s >= SCHOOL_MONTHS[0]
-    neglect_kind = ~bruise & (kind > 1 - HARM_SEEN_AS_NEGLECT)
+    bruise = (age_s < sg.non_mobile_months) & (kind < sg.bruising_non_mobile)
+    school_age = age_s >= sg.school_age_months[0]
+    neglect_kind = ~bruise & (kind > 1 - sg.harm_seen_as_neglect)
     # bruising in a non-mobile baby: health visitor or hospital
     b = seen[bruise]
-    hv = rng.random(len(b)) < BRUISING_SEEN_BY_HEALTH_VISITOR
+    hv = rng.random(len(b)) < sg.bruising_seen_by_health_visitor
     b_day = day[bruise]
     s.events.add(
         c_hh[b[hv]], c_person[b[hv]], b_day[hv], "health_contact", "health_visitor",
@@ -141,23 +119,24 @@ def _harm_seen(s: SimState, params: SynthParams, month: Month, cands: Candidates
     )
     # injuries to older children at hospital
     inj = ~bruise & ~neglect_kind & ~school_age
-    k = seen[inj]
-    detail = choice_codes(rng, DCODE, HARM_INJURIES, len(k))
-    s.events.add(c_hh[k], c_person[k], day[inj], "ed_attendance", "hospital", detail)
+    injured = seen[inj]
+    injury = choice_codes(rng, DCODE, HARM_INJURIES, len(injured))
+    s.events.add(c_hh[injured], c_person[injured], day[inj], "ed_attendance", "hospital", injury)
     sch = ~bruise & school_age
-    k = seen[sch]
-    detail = choice_codes(rng, DCODE, SCHOOL_HARM_DETAILS, len(k))
-    s.events.add(c_hh[k], c_person[k], day[sch], "school_concern", "school", detail)
+    pupils = seen[sch]
+    sign = choice_codes(rng, DCODE, SCHOOL_HARM_DETAILS, len(pupils))
+    s.events.add(c_hh[pupils], c_person[pupils], day[sch], "school_concern", "school", sign)
     ng = ~bruise & neglect_kind & ~school_age
-    k = seen[ng]
+    faltering = seen[ng]
     s.events.add(
-        c_hh[k], c_person[k], day[ng], "health_contact", "health_visitor", "faltering_growth"
-    )
+        c_hh[faltering], c_person[faltering], day[ng], "health_contact", "health_visitor",
+        "faltering_growth",
+    )  # fmt: skip
     refer = rng.random(len(seen)) < referral_chance(s, month, params.referral.harm_seen, seen)
     src = np.where(
         bruise,
         np.where(
-            rng.random(len(seen)) < BRUISING_SEEN_BY_HEALTH_VISITOR,
+            rng.random(len(seen)) < sg.bruising_seen_by_health_visitor,
             SCODE["health_visitor"],
             SCODE["hospital"],
         ),
@@ -172,7 +151,7 @@ def _harm_seen(s: SimState, params: SynthParams, month: Month, cands: Candidates
         choice_codes(rng, CCODE, SCHOOL_HARM_CONCERNS, len(seen)),
         np.where(ng, CCODE["neglect"], CCODE["physical_injury"]),
     )
-    lag = _lag(rng, int(refer.sum()))
+    lag = _lag(rng, params, int(refer.sum()))
     cands.add(seen[refer], day[refer] + lag, src[refer], conc[refer], bruise[refer])
 
 
@@ -186,7 +165,7 @@ def _hospital(
     day = month.day + rng.integers(0, EVENT_DAYS, len(acc))
     detail = choice_codes(rng, DCODE, ACCIDENTS, len(acc))
     s.events.add(c_hh[acc], c_person[acc], day, "ed_attendance", "hospital", detail)
-    babies = kids[month.age[kids] < NON_MOBILE_MONTHS]
+    babies = kids[month.age[kids] < sg.non_mobile_months]
     ab = babies[rng.random(len(babies)) < sg.accidental_bruise_non_mobile]
     d_ab = month.day + rng.integers(0, SIGNAL_DAYS, len(ab))
     s.events.add(c_hh[ab], c_person[ab], d_ab, "ed_attendance", "hospital", "bruising")
@@ -218,32 +197,32 @@ def _police(
     kids_da = kids[incident[c_hh[kids]]]
     p = referral_chance(s, month, params.referral.police_domestic, kids_da)
     kd = kids_da[rng.random(len(kids_da)) < p]
-    cands.add(kd, inc_day[c_hh[kd]] + _lag(rng, len(kd)), "police", "domestic_abuse")
+    cands.add(kd, inc_day[c_hh[kd]] + _lag(rng, params, len(kd)), "police", "domestic_abuse")
 
 
 def _adult_services(
     s: SimState, params: SynthParams, month: Month, kids: IntArray, cands: Candidates
 ) -> None:
     """Adult services (and probation) see parental drug, alcohol and mental health problems."""
-    rng, pop = s.rng, s.pop
+    sg, rng, pop = params.signals, s.rng, s.pop
     nh, c_hh = pop.n_households, pop.child_household
     for f, detail, concern in ADULT_SERVICE:
-        seen_hh = np.flatnonzero(s.factors[f] & (rng.random(nh) < params.signals.adult_service))
+        seen_hh = np.flatnonzero(s.factors[f] & (rng.random(nh) < sg.adult_service))
         if f == "mental_health":
             det = np.where(
-                rng.random(len(seen_hh)) < MENTAL_HEALTH_CRISIS,
+                rng.random(len(seen_hh)) < sg.mental_health_crisis,
                 DCODE["mental_health_crisis"],
                 DCODE[detail],
             )
         else:
             det = np.full(len(seen_hh), DCODE[detail])
         father = pop.father[seen_hh]
-        about_father = (father >= 0) & (rng.random(len(seen_hh)) < ADULT_SERVICE_FATHER)
+        about_father = (father >= 0) & (rng.random(len(seen_hh)) < sg.adult_service_father)
         subject = np.where(about_father, father, pop.mother[seen_hh])
         day = month.day + rng.integers(0, SIGNAL_DAYS, nh)
         # some drug misuse is seen by probation, recorded as a probation contact (the draw is
         # made for every factor, so that each factor's stream of draws is the same)
-        probation_draw = rng.random(len(seen_hh)) < DRUG_SEEN_BY_PROBATION
+        probation_draw = rng.random(len(seen_hh)) < sg.drug_seen_by_probation
         on_probation = (f == "drug") & probation_draw
         source = np.where(on_probation, SCODE["probation"], SCODE["adult_services"])
         det = np.where(on_probation, DCODE["probation"], det)
@@ -254,7 +233,7 @@ def _adult_services(
         source_hh[seen_hh] = source
         kk = kids[seen[c_hh[kids]]]
         kk = kk[rng.random(len(kk)) < referral_chance(s, month, params.referral.adult_service, kk)]
-        cands.add(kk, day[c_hh[kk]] + _lag(rng, len(kk)), source_hh[c_hh[kk]], concern)
+        cands.add(kk, day[c_hh[kk]] + _lag(rng, params, len(kk)), source_hh[c_hh[kk]], concern)
 
 
 def _health_visitors(
@@ -263,39 +242,44 @@ def _health_visitors(
     """Health visitors see infants; families with a factor miss appointments more."""
     sg, rng, pop = params.signals, s.rng, s.pop
     c_hh, c_person = pop.child_household, pop.child_person
-    inf = kids[month.age[kids] < INFANT_MONTHS]
+    inf = kids[month.age[kids] < sg.infant_months]
     day = month.day + rng.integers(0, SIGNAL_DAYS, len(inf))
     routine = rng.random(len(inf)) < sg.health_visit
-    k = inf[routine]
-    s.events.add(c_hh[k], c_person[k], day[routine], "health_contact", "health_visitor", "routine")
-    p_miss = MISSED_APPOINTMENT_BASE + sg.missed_appointment * month.any_factor[c_hh[inf]]
-    miss = rng.random(len(inf)) < p_miss
-    k = inf[miss]
+    visited = inf[routine]
     s.events.add(
-        c_hh[k], c_person[k], day[miss], "health_contact", "health_visitor", "missed_appointment"
-    )
+        c_hh[visited], c_person[visited], day[routine], "health_contact", "health_visitor",
+        "routine",
+    )  # fmt: skip
+    p_miss = sg.missed_appointment_base + sg.missed_appointment * month.any_factor[c_hh[inf]]
+    miss = rng.random(len(inf)) < p_miss
+    missed = inf[miss]
+    s.events.add(
+        c_hh[missed], c_person[missed], day[miss], "health_contact", "health_visitor",
+        "missed_appointment",
+    )  # fmt: skip
     p = referral_chance(s, month, params.referral.missed_appointment, inf)
     rm = miss & (rng.random(len(inf)) < p)
-    cands.add(inf[rm], day[rm] + _lag(rng, int(rm.sum())), "health_visitor", "neglect")
+    cands.add(inf[rm], day[rm] + _lag(rng, params, int(rm.sum())), "health_visitor", "neglect")
 
 
 def _schools(
     s: SimState, params: SynthParams, month: Month, kids: IntArray, cands: Candidates
 ) -> None:
     """Schools see school-age children, more often when their household has factors."""
-    rng, pop = s.rng, s.pop
+    sg, rng, pop = params.signals, s.rng, s.pop
     c_hh, c_person = pop.child_household, pop.child_person
     age = month.age[kids]
-    sc = kids[(age >= SCHOOL_MONTHS[0]) & (age < SCHOOL_MONTHS[1])]
+    first, last = sg.school_age_months
+    sc = kids[(age >= first) & (age <= last)]
     n_factors = sum(s.factors[f][c_hh[sc]].astype(np.int64) for f in s.factors)
-    hit = rng.random(len(sc)) < params.signals.school_concern * (SCHOOL_CONCERN_BASE + n_factors)
+    hit = rng.random(len(sc)) < sg.school_concern * (sg.school_concern_base + n_factors)
     k = sc[hit]
     day = month.day + rng.integers(0, SIGNAL_DAYS, len(k))
     detail = choice_codes(rng, DCODE, SCHOOL_DETAILS, len(k))
     s.events.add(c_hh[k], c_person[k], day, "school_concern", "school", detail)
     rs = rng.random(len(k)) < referral_chance(s, month, params.referral.school_concern, k)
     n = int(rs.sum())
-    lag = _lag(rng, n)
+    lag = _lag(rng, params, n)
     cands.add(k[rs], day[rs] + lag, "school", choice_codes(rng, CCODE, SCHOOL_CONCERNS, n))
 
 

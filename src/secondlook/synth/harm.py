@@ -17,7 +17,7 @@ from secondlook.synth.state import Month, SimState
 __all__ = ["harm_happens"]
 
 
-def harm_happens(s: SimState, params: SynthParams, month: Month, childhood_months: int) -> None:
+def harm_happens(s: SimState, params: SynthParams, month: Month) -> None:
     """Draw this month's harm; sets ``month.age``, ``present``, ``eta``, ``harm``, ``any_factor``.
 
     Parameters
@@ -28,13 +28,11 @@ def harm_happens(s: SimState, params: SynthParams, month: Month, childhood_month
         The ``synth`` settings.
     month
         This month.
-    childhood_months
-        Age in months at which a child leaves the world.
     """
     pop, m, hz = s.pop, month.m, params.harm
     c_hh = pop.child_household
     month.age = m - pop.child_birth
-    month.present = (month.age >= 0) & (month.age < childhood_months) & ~s.removed
+    month.present = (month.age >= 0) & (month.age < params.household.childhood_months) & ~s.removed
     f = s.factors
     values = factor_values(
         {

@@ -17,22 +17,7 @@ from secondlook.synth.state import Clock, Month, People, Population, SimState
 
 __all__ = ["form_households", "partners_move"]
 
-#: a person is a child until this age in months (18 years): the world follows children only
-CHILDHOOD_MONTHS = 216
-#: months between one child's birth and the next sibling's, inclusive range
-BIRTH_GAP_MONTHS = (12, 48)
-#: mother's age at her first birth in years, inclusive ranges, for young and other mothers
-YOUNG_MOTHER_YEARS = (16, 19)
-MOTHER_YEARS = (20, 40)
-#: a father is this many months older than the mother, inclusive range
-FATHER_OLDER_MONTHS = (0, 71)
-#: a joining partner is this many months older than the mother (negative: younger)
-PARTNER_OLDER_MONTHS = (-60, 119)
-#: age in months of an earlier-removed child when removed, inclusive range
-REMOVED_CHILD_MONTHS = (0, 47)
-#: log-odds of an earlier removal per unit of household frailty
-EARLIER_REMOVAL_FRAILTY = 0.5
-#: events of a month fall on its first this-many days
+#: events of a month fall on its first this-many days (calendar mechanics, not behaviour)
 EVENT_DAYS = 28
 
 
@@ -61,14 +46,14 @@ def form_households(
     hp, fp, pr = params.household, params.factors, params.practice
     n_slots = len(hp.children_weights)
     n_kids = 1 + weighted_choice(rng, hp.children_weights, n_households)
-    first_birth = rng.integers(-CHILDHOOD_MONTHS, clock.n_months, size=n_households)
-    gap_lo, gap_hi = BIRTH_GAP_MONTHS
+    first_birth = rng.integers(-hp.childhood_months, clock.n_months, size=n_households)
+    gap_lo, gap_hi = hp.birth_gap_months
     gaps = rng.integers(gap_lo, gap_hi + 1, size=(n_households, n_slots))
     gaps[:, 0] = 0
     births = first_birth[:, None] + np.cumsum(gaps, axis=1)
     slot = np.arange(n_slots)[None, :]
     keep_child = (
-        (slot < n_kids[:, None]) & (births + CHILDHOOD_MONTHS > 0) & (births < clock.n_months)
+        (slot < n_kids[:, None]) & (births + hp.childhood_months > 0) & (births < clock.n_months)
     )
     # drop households with no child in the window
     idx = np.flatnonzero(keep_child.any(axis=1))
@@ -81,7 +66,7 @@ def form_households(
     frailty = rng.normal(0.0, fp.frailty_sd, size=nh)
     young = rng.random(nh) < hp.young_parent
     # frailty raises the chance with its mean effect divided out (lognormal mean)
-    k = EARLIER_REMOVAL_FRAILTY
+    k = hp.earlier_removal_frailty
     earlier_removal = rng.random(nh) < hp.earlier_removal * np.exp(k * frailty) / np.exp(
         0.5 * (k * fp.frailty_sd) ** 2
     )
@@ -90,7 +75,7 @@ def form_households(
 
     people = People()
     hh_all = np.arange(nh, dtype=np.int64)
-    (y_lo, y_hi), (o_lo, o_hi) = YOUNG_MOTHER_YEARS, MOTHER_YEARS
+    (y_lo, y_hi), (o_lo, o_hi) = hp.young_mother_age_years, hp.mother_age_years
     mother_age = np.where(
         young,
         rng.integers(y_lo * 12, (y_hi + 1) * 12, nh),
@@ -99,7 +84,7 @@ def form_households(
     mother = people.add(hh_all, 1, np.zeros(nh), first_birth - mother_age, np.full(nh, -1))
     father = np.full(nh, -1, dtype=np.int64)
     fh = np.flatnonzero(father_present)
-    f_lo, f_hi = FATHER_OLDER_MONTHS
+    f_lo, f_hi = hp.father_older_months
     father[fh] = people.add(
         fh,
         2,
@@ -122,7 +107,7 @@ def form_households(
     rem_month = (
         rem_day.astype("datetime64[D]").astype("datetime64[M]") - clock.start_month
     ).astype(np.int64)
-    r_lo, r_hi = REMOVED_CHILD_MONTHS
+    r_lo, r_hi = hp.removed_child_age_months
     rem_birth = rem_month - rng.integers(r_lo, r_hi + 1, len(er))
     rem_person = people.add(er, 0, rng.integers(0, 2, len(er)), rem_birth, np.zeros(len(er)))
     events.add(er, rem_person, rem_day, "child_removed", "other")
@@ -179,7 +164,7 @@ def partners_move(s: SimState, params: SynthParams, month: Month) -> None:
     can_join = (s.partner < 0) & ~pop.father_present
     joining = np.flatnonzero(can_join & (rng.random(nh) < hp.partner_join))
     if len(joining):
-        p_lo, p_hi = PARTNER_OLDER_MONTHS
+        p_lo, p_hi = hp.partner_older_months
         pid = s.people.add(
             joining,
             3,

@@ -31,29 +31,7 @@ from secondlook.synth.state import Month, SimState
 
 __all__ = ["assess", "decide", "enquire", "plans_end", "practice_outcomes"]
 
-#: practice perceives the true log-odds shifted by this much (a child at -4 reads as no risk)
-TRUE_RISK_SHIFT = 4.0
-#: a removal is this many times likelier in a month the child on a plan is harmed
-REMOVAL_HARM_FACTOR = 4.0
-#: harm within this many months before an assessment or enquiry is found by it
-RECENT_HARM_MONTHS = 3
-#: an assessment records neglect in a household with a factor with this chance anyway
-NEGLECT_RECORDED = 0.05
-#: days from referral to a completed assessment, inclusive range
-ASSESSMENT_DAYS = (10, 40)
-#: days from referral to a concluded s47 enquiry, and from that to the conference (inclusive)
-S47_DAYS = (5, 15)
-CONFERENCE_DAYS = (7, 14)
-#: log-odds that an s47 enquiry substantiates: intercept, recent harm, perceived true risk
-SUBSTANTIATION = (-1.2, 2.0, 0.6)
-#: the conference chance (practice.icpc) is multiplied by these after a substantiated and an
-#: unsubstantiated enquiry
-ICPC_FACTOR = (1.7, 0.55)
-#: a plan for a physical-injury concern is categorised physical with this chance
-PLAN_PHYSICAL = 0.3
-#: an emotional-abuse plan is recorded as neglect with this chance
-PLAN_EMOTIONAL_AS_NEGLECT = 0.3
-#: a child removed in a month is removed on this day of it
+#: a child removed in a month is removed on this day of it (calendar mechanics)
 REMOVAL_DAY = 27
 
 _PLAN_CODE = np.array([DCODE[c] for c in PLAN_CATEGORIES])
@@ -113,7 +91,7 @@ def practice_outcomes(
         + reads_history * (pr.weight_sibling_history * sibling_history)
         + reads_history * (pr.weight_known_factors * known_factors)
         + pr.weight_bruising * bruise_seen
-        + pr.weight_true_risk * (eta + TRUE_RISK_SHIFT)
+        + pr.weight_true_risk * (eta + pr.true_risk_shift)
         + pr.weight_unassessed_adult * unassessed_adult
     )
     latent = score + rng.logistic(size=n)
@@ -130,7 +108,7 @@ def plans_end(s: SimState, params: SynthParams, month: Month) -> None:
     c_hh, c_person = pop.child_household, pop.child_person
     plan_kids = np.flatnonzero(s.on_plan & (month.age >= 0))
     r = rng.random(len(plan_kids))
-    p_remove = pr.removal * np.where(month.harm[plan_kids], REMOVAL_HARM_FACTOR, 1.0)
+    p_remove = pr.removal * np.where(month.harm[plan_kids], pr.removal_harm_factor, 1.0)
     removed = plan_kids[r < p_remove]
     ended = plan_kids[(r >= p_remove) & (r < p_remove + pr.plan_end)]
     for kids in (ended, removed):
@@ -212,16 +190,16 @@ def assess(
     ka = refs.child[a]
     ha = pop.child_household[ka]
     concern = refs.concern[a]
-    lo, hi = ASSESSMENT_DAYS
+    lo, hi = pr.assessment_days
     a_day = refs.day[a] + rng.integers(lo, hi + 1, len(a))
     bits = np.zeros(len(a), dtype=np.int64)
     for f in PARENT_FACTORS:
         found = s.factors[f][ha] & (rng.random(len(a)) < pr.factor_found)
         bits |= found.astype(np.int64) << ASSESS_BITS.index(FACTOR_CONCERN[f])
-    harmed = (m - s.last_harm_month[ka]) < RECENT_HARM_MONTHS
+    harmed = (m - s.last_harm_month[ka]) < pr.recent_harm_months
     injury = concern == CCODE["physical_injury"]
     bits |= (harmed & injury).astype(np.int64) << ASSESS_BITS.index("physical_injury")
-    neglect_anyway = month.any_factor[ha] & (rng.random(len(a)) < NEGLECT_RECORDED)
+    neglect_anyway = month.any_factor[ha] & (rng.random(len(a)) < pr.neglect_recorded)
     bits |= (harmed & ~injury | neglect_anyway).astype(np.int64) << ASSESS_BITS.index("neglect")
     s47 = outcome[a] == 2
     # an s47 enquiry always records at least the concern it was about
@@ -243,14 +221,14 @@ def assess(
 
 
 def _plan_category(
-    s: SimState, concern: IntArray, household: IntArray, draw: FloatArray
+    s: SimState, params: SynthParams, concern: IntArray, household: IntArray, draw: FloatArray
 ) -> IntArray:
     """Index into PLAN_CATEGORIES of each new plan."""
     cat = np.where(
         concern == CCODE["sexual"],
         3,
         np.where(
-            (concern == CCODE["physical_injury"]) & (draw < PLAN_PHYSICAL),
+            (concern == CCODE["physical_injury"]) & (draw < params.practice.plan_physical),
             1,
             np.where(
                 s.factors["domestic_abuse"][household]
@@ -262,7 +240,8 @@ def _plan_category(
         ),
     )
     # many emotional-abuse plans are recorded as neglect
-    return np.where((cat == 2) & (draw > 1 - PLAN_EMOTIONAL_AS_NEGLECT), 0, cat)
+    as_neglect = draw > 1 - params.practice.plan_emotional_as_neglect
+    return np.where((cat == 2) & as_neglect, 0, cat)
 
 
 def enquire(
@@ -275,26 +254,27 @@ def enquire(
     ke = refs.child[e]
     he = pop.child_household[ke]
     s.protect_until[ke] = m + params.harm.protect_months
-    harmed = (m - s.last_harm_month[ke]) < RECENT_HARM_MONTHS
-    b0, b_harm, b_risk = SUBSTANTIATION
-    p_subst = sigmoid(b0 + b_harm * harmed + b_risk * (month.eta[ke] + TRUE_RISK_SHIFT))
+    harmed = (m - s.last_harm_month[ke]) < pr.recent_harm_months
+    sb = pr.substantiation
+    perceived = month.eta[ke] + pr.true_risk_shift
+    p_subst = sigmoid(sb.intercept + sb.recent_harm * harmed + sb.true_risk * perceived)
     subst = rng.random(len(e)) < p_subst
-    lo, hi = S47_DAYS
+    lo, hi = pr.s47_days
     e_day = np.minimum(refs.day[e] + rng.integers(lo, hi + 1, len(e)), end_day)
-    result = np.where(subst, DCODE["substantiated"], DCODE["not_substantiated"])
-    s.events.add(he, pop.child_person[ke], e_day, "s47_concluded", "other", result)
-    f_subst, f_not = ICPC_FACTOR
-    conf = rng.random(len(e)) < np.clip(pr.icpc * np.where(subst, f_subst, f_not), 0, 1)
+    finding = np.where(subst, DCODE["substantiated"], DCODE["not_substantiated"])
+    s.events.add(he, pop.child_person[ke], e_day, "s47_concluded", "other", finding)
+    factor = np.where(subst, pr.icpc_substantiated, pr.icpc_not_substantiated)
+    conf = rng.random(len(e)) < np.clip(pr.icpc * factor, 0, 1)
     conf &= ~s.on_plan[ke]
     kc, hc = ke[conf], he[conf]
-    lo, hi = CONFERENCE_DAYS
-    c_day = np.minimum(e_day[conf] + rng.integers(lo, hi + 1, conf.sum()), end_day)
+    c_lo, c_hi = pr.conference_days
+    c_day = np.minimum(e_day[conf] + rng.integers(c_lo, c_hi + 1, conf.sum()), end_day)
     plan = rng.random(len(kc)) < pr.plan
-    result = np.where(plan, DCODE["plan"], DCODE["no_plan"])
-    s.events.add(hc, pop.child_person[kc], c_day, "icpc", "other", result)
+    decision = np.where(plan, DCODE["plan"], DCODE["no_plan"])
+    s.events.add(hc, pop.child_person[kc], c_day, "icpc", "other", decision)
     kp, hp = kc[plan], hc[plan]
     concern = refs.concern[e][conf][plan]
-    cat = _plan_category(s, concern, hp, rng.random(len(kp)))
+    cat = _plan_category(s, params, concern, hp, rng.random(len(kp)))
     s.events.add(hp, pop.child_person[kp], c_day[plan], "cp_plan_started", "other", _PLAN_CODE[cat])
     s.on_plan[kp] = True
     s.plan_category[kp] = cat

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from secondlook.params import SynthParams
-from secondlook.schema import ETHNICITIES
+from secondlook.schema import CONCERNS, ETHNICITIES, SOURCES
 from secondlook.synth.events import (
     CCODE,
     FACTOR_CONCERN,
@@ -38,12 +38,8 @@ __all__ = [
     "world_bias_offsets",
 ]
 
-#: referral sources of background referrals, weights in SOURCES order
-BACKGROUND_SOURCES = (0.20, 0.06, 0.07, 0.05, 0.24, 0.01, 0.01, 0.05, 0.13, 0.09, 0.09)
-#: concerns of background referrals, weights in CONCERNS order
-BACKGROUND_CONCERNS = (0.10, 0.25, 0.08, 0.03, 0.02, 0.04, 0.16, 0.02, 0.30)
 #: a referral not triggered by a dated signal falls on one of these days of its month
-#: (inclusive range)
+#: (inclusive range; calendar mechanics, not behaviour)
 REFERRAL_DAYS = (1, 26)
 #: who makes a pre-birth referral (uniformly)
 PREBIRTH_SOURCES = ("health_visitor", "gp", "hospital")
@@ -127,8 +123,8 @@ def background_referrals(
     hh = s.pop.child_household[kids]
     p_bg = sigmoid(logit(sg.background_referral) + s.referral_bias[hh] + s.background_shift[hh])
     bg = kids[rng.random(len(kids)) < p_bg]
-    bg_src = weighted_choice(rng, BACKGROUND_SOURCES, len(bg))
-    bg_con = weighted_choice(rng, BACKGROUND_CONCERNS, len(bg))
+    bg_src = weighted_choice(rng, tuple(sg.background_sources[k] for k in SOURCES), len(bg))
+    bg_con = weighted_choice(rng, tuple(sg.background_concerns[k] for k in CONCERNS), len(bg))
     d_lo, d_hi = REFERRAL_DAYS
     cands.add(bg, month.day + rng.integers(d_lo, d_hi + 1, len(bg)), bg_src, bg_con)
 

@@ -230,7 +230,7 @@ def to_tables(
     f = params.follow_up_months
     months = month[:, None] + 1 + np.arange(f)[None, :]
     age = months - ch["birth_month"][child][:, None]
-    alive = (age >= 0) & (age < 216)
+    alive = (age >= 0) & (age < params.household.childhood_months)
     eta = ch["eta"][child[:, None], months]
     u = ch["u"][child[:, None], months]
     harm_no_action = (alive & (u < risk.monthly_hazard(eta))).any(axis=1)

@@ -53,6 +53,9 @@ from secondlook.schema import (
 )
 from secondlook.synth.tables import truth_from_state, with_outcomes
 
+#: the hidden factors a vignette's ``state`` may switch on (the others are fixed traits)
+_STATE_FACTORS = set(FACTORS) - {"deprivation", "disability", "earlier_removal", "young_parent"}
+
 
 @dataclass(frozen=True, config=CONFIG)
 class VPerson:
@@ -134,50 +137,41 @@ class Vignette:
                 errors.append((f"people.{key}.role", f"must be one of {ROLES}"))
             if p.role == "child" and p.disability is None:
                 errors.append((f"people.{key}.disability", "is required for a child"))
-        allowed_state = set(FACTORS) - {
-            "deprivation",
-            "disability",
-            "earlier_removal",
-            "young_parent",
-        }
         for factor in self.state:
-            if factor not in allowed_state:
+            if factor not in _STATE_FACTORS:
                 errors.append(
-                    (f"state.{factor}", f"is not a hidden factor ({sorted(allowed_state)})")
+                    (f"state.{factor}", f"is not a hidden factor ({sorted(_STATE_FACTORS)})")
                 )
         for i, e in enumerate(self.events):
-            where = f"events[{i}]"
-            if e.type not in EVENT_DETAILS:
-                errors.append(
-                    (f"{where}.type", f"must be an event type ({', '.join(EVENT_DETAILS)})")
-                )
-                continue
-            if e.person not in self.people:
-                errors.append((f"{where}.person", f"`{e.person}` is not one of the people"))
-            if e.related is not None and e.related not in self.people:
-                errors.append((f"{where}.related", f"`{e.related}` is not one of the people"))
-            if e.source not in SOURCES:
-                errors.append((f"{where}.source", f"must be one of {', '.join(SOURCES)}"))
-            allowed = EVENT_DETAILS[e.type]
-            if allowed is None and e.detail is not None:
-                errors.append((f"{where}.detail", f"must be empty for {e.type}"))
-            elif (
-                allowed is not None and e.type != "assessment_completed" and e.detail not in allowed
-            ):
-                errors.append((f"{where}.detail", f"must be one of {', '.join(allowed)}"))
-            if (e.type == "referral") != (e.outcome is not None):
-                errors.append((f"{where}.outcome", "is required for a referral, and only there"))
-            elif e.outcome is not None and e.outcome not in OUTCOMES:
-                errors.append((f"{where}.outcome", f"must be one of {', '.join(OUTCOMES)}"))
-            if (
-                e.type in ADULT_EVENTS
-                and e.person in self.people
-                and self.people[e.person].role == "child"
-            ):
-                errors.append((f"{where}.person", f"{e.type} is about an adult"))
+            errors += [(f"events[{i}].{key}", message) for key, message in self._event_errors(e)]
         for i, h in enumerate(self.harm):
             if h.person not in self.people or self.people[h.person].role != "child":
                 errors.append((f"harm[{i}].person", "must be a child of the case"))
+        return errors
+
+    def _event_errors(self, e: VEvent) -> list[tuple[str, str]]:
+        """The broken rules of one event, keyed by its field."""
+        if e.type not in EVENT_DETAILS:
+            return [("type", f"must be an event type ({', '.join(EVENT_DETAILS)})")]
+        errors = []
+        if e.person not in self.people:
+            errors.append(("person", f"`{e.person}` is not one of the people"))
+        if e.related is not None and e.related not in self.people:
+            errors.append(("related", f"`{e.related}` is not one of the people"))
+        if e.source not in SOURCES:
+            errors.append(("source", f"must be one of {', '.join(SOURCES)}"))
+        allowed = EVENT_DETAILS[e.type]
+        if allowed is None and e.detail is not None:
+            errors.append(("detail", f"must be empty for {e.type}"))
+        elif allowed is not None and e.type != "assessment_completed" and e.detail not in allowed:
+            errors.append(("detail", f"must be one of {', '.join(allowed)}"))
+        if (e.type == "referral") != (e.outcome is not None):
+            errors.append(("outcome", "is required for a referral, and only there"))
+        elif e.outcome is not None and e.outcome not in OUTCOMES:
+            errors.append(("outcome", f"must be one of {', '.join(OUTCOMES)}"))
+        if e.type in ADULT_EVENTS and e.person in self.people:
+            if self.people[e.person].role == "child":
+                errors.append(("person", f"{e.type} is about an adult"))
         return errors
 
 

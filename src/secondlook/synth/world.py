@@ -47,7 +47,7 @@ from secondlook.synth.agencies import agencies_observe, births_and_pregnancies
 from secondlook.synth.events import DETAILS, PARENT_FACTORS, ROLE_CODES, TYPES, month_day
 from secondlook.synth.factors import evolve_factors, initial_factors
 from secondlook.synth.harm import harm_happens
-from secondlook.synth.households import CHILDHOOD_MONTHS, form_households, partners_move
+from secondlook.synth.households import form_households, partners_move
 from secondlook.synth.practice import assess, decide, enquire, plans_end, practice_outcomes
 from secondlook.synth.referrals import (
     Candidates,
@@ -187,7 +187,7 @@ def _run_month(s: SimState, params: SynthParams, m: int) -> None:
     )
     partners_move(s, params, month)
     evolve_factors(s, params, month)
-    harm_happens(s, params, month, CHILDHOOD_MONTHS)
+    harm_happens(s, params, month)
     plans_end(s, params, month)
     births_and_pregnancies(s, params, month)
     cands = Candidates()

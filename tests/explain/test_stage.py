@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from secondlook.cli import app
 from secondlook.explain import run_explain
+from secondlook.explain.stage import pack_family
 from secondlook.params import ExplainParams, load_params, load_section
 from tests.explain.conftest import REPO
 
@@ -54,6 +55,12 @@ def test_stage_writes_every_output(stage_run: dict[str, Any]) -> None:
     assert summary["rules"]["margin_scale"] == "points"
     fid = json.loads((out / "fidelity.json").read_text())
     assert all(0 <= v["top_k_overlap"] <= 1 for v in fid.values())
+    for v in fid.values():  # factors that raised the score: all, observable, and the ceiling
+        assert 0 <= v["raised_all"] <= v["raised_observable"] <= 1
+        assert v["raised_all"] <= v["ceiling_raised_all"] + 0.25
+    assert all(v["reference"] == "clean_record" for v in summary.values())
+    # the guidance-free default models may go against guidance; the rules checklist never does
+    assert summary["rules"]["reasons_against_guidance"] == 0
     for family in ("logreg", "gbm"):
         assert (out / "global" / family / "beeswarm.png").stat().st_size > 1000
         assert (out / "reasons" / f"{family}.csv").is_file()
@@ -91,6 +98,11 @@ def test_john_packs_cite_removal_unassessed_father_and_bruising(stage_run: dict[
     assert "bruising" in text and "not yet mobile" in text
 
 
+def test_packs_state_the_clean_record_reference(stage_run: dict[str, Any]) -> None:
+    html = next(stage_run["packs"].glob("sarah-*.html")).read_text()
+    assert "compared with a referral with nothing recorded" in html
+
+
 def test_pack_is_self_contained_and_keeps_truth_apart(stage_run: dict[str, Any]) -> None:
     html = next(stage_run["packs"].glob("john-*.html")).read_text()
     assert "<script" not in html and 'src="http' not in html
@@ -115,3 +127,37 @@ def test_cli_reports_missing_features(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "train.parquet not found" in result.output
+
+
+def test_pack_family_falls_back_to_the_first_trained_family(raw_params) -> None:
+    """The packs and their index name the same family, the one whose reasons they show."""
+    cfg = load_section("explain", raw_params)
+    trained = {"logreg": object(), "rules": object()}
+    assert pack_family(dataclasses.replace(cfg, pack_family="rules"), trained) == "rules"
+    assert pack_family(dataclasses.replace(cfg, pack_family="ebm"), trained) == "logreg"
+
+
+def test_packs_of_every_kind_are_sampled_and_indexed(stage_run: dict[str, Any]) -> None:
+    index = (stage_run["packs"] / "index.html").read_text()
+    for title in (
+        "Seed cases",
+        "Flagged, and escalation was warranted",
+        "Flagged, but escalation was not warranted",
+        "Not flagged, but escalation was warranted (missed)",
+    ):
+        assert title in index
+    # n_packs=3: one of each kind (the small world has all three)
+    for kind in ("flagged_warranted", "flagged_not_warranted", "missed"):
+        assert re.search(rf'<h2 id="{kind}">[^<]*\(1\)</h2>', index), kind
+
+
+def test_pack_gives_the_interval_each_models_cut_and_no_reassurance(
+    stage_run: dict[str, Any],
+) -> None:
+    for path in stage_run["packs"].glob("*-D*.html"):
+        html = path.read_text()
+        text = re.sub(r"<[^>]+>", " ", html)
+        assert re.search(r"\d+% \(between (under 1%|\d+%) and (over 99%|\d+%)\)", text), path
+        assert "this model's cut" in text
+        assert "log-odds" not in text and "f(x)" not in text and "`" not in text
+        assert "#2e7d32" not in html  # "Not flagged" is never coloured green

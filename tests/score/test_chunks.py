@@ -19,7 +19,9 @@ from secondlook.schema import (
 )
 from secondlook.score import chunks as chunks_mod
 from secondlook.score import run_score
-from secondlook.score.chunks import _detail_check, _string_hash
+from secondlook.score import spill as spill_mod
+from secondlook.score.chunks import _detail_check
+from secondlook.score.spill import string_hash as _string_hash
 from secondlook.score.validate import check_chunk
 
 from .conftest import score_params, write_cohort
@@ -89,8 +91,8 @@ def test_ids_that_only_share_a_hash_are_not_refused(
 ) -> None:
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     run_score(cohort_dir, str(model_dir), a, score_params(), log=_quiet)
-    real = chunks_mod._string_hash
-    monkeypatch.setattr(chunks_mod, "_string_hash", lambda v: real(v) % np.uint64(97))
+    real = spill_mod.string_hash
+    monkeypatch.setattr(spill_mod, "string_hash", lambda v: real(v) % np.uint64(97))
     run_score(cohort_dir, str(model_dir), b, score_params(), log=_quiet)
     assert a.read_bytes() == b.read_bytes()
 
@@ -98,8 +100,8 @@ def test_ids_that_only_share_a_hash_are_not_refused(
 def test_a_duplicate_is_found_even_among_colliding_hashes(
     cohort_tables: Tables, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = chunks_mod._string_hash
-    monkeypatch.setattr(chunks_mod, "_string_hash", lambda v: real(v) % np.uint64(97))
+    real = spill_mod.string_hash
+    monkeypatch.setattr(spill_mod, "string_hash", lambda v: real(v) % np.uint64(97))
     t = {k: v.copy() for k, v in cohort_tables.items()}
     t["events"].loc[100, "event_id"] = t["events"].loc[3000, "event_id"]
     folder = write_cohort(t, tmp_path / "c")

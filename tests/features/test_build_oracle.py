@@ -79,7 +79,7 @@ def test_agrees_with_duckdb_on_month_ends_and_same_day_events(oracle: ModuleType
 def test_agrees_with_duckdb_on_the_siblings_history_world(oracle: ModuleType) -> None:
     w, ids = sibling_history_world()
     ours = _compare(oracle, w.tables()).set_index("decision_id")
-    # the hand-built answers hold on both sides (see test_feature_build)
+    # the hand-built answers hold on both sides (see test_build)
     assert ours.loc[ids["amy"], "days_since_sibling_referral"] == 72
     assert ours.loc[ids["ben"], "days_since_sibling_referral"] == 11
     assert ours.loc[ids["amy_next"], "sibling_prior_s47_substantiated"] == 2

@@ -13,7 +13,7 @@ from secondlook.models import load_model
 from secondlook.score import run_score
 
 from .conftest import score_params, write_cohort
-from .test_score_bad_inputs import _refused
+from .test_stage_bad_inputs import _refused
 
 Tables = dict[str, pd.DataFrame]
 START, END = pd.Timestamp("2020-01-01"), pd.Timestamp("2021-12-31")

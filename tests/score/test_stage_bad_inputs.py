@@ -252,4 +252,7 @@ def test_bad_options(cohort_dir: Path, model_dir: Path, tmp_path: Path, option: 
         app, ["score", str(cohort_dir), "--model", str(model_dir), "--out", str(out), *option]
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
+    # the message names the option and the value it refused
+    flag, value = option
+    assert flag in result.output and repr(value) in result.output, result.output
     assert not out.parent.exists()

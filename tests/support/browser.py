@@ -66,6 +66,26 @@ JSON.stringify({
 """
 
 
+#: in the print layout: tables wider than the page, and cells beyond the page's right edge
+_PRINT_OVERFLOW = """
+JSON.stringify((() => {
+  const page = document.documentElement.clientWidth;
+  return Array.from(document.querySelectorAll('table')).map((t, i) => {
+    const r = t.getBoundingClientRect();
+    const cells = Array.from(t.querySelectorAll('th, td'))
+      .filter(c => c.getBoundingClientRect().right > page + 0.5).length;
+    const cap = t.querySelector('caption');
+    return {index: i, caption: cap ? cap.textContent.trim().slice(0, 80) : '',
+            width: r.width, page: page, right: r.right, cellsBeyondPage: cells,
+            clipped: t.scrollWidth > (t.parentElement ? t.parentElement.clientWidth : page) + 0.5};
+  }).filter(x => x.right > x.page + 0.5 || x.cellsBeyondPage > 0 || x.clipped);
+})())
+"""
+
+#: A4 width minus 12 mm margins on each side, in CSS pixels (96 per inch)
+_A4_PRINTABLE_PX = round((210 - 24) / 25.4 * 96)
+
+
 class BrowserError(RuntimeError):
     """Chromium could not be started, or did not answer in time."""
 
@@ -96,6 +116,10 @@ class PageCheck:
         Requests that failed (URL and Chromium's error text).
     text
         The page's visible text.
+    print_overflow
+        Tables that do not fit the printed page (A4, print stylesheet): each with its caption,
+        its width and how many of its cells lie beyond the page's right edge. Empty when every
+        table fits (checked only when a PDF is asked for).
     """
 
     url: str
@@ -112,6 +136,7 @@ class PageCheck:
     console_errors: list[str] = dataclasses.field(default_factory=list)
     failed_loads: list[str] = dataclasses.field(default_factory=list)
     text: str = ""
+    print_overflow: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def find_chromium() -> str | None:
@@ -254,6 +279,7 @@ def check_page(
     if binary is None:
         raise BrowserError("Chromium not found (install Debian's `chromium` package)")
     url = Path(path).resolve().as_uri()
+    print_overflow: list[dict[str, Any]] = []
     to_chrome_r, to_chrome_w = (_high_fd(fd) for fd in os.pipe())
     from_chrome_r, from_chrome_w = (_high_fd(fd) for fd in os.pipe())
 
@@ -325,6 +351,24 @@ def check_page(
                 )
                 pdf.parent.mkdir(parents=True, exist_ok=True)
                 pdf.write_bytes(base64.b64decode(printed["data"]))
+                # the same layout as the PDF: print media at the printable width of A4
+                cdp.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+                cdp.send(
+                    "Emulation.setDeviceMetricsOverride",
+                    {
+                        "width": _A4_PRINTABLE_PX,
+                        "height": 1100,
+                        "deviceScaleFactor": 1,
+                        "mobile": False,
+                    },
+                    session=session,
+                )
+                over = cdp.send(
+                    "Runtime.evaluate",
+                    {"expression": _PRINT_OVERFLOW, "returnByValue": True},
+                    session=session,
+                )
+                print_overflow = json.loads(over["result"]["value"])
             # let late console messages arrive before reading the events
             cdp.send("Runtime.evaluate", {"expression": "1"}, session=session)
             console, failed = _errors(cdp.events)
@@ -355,4 +399,5 @@ def check_page(
         console_errors=console,
         failed_loads=failed,
         text=str(seen["text"]),
+        print_overflow=print_overflow,
     )

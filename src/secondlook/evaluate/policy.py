@@ -1,0 +1,201 @@
+"""What the policy on reasons costs and buys: every family under four settings, side by side.
+
+The settings are the studies ``guidance-policy``, ``practice-blind`` and both, beside the default:
+
+=========================  ================  ===========================
+setting                    ``train.policy``  ``features.practice_features``
+=========================  ================  ===========================
+none                       none              include
+guidance                   guidance          include
+practice-blind             none              exclude
+guidance+practice-blind    guidance          exclude
+=========================  ================  ===========================
+
+For each setting and family the same data are used: fit on train, calibrate on valid, then on
+test the AUPRC of the margin (what the model ranks by), the fidelity of the factors that raised
+each score (all factors, observable factors) against the clean record, and how many of the top
+reasons contradict guidance; on the pattern variants the recall at the marked decisions and the
+control flag rates; and the seed decisions' probabilities and flags. Whatever the numbers say is
+reported as found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+from secondlook.evaluate.patterns import pattern_metrics
+from secondlook.explain import explain_model
+from secondlook.explain.fidelity import raised_fidelity
+from secondlook.explain.reasons import against_guidance, top_reasons
+from secondlook.features.reference import clean_record_reference
+from secondlook.models import label_column, select_inputs, train_family
+from secondlook.params import TrainParams
+
+__all__ = ["SETTINGS", "policy_comparison", "policy_table_markdown"]
+
+#: setting -> (train.policy, features.practice_features)
+SETTINGS: dict[str, tuple[str, str]] = {
+    "none": ("none", "include"),
+    "guidance": ("guidance", "include"),
+    "practice-blind": ("none", "exclude"),
+    "guidance+practice-blind": ("guidance", "exclude"),
+}
+
+
+def policy_comparison(
+    cfg: TrainParams,
+    splits: Mapping[str, pd.DataFrame],
+    truth_test: pd.DataFrame,
+    *,
+    label: str,
+    patterns: Mapping[str, pd.DataFrame] | None = None,
+    seed_ids: tuple[str, ...] = (),
+    settings: tuple[str, ...] = tuple(SETTINGS),
+    families: tuple[str, ...] | None = None,
+    top_k: int = 5,
+    fidelity_k: int = 3,
+    log: Any = print,
+) -> pd.DataFrame:
+    """One row per setting and family: the costs and the gains of the policy.
+
+    Parameters
+    ----------
+    cfg
+        The ``train:`` section (its ``policy`` is overridden per setting).
+    splits
+        ``train``, ``valid``, ``test`` feature tables (with group inputs added).
+    truth_test
+        Truth rows aligned with ``splits["test"]`` (``driver_*``).
+    label
+        The evaluated label (``evaluate.label``), a ``label_<x>`` column of the test split.
+    patterns
+        Optional: ``features`` (the pattern variants' feature rows), ``marks`` and ``truth``.
+    seed_ids
+        Decision ids whose probability and flag are reported (e.g. ``sarah-D08``), looked up in
+        every split.
+    settings, families
+        Which settings and families (default: all four; ``train.families``).
+    top_k, fidelity_k
+        Reasons inspected per decision; factors compared per decision.
+    log
+        Where progress lines go.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``setting``, ``family``, ``policy``, ``practice_features``, ``n_inputs``,
+        ``auprc_margin``, ``raised_all``, ``raised_observable``, ``reasons_against_guidance``
+        (count among the test split's top-``top_k`` reasons), ``reasons_against_guidance_share``,
+        pattern columns (``sarah_recall``, ``john_recall``, ``control_frequent_flag_rate``,
+        ``control_deprived_flag_rate``) and ``<seed id>_probability`` / ``_flag``.
+    """
+    train, valid, test = splits["train"], splits["valid"], splits["test"]
+    seeds = pd.concat([s for s in splits.values()], ignore_index=True)
+    seeds = seeds[seeds["decision_id"].isin(seed_ids)].drop_duplicates("decision_id")
+    y = test[label_column(label)].to_numpy()
+    rows = []
+    for setting in settings:
+        policy, practice = SETTINGS[setting]
+        scfg = dataclasses.replace(cfg, policy=policy)  # type: ignore[arg-type]
+        inputs = select_inputs(
+            list(train.columns), scfg.include_group_attributes, practice_features=practice
+        )
+        for family in families or scfg.families:
+            model, _ = train_family(family, scfg, train, valid, inputs)
+            ref = clean_record_reference(train, list(model.family.inputs_))
+            expl = explain_model(model, test, reference=ref, check_additivity=False)
+            reasons = [r for rs in top_reasons(expl, top_k) for r in rs]
+            refd = {str(c): float(v) for c, v in ref.items()}
+            against = sum(
+                against_guidance(
+                    r["feature"], r["contribution"], r["value"], refd.get(r["feature"])
+                )
+                is not None
+                for r in reasons
+            )
+            row: dict[str, Any] = {
+                "setting": setting,
+                "family": family,
+                "policy": policy,
+                "practice_features": practice,
+                "n_inputs": len(model.family.inputs_),
+                "auprc_margin": float(average_precision_score(y, model.decision_function(test))),
+                **raised_fidelity(expl, truth_test, k=fidelity_k),
+                "reasons_against_guidance": int(against),
+                "reasons_against_guidance_share": against / max(len(reasons), 1),
+            }
+            if patterns is not None:
+                pm = pattern_metrics(
+                    {family: model},
+                    patterns["features"],
+                    patterns["marks"],
+                    patterns["truth"],
+                    train,
+                    n_boot=1,
+                )[family]
+                for pattern, metrics in pm.items():
+                    for name in ("recall", "flag_rate", "reasons_name_pattern"):
+                        if name in metrics:
+                            row[f"{pattern}_{name}"] = metrics[name]["value"]
+            if len(seeds):
+                probs = model.probability(seeds)
+                flags = model.flag(seeds)
+                for did, p, f in zip(seeds["decision_id"], probs, flags, strict=True):
+                    row[f"{did}_probability"] = float(p)
+                    row[f"{did}_flag"] = bool(f)
+            rows.append(row)
+            log(
+                f"policy {setting} {family}: AUPRC {row['auprc_margin']:.3f}, "
+                f"against guidance {row['reasons_against_guidance']}"
+            )
+    return pd.DataFrame(rows)
+
+
+def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08") -> str:
+    """The report's table "what the policy costs and buys" as markdown.
+
+    Parameters
+    ----------
+    table
+        From :func:`policy_comparison`.
+    seed_id
+        A seed decision whose probability and flag get a column, if present.
+
+    Returns
+    -------
+    str
+    """
+    cols = [
+        ("family", "family"),
+        ("setting", "setting"),
+        ("auprc_margin", "AUPRC (margin)"),
+        ("sarah_recall", "Sarah-pattern recall"),
+        ("john_recall", "John-pattern recall"),
+        ("control_frequent_flag_rate", "control flagged: often referred"),
+        ("control_deprived_flag_rate", "control flagged: deprived"),
+        ("raised_all", "fidelity (all)"),
+        ("raised_observable", "fidelity (observable)"),
+        ("reasons_against_guidance", "reasons against guidance"),
+    ]
+    if seed_id and f"{seed_id}_probability" in table:
+        cols += [(f"{seed_id}_probability", f"{seed_id} chance"), (f"{seed_id}_flag", "flagged")]
+    cols = [(c, h) for c, h in cols if c in table]
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool | np.bool_):
+            return "yes" if v else "no"
+        if isinstance(v, float | np.floating):
+            return "—" if np.isnan(v) else f"{v:.3f}"
+        return str(v)
+
+    ordered = table.sort_values(["family", "setting"], kind="stable")
+    lines = ["| " + " | ".join(h for _, h in cols) + " |", "|" + " --- |" * len(cols)]
+    for _, r in ordered.iterrows():
+        lines.append("| " + " | ".join(fmt(r[c]) for c, _ in cols) + " |")
+    return "\n".join(lines) + "\n"

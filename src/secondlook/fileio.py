@@ -1,0 +1,176 @@
+"""The one place that writes files the same way every time: JSON, atomic writes, PNG figures.
+
+- JSON: :func:`json_ready` makes a value JSON-safe (NaN and infinities become ``null``, numpy
+  scalars and arrays Python values, tuples lists); :func:`json_text` formats it with a two-space
+  indent and a final newline; :func:`write_json` writes it atomically.
+- Atomic writes: :func:`write_atomically` writes into a temporary file beside the target and
+  renames it into place, so a reader (or DVC) never sees half a file, and a failure leaves
+  nothing behind. The file gets the usual mode of a new file, not ``mkstemp``'s ``0o600``.
+- Figures: :func:`figure_png` encodes a matplotlib Figure as PNG bytes without ``Software`` or
+  date metadata (the same figure gives the same bytes) and closes it;
+  :func:`png_data_uri` and :func:`save_png` build on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "json_ready",
+    "json_text",
+    "write_json",
+    "write_atomically",
+    "default_file_mode",
+    "figure_png",
+    "png_data_uri",
+    "save_png",
+]
+
+
+def json_ready(x: Any) -> Any:
+    """A JSON-safe copy of ``x``: NaN/inf -> ``None``, numpy -> Python, tuples -> lists.
+
+    Parameters
+    ----------
+    x
+        Nested dicts, lists, tuples, numpy arrays and scalars, Python scalars.
+
+    Returns
+    -------
+    object
+        The same structure made of dict, list, str, int, float (finite), bool and None.
+    """
+    if isinstance(x, dict):
+        return {k: json_ready(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_ready(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [json_ready(v) for v in x.tolist()]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def json_text(obj: Any, *, sort_keys: bool = False) -> str:
+    """``obj`` as JSON text: :func:`json_ready`, two-space indent, final newline.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` holds a value JSON cannot represent (a bug in the caller).
+    """
+    return json.dumps(json_ready(obj), indent=2, sort_keys=sort_keys, allow_nan=False) + "\n"
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    ``os.umask`` can only be read by setting it, and for that moment a file created by another
+    thread (Arrow's, dask's) would get the wrong mode; Linux reports it in ``/proc``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the umask (usually ``0o644``)."""
+    return 0o666 & ~_umask()
+
+
+def write_atomically(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file beside it, then rename it into place.
+
+    Parameters
+    ----------
+    path
+        The target; its parent folders are created.
+    data
+        Text (written as UTF-8) or bytes.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            os.fchmod(fh.fileno(), default_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: str | Path, obj: Any, *, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as :func:`json_text` to ``path``, atomically."""
+    return write_atomically(path, json_text(obj, sort_keys=sort_keys))
+
+
+def figure_png(fig: Figure, *, dpi: int = 110, tight: bool = True) -> bytes:
+    """Encode ``fig`` as PNG bytes and close it.
+
+    Parameters
+    ----------
+    fig
+        The figure; it is closed afterwards, also on error.
+    dpi
+        Resolution.
+    tight
+        Crop to the drawn content (``bbox_inches="tight"``).
+
+    Returns
+    -------
+    bytes
+        The PNG. It carries no ``Software`` or date metadata, so the same figure always gives
+        the same bytes.
+    """
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(
+            buf,
+            format="png",
+            dpi=dpi,
+            bbox_inches="tight" if tight else None,
+            metadata={"Software": None},
+        )
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def png_data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,…`` URI (for a self-contained HTML page)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def save_png(fig: Figure, path: str | Path, *, dpi: int = 110, tight: bool = True) -> Path:
+    """Write ``fig`` as a PNG (:func:`figure_png`) to ``path``, atomically, and close it."""
+    return write_atomically(path, figure_png(fig, dpi=dpi, tight=tight))

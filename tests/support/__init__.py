@@ -1,0 +1,1 @@
+"""Test infrastructure: helpers the tests use that users of the package never need."""
