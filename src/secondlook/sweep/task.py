@@ -27,6 +27,10 @@ from secondlook.params import load_section
 
 __all__ = ["ID_COLUMNS", "WorldTask", "code_hash", "make_tasks", "run_world", "world_tables"]
 
+#: fewest decisions of either class in the train and valid splits for a proxy-trained model
+#: (the calibration comparison in train_family splits the valid split into 5 stratified folds)
+MIN_CLASS = 5
+
 #: identifying columns that lead every row (the estimands follow)
 ID_COLUMNS = ("design", "scenario", "seed", "n_households", "world_key")
 
@@ -201,11 +205,15 @@ def run_world(task: WorldTask) -> dict[str, Any]:
         truth_logreg = train_family(
             "logreg", _train_cfg(params, evaluate_cfg.label), train, valid, inputs
         )[0]
-    # a proxy with one class in a split (tiny worlds) has no model, and its estimands are absent
+    # a proxy with too few of either class in a split (tiny worlds: removals are rare) has no
+    # model, and its estimands are absent
     proxy_models = {
         proxy: train_family("logreg", _train_cfg(params, proxy), train, valid, inputs)[0]
         for proxy in PROXY_TRAINED
-        if all(0 < s[label_column(proxy)].sum() < len(s) for s in (train, valid))
+        if all(
+            min(s[label_column(proxy)].sum(), (~s[label_column(proxy)]).sum()) >= MIN_CLASS
+            for s in (train, valid)
+        )
     }
     truth = tables["truth"].set_index("decision_id").reindex(test["decision_id"])
     names = tuple(name for name, _ in task.vignettes)
