@@ -524,6 +524,59 @@ def study(
         raise typer.Exit(code=code)
 
 
+@app.command()
+@user_errors
+def sweep(
+    design: Annotated[Path, typer.Argument(help="A design file: experiments/designs/<name>.yaml.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default reports/sweep/<design>).")
+    ] = None,
+    cache: Annotated[
+        Path, typer.Option(help="Folder of finished worlds; a rerun resumes from it.")
+    ] = Path(".sweep-cache"),
+    vignettes: Annotated[
+        Path | None, typer.Option(help="Seed-case folder (placed in every world).")
+    ] = Path("data/vignettes"),
+    engine: Annotated[str, typer.Option(help="dask (default) or pandas (this process).")] = "dask",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="tcp://host:port of a dask scheduler (default: LocalCluster)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="LocalCluster worker processes.")] = 2,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="LocalCluster memory limit per worker, e.g. 3GB.")
+    ] = None,
+    seeds: Annotated[int | None, typer.Option(help="Override the design's seed count.")] = None,
+    households: Annotated[
+        int | None, typer.Option(help="Override the design's world size.")
+    ] = None,
+    mlflow: Annotated[bool, typer.Option(help="Log a parent run and a run per world.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Run a simulation study over many worlds (scenarios x seeds) and say what holds in all."""
+    from secondlook.sweep import run_sweep
+
+    if engine not in ("dask", "pandas"):
+        raise OptionError(f"--engine must be dask or pandas, got {engine!r}")
+    run_sweep(
+        design,
+        load_params(params),
+        out or Path("reports/sweep") / design.stem,
+        cache=cache,
+        vignettes=vignettes,
+        engine=engine,  # type: ignore[arg-type]
+        scheduler=scheduler,
+        n_workers=workers,
+        memory_limit=memory_limit,
+        seeds=seeds,
+        n_households=households,
+        progress=progress,
+        mlflow=mlflow,
+        log=err.print,
+    )
+
+
 def _day(value: str | None, option: str) -> Any:
     import datetime as dt
 
@@ -668,6 +721,9 @@ def report(
     policy: Annotated[
         Path | None, typer.Option(help="What the policy costs and buys (optional).")
     ] = Path("reports/policy.json"),
+    sweep: Annotated[
+        Path | None, typer.Option(help="A sweep's output folder (optional; cross-world section).")
+    ] = Path("reports/sweep/observability"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
@@ -694,6 +750,7 @@ def report(
         runs=runs,
         patterns=patterns,
         policy=policy,
+        sweep=sweep,
     )
     run_report(inputs, out, lookup_runs=track, root=Path.cwd(), log=err.print)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +49,7 @@ __all__ = [
     "log_pipeline_run",
     "fetch_registered_model",
     "log_stage_run",
+    "log_sweep_run",
 ]
 
 #: the MLflow experiment every pipeline run is logged to
@@ -642,3 +643,64 @@ def log_stage_run(
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
         _log_artifacts(artifacts)
     return str(run.info.run_id)
+
+
+def log_sweep_run(
+    design: str,
+    *,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    worlds: Sequence[Mapping[str, Any]],
+    artifacts: list[Path],
+    uri: str | None = None,
+    experiment: str = EXPERIMENT,
+) -> dict[str, Any]:
+    """Log a sweep: a parent run for the design and a child run per world.
+
+    Parameters
+    ----------
+    design
+        The design's name (the parent run is ``sweep-<design>``).
+    params
+        Nested design description for the parent (flattened with :func:`flatten`).
+    metrics
+        Flat summary metrics for the parent; NaN and None are skipped.
+    worlds
+        One row per world: ``scenario``, ``seed``, ``world_key``, ``candidate`` become the
+        child's params, every other finite number a metric.
+    artifacts
+        Files or folders attached to the parent; missing ones are skipped.
+    uri, experiment
+        Tracking URI (default :func:`tracking_uri`) and experiment name.
+
+    Returns
+    -------
+    dict
+        ``parent_run_id``, ``runs`` (``scenario/seed`` -> child run id), ``tracking_uri``.
+    """
+    import mlflow
+
+    uri = uri or tracking_uri()
+    configure(uri, experiment)
+    tags = {"git_commit": _git_commit(Path.cwd()), "stage": "sweep", "design": design}
+    ids = ("design", "scenario", "seed", "world_key", "candidate", "n_households")
+    children: dict[str, str] = {}
+
+    def finite(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and v == v
+
+    with mlflow.start_run(run_name=f"sweep-{design}") as parent:
+        mlflow.set_tags(tags)
+        mlflow.log_params(flatten(params))
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if finite(v)})
+        _log_artifacts(artifacts)
+        for row in worlds:
+            name = f"{row.get('scenario')}/{row.get('seed')}"
+            with mlflow.start_run(run_name=name, nested=True) as child:
+                mlflow.set_tags({**tags, "scenario": str(row.get("scenario"))})
+                mlflow.log_params({k: row[k] for k in ids if k in row})
+                mlflow.log_metrics(
+                    {k: float(v) for k, v in row.items() if k not in ids and finite(v)}
+                )
+                children[name] = child.info.run_id
+    return {"parent_run_id": parent.info.run_id, "runs": children, "tracking_uri": uri}

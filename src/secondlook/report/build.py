@@ -435,6 +435,7 @@ def _summary(
     capacity: float,
     fairness_json: Mapping[str, Any] | None = None,
     seeds: list[str] | None = None,
+    across_worlds: str | None = None,
     *,
     level: str,
 ) -> Summary:
@@ -482,6 +483,8 @@ def _summary(
         "built to the same published figures could give other numbers, and none of them is a "
         "measurement of real families."
     )
+    if across_worlds:
+        pts.append(across_worlds)
     pts.append(
         "Who is flagged and who is missed, by group, is in section 9."
         if fairness.available
@@ -556,6 +559,8 @@ def build_report(
         except pd.errors.EmptyDataError:
             practice_frame = pd.DataFrame()
 
+    from secondlook.report.worlds import worlds_section, worlds_summary_point
+
     world = _world(inputs, params, root)
     fairness = fairness_section(inputs, root, candidate, load_section("fairness", params).ci)
     explanations = explanations_section(inputs, root, candidate, order)
@@ -581,6 +586,7 @@ def build_report(
                 candidate,
                 str(metrics.get("label") or "warrants_escalation"),
             ),
+            across_worlds=worlds_summary_point(inputs.sweep),
             level=fmt_level(evaluate.ci),
         ),
         world=world,
@@ -594,6 +600,7 @@ def build_report(
         seed_cases=seed_cases_section(inputs, params, order, candidate, root),
         limitations=_limitations(world, metrics, board),
         reproducibility=reproducibility_section(inputs, params, order, commit, runs, root),
+        worlds=worlds_section(inputs.sweep, root),
     )
     if log is not None:
         for m in report.missing:

@@ -41,6 +41,8 @@ class ReportInputs:
         ``reports/patterns.json`` (optional: the seed-pattern variants' metrics).
     policy
         ``reports/policy.json`` (optional: what the policy on reasons costs and buys).
+    sweep
+        ``reports/sweep/<design>`` (optional: a ``secondlook sweep`` over invented worlds).
     """
 
     params: Path
@@ -61,6 +63,7 @@ class ReportInputs:
     runs: Path | None = None
     patterns: Path | None = None
     policy: Path | None = None
+    sweep: Path | None = None
 
     @classmethod
     def under(cls, root: Path) -> ReportInputs:
@@ -84,4 +87,5 @@ class ReportInputs:
             dvc_lock=root / "dvc.lock",
             patterns=r / "patterns.json",
             policy=r / "policy.json",
+            sweep=r / "sweep" / "observability",
         )

@@ -32,6 +32,7 @@ __all__ = [
     "Summary",
     "Table",
     "World",
+    "Worlds",
 ]
 
 
@@ -363,6 +364,31 @@ class SeedCases(_Section):
 
 
 @dataclasses.dataclass(frozen=True)
+class Worlds(_Section):
+    """How much the findings depend on the invented world: a sweep over scenarios and seeds.
+
+    Attributes
+    ----------
+    intro
+        What was repeated, in how many worlds, and how to read it.
+    table
+        Headline estimands by scenario (mean ± 1.96 Monte Carlo SE) and their range.
+    findings
+        One sentence per directional finding: holds in every world, or where it fails.
+    external
+        The proxy-trained, proxy-evaluated figures beside the published ones.
+    figures
+        Forest plots, each with alt text.
+    """
+
+    intro: str = ""
+    table: Table | None = None
+    findings: tuple[str, ...] = ()
+    external: Table | None = None
+    figures: tuple[Figure, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Limitations(_Section):
     """Limitations and open questions.
 
@@ -420,6 +446,7 @@ SECTION_IDS = (
     "fairness",
     "explanations",
     "seed-cases",
+    "worlds",
     "limitations",
     "reproducibility",
 )
@@ -456,6 +483,7 @@ class Report:
     seed_cases: SeedCases
     limitations: Limitations
     reproducibility: Reproducibility
+    worlds: Worlds = dataclasses.field(default_factory=Worlds)
 
     @property
     def missing(self) -> tuple[Missing, ...]:

@@ -1,0 +1,75 @@
+"""The report's cross-world section, read from what a sweep wrote."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from secondlook.report.worlds import worlds_section, worlds_summary_point
+from secondlook.sweep.stage import write_outputs
+
+
+@dataclasses.dataclass
+class _Scenario:
+    name: str
+
+
+@dataclasses.dataclass
+class _Design:
+    name: str = "observability"
+    description: str = "agencies see less, as now, more"
+    seeds: tuple[int, ...] = (1, 2, 3)
+    n_households: int = 1000
+    scenarios: tuple[_Scenario, ...] = (_Scenario("low"), _Scenario("as_now"), _Scenario("high"))
+
+
+def _worlds() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    scen = np.repeat(["low", "as_now", "high"], 3)
+    lead = np.array([0.30, 0.35, 0.40, 0.20, 0.25, 0.30, -0.05, 0.10, 0.15])
+    return pd.DataFrame(
+        {
+            "design": "observability",
+            "scenario": scen,
+            "seed": np.tile([1, 2, 3], 3),
+            "candidate": "ebm",
+            "auroc.candidate.warrants_escalation": 0.9 + rng.normal(0, 0.01, 9),
+            "lead_over_practice.candidate": lead,
+            "proxy_auroc.logreg.cp_plan_12m": np.repeat([0.70, 0.74, 0.80], 3),
+        }
+    )
+
+
+def test_section_reads_a_sweep(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep" / "observability"
+    write_outputs(_Design(), _worlds(), folder)  # type: ignore[arg-type]
+    section = worlds_section(folder, tmp_path)
+    assert section.available
+    assert section.table is not None
+    assert section.table.columns == ("estimand", "low", "as_now", "high", "range across scenarios")
+    lead = next(r for r in section.table.rows if r[0].startswith("candidate's lead"))
+    assert lead[1].startswith("0.350 ± ")
+    assert lead[4] == "0.067 to 0.350"
+    beats = next(f for f in section.findings if f.startswith("The candidate model catches"))
+    assert "does NOT hold in every world" in beats and "high/1" in beats
+    assert section.external is not None
+    bands = {(r[1], r[4]) for r in section.external.rows}
+    assert ("low", "OUTSIDE") in bands and ("high", "inside") in bands
+    assert section.figures and all(
+        f.alt and f.src.startswith("data:image/png") for f in section.figures
+    )
+    point = worlds_summary_point(folder)
+    assert point is not None
+    assert (
+        "from 0.067 to 0.350" in point and "does not beat practice in every world (8 of 9)" in point
+    )
+
+
+def test_section_without_a_sweep_says_what_is_missing(tmp_path: Path) -> None:
+    section = worlds_section(tmp_path / "nowhere", tmp_path)
+    assert not section.available
+    assert section.missing[0].path == "nowhere/summary.json"
+    assert worlds_summary_point(tmp_path / "nowhere") is None

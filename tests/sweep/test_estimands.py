@@ -1,0 +1,61 @@
+"""Estimands with a planted truth: rank metrics on margins, practice's workload, disparities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from secondlook.evaluate.metrics import Scores
+from secondlook.sweep.estimands import disparity_estimands, practice_estimands, rank_metrics
+
+
+def _test_split(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 4 == 1  # a quarter warranted, in both groups
+    return pd.DataFrame(
+        {
+            "label_warrants_escalation": y,
+            "label_cp_plan_12m": rng.random(n) < 0.2,
+            "practice_outcome": np.where(np.arange(n) % 2 == 0, "s47", "nfa"),
+            "group_colour": np.where(np.arange(n) < n // 2, "blue", "green"),
+        }
+    )
+
+
+def test_rank_metrics_on_planted_margins() -> None:
+    test = _test_split()
+    y = test["label_warrants_escalation"].to_numpy()
+    out = rank_metrics({"perfect": y * 2.0 - 1, "reversed": 1 - y * 2.0}, test)
+    assert out["auroc.perfect.warrants_escalation"] == 1.0
+    assert out["auprc.perfect.warrants_escalation"] == 1.0
+    assert out["auroc.reversed.warrants_escalation"] == 0.0
+    assert "auroc.perfect.cp_plan_12m" in out
+    assert "auroc.perfect.removal_12m" not in out  # absent column, absent estimand
+
+
+def test_practice_workload_comparison() -> None:
+    test = _test_split()
+    y = test["label_warrants_escalation"].to_numpy()
+    # practice escalates the even rows and the warranted ones are odd: it catches none
+    out = practice_estimands({"perfect": y.astype(float)}, test, "warrants_escalation", seed=1)
+    assert out["practice_recall"] == 0.0
+    # at practice's workload (200) the perfect score catches all 100: a lead of 1
+    assert out["lead_over_practice.perfect"] == 1.0
+
+
+def test_disparity_on_planted_flags() -> None:
+    test = _test_split(n=2000)
+    blue = (test["group_colour"] == "blue").to_numpy()
+    rng = np.random.default_rng(3)
+    # blue (the reference, same size: first in sorted order) flagged at 0.10, green at 0.25
+    flag = np.where(blue, rng.random(len(test)) < 0.10, rng.random(len(test)) < 0.25)
+    scores = Scores(flag.astype(float) * 0.5, flag)
+    out = disparity_estimands(scores, test, "warrants_escalation", ["colour"], 10, seed=0)
+    expected = flag[~blue].mean() / flag[blue].mean()
+    assert out["max_disparity.colour"] == pytest.approx(max(expected, 1 / expected), rel=1e-9)
+    assert out["outside_band.colour"] == 1.0
+    same = Scores(np.full(len(test), 0.5), np.arange(len(test)) % 5 == 0)
+    even = disparity_estimands(same, test, "warrants_escalation", ["colour"], 10, seed=0)
+    assert even["max_disparity.colour"] == pytest.approx(1.0)
+    assert even["outside_band.colour"] == 0.0
