@@ -154,7 +154,7 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
         f"Every other section reports one invented world with one seed. This section repeats "
         f"the whole pipeline (generate, featurize, train, evaluate, fidelity) in "
         f"{data.get('n_worlds', 0)} worlds of {int(data.get('n_households', 0)):,} households: "
-        f"the design `{data.get('design', '')}` ({data.get('description', '')}), "
+        f"the design “{data.get('design', '')}” ({data.get('description', '')}), "
         f"{len(seeds)} seeds per scenario. Numbers that move a lot between scenarios depend on a "
         "setting nobody calibrated; a finding that fails in some world is not a finding about "
         "children's services, only about one world."
@@ -191,6 +191,6 @@ def worlds_summary_point(folder: Path | None) -> str | None:
         f"{beats.get('worlds', 0)})."
     )
     return (
-        f"Across the invented worlds of the `{data.get('design', '')}` sweep (section 12), the "
+        f"Across the invented worlds of the “{data.get('design', '')}” sweep (section 12), the "
         f"scenario means of {', '.join(parts)}. {verdict}"
     )
