@@ -38,7 +38,9 @@ def test_every_section_is_filled(inputs: ReportInputs, pipeline: Path) -> None:
     runs = mlflow_runs(inputs.metrics)
     assert runs is not None and set(runs["runs"]) == {"rules", "logreg", "tree", "ebm", "gbm"}
     report = build_report(inputs, commit="abc", runs=runs, root=pipeline)
-    assert report.missing == ()
+    # The tiny pipeline runs every stage but the simulation study over many worlds (minutes per
+    # world); that section is built from a real sweep in tests/report/test_worlds_section.py.
+    assert [m.path for m in report.missing] == ["reports/sweep/observability/summary.json"]
     assert report.fairness.tables and report.fairness.label_bias and report.fairness.figures
     assert report.explanations.figures and report.explanations.fidelity
     assert report.explanations.stability
@@ -82,7 +84,8 @@ def test_full_report_is_deterministic_and_accessible(
     assert again.read_bytes() == full_html.read_bytes()
     o = assert_accessible(full_html.read_text())
     assert_self_contained(o)
-    assert "Not available in this run" not in full_html.read_text()
+    # every section but the cross-world one (no sweep in the tiny pipeline; see above) is filled
+    assert full_html.read_text().count("Not available in this run") == 1
 
 
 def test_report_and_every_pack_in_a_real_browser(full_html: Path) -> None:

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import shap
 
+from secondlook.errors import SecondlookError
 from secondlook.explain import top_reasons
 from secondlook.explain.reasons import top_reason_columns
-from secondlook.score import CohortError, run_score
+from secondlook.score import run_score
 
 from .conftest import score_params, write_cohort
 
@@ -64,6 +65,7 @@ def test_a_worker_error_refuses_the_cohort_and_writes_nothing(
     ev.loc[ev.index[ev["type"] == "ed_attendance"][-1], "person_id"] = "P-NOBODY"
     folder = write_cohort(t, tmp_path / "c")
     out_dir = tmp_path / "out"
-    with pytest.raises(CohortError, match="refers to a person that exists"):
+    # the chunk's cross-table check, run on a worker, names the table and column (TableError)
+    with pytest.raises(SecondlookError, match="refers to a person that exists"):
         run_score(folder, str(model_dir), out_dir / "s.parquet", score_params(), workers=2)
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
