@@ -43,7 +43,7 @@ from secondlook.ingest import codes
 from secondlook.ingest.annex_a_tables import COLUMNS, LABELS, NAME_COLUMN
 from secondlook.ingest.errors import ImportRefused
 from secondlook.ingest.manifest import Findings, file_sha256
-from secondlook.schema import validate_tables
+from secondlook.schema import SCHEMAS, validate_tables
 
 __all__ = ["COLUMNS", "LABELS", "LINK_DAYS", "AnnexAImport", "import_annex_a", "normalise"]
 
@@ -576,16 +576,7 @@ def _assemble(
         related_person_id=pd.Series(pd.NA, index=ev.index, dtype="str"),
     )
     ev = ev.sort_values(["household_id", "person_id", "date", "event_id"])[
-        [
-            "event_id",
-            "household_id",
-            "person_id",
-            "date",
-            "type",
-            "source",
-            "detail",
-            "related_person_id",
-        ]
+        list(SCHEMAS["events"].columns)
     ].reset_index(drop=True)
     for c in ("event_id", "household_id", "person_id", "type", "source", "detail"):
         ev[c] = ev[c].astype("str")

@@ -53,7 +53,7 @@ from secondlook.ingest import codes
 from secondlook.ingest.census_xml import Reader, Rows
 from secondlook.ingest.errors import ImportRefused
 from secondlook.ingest.manifest import Findings
-from secondlook.schema import validate_tables
+from secondlook.schema import SCHEMAS, validate_tables
 
 __all__ = ["RULES", "CensusImport", "import_census"]
 
@@ -473,18 +473,7 @@ def _assemble(
     events["related_person_id"] = pd.Series(pd.NA, index=events.index, dtype="str")
     events["detail"] = events["detail"].astype("str")
     events = events.sort_values(["household_id", "person_id", "date", "event_id"], kind="stable")
-    events = events[
-        [
-            "event_id",
-            "household_id",
-            "person_id",
-            "date",
-            "type",
-            "source",
-            "detail",
-            "related_person_id",
-        ]
-    ].reset_index(drop=True)
+    events = events[list(SCHEMAS["events"].columns)].reset_index(drop=True)
     for c in ("event_id", "household_id", "person_id", "type", "source"):
         events[c] = events[c].astype("str")
 
