@@ -22,7 +22,6 @@ adults, the output columns) run in a few threads: numpy and Arrow release the GI
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -40,8 +39,8 @@ from secondlook.features.catalogue import (
     ASSESSMENT_FACTORS,
     NO_REFERRAL_DAYS,
     NON_MOBILE_MONTHS,
-    feature_names,
 )
+from secondlook.features.output import Columns, return_free_memory
 from secondlook.features.windows import (
     Counter,
     PackedCounts,
@@ -291,53 +290,6 @@ def build_features(
         return _build(households, people, events, points, ref_rows, pool)
 
 
-class _Columns:
-    """The output features: one contiguous row per feature, in the decisions' own order.
-
-    Each feature is written as soon as it is computed (``columns[name] = values``, values in
-    the points' sorted order), so the builder never holds a second copy of the whole table.
-    """
-
-    def __init__(self, order: Ints) -> None:
-        self.names = feature_names()
-        self._row = {name: i for i, name in enumerate(self.names)}
-        n = len(order)
-        self._back = np.empty(n, dtype=np.int64)
-        self._back[order] = np.arange(n, dtype=np.int64)
-        self._block = np.empty((len(self.names), n), dtype=np.int64)
-        self._written: set[str] = set()
-
-    def __setitem__(self, name: str, values: npt.ArrayLike) -> None:
-        row = self._block[self._row[name]]
-        np.take(np.asarray(values, dtype=np.int64), self._back, out=row, mode="clip")
-        self._written.add(name)
-
-    def frame(self, points: pd.DataFrame) -> pd.DataFrame:
-        """The id columns of ``points`` then every feature (the block itself, not a copy)."""
-        missing = set(self.names) - self._written
-        assert not missing, sorted(missing)
-        features = pd.DataFrame(self._block.T, columns=self.names, copy=False)
-        ids = points.reset_index(drop=True).copy()
-        ids["decision_date"] = ids["decision_date"].astype("datetime64[s]")
-        return pd.concat([ids, features], axis=1)
-
-
-def _return_free_memory() -> None:
-    """Give the C heap's free pages back to the operating system (glibc's ``malloc_trim``).
-
-    glibc keeps freed blocks below its (self-raising) mmap threshold in the heap, so the
-    scratch of the parts (8 MB arrays per million events) would stay in the process's resident
-    memory under the output allocated next; trimming once keeps the peak at the larger of the
-    two rather than their sum (the remedy dask's documentation gives for the same effect). A
-    no-op where the C library has no ``malloc_trim`` (macOS, musl).
-    """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
-        return
-    trim(0)
-
-
 def _sorted_points(
     points: pd.DataFrame,
     person_ids: pd.Series,
@@ -392,8 +344,8 @@ def _build(
     }
     done = {name: part.result() for name, part in parts.items()}
     del parts, ev, ev_future
-    _return_free_memory()
-    out = _Columns(order)
+    return_free_memory()
+    out = Columns(order)
     age = _child_columns(out, pts, people, birth_month)
     _referral_columns(out, events, ref_rows[order])
     # -1: no address recorded (imported cohorts); a view without `deprivation` drops the column
@@ -408,7 +360,7 @@ def _build(
     return out.frame(points)
 
 
-def _child_columns(out: _Columns, pts: _Points, people: pd.DataFrame, birth_month: Ints) -> Ints:
+def _child_columns(out: Columns, pts: _Points, people: pd.DataFrame, birth_month: Ints) -> Ints:
     """The child's age, mobility and disability; returns the age in months (< 0: unborn)."""
     age = _month_index(pts.d) - birth_month[pts.pc]
     out["age_months"] = np.maximum(age, 0)
@@ -419,7 +371,7 @@ def _child_columns(out: _Columns, pts: _Points, people: pd.DataFrame, birth_mont
     return age
 
 
-def _referral_columns(out: _Columns, events: pd.DataFrame, ref_rows: npt.NDArray[np.intp]) -> None:
+def _referral_columns(out: Columns, events: pd.DataFrame, ref_rows: npt.NDArray[np.intp]) -> None:
     """The source and the concern of the current referral (``ref_rows``: in the points' order)."""
     source = events["source"].iloc[ref_rows].to_numpy()
     detail = events["detail"].iloc[ref_rows].to_numpy()
@@ -429,7 +381,7 @@ def _referral_columns(out: _Columns, events: pd.DataFrame, ref_rows: npt.NDArray
         out[f"concern_{c}"] = detail == c
 
 
-def _history_columns(out: _Columns, own: Counts, hh: Counts) -> Bools:
+def _history_columns(out: Columns, own: Counts, hh: Counts) -> Bools:
     """The child's and the siblings' histories (a sibling count is the household's count minus
     the child's own); returns whether a sibling was ever removed."""
 
@@ -469,7 +421,7 @@ def _history_columns(out: _Columns, own: Counts, hh: Counts) -> Bools:
 
 
 def _pregnancy_columns(
-    out: _Columns, pts: _Points, age: Ints, sibling_removed: Bools, notified: Ints
+    out: Columns, pts: _Points, age: Ints, sibling_removed: Bools, notified: Ints
 ) -> None:
     """The features of a pre-birth referral (zero for a born child)."""
     unborn = age < 0

@@ -41,14 +41,7 @@ from secondlook.models import CalibratedModel
 from secondlook.params import ScoreParams
 from secondlook.schema import TableError
 from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
-from secondlook.score.engine import (
-    ChunkSettings,
-    local_cluster,
-    process_pool,
-    run_dask,
-    run_pandas,
-    run_pool,
-)
+from secondlook.score.engine import ChunkSettings
 from secondlook.score.errors import ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import resolve_model
@@ -57,6 +50,7 @@ from secondlook.score.provenance import (
     host,
     input_hashes,
 )
+from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
 from secondlook.score.validate import REJECTION_REASONS, history_failures
 
 __all__ = ["manifest_path", "run_score"]
