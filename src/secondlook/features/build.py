@@ -17,7 +17,13 @@ counts are household counts minus the child's own (the latest sibling referral, 
 does not subtract, skips back over the run of the child's own referrals); the adults of a
 household are expanded into (decision, adult) pairs with :func:`numpy.repeat`. There is no
 Python loop over decisions. The independent parts (the child's history, the household's, the
-adults, the output columns) run in a few threads: numpy and Arrow release the GIL in their loops.
+adults) run in a few threads: numpy and Arrow release the GIL in their loops.
+
+How it stays small: each word's prefix sums exist only while that word is read, counts are kept
+as narrow as their lanes, and the output -- one int64 block, the frame's only copy of the
+features -- is allocated after the parts are done and their scratch is given back to the
+operating system (:mod:`secondlook.features.output`), so the builder's peak is the larger of the
+two, not their sum.
 """
 
 from __future__ import annotations
