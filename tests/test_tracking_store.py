@@ -204,9 +204,7 @@ def test_two_studies_queued_on_a_fresh_clone_lose_no_run_and_leave_one_candidate
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     # the evaluate stage's parent runs (the sweep and the other stages log runs of their own)
     parents = [
-        r
-        for r in runs
-        if "train_sha256" in r.data.tags and "mlflow.parentRunId" not in r.data.tags
+        r for r in runs if "train_sha256" in r.data.tags and "mlflow.parentRunId" not in r.data.tags
     ]
     assert sorted(r.data.tags.get("dvc_exp_name", "") for r in parents) == sorted(studies)
     families = load_params(clone / "params.yaml")["train"]["families"]
