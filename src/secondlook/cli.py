@@ -18,7 +18,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import functools  # noqa: E402
 import traceback  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Mapping  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated, Any, ParamSpec, TypeVar  # noqa: E402
 
@@ -28,7 +28,7 @@ from rich.console import Console  # noqa: E402
 
 from secondlook.errors import MissingInputError, OptionError, SecondlookError  # noqa: E402
 from secondlook.fileio import write_json  # noqa: E402
-from secondlook.params import load_params, load_section  # noqa: E402
+from secondlook.params import NO_GROUND_TRUTH, load_params, load_section  # noqa: E402
 
 app = typer.Typer(
     name="secondlook",
@@ -132,6 +132,11 @@ def params_file(path: Path, near: Path | None = None) -> Path:
     raise MissingInputError(f"params file {path} not found")
 
 
+def real_records(data: Mapping[str, Any]) -> bool:
+    """Whether ``data.source`` is ``cohort``: real records, no ground truth."""
+    return bool(load_section("data", data).source == "cohort")
+
+
 def section(params_path: Path, name: str) -> Any:
     """Load and validate one section of the params file."""
     return load_section(name, load_params(params_file(params_path)))
@@ -147,12 +152,41 @@ def generate(
     vignettes: Annotated[Path, typer.Option(help="Folder of seed-case YAML files.")] = Path(
         "data/vignettes"
     ),
+    records: Annotated[
+        Path | None,
+        typer.Option(help="An imported cohort folder: the records when data.source is cohort."),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Simulate the synthetic world and write its tables, truth, summary and scoring cohort."""
+    """Simulate the synthetic world (or read an imported cohort) and write the pipeline's records.
+
+    With ``data.source: synthetic`` the world is simulated: tables, truth, summary and a scoring
+    cohort. With ``data.source: cohort`` the ``--records`` folder (``secondlook import ...``) is
+    read instead: its referrals are the decisions, and only the labels its source can observe
+    are written (no ground truth).
+    """
+    data = load_params(params_file(params))
+    if load_section("data", data).source == "cohort":
+        from secondlook.ingest.records import run_generate_from_records
+
+        if records is None or not (records / "events.parquet").is_file():
+            raise MissingInputError(
+                f"data.source is cohort but --records {records} holds no imported cohort "
+                "(run `secondlook import cin-census FILE.xml --out <folder>` first)"
+            )
+        windows = load_section("features", data).split.windows()
+        run_generate_from_records(
+            records,
+            out,
+            cohort,
+            decisions_from=min(w.start for w in windows.values()),
+            follow_up_months=load_section("synth", data).follow_up_months,
+            log=err.print,
+        )
+        return
     from secondlook.synth.stage import run_generate
 
-    run_generate(section(params, "synth"), out, cohort, vignettes, log=err.print)
+    run_generate(load_section("synth", data), out, cohort, vignettes, log=err.print)
 
 
 @app.command()
@@ -171,7 +205,9 @@ def featurize(
 
     data = load_params(params_file(params))
     settings = load_section("features", data)
-    synth = load_section("synth", data)
+    # an imported cohort's dates are its own, not the simulated world's
+    cohort = load_section("data", data).source == "cohort"
+    synth = None if cohort else load_section("synth", data)
     run_featurize(settings, raw, out, synth=synth, log=err.print)
 
 
@@ -295,6 +331,10 @@ def patterns(
     from secondlook.synth.patterns import pattern_tables
 
     data = load_params(params_file(params))
+    if real_records(data):  # the patterns' truth is the simulated world's risk model
+        write_json(out, {"ground_truth": NO_GROUND_TRUTH, "headline": {}})
+        err.print(f"patterns: {NO_GROUND_TRUTH}")
+        return
     ev = load_section("evaluate", data)
     train_cfg = load_section("train", data)
     if not train_split.is_file():
@@ -339,6 +379,11 @@ def policy(
     from secondlook.synth.patterns import pattern_tables
 
     data = load_params(params_file(params))
+    if real_records(data):  # every column of the comparison is measured against the truth
+        write_json(out, [])
+        markdown.write_text(f"# What the policy on reasons costs and buys\n\n{NO_GROUND_TRUTH}\n")
+        err.print(f"policy: {NO_GROUND_TRUTH}")
+        return
     ev = load_section("evaluate", data)
     ex = load_section("explain", data)
     synth = load_section("synth", data)
@@ -772,6 +817,12 @@ def views(
     from secondlook.features.stage import read_tables
 
     data = load_params(params)
+    if real_records(data):  # the views are compared against the truth on one simulated world
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "views.csv").write_text("view,not_available\n")
+        (out / "views.md").write_text(f"# The value of linked records\n\n{NO_GROUND_TRUTH}\n")
+        err.print(f"views: {NO_GROUND_TRUTH}")
+        return
     try:
         tables = read_tables(raw)
     except FileNotFoundError as exc:
