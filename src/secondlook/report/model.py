@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from secondlook.report.records import Records
+
 __all__ = [
     "Calibration",
     "Capacity",
@@ -484,6 +486,7 @@ class Report:
     limitations: Limitations
     reproducibility: Reproducibility
     worlds: Worlds = dataclasses.field(default_factory=Worlds)
+    records: Records = dataclasses.field(default_factory=Records)
 
     @property
     def missing(self) -> tuple[Missing, ...]:
