@@ -10,6 +10,7 @@ in secondlook (any other exception), printed with its traceback and a request to
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -26,7 +27,12 @@ import click  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from secondlook.errors import MissingInputError, OptionError, SecondlookError  # noqa: E402
+from secondlook.errors import (  # noqa: E402
+    MissingInputError,
+    OptionError,
+    ParamsError,
+    SecondlookError,
+)
 from secondlook.fileio import write_json  # noqa: E402
 from secondlook.params import NO_GROUND_TRUTH, load_params, load_section  # noqa: E402
 
@@ -206,8 +212,20 @@ def featurize(
     data = load_params(params_file(params))
     settings = load_section("features", data)
     # an imported cohort's dates are its own, not the simulated world's
-    cohort = load_section("data", data).source == "cohort"
+    cohort = real_records(data)
     synth = None if cohort else load_section("synth", data)
+    if cohort and (raw / "summary.json").is_file():
+        # a feature the records cannot give would be all zeros: refuse the view instead
+        from secondlook.features.views import view_needs
+
+        records = json.loads((raw / "summary.json").read_text(encoding="utf-8"))["records"]
+        missing = sorted(view_needs(settings.view) - set(records))
+        if missing:
+            raise ParamsError(
+                f"params: `features.view` is {settings.view}, which needs what the records do "
+                f"not hold: {', '.join(missing)}; set features.view to a view they have "
+                "(an imported CIN census: cin_census)"
+            )
     run_featurize(settings, raw, out, synth=synth, log=err.print)
 
 
@@ -769,6 +787,9 @@ def report(
     sweep: Annotated[
         Path | None, typer.Option(help="A sweep's output folder (optional; cross-world section).")
     ] = Path("reports/sweep/observability"),
+    views: Annotated[
+        Path | None, typer.Option(help="The views comparison (optional; end of section 5).")
+    ] = Path("reports/views/views.csv"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
@@ -796,6 +817,7 @@ def report(
         patterns=patterns,
         policy=policy,
         sweep=sweep,
+        views=views,
     )
     run_report(inputs, out, lookup_runs=track, root=Path.cwd(), log=err.print)
 
@@ -827,8 +849,14 @@ def views(
         tables = read_tables(raw)
     except FileNotFoundError as exc:
         raise MissingInputError(str(exc)) from None
+    ex = load_section("explain", data)
     table = compare_views(
-        tables, load_section("features", data), load_section("train", data), family=family
+        tables,
+        load_section("features", data),
+        load_section("train", data),
+        family=family,
+        fidelity_k=ex.fidelity_k,
+        reference=ex.reference,
     )
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "views.csv", index=False, float_format="%.6g")

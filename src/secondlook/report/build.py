@@ -54,6 +54,7 @@ from secondlook.report.model import (
     World,
 )
 from secondlook.report.records import outcome_words, records_notice
+from secondlook.report.views import views_table
 
 __all__ = ["ReportInputs", "build_report"]
 
@@ -603,6 +604,7 @@ def build_report(
         limitations=_limitations(world, metrics, board),
         reproducibility=reproducibility_section(inputs, params, order, commit, runs, root),
         worlds=worlds_section(inputs.sweep, root),
+        views=views_table(inputs.views),
         records=records_notice(
             read_json(inputs.summary) if inputs.summary.is_file() else None, metrics
         ),
