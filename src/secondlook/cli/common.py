@@ -115,11 +115,6 @@ def sections(params_path: Path, *names: str) -> tuple[Any, ...]:
     return tuple(load_section(name, data) for name in names)
 
 
-def real_records(params_path: Path) -> bool:
-    """Whether ``data.source`` is ``cohort``: real records, so no ground truth."""
-    return bool(section(params_path, "data").source == "cohort")
-
-
 def require_file(path: Path, stage: str) -> None:
     """Refuse a missing input file, naming the DVC stage that writes it.
 

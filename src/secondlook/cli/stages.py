@@ -23,13 +23,11 @@ from secondlook.cli.common import (
     VignettesOpt,
     err,
     params_file,
-    real_records,
     require_file,
     section,
     sections,
     user_errors,
 )
-from secondlook.errors import MissingInputError, ParamsError
 from secondlook.fileio import write_json
 from secondlook.params import NO_GROUND_TRUTH, load_params, load_section
 
@@ -68,24 +66,11 @@ def generate(
     read instead: its referrals are the decisions, and only the labels its source can observe
     are written (no ground truth).
     """
-    data = load_params(params_file(params))
-    if load_section("data", data).source == "cohort":
-        from secondlook.ingest.records import run_generate_from_records
+    from secondlook.ingest.records import generate_from_records, is_real_records
 
-        if records is None or not (records / "events.parquet").is_file():
-            raise MissingInputError(
-                f"data.source is cohort but --records {records} holds no imported cohort "
-                "(run `secondlook import cin-census FILE.xml --out <folder>` first)"
-            )
-        windows = load_section("features", data).split.windows()
-        run_generate_from_records(
-            records,
-            out,
-            cohort,
-            decisions_from=min(w.start for w in windows.values()),
-            follow_up_months=load_section("synth", data).follow_up_months,
-            log=err.print,
-        )
+    data = load_params(params_file(params))
+    if is_real_records(data):
+        generate_from_records(data, records, out, cohort, log=err.print)
         return
     from secondlook.synth.stage import run_generate
 
@@ -102,25 +87,15 @@ def featurize(
 ) -> None:
     """Build point-in-time features, split them by date and write the feature catalogue."""
     from secondlook.features.stage import run_featurize
+    from secondlook.ingest.records import check_view_for_records, is_real_records
 
-    settings, synth = sections(params, "features", "synth")
-    if real_records(params):
-        # an imported cohort's dates are its own, not the simulated world's; and a feature the
-        # records cannot give would be all zeros, so a view that needs one is refused
-        import json
-
-        from secondlook.features.views import view_needs
-
-        synth = None
-        if (raw / "summary.json").is_file():
-            held = json.loads((raw / "summary.json").read_text(encoding="utf-8"))["records"]
-            missing = sorted(view_needs(settings.view) - set(held))
-            if missing:
-                raise ParamsError(
-                    f"params: `features.view` is {settings.view}, which needs what the records "
-                    f"do not hold: {', '.join(missing)}; set features.view to a view they have "
-                    "(an imported CIN census: cin_census)"
-                )
+    data = load_params(params_file(params))
+    settings = load_section("features", data)
+    # an imported cohort's dates are its own, not the simulated world's
+    cohort = is_real_records(data)
+    if cohort:  # a feature the records cannot give would be all zeros: refuse the view instead
+        check_view_for_records(raw, settings.view)
+    synth = None if cohort else load_section("synth", data)
     run_featurize(settings, raw, out, synth=synth, log=err.print)
 
 
@@ -224,11 +199,13 @@ def patterns(
     import pandas as pd
 
     from secondlook.evaluate.patterns import run_patterns
+    from secondlook.ingest.records import is_real_records, write_not_available
     from secondlook.models import add_group_inputs, load_model
     from secondlook.synth.patterns import pattern_tables
 
-    if real_records(params):  # the patterns' truth is the simulated world's risk model
-        write_json(out, {"ground_truth": NO_GROUND_TRUTH, "headline": {}})
+    if is_real_records(load_params(params_file(params))):
+        # the patterns' truth is the simulated world's risk model
+        write_not_available("patterns", out)
         err.print(f"patterns: {NO_GROUND_TRUTH}")
         return
     ev, train_cfg, synth = sections(params, "evaluate", "train", "synth")
@@ -261,10 +238,11 @@ def policy(
 ) -> None:
     """What the policy on reasons costs and buys: every family under the four settings."""
     from secondlook.evaluate.policy import policy_table_markdown, run_policy
+    from secondlook.ingest.records import is_real_records, write_not_available
 
-    if real_records(params):  # every column of the comparison is measured against the truth
-        write_json(out, [])
-        markdown.write_text(f"# What the policy on reasons costs and buys\n\n{NO_GROUND_TRUTH}\n")
+    if is_real_records(load_params(params_file(params))):
+        # every column of the comparison is measured against the truth
+        write_not_available("policy", out, markdown)
         err.print(f"policy: {NO_GROUND_TRUTH}")
         return
     ev, ex, synth, train_cfg = sections(params, "evaluate", "explain", "synth", "train")
@@ -396,12 +374,11 @@ def views(
     """The value of linked records: one model per view of the record, on the same world."""
     from secondlook.evaluate.views import compare_views, render_markdown
     from secondlook.features.stage import read_tables
+    from secondlook.ingest.records import is_real_records, write_not_available
 
     data = load_params(params)
-    if real_records(params):  # the views are compared against the truth on one simulated world
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "views.csv").write_text("view,not_available\n")
-        (out / "views.md").write_text(f"# The value of linked records\n\n{NO_GROUND_TRUTH}\n")
+    if is_real_records(data):  # the views are compared against the truth on one simulated world
+        write_not_available("views", out)
         err.print(f"views: {NO_GROUND_TRUTH}")
         return
     tables = read_tables(raw)

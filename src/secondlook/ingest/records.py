@@ -145,3 +145,91 @@ def run_generate_from_records(
         f"decisions, observable labels {', '.join(summary['labels_observed'])}; no ground truth"
     )
     return summary
+
+
+def is_real_records(data: Mapping[str, Any]) -> bool:
+    """Whether the params say ``data.source: cohort`` (real records, no ground truth)."""
+    from secondlook.params import load_section
+
+    return bool(load_section("data", data).source == "cohort")
+
+
+def generate_from_records(
+    data: Mapping[str, Any],
+    records: Path | None,
+    out: Path,
+    cohort: Path,
+    *,
+    log: Callable[[str], Any] = print,
+) -> None:
+    """The generate stage when ``data.source`` is ``cohort``: read ``records``, not a world.
+
+    Raises
+    ------
+    MissingInputError
+        If ``records`` is not given or holds no imported cohort (``events.parquet``).
+    """
+    from secondlook.errors import MissingInputError
+    from secondlook.params import load_section
+
+    if records is None or not (records / "events.parquet").is_file():
+        raise MissingInputError(
+            f"data.source is cohort but --records {records} holds no imported cohort "
+            "(run `secondlook import cin-census FILE.xml --out <folder>` first)"
+        )
+    windows = load_section("features", data).split.windows()
+    run_generate_from_records(
+        records,
+        out,
+        cohort,
+        decisions_from=min(w.start for w in windows.values()),
+        follow_up_months=load_section("synth", data).follow_up_months,
+        log=log,
+    )
+
+
+def check_view_for_records(raw: Path, view: str) -> None:
+    """Refuse a ``features.view`` the imported records cannot give (its features would be zeros).
+
+    Raises
+    ------
+    ParamsError
+        Naming ``features.view`` and what the records do not hold.
+    """
+    from secondlook.errors import ParamsError
+    from secondlook.features.views import view_needs
+
+    if not (raw / "summary.json").is_file():
+        return
+    records = json.loads((raw / "summary.json").read_text(encoding="utf-8"))["records"]
+    missing = sorted(view_needs(view) - set(records))
+    if missing:
+        raise ParamsError(
+            f"params: `features.view` is {view}, which needs what the records do "
+            f"not hold: {', '.join(missing)}; set features.view to a view they have "
+            "(an imported CIN census: cin_census)"
+        )
+
+
+def write_not_available(stage: str, out: Path, markdown: Path | None = None) -> None:
+    """Write a truth-dependent stage's outputs as "not available" on real records.
+
+    ``patterns`` writes ``{"ground_truth": ..., "headline": {}}``; ``policy`` an empty JSON
+    list and a markdown page saying why; ``views`` (``out`` a folder) a ``views.csv`` with the
+    header ``view,not_available`` and ``views.md`` saying why.
+    """
+    from secondlook.fileio import write_json
+
+    if stage == "patterns":
+        write_json(out, {"ground_truth": NO_GROUND_TRUTH, "headline": {}})
+    elif stage == "policy":
+        if markdown is None:
+            raise ValueError("the policy stage's not-available output needs its markdown path")
+        write_json(out, [])
+        markdown.write_text(f"# What the policy on reasons costs and buys\n\n{NO_GROUND_TRUTH}\n")
+    elif stage == "views":
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "views.csv").write_text("view,not_available\n")
+        (out / "views.md").write_text(f"# The value of linked records\n\n{NO_GROUND_TRUTH}\n")
+    else:
+        raise ValueError(f"no not-available output for stage {stage!r}")
