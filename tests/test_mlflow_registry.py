@@ -1,4 +1,4 @@
-"""Reading a registered model back (secondlook.registry): verified against the trained hash."""
+"""secondlook.mlflow_registry: a registered model read back, checked against its trained hash."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from secondlook import registry, tracking
+from secondlook import mlflow_registry, tracking
 from secondlook.models import (
     file_sha256,
     load_metadata,
@@ -44,7 +44,7 @@ def test_registered_model_is_checked_against_the_trained_hash(tmp_path, tracking
     folder = got["folder"]
     recorded = load_metadata(folder)
     uri = f"models:/{tracking.registered_name('logreg')}@candidate"
-    info = registry.fetch_registered_model(uri, tmp_path / "dl")
+    info = mlflow_registry.fetch_registered_model(uri, tmp_path / "dl")
     skops = (Path(info["folder"]) / "model.skops").read_bytes()
     # MLflow's bytes are its own; what they hold is what train wrote
     assert file_sha256(folder / "model.skops") == recorded["model_sha256"]
@@ -66,7 +66,7 @@ def test_registered_model_that_does_not_match_its_hash_is_refused(tmp_path, trac
     _register(tmp_path, {"wrong": wrong})
     uri = f"models:/{tracking.registered_name('logreg')}@candidate"
     with pytest.raises(ModelIntegrityError, match="has been altered since it was trained"):
-        registry.fetch_registered_model(uri, tmp_path / "dl")
+        mlflow_registry.fetch_registered_model(uri, tmp_path / "dl")
     with pytest.raises(ModelLoadError, match=f"model {uri}: registered model .* altered"):
         resolve_model(uri)
 
