@@ -376,14 +376,7 @@ def run_evaluate(
         seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
-    if "label_warrants_escalation" not in test.columns:
-        # real records (data.source: cohort): every figure is against an observed label
-        ev.metrics["ground_truth"] = NO_GROUND_TRUTH
-        ev.metrics["practice_note"] = (
-            f"measured against {cfg.label}, an outcome practice's own decisions lead to (a plan "
-            "follows an enquiry practice chose to make), so practice's recall is high by "
-            "construction; it is not recall of the children who were really at risk"
-        )
+    ev.metrics |= _observed_label_notes(test, cfg)
     if patterns_path is not None:
         if not patterns_path.is_file():
             raise MissingInputError(f"{patterns_path} not found; run `dvc repro patterns` first")
@@ -429,6 +422,21 @@ def run_evaluate(
             f"candidate = {ev.best_interpretable}"
         )
     return ev
+
+
+def _observed_label_notes(test: pd.DataFrame, cfg: EvaluateParams) -> dict[str, str]:
+    """On real records (data.source: cohort; no ``label_warrants_escalation``) every figure is
+    against an observed label: ``ground_truth`` and ``practice_note`` say so. Else nothing."""
+    if "label_warrants_escalation" in test.columns:
+        return {}
+    return {
+        "ground_truth": NO_GROUND_TRUTH,
+        "practice_note": (
+            f"measured against {cfg.label}, an outcome practice's own decisions lead to (a plan "
+            "follows an enquiry practice chose to make), so practice's recall is high by "
+            "construction; it is not recall of the children who were really at risk"
+        ),
+    }
 
 
 def _log_run(
