@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,16 +42,12 @@ from secondlook.params import ScoreParams
 from secondlook.schema import TableError
 from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
 from secondlook.score.engine import ChunkSettings
-from secondlook.score.errors import ScoreError
+from secondlook.score.errors import CohortError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import resolve_model
-from secondlook.score.provenance import (
-    code_version,
-    host,
-    input_hashes,
-)
+from secondlook.score.provenance import build_manifest, code_version, host
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
-from secondlook.score.validate import REJECTION_REASONS, history_failures
+from secondlook.score.validate import history_failures
 
 __all__ = ["manifest_path", "run_score"]
 
@@ -67,10 +63,23 @@ def _timestamp(value: dt.date | None) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
 
 
-def cohort_folder_records(folder: Path) -> frozenset[str]:
+def cohort_folder_records(
+    folder: Path, sources: Mapping[str, TableSource] | None = None
+) -> frozenset[str]:
     """What a cohort folder records: its import manifest's ``records`` list when it has one,
     else the event types present and the links its tables carry
-    (:func:`secondlook.features.views.cohort_records`)."""
+    (:func:`secondlook.features.views.cohort_records`).
+
+    ``sources`` (from :func:`secondlook.score.io.open_cohort`) gives each CSV's separator, as
+    found from its header (an Excel "CSV UTF-8" export uses ``;``); without it a CSV is read
+    with ``,``.
+
+    Raises
+    ------
+    CohortError
+        If the events table has no rows (nothing to score, and nothing to say what the cohort
+        records).
+    """
     import json
 
     from secondlook.features.views import cohort_records
@@ -87,15 +96,28 @@ def cohort_folder_records(folder: Path) -> frozenset[str]:
     }
     tables = {}
     for name, cols in columns.items():
+        source = (sources or {}).get(name)
         parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
         if parquet.is_file():
             tables[name] = pd.read_parquet(parquet, columns=cols)
         else:
-            tables[name] = pd.read_csv(csv, usecols=cols, encoding="utf-8-sig")
+            frame = pd.read_csv(
+                csv,
+                sep=source.delimiter if source is not None else ",",
+                usecols=frozenset(cols).__contains__,
+                dtype=str,
+                encoding="utf-8-sig",
+            )
+            tables[name] = frame
+    if tables["events"].empty:
+        path = parquet if (folder / "events.parquet").is_file() else folder / "events.csv"
+        raise CohortError(f"table `events` ({path}) has no rows: there is nothing to score")
     return cohort_records(tables)
 
 
-def _check_view(folder: Path, metadata: dict[str, Any]) -> None:
+def _check_view(
+    folder: Path, metadata: dict[str, Any], sources: Mapping[str, TableSource] | None = None
+) -> None:
     """Refuse a cohort that lacks what the model's view needs, naming what is missing."""
     from secondlook.features.views import ViewError, check_cohort
 
@@ -103,7 +125,7 @@ def _check_view(folder: Path, metadata: dict[str, Any]) -> None:
     if not view:  # a model trained before views existed read the multi-agency view
         return
     try:
-        check_cohort(view["needs"], view["name"], cohort_folder_records(folder))
+        check_cohort(view["needs"], view["name"], cohort_folder_records(folder, sources))
     except ViewError as exc:
         raise ScoreError(f"cohort {folder}: {exc}") from None
 
@@ -191,7 +213,7 @@ def run_score(
     window = _window(settings, start, end)
     bundle = resolve_model(model)
     sources = open_cohort(cohort, delimiter=delimiter)
-    _check_view(Path(cohort), bundle.metadata)
+    _check_view(Path(cohort), bundle.metadata, sources)
     chunk_settings = _chunk_settings(settings, bundle, window, as_of, reasons)
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
@@ -203,7 +225,7 @@ def run_score(
         )
         _check_accounted(plan.counts, stats)
         seconds = time.perf_counter() - t0
-        doc = _manifest(
+        doc = build_manifest(
             sources={n: s.path for n, s in sources.items()},
             counts=plan.counts,
             stats=stats,
@@ -507,81 +529,3 @@ def _write(
     stats["out_of_window_rejected_by_reason"] = dict(sorted(outside.items()))
     stats["referrals_without_decision"] = without_decision
     return stats
-
-
-def _manifest(
-    *,
-    sources: dict[str, Path],
-    counts: dict[str, int],
-    stats: dict[str, Any],
-    bundle: Any,
-    settings: ScoreParams,
-    chunk_settings: ChunkSettings,
-    engine: str,
-    scheduler: str | None,
-    n_chunks: int,
-    out: Path,
-    run: dict[str, Any],
-) -> dict[str, Any]:
-    def day(value: pd.Timestamp | None) -> str | None:
-        return None if value is None else str(value.date())
-
-    return {
-        "output": {"path": str(out), "rows": stats["rows"]},
-        "inputs": input_hashes(sources),
-        "counts": {
-            "households": counts["households"],
-            "people": counts["people"],
-            "events": counts["events"],
-            # every referral of the cohort: in the window (scored or rejected) or outside it
-            "referrals": counts["referrals"],
-            "referrals_in_window": counts["referrals_in_window"],
-            "scored": stats["scored"],
-            "flagged": stats["flagged"],
-            "rejected": stats["rejected"],
-            "rejected_by_reason": stats["rejected_by_reason"],
-            "referrals_before_window": counts["referrals_before_window"],
-            "referrals_after_window": counts["referrals_after_window"],
-            # of those outside the window, the ones that break a rule (not scored either way)
-            "out_of_window_rejected": stats["out_of_window_rejected"],
-            "out_of_window_rejected_by_reason": stats["out_of_window_rejected_by_reason"],
-            **(
-                {
-                    # the output has one row per decision dated in the window
-                    "decisions": counts["decisions"],
-                    "decisions_in_window": counts["decisions_in_window"],
-                    "decisions_before_window": counts["decisions_before_window"],
-                    "decisions_after_window": counts["decisions_after_window"],
-                    "referrals_in_window_without_decision": stats["referrals_without_decision"],
-                }
-                if "decisions" in counts
-                else {}
-            ),
-        },
-        "rejection_reasons": REJECTION_REASONS,
-        "model": {
-            "source": bundle.source,
-            "name": bundle.name,
-            "version": bundle.version,
-            "sha256": bundle.sha256,
-            "threshold": float(bundle.model.threshold_),
-            "margin_threshold": float(bundle.model.margin_threshold_),
-            "inputs": bundle.model.inputs,
-            "label": bundle.metadata.get("label"),
-            "training_window": bundle.metadata.get("training_window"),
-        },
-        "catalogue_version": chunk_settings.catalogue_version,
-        "settings": {
-            "from": day(chunk_settings.start),
-            "to": day(chunk_settings.end),
-            "chunk_households": settings.chunk_households,
-            "batch_rows": settings.batch_rows,
-            "top_k": settings.top_k,
-            "decision_points": "decisions" if "decisions" in counts else "referrals",
-            "reasons": chunk_settings.reasons,
-            "as_of": day(chunk_settings.as_of),
-            "chunks": n_chunks,
-        },
-        # how it ran: differs between identical reruns (and between engines), never the output
-        "run": {"engine": engine, "scheduler": scheduler, **run},
-    }
