@@ -21,6 +21,7 @@ from tests.report.helpers import (
     browser_or_skip,
     check_page,
 )
+from tests.support.pdf import pdf_text, printed_gaps
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +102,12 @@ def test_report_and_every_pack_in_a_real_browser(full_html: Path) -> None:
     assert [h for h in check.headings if h[0] == 1] == [(1, check.title)]
     assert (ARTIFACTS / "ethics-panel.png").stat().st_size > 50_000
     assert (ARTIFACTS / "ethics-panel.pdf").read_bytes()[:4] == b"%PDF"
-    # printed, no table loses a column off the page (the fairness tables once lost two)
+    # printed, no table loses a column off the page (the fairness tables once lost two), and
+    # the PDF's own text has every heading, caption and column header, and no code marks
     assert check.print_overflow == []
+    assert printed_gaps(full_html.read_text(), ARTIFACTS / "ethics-panel.pdf") == []
+    printed = pdf_text(ARTIFACTS / "ethics-panel.pdf")
+    assert "`" not in printed and "f(x)" not in printed and "E[f(X)]" not in printed
     packs = sorted({h for h in check.links if h.startswith("case-reviews/")})
     assert packs
     for href in packs:

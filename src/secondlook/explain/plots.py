@@ -25,9 +25,11 @@ import shap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook import fileio  # noqa: E402
+from secondlook.features import spec  # noqa: E402
 
 __all__ = [
     "BASELINE_LABELS",
+    "plain_name",
     "TIMELINE_LANES",
     "beeswarm_figure",
     "dependence_figure",
@@ -40,21 +42,33 @@ __all__ = [
 
 
 def _scale_label(scale: str) -> str:
-    return "points" if scale == "points" else "log-odds"
+    return "checklist points" if scale == "points" else "score units"
+
+
+def plain_name(feature: str, width: int = 46) -> str:
+    """A feature's name in words for a figure: the catalogue's description up to its first
+    bracket, wrapped to two lines (the column name itself when the catalogue lacks it)."""
+    try:
+        text = spec(feature).description.split(" (")[0].rstrip(".")
+    except (KeyError, ValueError):
+        return feature
+    return _wrap(text, width)
 
 
 def importance_figure(
     explanation: shap.Explanation, *, max_display: int = 15, title: str = "", scale: str = ""
 ) -> Figure:
-    """Horizontal bars of the mean |contribution| of the top ``max_display`` inputs."""
+    """Horizontal bars of the mean size of each of the top ``max_display`` inputs'
+    contributions, each input named in words (:func:`plain_name`)."""
     values = np.abs(np.asarray(explanation.values))
     imp = values.mean(axis=0) if len(values) else np.zeros(values.shape[1])
     order = np.argsort(-imp, kind="stable")[:max_display][::-1]
-    names = [explanation.feature_names[j] for j in order]
-    fig = Figure(figsize=(7, 0.35 * len(order) + 1.2))
+    names = [plain_name(str(explanation.feature_names[j])) for j in order]
+    fig = Figure(figsize=(8, 0.5 * len(order) + 1.2))
     ax = fig.add_subplot()
-    ax.barh(names, imp[order], color="#1E88E5")
-    ax.set_xlabel(f"mean |contribution| ({_scale_label(scale)})")
+    ax.barh(range(len(order)), imp[order], color="#1E88E5")
+    ax.set_yticks(range(len(order)), names, fontsize=8)
+    ax.set_xlabel(f"average size of the contribution ({_scale_label(scale)})")
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -75,11 +89,32 @@ def _fixed_global_rng(seed: int = 0) -> Iterator[None]:
 def beeswarm_figure(
     explanation: shap.Explanation, *, max_display: int = 15, title: str = ""
 ) -> Figure:
-    """SHAP's beeswarm summary of the explanation."""
-    fig = plt.figure(figsize=(8, 0.4 * max_display + 1.5))
+    """SHAP's beeswarm summary of the explanation, inputs named in words (:func:`plain_name`)."""
+    named = shap.Explanation(
+        values=np.asarray(explanation.values),
+        base_values=explanation.base_values,
+        data=None if explanation.data is None else np.asarray(explanation.data),
+        feature_names=[plain_name(str(f)) for f in explanation.feature_names],
+    )
+    fig = plt.figure(figsize=(9, 0.5 * max_display + 1.5))
     ax = fig.add_subplot()
     with _fixed_global_rng():
-        shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
+        shap.plots.beeswarm(named, max_display=max_display, ax=ax, show=False, plot_size=None)
+    ax.set_xlabel("contribution to the score (score units)")
+    ax.tick_params(axis="y", labelsize=8)
+    for other in fig.axes:
+        if other is not ax and other.get_ylabel() == "Feature value":
+            other.set_ylabel("the input's value (low to high)")
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    ax.set_yticks(
+        ax.get_yticks(),
+        [
+            t.replace("Sum of", "").replace("other features", "other inputs, summed").strip()
+            if t.startswith("Sum of ")
+            else t
+            for t in ticks
+        ],
+    )
     ax.set_title(title)
     return fig
 
@@ -91,7 +126,10 @@ def dependence_figure(explanation: shap.Explanation, feature: str, *, title: str
     j = list(explanation.feature_names).index(feature)
     with _fixed_global_rng():
         shap.plots.scatter(explanation[:, j], ax=ax, show=False, hist=True)
-    ax.set_title(title or feature)
+    name = plain_name(feature, 60)
+    ax.set_xlabel(name, fontsize=9)
+    ax.set_ylabel("its contribution to the score\n(score units)", fontsize=9)
+    ax.set_title(title or name)
     return fig
 
 

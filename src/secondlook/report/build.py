@@ -36,6 +36,7 @@ from secondlook.report.fmt import (
     fmt_share,
     row_iv,
 )
+from secondlook.report.groups import label_name
 from secondlook.report.headlines import fairness_headline, practice_sentence, seed_case_sentences
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
@@ -111,7 +112,7 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
         ),
     ]
     for key, (name, what) in texts.PRACTICE_FAILURES.items():
-        brows.append((name, what, f"{key} = {practice.get(key, 'n/a')}"))
+        brows.append((name, what, _failure_setting(key, practice.get(key))))
     biases = Table(
         caption="Biases and practice failure modes planted on purpose (each can be switched off)",
         columns=("planted", "what it does", "setting in this run"),
@@ -123,6 +124,20 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
         biases=biases,
         all_within=bool(s.get("all_within", False)),
     )
+
+
+def _failure_setting(key: str, value: Any) -> str:
+    """A practice failure mode's setting in words (the setting's name is in section 14)."""
+    if not finite(value):
+        return "not set"
+    v = float(value)
+    words = {
+        "start_again": f"the history is not read for {v:.0%} of referrals",
+        "weight_unassessed_adult": f"weight given to an unassessed adult: {v:g}",
+        "bruising_missed": f"the sign is let pass {v:.0%} of the time",
+        "la_sd": f"thresholds vary by {v:g} log-odds (standard deviation) between councils",
+    }
+    return words.get(key, f"{v:g}")
 
 
 def _labels(
@@ -142,7 +157,7 @@ def _labels(
         m = by.get(label, {}).get(candidate, {})
         rows.append(
             (
-                label,
+                label_name(label),
                 meaning,
                 fmt_share(prev.get(label), 1),
                 row_iv(m, "auroc") if m else "not computed",
@@ -159,8 +174,8 @@ def _labels(
         "test split.",
     )
     return Labels(
-        headline=str(metrics.get("label", "")),
-        train_label=str(metrics.get("train_label", "")),
+        headline=label_name(str(metrics.get("label", ""))),
+        train_label=label_name(str(metrics.get("train_label", ""))),
         table=table,
     )
 
@@ -356,7 +371,7 @@ def build_report(
         world=world,
         labels=_labels(inputs, metrics, candidate, root, evaluate),
         performance=performance_section(inputs, metrics, board, order, evaluate),
-        calibration=calibration_section(inputs, board, order),
+        calibration=calibration_section(inputs, board, order, candidate),
         capacity_section=capacity_section(metrics, board, capacity, candidate),
         practice=practice_section(inputs, root),
         fairness=fairness,

@@ -172,19 +172,112 @@ def _performance_figures(
     return tuple(figs)
 
 
-def calibration_section(inp: ReportInputs, board: pd.DataFrame, families: list[str]) -> Calibration:
+def _mean_width(frame: pd.DataFrame) -> float:
+    """Average width of the calibration interval over the test split (bins weighted by size)."""
+    if not {"mean_low", "mean_high", "count"} <= set(frame.columns) or frame["count"].sum() <= 0:
+        return float("nan")
+    width = (frame["mean_high"] - frame["mean_low"]) * frame["count"]
+    return float(width.sum() / frame["count"].sum())
+
+
+def _chance(x: Any) -> str:
+    """A chance as a percentage with one decimal; never "0.0%" for a chance that is not 0."""
+    if finite(x) and 0 < float(x) < 0.0005:
+        return "under 0.1%"
+    return fmt_share(x, 1)
+
+
+def _interval_table(frame: pd.DataFrame, candidate: str) -> Table:
+    """The candidate's reliability bins, each with its chance's interval, in words."""
+    rows = tuple(
+        (
+            f"{int(r['count']):,}",
+            _chance(r["mean_predicted"]),
+            f"{_chance(r['mean_low'])} to {_chance(r['mean_high'])}",
+            fmt_share(r["observed_rate"], 1),
+        )
+        for r in frame.to_dict("records")
+    )
+    return Table(
+        caption=f"The chance the candidate ({family_name(candidate)}) gives, with its interval, "
+        "in ten equal groups of test referrals from lowest to highest score",
+        columns=(
+            "referrals",
+            "chance given (average)",
+            "interval (average)",
+            "share that warranted escalation",
+        ),
+        rows=rows,
+        note="The interval is the range of chances the calibration allows for a referral with "
+        "that score; the last column is what happened. A chance is well calibrated when the "
+        "share that warranted escalation is close to it.",
+    )
+
+
+def _interval_text(cal: Mapping[str, pd.DataFrame], candidate: str) -> str:
+    widths = {f: _mean_width(frame) for f, frame in cal.items()}
+    if not any(finite(w) for w in widths.values()):
+        return (
+            "The calibration used in this run gives no interval around each chance (only "
+            "Venn-Abers calibration does): each chance is shown alone."
+        )
+    text = (
+        "No chance is ever 0% or 100%, and each comes with an interval. The calibration "
+        "(Venn-Abers) is fitted twice on the validation referrals — once as if this referral "
+        "had warranted escalation and once as if it had not — and the two answers bound its "
+        "chance: a narrow interval means many validation referrals had a similar score, a wide "
+        "one that few did, so the chance is less certain. Every case review pack shows the "
+        "interval beside the chance."
+    )
+    frame = cal.get(candidate)
+    w = widths.get(candidate, float("nan"))
+    if frame is not None and finite(w):
+        top = frame.iloc[-1]
+        text += (
+            f" For the candidate ({family_name(candidate)}) the interval is on average "
+            f"{100 * w:.1f} percentage points wide; for the tenth of referrals it scores "
+            f"highest, whose average chance is {fmt_share(top['mean_predicted'])}, it runs "
+            f"from {fmt_share(top['mean_low'])} to {fmt_share(top['mean_high'])}."
+        )
+    return text
+
+
+def calibration_section(
+    inp: ReportInputs, board: pd.DataFrame, families: list[str], candidate: str = ""
+) -> Calibration:
+    cal = read_curves(inp.plots, "calibration", families)
+    widths = {f: _mean_width(frame) for f, frame in cal.items()}
+    with_width = any(finite(w) for w in widths.values())
     rows = tuple(
         (family_name(str(r["family"])), row_iv(r, "brier", digits=3), row_iv(r, "ece", digits=3))
+        + (
+            (
+                f"{100 * widths[str(r['family'])]:.1f} percentage points"
+                if finite(widths.get(str(r["family"])))
+                else "none",
+            )
+            if with_width
+            else ()
+        )
         for r in board.to_dict("records")
     )
     table = Table(
         caption="Calibration of each family's probability on the test split",
-        columns=("model family", "Brier score (lower is better)", "expected calibration error"),
+        columns=("model family", "Brier score (lower is better)", "expected calibration error")
+        + (("interval around each chance (average width)",) if with_width else ()),
         rows=rows,
         note="Expected calibration error: the average gap between the predicted probability "
-        "and the observed share, over ten equal-sized groups of referrals.",
+        "and the observed share, over ten equal-sized groups of referrals."
+        + (
+            " Interval width in percentage points: the average distance between the low and "
+            "the high end of each referral's chance."
+            if with_width
+            else ""
+        ),
     )
-    cal = read_curves(inp.plots, "calibration", families)
+    interval_table = None
+    if candidate in cal and finite(widths.get(candidate)):
+        interval_table = _interval_table(cal[candidate], candidate)
     figure = None
     if cal:
         worst = max(
@@ -202,7 +295,12 @@ def calibration_section(inp: ReportInputs, board: pd.DataFrame, families: list[s
             ),
             src=plots.png_data_uri(plots.reliability_figure(cal)),
         )
-    return Calibration(table=table, figure=figure)
+    return Calibration(
+        table=table,
+        figure=figure,
+        interval_text=_interval_text(cal, candidate) if cal else "",
+        interval_table=interval_table,
+    )
 
 
 def capacity_section(
