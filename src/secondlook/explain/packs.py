@@ -121,8 +121,24 @@ class CaseReview:
     catalogue_version: str = dataclasses.field(default_factory=catalogue_version)
 
 
+#: event types and details whose code reads badly in words (the rest: underscores to spaces)
+EVENT_WORDS = {
+    "ed_attendance": "emergency department attendance",
+    "s47_started": "child protection enquiry (section 47) started",
+    "s47_concluded": "child protection enquiry (section 47) concluded",
+    "icpc": "initial child protection conference",
+    "cp_plan_started": "child protection plan started",
+    "cp_plan_ended": "child protection plan ended",
+    "police_domestic_incident": "police report of a domestic incident",
+    "nfa": "no further action",
+    "s47": "child protection enquiry (section 47)",
+    "no_plan": "no plan",
+}
+
+
 def _words(x: Any) -> str:
-    return str(x).replace("_", " ")
+    text = str(x)
+    return EVENT_WORDS.get(text, text.replace("_", " "))
 
 
 def _pct(p: float) -> str:
@@ -177,7 +193,9 @@ def case_events(
     )
     detail = ev["detail"].astype("string").fillna("")
     ev["what"] = [
-        f"{_words(t)}" + (f": {_words(d)}" if d else "") + f" (by {_words(s)})"
+        f"{_words(t)}"
+        + (f": {'; '.join(_words(x) for x in str(d).split(';'))}" if d else "")
+        + f" (by {_words(s)})"
         for t, d, s in zip(ev["type"], detail, ev["source"], strict=True)
     ]
     ev["date"] = pd.to_datetime(ev["date"])

@@ -120,7 +120,8 @@ def beeswarm_figure(
 
 
 def dependence_figure(explanation: shap.Explanation, feature: str, *, title: str = "") -> Figure:
-    """Contribution of ``feature`` against its value (SHAP's scatter), coloured by nothing."""
+    """Contribution of ``feature`` against its value (SHAP's scatter), coloured by nothing; the
+    input is named in words (:func:`plain_name`), after ``title`` (e.g. the family)."""
     fig = plt.figure(figsize=(6, 4))
     ax = fig.add_subplot()
     j = list(explanation.feature_names).index(feature)
@@ -129,7 +130,9 @@ def dependence_figure(explanation: shap.Explanation, feature: str, *, title: str
     name = plain_name(feature, 60)
     ax.set_xlabel(name, fontsize=9)
     ax.set_ylabel("its contribution to the score\n(score units)", fontsize=9)
-    ax.set_title(title or name)
+    ax.set_title(
+        f"{title}: {plain_name(feature, 80)}" if title else plain_name(feature, 80), fontsize=9
+    )
     return fig
 
 

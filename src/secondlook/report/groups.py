@@ -53,7 +53,7 @@ def group_label(attribute: str, group: Any) -> str:
     if attribute == "sex":
         return {"F": "female", "M": "male"}.get(g, g)
     if attribute == "deprivation_quintile":
-        return f"quintile {g}" + (" (least deprived)" if g == "1" else "")
+        return f"quintile {g}"
     return g
 
 
@@ -84,7 +84,9 @@ def label_bias_table(records: list[Mapping[str, Any]], suppressed: str) -> Table
         attribute = str(r.get("attribute", ""))
         rows.append(
             (
-                f"{ATTRIBUTE_WORDS.get(attribute, attribute.replace('_', ' '))}: "
+                f"deprivation quintile {r.get('group')}"
+                if attribute == "deprivation_quintile"
+                else f"{ATTRIBUTE_WORDS.get(attribute, attribute.replace('_', ' '))}: "
                 + group_label(attribute, r.get("group")),
                 MEASURE_NAMES.get(str(r.get("metric")), str(r.get("metric"))),
                 PROXY_WORDS.get(str(r.get("proxy")), str(r.get("proxy"))),
