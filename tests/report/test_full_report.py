@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from secondlook.report import SECTION_IDS, ReportInputs, build_report, run_report
+from secondlook.report.groups import group_label
 from secondlook.report.stage import git_commit
 from tests.report.conftest import ARTIFACTS, REPO
 from tests.report.helpers import (
@@ -60,7 +61,8 @@ def test_suppressed_cells_are_words_never_numbers(inputs: ReportInputs) -> None:
         for attribute, entry in attributes.items():
             table = next(t for c, t in shown.items() if f"by {attribute.replace('_', ' ')}" in c)
             for group, cells in entry["by_group"].items():
-                row = next(r for r in table.rows if r[0].split(" (")[0] == group)
+                name = group_label(attribute, group)  # groups are shown in words
+                row = next(r for r in table.rows if r[0].removesuffix(" (reference)") == name)
                 if cells["n"] == "suppressed":
                     assert row[1].startswith("suppressed")
                 for metric, cell in cells.items():
