@@ -29,7 +29,7 @@ from secondlook.cli.common import (
     user_errors,
 )
 from secondlook.fileio import write_json
-from secondlook.params import load_params, load_section
+from secondlook.params import NO_GROUND_TRUTH, load_params, load_section
 
 __all__ = [
     "generate",
@@ -53,12 +53,28 @@ def generate(
         "data/cohort"
     ),
     vignettes: VignettesOpt = Path("data/vignettes"),
+    records: Annotated[
+        Path | None,
+        typer.Option(help="An imported cohort folder: the records when data.source is cohort."),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Simulate the synthetic world and write its tables, truth, summary and scoring cohort."""
+    """Simulate the synthetic world (or read an imported cohort) and write the pipeline's records.
+
+    With ``data.source: synthetic`` the world is simulated: tables, truth, summary and a scoring
+    cohort. With ``data.source: cohort`` the ``--records`` folder (``secondlook import ...``) is
+    read instead: its referrals are the decisions, and only the labels its source can observe
+    are written (no ground truth).
+    """
+    from secondlook.ingest.records import generate_from_records, is_real_records
+
+    data = load_params(params_file(params))
+    if is_real_records(data):
+        generate_from_records(data, records, out, cohort, log=err.print)
+        return
     from secondlook.synth.stage import run_generate
 
-    run_generate(section(params, "synth"), out, cohort, vignettes, log=err.print)
+    run_generate(load_section("synth", data), out, cohort, vignettes, log=err.print)
 
 
 @user_errors
@@ -71,8 +87,15 @@ def featurize(
 ) -> None:
     """Build point-in-time features, split them by date and write the feature catalogue."""
     from secondlook.features.stage import run_featurize
+    from secondlook.ingest.records import check_view_for_records, is_real_records
 
-    settings, synth = sections(params, "features", "synth")
+    data = load_params(params_file(params))
+    settings = load_section("features", data)
+    # an imported cohort's dates are its own, not the simulated world's
+    cohort = is_real_records(data)
+    if cohort:  # a feature the records cannot give would be all zeros: refuse the view instead
+        check_view_for_records(raw, settings.view)
+    synth = None if cohort else load_section("synth", data)
     run_featurize(settings, raw, out, synth=synth, log=err.print)
 
 
@@ -176,9 +199,15 @@ def patterns(
     import pandas as pd
 
     from secondlook.evaluate.patterns import run_patterns
+    from secondlook.ingest.records import is_real_records, write_not_available
     from secondlook.models import add_group_inputs, load_model
     from secondlook.synth.patterns import pattern_tables
 
+    if is_real_records(load_params(params_file(params))):
+        # the patterns' truth is the simulated world's risk model
+        write_not_available("patterns", out)
+        err.print(f"patterns: {NO_GROUND_TRUTH}")
+        return
     ev, train_cfg, synth = sections(params, "evaluate", "train", "synth")
     require_file(train_split, "featurize")
     loaded = {f: load_model(models / f) for f in train_cfg.families}
@@ -209,7 +238,13 @@ def policy(
 ) -> None:
     """What the policy on reasons costs and buys: every family under the four settings."""
     from secondlook.evaluate.policy import policy_table_markdown, run_policy
+    from secondlook.ingest.records import is_real_records, write_not_available
 
+    if is_real_records(load_params(params_file(params))):
+        # every column of the comparison is measured against the truth
+        write_not_available("policy", out, markdown)
+        err.print(f"policy: {NO_GROUND_TRUTH}")
+        return
     ev, ex, synth, train_cfg = sections(params, "evaluate", "explain", "synth", "train")
     table = run_policy(
         ev,
@@ -347,11 +382,22 @@ def views(
     """The value of linked records: one model per view of the record, on the same world."""
     from secondlook.evaluate.views import compare_views, render_markdown
     from secondlook.features.stage import read_tables
+    from secondlook.ingest.records import is_real_records, write_not_available
 
     data = load_params(params)
+    if is_real_records(data):  # the views are compared against the truth on one simulated world
+        write_not_available("views", out)
+        err.print(f"views: {NO_GROUND_TRUTH}")
+        return
     tables = read_tables(raw)
+    ex = load_section("explain", data)
     table = compare_views(
-        tables, load_section("features", data), load_section("train", data), family=family
+        tables,
+        load_section("features", data),
+        load_section("train", data),
+        family=family,
+        fidelity_k=ex.fidelity_k,
+        reference=ex.reference,
     )
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "views.csv", index=False, float_format="%.6g")
@@ -411,6 +457,9 @@ def report(
     sweep: Annotated[
         Path | None, typer.Option(help="A sweep's output folder (optional; cross-world section).")
     ] = Path("reports/sweep/observability"),
+    views: Annotated[
+        Path | None, typer.Option(help="The views comparison (optional; end of section 5).")
+    ] = Path("reports/views/views.csv"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write the ethics-panel report: one self-contained HTML file from the stage outputs."""
@@ -438,5 +487,6 @@ def report(
         patterns=patterns,
         policy=policy,
         sweep=sweep,
+        views=views,
     )
     run_report(inputs, out, lookup_runs=track, root=Path.cwd(), log=err.print)

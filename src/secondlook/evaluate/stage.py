@@ -31,7 +31,7 @@ from secondlook.models import (
     load_metadata,
     load_model,
 )
-from secondlook.params import EvaluateParams, TrainParams
+from secondlook.params import NO_GROUND_TRUTH, EvaluateParams, TrainParams
 from secondlook.schema import LABELS
 
 __all__ = ["Evaluation", "evaluate_models", "leaderboard_markdown", "run_evaluate"]
@@ -384,6 +384,14 @@ def run_evaluate(
         seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
+    if "label_warrants_escalation" not in test.columns:
+        # real records (data.source: cohort): every figure is against an observed label
+        ev.metrics["ground_truth"] = NO_GROUND_TRUTH
+        ev.metrics["practice_note"] = (
+            f"measured against {cfg.label}, an outcome practice's own decisions lead to (a plan "
+            "follows an enquiry practice chose to make), so practice's recall is high by "
+            "construction; it is not recall of the children who were really at risk"
+        )
     if patterns_path is not None:
         if not patterns_path.is_file():
             raise MissingInputError(f"{patterns_path} not found; run `dvc repro patterns` first")

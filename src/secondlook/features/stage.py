@@ -52,7 +52,9 @@ def _attach(features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.Da
         raise InputError(f"truth: no row for decision(s) {ids[missing].head(5).tolist()}")
     extra = {"practice_outcome": decisions.loc[ids, "practice_outcome"].to_numpy()}
     for label in LABELS:
-        extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
+        # an imported cohort has no ground truth: only the labels its source can observe
+        if label in truth.columns:
+            extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
     person = people.loc[features["person_id"]]
     household = households.loc[features["household_id"]]
     decile_col = household["deprivation_decile"]
@@ -209,7 +211,10 @@ def run_featurize(
             raise ParamsError(f"params: `features.{key}` {message}")
         window = (synth.history_start, synth.end)
     tables = read_tables(Path(raw_dir))
-    validate_tables(tables, window=window)
+    if "warrants_escalation" in tables["truth"].columns:
+        validate_tables(tables, window=window)
+    else:  # an imported cohort: its labels table holds the observable labels only
+        validate_tables({k: v for k, v in tables.items() if k != "truth"}, window=window)
     splits = assemble(tables, settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
