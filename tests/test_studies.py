@@ -122,3 +122,45 @@ def test_temp_with_queue_is_refused_not_dropped():
     assert flat.count("error:") == 1 and "Traceback" not in flat
     assert "queued experiment always runs in a temporary copy" in flat
     assert "$ dvc" not in flat  # the command was not even printed
+
+
+def test_stages_limit_the_experiment():
+    """``--stage`` passes dvc's targets after the params, so the study reruns only those stages
+    and what they depend on (the simulation-study stage is left alone)."""
+    study = load_study("guidance-practice-blind", STUDIES)
+    assert study_command(study, temp=True, targets=("headline",)) == [
+        "dvc",
+        "exp",
+        "run",
+        "-n",
+        "guidance-practice-blind",
+        "--temp",
+        "-S",
+        "train.policy=guidance",
+        "-S",
+        "features.practice_features=exclude",
+        "headline",
+    ]
+    result = CliRunner().invoke(
+        app,
+        [
+            "study",
+            "practice-blind",
+            "--temp",
+            "--stage",
+            "headline",
+            "--stage",
+            "policy",
+            "--dry-run",
+            "--params",
+            str(REPO / "params.yaml"),
+            "--studies",
+            str(STUDIES),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())
+    assert (
+        "$ dvc exp run -n practice-blind --temp -S features.practice_features=exclude headline policy"
+        in line
+    )

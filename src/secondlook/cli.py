@@ -506,9 +506,13 @@ def study(
     ] = False,
     temp: Annotated[bool, typer.Option(help="Run it in a temporary copy of the repo.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the dvc command, run nothing.")] = False,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(help="Reproduce only this stage and its dependencies (repeatable)."),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Run a named study as a DVC experiment (`dvc exp run -n NAME -S ...`)."""
+    """Run a named study as a DVC experiment (`dvc exp run -n NAME -S ... [STAGE...]`)."""
     from secondlook.studies import run_study
 
     code = run_study(
@@ -518,6 +522,7 @@ def study(
         queue=queue,
         temp=temp,
         dry_run=dry_run,
+        targets=tuple(stage or ()),
         log=err.print,
     )
     if code:
