@@ -47,9 +47,9 @@ from secondlook.score.engine import (
     run_pandas,
     run_pool,
 )
-from secondlook.score.errors import ScoreError
+from secondlook.score.errors import ModelLoadError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
-from secondlook.score.model import resolve_model
+from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import (
     code_version,
     host,
@@ -112,6 +112,19 @@ def _check_view(folder: Path, metadata: dict[str, Any]) -> None:
         raise ScoreError(f"cohort {folder}: {exc}") from None
 
 
+def _reference(bundle: ModelBundle, reference: str) -> pd.Series | None:
+    """The model's stored clean-record reference (None for ``mean``); a refusal names it."""
+    from secondlook.errors import ModelFileError
+    from secondlook.explain.scoring import saved_reference
+
+    try:
+        return saved_reference(
+            bundle.metadata, bundle.model.inputs, reference, source=f"model {bundle.source}"
+        )
+    except ModelFileError as exc:
+        raise ModelLoadError(str(exc)) from None
+
+
 def run_score(
     cohort: Path,
     model: str,
@@ -130,6 +143,7 @@ def run_score(
     workers: int | None = None,
     as_of: dt.date | None = None,
     delimiter: str | None = None,
+    reference: str = "clean_record",
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
     """Score every referral of a cohort's window and write the output and its manifest.
@@ -173,6 +187,10 @@ def run_score(
         birth month more than ten months after it.
     delimiter
         The separator of CSV tables (default: found from each header line).
+    reference
+        ``explain.reference``: ``clean_record`` (default) measures the reasons against the
+        referral with nothing recorded stored with the model, as the case review packs do;
+        ``mean`` against the training mean.
     log
         Where the summary line goes.
 
@@ -203,6 +221,7 @@ def run_score(
     bundle = resolve_model(model)
     sources = open_cohort(cohort, delimiter=delimiter)
     _check_view(Path(cohort), bundle.metadata)
+    ref = _reference(bundle, reference) if reasons else None
     chunk_settings = ChunkSettings(
         start=window[0],
         end=window[1],
@@ -213,6 +232,7 @@ def run_score(
         catalogue_version=catalogue_version(),
         reasons=reasons,
         as_of=pd.Timestamp(as_of),
+        reference=None if ref is None else tuple((str(k), float(v)) for k, v in ref.items()),
     )
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out: Path | None = None
@@ -507,6 +527,14 @@ def _manifest(
             "top_k": settings.top_k,
             "decision_points": "decisions" if "decisions" in counts else "referrals",
             "reasons": chunk_settings.reasons,
+            # explain.reference: the clean record stored with the model, or the training mean
+            "reasons_measured_against": (
+                None
+                if not chunk_settings.reasons
+                else "mean"
+                if chunk_settings.reference is None
+                else "clean_record"
+            ),
             "as_of": day(chunk_settings.as_of),
             "chunks": n_chunks,
         },
