@@ -262,7 +262,7 @@ def _leaves_shapley(table: _LeafTable, X: Array, r: Array) -> tuple[Array, float
             continue
         x_in = (X[:, feats] > lo) & (X[:, feats] <= hi)
         A = ~r_in  # must come from x
-        reach = x_in[:, A].all(axis=1) if A.any() else ones
+        reach = np.asarray(x_in[:, A].all(axis=1), dtype=bool) if A.any() else ones
         B = ~x_in[:, r_in] & reach[:, None]  # x leaves the path, the reference stays
         a = int(A.sum())
         b = B.sum(axis=1)
@@ -313,11 +313,12 @@ def baseline_explanation(
     r = reference.reindex(F.columns).astype(np.float64)
     if r.isna().any():
         raise ValueError(f"the reference lacks input(s): {list(r.index[r.isna()])}")
+    ref_row: Array = np.asarray(r.to_numpy(), dtype=np.float64)
     if isinstance(family, LogRegModel):
         scaler = family.pipeline_.named_steps["scale"]
         lr = family.pipeline_.named_steps["logreg"]
         per_unit = lr.coef_[0] / scaler.scale_
-        ref = r.to_numpy()
+        ref = ref_row
         values = np.asarray((F.to_numpy() - ref) * per_unit, dtype=np.float64)
         base = float(lr.intercept_[0] + ((ref - scaler.mean_) / scaler.scale_) @ lr.coef_[0])
         return values, base
@@ -329,7 +330,7 @@ def baseline_explanation(
             lambda G: np.asarray(ebm.eval_terms(G), dtype=np.float64),
             feats,
             F.to_numpy(dtype=np.float64),
-            r.to_numpy(),
+            ref_row,
         )
         return values, float(np.ravel(ebm.intercept_)[0] + tr.sum())
     if isinstance(family, RulesModel):
@@ -342,16 +343,16 @@ def baseline_explanation(
             ),
             feats,
             F.to_numpy(dtype=np.float64),
-            r.to_numpy(),
+            ref_row,
         )
         return values, float(tr.sum())
     if isinstance(family, TreeModel | GBMModel):
         table = _leaf_table(family)
         X = F.to_numpy(dtype=np.float64)
-        ref = r.to_numpy(dtype=np.float64)
+        ref = ref_row
         if table.float32:  # scikit-learn's DecisionTree compares float32 inputs
             X = X.astype(np.float32).astype(np.float64)
-            ref = ref.astype(np.float32).astype(np.float64)
+            ref = np.asarray(ref.astype(np.float32), dtype=np.float64)
         return _leaves_shapley(table, X, ref)
     raise TypeError(f"no exact baseline explainer for the {type(family).__name__} family")
 

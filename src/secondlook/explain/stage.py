@@ -371,6 +371,176 @@ def _index_html(index: list[dict[str, Any]], family: str) -> str:
     )
 
 
+def _read_inputs(
+    features_dir: Path, raw_dir: Path
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The three feature splits (group inputs added, ``split`` named) and the raw tables."""
+    splits = {}
+    for split in ("train", "valid", "test"):
+        path = features_dir / f"{split}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
+        splits[split] = add_group_inputs(pd.read_parquet(path)).assign(split=split)
+    raw = {}
+    for table in ("events", "people", "decisions", "truth"):
+        path = raw_dir / f"{table}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro generate` first")
+        raw[table] = pd.read_parquet(path)
+    return splits, raw
+
+
+def _references(
+    cfg: ExplainParams, models: Mapping[str, CalibratedModel], train: pd.DataFrame
+) -> tuple[dict[str, pd.Series | None], dict[str, pd.Series]]:
+    """Per family: what contributions are measured against (None: the mean), and what a
+    reason's value is compared with to tell whether it went against guidance."""
+    references = {
+        f: clean_record_reference(train, list(m.family.inputs_))
+        if cfg.reference == "clean_record"
+        else None
+        for f, m in models.items()
+    }
+    compare: dict[str, pd.Series] = {}
+    for f, m in models.items():
+        ref = references[f]
+        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
+    return references, compare
+
+
+def _explain_families(
+    cfg: ExplainParams,
+    train_cfg: TrainParams,
+    models: Mapping[str, CalibratedModel],
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    truth: pd.DataFrame,
+    out: Path,
+    rng: np.random.Generator,
+    references: Mapping[str, pd.Series | None],
+    compare: Mapping[str, pd.Series],
+    log: Callable[[str], Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], pd.DataFrame]:
+    """Explain every family on the test split; write its reasons, factors and global plots.
+
+    Returns ``summary``, ``fidelity``, ``stability`` (one entry per family) and the fidelity
+    by factor of every family. ``rng`` is drawn from in a fixed order (stability rows, then
+    each family's plot rows), so the outputs do not change between runs.
+    """
+    summary: dict[str, Any] = {}
+    fid: dict[str, Any] = {}
+    stab: dict[str, Any] = {}
+    by_factor = []
+    label = label_column(train_cfg.label)
+    stab_rows = np.sort(
+        rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
+    )
+    for family, model in models.items():
+        fe = explain_split(
+            model,
+            test,
+            top_k=cfg.top_k,
+            truth=truth,
+            fidelity_k=cfg.fidelity_k,
+            reference=references[family],
+            compare_to=compare[family],
+        )
+        summary[family] = fe.summary
+        fid[family] = dict(fe.fidelity)
+        by_factor.append(fe.fidelity.per_factor.assign(family=family))
+        (out / "reasons").mkdir(parents=True, exist_ok=True)
+        fe.reasons.to_csv(out / "reasons" / f"{family}.csv", index=False, float_format="%.6g")
+        fe.factors.to_csv(
+            out / "reasons" / f"{family}-factors.csv", index=False, float_format="%.6g"
+        )
+        _global_outputs(family, fe, out / "global" / family, cfg, rng)
+        t0 = time.perf_counter()
+        inputs = list(model.family.inputs_)
+        stab[family] = stability(
+            model,
+            functools.partial(make_family, family, train_cfg),
+            train[inputs],
+            train[label].to_numpy(),
+            test.iloc[stab_rows],
+            n_boot=cfg.n_boot,
+            seed=cfg.seed,
+            k=cfg.fidelity_k,
+        )
+        log(
+            f"explain {family}: {fe.summary['rows']} rows, stability refits in "
+            f"{time.perf_counter() - t0:.1f}s, "
+            f"additivity error {fe.summary['additivity_max_error']:.1e}, top-{cfg.fidelity_k} "
+            f"overlap with truth {fid[family]['top_k_overlap']:.2f}, spearman "
+            f"{fid[family]['spearman']:.2f}, tau {stab[family]['kendall_tau_mean']:.2f}"
+        )
+    return summary, fid, stab, pd.concat(by_factor)
+
+
+def _pack_rows(
+    cfg: ExplainParams,
+    models: Mapping[str, CalibratedModel],
+    splits: Mapping[str, pd.DataFrame],
+    test: pd.DataFrame,
+    truth: pd.DataFrame,
+    rng: np.random.Generator,
+    seed_prefixes: tuple[str, ...],
+) -> pd.DataFrame:
+    """Every seed-case decision, and a sample of test decisions drawn evenly from each kind of
+    outcome (flagged and warranted, flagged without cause, missed), with ``pack_kind``."""
+    pack_model = models[pack_family(cfg, models)]
+    chosen, chosen_kinds = pack_sample(
+        pack_model.flag(test), truth["warrants_escalation"].to_numpy(dtype=bool), cfg.n_packs, rng
+    )
+    everything = pd.concat(splits.values(), ignore_index=True)
+    seeds = (
+        everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)]
+        if (seed_prefixes)
+        else everything.iloc[:0]
+    )
+    pack_rows = (
+        pd.concat([seeds, test.iloc[chosen]], ignore_index=True)
+        .drop_duplicates("decision_id")
+        .reset_index(drop=True)
+    )
+    kinds = dict.fromkeys(seeds["decision_id"].astype(str), SEED_KIND) | {
+        str(d): k
+        for d, k in zip(test["decision_id"].iloc[chosen], chosen_kinds, strict=True)
+        if str(d) not in set(seeds["decision_id"].astype(str))
+    }
+    pack_rows["pack_kind"] = pack_rows["decision_id"].astype(str).map(kinds)
+    return pack_rows
+
+
+def _track(
+    cfg: ExplainParams,
+    out: Path,
+    summary: Mapping[str, Any],
+    fid: Mapping[str, Any],
+    stab: Mapping[str, Any],
+) -> None:
+    """Log the stage's numbers and files to MLflow."""
+    from secondlook import tracking
+
+    metrics = {
+        f"{kind}.{family}.{k}": v
+        for kind, table in (("fidelity", fid), ("stability", stab), ("explain", summary))
+        for family, values in table.items()
+        for k, v in values.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    tracking.log_stage_run(
+        "explain",
+        params={"explain": cfg},
+        metrics=metrics,
+        artifacts=[
+            out / "summary.json",
+            out / "fidelity.json",
+            out / "stability.json",
+            out / "global",
+        ],
+    )
+
+
 def run_explain(
     cfg: ExplainParams,
     train_cfg: TrainParams,
@@ -413,81 +583,18 @@ def run_explain(
     dict
         ``summary``, ``fidelity`` and ``stability`` as written.
     """
-    splits = {}
-    for split in ("train", "valid", "test"):
-        path = features_dir / f"{split}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
-        splits[split] = add_group_inputs(pd.read_parquet(path)).assign(split=split)
-    raw = {}
-    for table in ("events", "people", "decisions", "truth"):
-        path = raw_dir / f"{table}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found; run `dvc repro generate` first")
-        raw[table] = pd.read_parquet(path)
+    splits, raw = _read_inputs(features_dir, raw_dir)
     models = {f: load_model(models_dir / f) for f in train_cfg.families}
     test = splits["test"].reset_index(drop=True)
     truth = raw["truth"].set_index("decision_id").reindex(test["decision_id"])
     if truth["true_risk_12m"].isna().any():
         raise InputError("truth: some test decisions have no truth row")
     rng = np.random.default_rng(cfg.seed)
-    summary: dict[str, Any] = {}
-    fid: dict[str, Any] = {}
-    stab: dict[str, Any] = {}
-    by_factor = []
-    label = label_column(train_cfg.label)
     train = splits["train"]
-    stab_rows = np.sort(
-        rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
+    references, compare = _references(cfg, models, train)
+    summary, fid, stab, by_factor = _explain_families(
+        cfg, train_cfg, models, train, test, truth, out, rng, references, compare, log
     )
-    references = {
-        f: clean_record_reference(train, list(m.family.inputs_))
-        if cfg.reference == "clean_record"
-        else None
-        for f, m in models.items()
-    }
-    compare: dict[str, pd.Series] = {}
-    for f, m in models.items():
-        ref = references[f]
-        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
-    for family, model in models.items():
-        fe = explain_split(
-            model,
-            test,
-            top_k=cfg.top_k,
-            truth=truth,
-            fidelity_k=cfg.fidelity_k,
-            reference=references[family],
-            compare_to=compare[family],
-        )
-        summary[family] = fe.summary
-        fid[family] = dict(fe.fidelity)
-        by_factor.append(fe.fidelity.per_factor.assign(family=family))
-        (out / "reasons").mkdir(parents=True, exist_ok=True)
-        fe.reasons.to_csv(out / "reasons" / f"{family}.csv", index=False, float_format="%.6g")
-        fe.factors.to_csv(
-            out / "reasons" / f"{family}-factors.csv", index=False, float_format="%.6g"
-        )
-        _global_outputs(family, fe, out / "global" / family, cfg, rng)
-        t0 = time.perf_counter()
-        inputs = list(model.family.inputs_)
-        stab[family] = stability(
-            model,
-            functools.partial(make_family, family, train_cfg),
-            train[inputs],
-            train[label].to_numpy(),
-            test.iloc[stab_rows],
-            n_boot=cfg.n_boot,
-            seed=cfg.seed,
-            k=cfg.fidelity_k,
-        )
-        log(
-            f"explain {family}: {fe.summary['rows']} rows, stability refits in "
-            f"{time.perf_counter() - t0:.1f}s, "
-            f"additivity error {fe.summary['additivity_max_error']:.1e}, top-{cfg.fidelity_k} "
-            f"overlap with truth {fid[family]['top_k_overlap']:.2f}, spearman "
-            f"{fid[family]['spearman']:.2f}, tau {stab[family]['kendall_tau_mean']:.2f}"
-        )
     train_truth = raw["truth"].set_index("decision_id").reindex(train["decision_id"])
     if train_truth["true_risk_12m"].notna().all():
         # the ceiling is the same for every family; each entry carries it, so that the file
@@ -495,36 +602,12 @@ def run_explain(
         ceiling = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
         for family in fid:
             fid[family].update({f"ceiling_{k}": v for k, v in ceiling.items()})
-    pd.concat(by_factor).to_csv(
-        out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g"
-    )
+    by_factor.to_csv(out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g")
     _write_json(out / "summary.json", summary)
     _write_json(out / "fidelity.json", fid)
     _write_json(out / "stability.json", stab)
 
-    # case review packs: every seed-case decision, and a sample of test decisions drawn evenly
-    # from each kind of outcome (flagged and warranted, flagged without cause, missed)
-    pack_model = models[pack_family(cfg, models)]
-    chosen, chosen_kinds = pack_sample(
-        pack_model.flag(test), truth["warrants_escalation"].to_numpy(dtype=bool), cfg.n_packs, rng
-    )
-    everything = pd.concat(splits.values(), ignore_index=True)
-    seeds = (
-        everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)]
-        if (seed_prefixes)
-        else everything.iloc[:0]
-    )
-    pack_rows = (
-        pd.concat([seeds, test.iloc[chosen]], ignore_index=True)
-        .drop_duplicates("decision_id")
-        .reset_index(drop=True)
-    )
-    kinds = dict.fromkeys(seeds["decision_id"].astype(str), SEED_KIND) | {
-        str(d): k
-        for d, k in zip(test["decision_id"].iloc[chosen], chosen_kinds, strict=True)
-        if str(d) not in set(seeds["decision_id"].astype(str))
-    }
-    pack_rows["pack_kind"] = pack_rows["decision_id"].astype(str).map(kinds)
+    pack_rows = _pack_rows(cfg, models, splits, test, truth, rng, seed_prefixes)
     index = (
         _packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
         if len(pack_rows)
@@ -533,26 +616,6 @@ def run_explain(
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
     (packs_dir / "index.html").write_text(_index_html(index, pack_family(cfg, models)))
     log(f"explain: {len(index)} case review packs -> {packs_dir}")
-
     if track:
-        from secondlook import tracking
-
-        metrics = {
-            f"{kind}.{family}.{k}": v
-            for kind, table in (("fidelity", fid), ("stability", stab), ("explain", summary))
-            for family, values in table.items()
-            for k, v in values.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-        tracking.log_stage_run(
-            "explain",
-            params={"explain": cfg},
-            metrics=metrics,
-            artifacts=[
-                out / "summary.json",
-                out / "fidelity.json",
-                out / "stability.json",
-                out / "global",
-            ],
-        )
+        _track(cfg, out, summary, fid, stab)
     return {"summary": summary, "fidelity": fid, "stability": stab, "packs": index}
