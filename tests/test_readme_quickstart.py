@@ -55,7 +55,7 @@ def test_the_quick_start_runs_as_written_in_a_fresh_clone(tmp_path: Path) -> Non
     )
     env.update(DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(clone / ".dvc" / "site-cache"))
     done = subprocess.run(
-        ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=3600
+        ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=7200
     )
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-5000:])
     assert (clone / "reports" / "ethics-panel.html").stat().st_size > 100_000

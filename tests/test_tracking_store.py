@@ -131,3 +131,89 @@ def test_gone_artifacts_are_named_as_such(tmp_path: Path, monkeypatch: pytest.Mo
         resolve_model(f"models:/{tracking.registered_name('rules')}/1")
     text = str(info.value)
     assert "moved or deleted" in text and "before model hashes" not in text
+
+
+def _tiny_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh clone of this repository with a tiny default world, committed, and the
+    environment that runs it with this interpreter (stage commands are ``python -m``)."""
+    clone = tmp_path / "secondlook"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    params = clone / "params.yaml"
+    text = params.read_text()
+    assert "  n_households: 50000\n" in text  # the default world's size, as the README says
+    params.write_text(text.replace("  n_households: 50000\n", "  n_households: 800\n", 1))
+    design = clone / "experiments" / "designs" / "observability.yaml"
+    text = design.read_text()
+    for line, tiny in (
+        ("seeds: 3\n", "seeds: 1\n"),
+        ("n_households: 20000\n", "n_households: 800\n"),
+    ):
+        assert line in text
+        text = text.replace(line, tiny, 1)
+    design.write_text(text)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run([*git, "commit", "--quiet", "-am", "a tiny world"], cwd=clone, check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "VIRTUAL_ENV")}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(clone / ".dvc" / "site-cache"))
+    return clone, env
+
+
+@pytest.mark.slow
+def test_two_studies_queued_on_a_fresh_clone_lose_no_run_and_leave_one_candidate(
+    tmp_path: Path,
+) -> None:
+    """`secondlook study … --queue` twice, then `dvc queue start -j 2`, on a fresh clone (no
+    tracking store yet): both experiments succeed, both pipeline runs land in the clone's own
+    store (not the temporary copies DVC deletes), and one model holds `candidate`."""
+    import time
+
+    import mlflow
+
+    clone, env = _tiny_clone(tmp_path)
+    studies = ("guidance-policy", "practice-blind")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", *args], cwd=clone, env=env, capture_output=True, text=True
+        )
+
+    for study in studies:
+        queued = run("secondlook", "study", study, "--queue")
+        assert queued.returncode == 0, queued.stderr[-3000:]
+    assert not (clone / "experiments" / "mlflow.db").exists()
+    started = run("dvc", "queue", "start", "-j", "2")
+    assert started.returncode == 0, started.stderr[-3000:]
+    deadline = time.monotonic() + 3600
+    while True:
+        status = run("dvc", "queue", "status").stdout
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(10)
+    rows = {line.split()[1]: line.split()[-1] for line in status.splitlines() if line[:1].isalnum()}
+    for study in studies:
+        assert rows.get(study) == "Success", (
+            status,
+            run("dvc", "queue", "logs", study).stdout[-3000:],
+        )
+
+    uri = f"sqlite:///{clone / 'experiments' / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(tracking.EXPERIMENT)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    # the evaluate stage's parent runs (the sweep and the other stages log runs of their own)
+    parents = [
+        r for r in runs if "train_sha256" in r.data.tags and "mlflow.parentRunId" not in r.data.tags
+    ]
+    assert sorted(r.data.tags.get("dvc_exp_name", "") for r in parents) == sorted(studies)
+    families = load_params(clone / "params.yaml")["train"]["families"]
+    for parent in parents:  # every family's child run stored
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+        assert len(children) == len(families), parent.data.tags["dvc_exp_name"]
+    holders = [
+        rm.name
+        for rm in client.search_registered_models(filter_string="name LIKE 'secondlook-%'")
+        if tracking.CANDIDATE_ALIAS in (rm.aliases or {})
+    ]
+    assert len(holders) == 1

@@ -1,4 +1,5 @@
-"""The MLflow boundary: the only module that imports :mod:`mlflow`.
+"""The MLflow boundary: where runs go and what they log (:mod:`secondlook.registry` reads a
+registered model back).
 
 - **Where runs go.** ``MLFLOW_TRACKING_URI`` if set; otherwise an *absolute* SQLite URI to
   ``<repo root>/experiments/mlflow.db``, with artifacts in ``<repo root>/experiments/mlartifacts``.
@@ -47,7 +48,6 @@ __all__ = [
     "flatten",
     "registered_name",
     "log_pipeline_run",
-    "fetch_registered_model",
     "log_stage_run",
     "log_sweep_run",
 ]
@@ -287,6 +287,11 @@ def _git_commit(cwd: Path) -> str:
     return "unknown" if state is None else state[0]
 
 
+def _loggable(metrics: Mapping[str, float | None]) -> dict[str, float]:
+    """The metrics MLflow can hold: None and NaN are skipped, the rest made floats."""
+    return {k: float(v) for k, v in metrics.items() if v is not None and v == v}
+
+
 def _log_artifacts(paths: list[Path]) -> None:
     """Attach files and folders to the active run; missing ones are skipped."""
     import mlflow
@@ -412,16 +417,14 @@ def _log_pipeline_locked(
     with mlflow.start_run(run_name=exp_name or "pipeline") as parent:
         mlflow.set_tags(all_tags)
         mlflow.log_params(flat_params)
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
+        mlflow.log_metrics(_loggable(metrics))
         _log_artifacts(artifacts)
         for run in runs:
             with mlflow.start_run(run_name=run.family, nested=True) as child:
                 mlflow.set_tags({**all_tags, "family": run.family})
                 meta = {k: v for k, v in run.metadata.items() if k != "description"}
                 mlflow.log_params(flatten({"model": meta}))
-                mlflow.log_metrics(
-                    {k: float(v) for k, v in run.metrics.items() if v is not None and v == v}
-                )
+                mlflow.log_metrics(_loggable(run.metrics))
                 mlflow.log_dict(run.metadata, "metadata.json")
                 info = _log_model(run)
                 child_ids[run.family] = child.info.run_id
@@ -445,149 +448,6 @@ def _log_pipeline_locked(
         "runs": child_ids,
         "versions": versions,
         "tracking_uri": uri,
-    }
-
-
-def fetch_registered_model(  # noqa: C901 -- to be split (merge of #11 and #15)
-    uri: str, dst: Path, *, tracking: str | None = None
-) -> dict[str, Any]:
-    """Download a registered model's files (``models:/<name>@<alias>`` or ``/<version>``).
-
-    Nothing is deserialised here: the caller loads ``<folder>/model.skops`` through
-    :func:`secondlook.models.load_model`, with its trusted-types list and hash check.
-
-    MLflow stores the model as it serialised it again (its own ``skops.io.dump`` of the loaded
-    model), so its bytes are not the bytes ``secondlook train`` wrote and hashed. The check is
-    therefore on content: :func:`~secondlook.models.persist.content_sha256` of the downloaded
-    ``model.skops`` (every value, type and array of the archive) must equal the
-    ``model_content_sha256`` recorded by ``train`` in the ``metadata.json`` logged with the
-    model's run. On a match, that ``metadata.json`` is written into ``folder`` with
-    ``model_sha256`` set to the hash of the verified download, so
-    :func:`~secondlook.models.load_model` loads exactly the bytes that were checked. A version
-    whose run logged no ``metadata.json`` with ``model_content_sha256`` (logged before model
-    hashes were recorded) is refused: nothing could say whether its file was altered.
-
-    Parameters
-    ----------
-    uri
-        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``.
-    dst
-        An empty folder to download into.
-    tracking
-        Tracking URI (default :func:`tracking_uri`).
-
-    Returns
-    -------
-    dict
-        ``name``, ``version``, ``run_id``, ``folder`` (the downloaded model folder) and
-        ``metadata`` (the run's ``metadata.json``, or ``{}``).
-
-    Raises
-    ------
-    LookupError
-        If there is no store (a SQLite file that does not exist is never created here), or
-        the name, alias or version is not in the registry.
-    secondlook.models.persist.ModelIntegrityError
-        If the run recorded no model hash, or the downloaded model does not match it.
-    """
-    import json
-
-    import mlflow
-
-    from secondlook.models.persist import (
-        METADATA_FILE,
-        MODEL_CONTENT_SHA256_KEY,
-        MODEL_FILE,
-        MODEL_SHA256_KEY,
-        ModelIntegrityError,
-        bytes_sha256,
-        content_sha256,
-    )
-
-    body = uri.removeprefix("models:/")
-    store = tracking or tracking_uri()
-    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
-        # never create an empty store only to report "not found"
-        raise LookupError(
-            f"there is no MLflow tracking store at {store.removeprefix('sqlite:///')}, so no "
-            "registry to look the model up in; run the pipeline (`make repro`) from the "
-            "repository, set MLFLOW_TRACKING_URI to the store that holds it, or score a model "
-            "folder (--model models/<family>)"
-        )
-    client = mlflow.MlflowClient(tracking_uri=store)
-    try:
-        if "@" in body:
-            name, alias = body.split("@", 1)
-            mv = client.get_model_version_by_alias(name, alias)
-        else:
-            name, version = body.rsplit("/", 1)
-            mv = client.get_model_version(name, version)
-        mlflow.set_tracking_uri(store)
-        if store.startswith("sqlite:///"):
-            with store_lock(store):
-                reroot_store(Path(store.removeprefix("sqlite:///")))
-        folder = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(dst / "model")
-        )
-    except mlflow.exceptions.MlflowException as exc:
-        raise LookupError(f"not found in the registry at {store}: {exc}") from None
-    except OSError as exc:  # the registry knows it, its files are gone
-        raise LookupError(
-            f"{uri} is registered at {store}, but its files cannot be read ({exc}); the "
-            "store's artifact folder was moved or deleted"
-        ) from None
-    metadata: dict[str, Any] = {}
-    if mv.run_id:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=mv.run_id, artifact_path="metadata.json", dst_path=str(dst / "run")
-            )
-        except (mlflow.exceptions.MlflowException, OSError) as exc:
-            listed = []
-            try:
-                listed = [f.path for f in client.list_artifacts(mv.run_id)]
-            except (mlflow.exceptions.MlflowException, OSError):
-                pass
-            if not listed:  # nothing readable at all: a missing folder, not an old run
-                raise LookupError(
-                    f"{uri}: the artifacts of its run {mv.run_id} cannot be read "
-                    f"({type(exc).__name__}); the store's artifact folder was moved or deleted"
-                ) from None
-        else:
-            try:
-                metadata = json.loads(Path(path).read_text())
-            except (OSError, ValueError):
-                metadata = {}
-    label = f"registered model {name} version {mv.version}"
-    recorded = metadata.get(MODEL_CONTENT_SHA256_KEY) if isinstance(metadata, dict) else None
-    if not isinstance(recorded, str):
-        raise ModelIntegrityError(
-            f"{label} cannot be checked: its run logged no {METADATA_FILE} with "
-            f"{MODEL_CONTENT_SHA256_KEY} (it was logged before model hashes were recorded); "
-            "retrain and log it again (`dvc repro`), or score the model folder models/<family>"
-        )
-    skops_path = Path(folder) / MODEL_FILE
-    if not skops_path.is_file():
-        raise ModelIntegrityError(f"{label} holds no {MODEL_FILE}")
-    data = skops_path.read_bytes()
-    try:
-        actual = content_sha256(data)
-    except ModelIntegrityError as exc:
-        raise ModelIntegrityError(f"{label}: {MODEL_FILE} is {exc}") from None
-    if actual != recorded:
-        raise ModelIntegrityError(
-            f"{label} has been altered since it was trained: the content SHA-256 of its "
-            f"{MODEL_FILE} {actual} does not match its run's {METADATA_FILE} "
-            f"({MODEL_CONTENT_SHA256_KEY} {recorded})"
-        )
-    checked = {**metadata, MODEL_SHA256_KEY: bytes_sha256(data)}
-    (Path(folder) / METADATA_FILE).write_text(json.dumps(checked, indent=2, sort_keys=True) + "\n")
-    return {
-        "name": name,
-        "version": str(mv.version),
-        "run_id": mv.run_id,
-        "folder": folder,
-        "metadata": metadata,
     }
 
 
@@ -640,7 +500,7 @@ def log_stage_run(
     ):
         mlflow.set_tags(all_tags)
         mlflow.log_params(flatten(params))
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v})
+        mlflow.log_metrics(_loggable(metrics))
         _log_artifacts(artifacts)
     return str(run.info.run_id)
 

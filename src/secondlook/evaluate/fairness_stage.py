@@ -12,6 +12,8 @@ Writes (paths from dvc.yaml):
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,11 +27,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from secondlook.errors import InputError  # noqa: E402
 from secondlook.evaluate.audit import Audit, decompose, fairness_audit, label_bias  # noqa: E402
 from secondlook.evaluate.fairness import PARITY_BAND, parity_verdict  # noqa: E402
 from secondlook.fileio import save_png, write_json  # noqa: E402
 from secondlook.models import CalibratedModel  # noqa: E402
-from secondlook.params import FairnessParams, TrainParams  # noqa: E402
+from secondlook.params import NO_GROUND_TRUTH, FairnessParams, TrainParams  # noqa: E402
 
 __all__ = [
     "fairness_json",
@@ -234,6 +237,23 @@ def summary_markdown(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessPar
     return "\n".join(lines) + "\n"
 
 
+def _observed_only(cfg: FairnessParams, test: pd.DataFrame) -> FairnessParams:
+    """``cfg`` with only the labels ``test`` has (real records: the observable ones).
+
+    The settings' rule that the truth comes first holds for the synthetic world only, so the
+    copy is made without re-validation.
+    """
+    observed = [label for label in cfg.labels if f"label_{label}" in test.columns]
+    if not observed:
+        raise InputError(
+            f"fairness: the test split has none of the labels {list(cfg.labels)} "
+            "(real records: cp_plan_12m or rereferral_12m)"
+        )
+    out = copy.copy(cfg)
+    object.__setattr__(out, "labels", observed)
+    return out
+
+
 def run_fairness(
     cfg: FairnessParams,
     train_cfg: TrainParams,
@@ -266,14 +286,38 @@ def run_fairness(
     dict
         The content of ``fairness.json``.
     """
+    has_truth = f"label_{cfg.labels[0]}" in splits["test"].columns
+    if not has_truth:
+        # real records (data.source: cohort): groups are compared on the labels the source can
+        # observe; the label-bias study needs the truth and a world without planted biases
+        cfg = _observed_only(cfg, splits["test"])
     audit = fairness_audit(models, splits["test"], cfg)
     log(
         f"fairness: {len(audit.by_group)} group cells, {int(audit.by_group['suppressed'].sum())} suppressed"
     )
-    worlds = {"as_generated": splits, "without_planted_bias": planted_biases_off()}
-    lb = label_bias(worlds, train_cfg, cfg)
-    decomposition = decompose(lb, cfg)
+    if has_truth:
+        worlds = {"as_generated": splits, "without_planted_bias": planted_biases_off()}
+        lb = label_bias(worlds, train_cfg, cfg)
+        decomposition = decompose(lb, cfg)
+    else:
+        audit = dataclasses.replace(audit, statements=[])  # no truth to compare proxies with
+        lb = pd.DataFrame()
+        decomposition = pd.DataFrame(
+            columns=[
+                "attribute",
+                "group",
+                "metric",
+                "proxy",
+                "log_ratio_total",
+                "from_label",
+                "from_world",
+                "remaining",
+            ]
+        )
     content = fairness_json(audit, decomposition, cfg)
+    if not has_truth:
+        content["ground_truth"] = NO_GROUND_TRUTH
+        content["label_bias"] = NO_GROUND_TRUTH
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = out_dir / "plots"
     plots.mkdir(exist_ok=True)

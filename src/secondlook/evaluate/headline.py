@@ -175,7 +175,9 @@ def headline(
                 "largest_outside_band": largest_disparity(fairness, f),
             }
         expl: dict[str, Any] = {}
-        if fidelity and f in fidelity:
+        if fidelity and f in fidelity and "not_available" in fidelity[f]:
+            expl["fidelity"] = fidelity[f]["not_available"]  # real records: no truth
+        elif fidelity and f in fidelity:
             expl |= {
                 "fidelity_spearman": fidelity[f].get("spearman"),
                 "fidelity_top_k_overlap": fidelity[f].get("top_k_overlap"),
@@ -197,6 +199,9 @@ def headline(
         "prevalence": metrics.get("prevalence"),
         "families": families,
     }
+    if metrics.get("ground_truth"):  # real records (data.source: cohort)
+        out["ground_truth"] = metrics["ground_truth"]
+        out["measured_against"] = f"{metrics.get('label')} (observed, not the truth)"
     price = metrics.get("price_of_interpretability")
     if price:
         out["price_of_interpretability"] = {

@@ -23,19 +23,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
+from secondlook.errors import MissingInputError
 from secondlook.evaluate.patterns import pattern_metrics
 from secondlook.explain import explain_model
 from secondlook.explain.fidelity import raised_fidelity
 from secondlook.explain.reasons import against_guidance, top_reasons
+from secondlook.features import build_features
 from secondlook.features.reference import clean_record_reference
-from secondlook.models import label_column, select_inputs, train_family
-from secondlook.params import TrainParams
+from secondlook.features.stage import read_splits
+from secondlook.models import add_group_inputs, label_column, select_inputs, train_family
+from secondlook.params import EvaluateParams, ExplainParams, SynthParams, TrainParams
+from secondlook.schema import seed_case_prefixes
+from secondlook.synth.patterns import pattern_tables
 
 __all__ = [
     "COMPARED",
@@ -44,6 +50,7 @@ __all__ = [
     "pipeline_rows",
     "policy_comparison",
     "policy_table_markdown",
+    "run_policy",
     "setting_of",
 ]
 
@@ -116,17 +123,6 @@ def policy_comparison(
         )
         for family in families or scfg.families:
             model, _ = train_family(family, scfg, train, valid, inputs)
-            ref = clean_record_reference(train, list(model.family.inputs_))
-            expl = explain_model(model, test, reference=ref, check_additivity=False)
-            reasons = [r for rs in top_reasons(expl, top_k) for r in rs]
-            refd = {str(c): float(v) for c, v in ref.items()}
-            against = sum(
-                against_guidance(
-                    r["feature"], r["contribution"], r["value"], refd.get(r["feature"])
-                )
-                is not None
-                for r in reasons
-            )
             row: dict[str, Any] = {
                 "setting": setting,
                 "family": family,
@@ -134,35 +130,135 @@ def policy_comparison(
                 "practice_features": practice,
                 "n_inputs": len(model.family.inputs_),
                 "auprc_margin": float(average_precision_score(y, model.decision_function(test))),
-                **raised_fidelity(expl, truth_test, k=fidelity_k),
-                "reasons_against_guidance": int(against),
-                "reasons_against_guidance_share": against / max(len(reasons), 1),
+                **_reason_columns(model, train, test, truth_test, top_k, fidelity_k),
             }
             if patterns is not None:
-                pm = pattern_metrics(
-                    {family: model},
-                    patterns["features"],
-                    patterns["marks"],
-                    patterns["truth"],
-                    train,
-                    n_boot=1,
-                )[family]
-                for pattern, metrics in pm.items():
-                    for name in ("recall", "flag_rate", "reasons_name_pattern"):
-                        if name in metrics:
-                            row[f"{pattern}_{name}"] = metrics[name]["value"]
-            if len(seeds):
-                probs = model.probability(seeds)
-                flags = model.flag(seeds)
-                for did, p, f in zip(seeds["decision_id"], probs, flags, strict=True):
-                    row[f"{did}_probability"] = float(p)
-                    row[f"{did}_flag"] = bool(f)
+                row.update(_pattern_columns(model, family, patterns, train))
+            row.update(_seed_columns(model, seeds))
             rows.append(row)
             log(
                 f"policy {setting} {family}: AUPRC {row['auprc_margin']:.3f}, "
                 f"against guidance {row['reasons_against_guidance']}"
             )
     return pd.DataFrame(rows)
+
+
+def _reason_columns(
+    model: Any,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    truth_test: pd.DataFrame,
+    top_k: int,
+    fidelity_k: int,
+) -> dict[str, Any]:
+    """Fidelity of the raised factors and the top reasons that contradict guidance, on test."""
+    ref = clean_record_reference(train, list(model.family.inputs_))
+    expl = explain_model(model, test, reference=ref, check_additivity=False)
+    reasons = [r for rs in top_reasons(expl, top_k) for r in rs]
+    refd = {str(c): float(v) for c, v in ref.items()}
+    against = sum(
+        against_guidance(r["feature"], r["contribution"], r["value"], refd.get(r["feature"]))
+        is not None
+        for r in reasons
+    )
+    return {
+        **raised_fidelity(expl, truth_test, k=fidelity_k),
+        "reasons_against_guidance": int(against),
+        "reasons_against_guidance_share": against / max(len(reasons), 1),
+    }
+
+
+def _pattern_columns(
+    model: Any, family: str, patterns: Mapping[str, pd.DataFrame], train: pd.DataFrame
+) -> dict[str, Any]:
+    """``<pattern>_recall``, ``_flag_rate``, ``_reasons_name_pattern`` on the pattern variants."""
+    pm = pattern_metrics(
+        {family: model}, patterns["features"], patterns["marks"], patterns["truth"], train, n_boot=1
+    )[family]
+    return {
+        f"{pattern}_{name}": metrics[name]["value"]
+        for pattern, metrics in pm.items()
+        for name in ("recall", "flag_rate", "reasons_name_pattern")
+        if name in metrics
+    }
+
+
+def _seed_columns(model: Any, seeds: pd.DataFrame) -> dict[str, Any]:
+    """``<decision id>_probability`` and ``_flag`` for each seed decision."""
+    out: dict[str, Any] = {}
+    if len(seeds):
+        probs = model.probability(seeds)
+        flags = model.flag(seeds)
+        for did, p, f in zip(seeds["decision_id"], probs, flags, strict=True):
+            out[f"{did}_probability"] = float(p)
+            out[f"{did}_flag"] = bool(f)
+    return out
+
+
+def run_policy(
+    ev: EvaluateParams,
+    ex: ExplainParams,
+    synth: SynthParams,
+    cfg: TrainParams,
+    features_dir: Path,
+    raw_dir: Path,
+    *,
+    families: tuple[str, ...] | None = None,
+    log: Any = print,
+) -> pd.DataFrame:
+    """The ``policy`` command's core: read the splits and the truth, build the pattern
+    variants, and run :func:`policy_comparison` for the seed decisions of the vignettes.
+
+    Parameters
+    ----------
+    ev, ex, synth, cfg
+        The ``evaluate``, ``explain``, ``synth`` and ``train`` sections.
+    features_dir
+        Folder of ``train``, ``valid``, ``test`` feature tables.
+    raw_dir
+        Folder of the labelled world (its ``truth.parquet``).
+    families
+        Families to compare (default ``train.families``).
+    log
+        Where progress lines go.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`policy_comparison`.
+
+    Raises
+    ------
+    MissingInputError
+        If a split table or the truth table is missing.
+    """
+    splits = {name: add_group_inputs(t) for name, t in read_splits(features_dir).items()}
+    truth_path = Path(raw_dir) / "truth.parquet"
+    if not truth_path.is_file():
+        raise MissingInputError(f"{truth_path} not found; run `dvc repro generate` first")
+    truth = pd.read_parquet(truth_path).set_index("decision_id")
+    tables = pattern_tables(ev.pattern_variants, ev.pattern_seed, synth)
+    pattern_features = add_group_inputs(
+        build_features(
+            tables["households"], tables["people"], tables["events"], tables["decisions"]
+        )
+    )
+    prefixes = seed_case_prefixes(synth.vignettes)
+    seed_ids = tuple(
+        str(d) for s in splits.values() for d in s["decision_id"] if str(d).startswith(prefixes)
+    )
+    return policy_comparison(
+        cfg,
+        splits,
+        truth.reindex(splits["test"]["decision_id"]),
+        label=ev.label,
+        patterns={"features": pattern_features, "marks": tables["marks"], "truth": tables["truth"]},
+        seed_ids=seed_ids,
+        families=families,
+        top_k=ex.top_k,
+        fidelity_k=ex.fidelity_k,
+        log=log,
+    )
 
 
 def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08") -> str:

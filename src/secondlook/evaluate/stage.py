@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from secondlook.errors import InputError, MissingInputError
 from secondlook.evaluate.compare import practice_comparison, seed_case_table
 from secondlook.evaluate.curves import calibration_frame, pr_frame, roc_frame
+from secondlook.evaluate.leaderboard import leaderboard_markdown
 from secondlook.evaluate.metrics import METRICS, Bootstrap, Scores, bootstrap
 from secondlook.fileio import json_ready, write_json
 from secondlook.models import (
@@ -30,7 +31,7 @@ from secondlook.models import (
     load_metadata,
     load_model,
 )
-from secondlook.params import EvaluateParams, TrainParams
+from secondlook.params import NO_GROUND_TRUTH, EvaluateParams, TrainParams
 from secondlook.schema import LABELS
 
 __all__ = ["Evaluation", "evaluate_models", "leaderboard_markdown", "run_evaluate"]
@@ -122,24 +123,7 @@ def evaluate_models(
     flags = {f: margin[f] >= models[f].margin_threshold_ for f in models}
     scores = {f: Scores(probability[f], flags[f], margin[f]) for f in models}
     labels = [x for x in LABELS if label_column(x) in test.columns]
-
-    boots: dict[str, Bootstrap] = {}
-    rows = []
-    for i, x in enumerate(labels):
-        y = test[label_column(x)].to_numpy().astype(np.int64)
-        if y.min() == y.max():
-            continue  # one class only: no ranking metric is defined
-        boots[x] = bootstrap(
-            y, scores, n_boot=cfg.n_boot, seed=cfg.seed + i, ci=cfg.ci, ece_bins=cfg.ece_bins
-        )
-        for f in models:
-            for k in METRICS:
-                iv = boots[x].interval(f, k)
-                rows.append(
-                    {"label": x, "family": f, "metric": k, "value": iv.value}
-                    | {"lo": iv.lo, "hi": iv.hi}
-                )
-    by_label = pd.DataFrame(rows, columns=["label", "family", "metric", "value", "lo", "hi"])
+    boots, by_label = _every_label(test, scores, labels, cfg)
     if cfg.label not in boots:
         raise InputError(f"the test split's {head} has a single class; nothing to evaluate")
     main = boots[cfg.label]
@@ -157,7 +141,81 @@ def evaluate_models(
     else:
         practice = pd.DataFrame()
     seeds = _seed_cases(models, seed_sources or {"test": test}, labels, seed_prefixes)
+    curves = {
+        "roc": {f: roc_frame(y_head, margin[f]) for f in models},
+        "pr": {f: pr_frame(y_head, margin[f]) for f in models},
+        "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
+    }
+    metrics: dict[str, Any] = {
+        "label": cfg.label,
+        "train_label": train_label,
+        "n_test": len(test),
+        "prevalence": float(y_head.mean()),
+        "best_interpretable": best,
+        "families": {f: _flat(main, f) for f in models},
+        "by_label": {x: _by_label_json(b, models) for x, b in boots.items()},
+    }
+    metrics |= _price_and_practice_json(main, best, practice, models, cfg)
+    return Evaluation(
+        metrics=json_ready(metrics),
+        by_label=by_label,
+        leaderboard=_leaderboard(models, main, practice, cfg),
+        practice=practice,
+        seed_cases=seeds,
+        curves=curves,
+        best_interpretable=best,
+    )
 
+
+def _every_label(
+    test: pd.DataFrame, scores: Mapping[str, Scores], labels: list[str], cfg: EvaluateParams
+) -> tuple[dict[str, Bootstrap], pd.DataFrame]:
+    """Bootstrap every metric of every family against each label with both classes present.
+
+    Returns the bootstrap per label (seeded ``evaluate.seed`` + the label's position) and the
+    long table ``label``, ``family``, ``metric``, ``value``, ``lo``, ``hi``.
+    """
+    boots: dict[str, Bootstrap] = {}
+    rows = []
+    for i, x in enumerate(labels):
+        y = test[label_column(x)].to_numpy().astype(np.int64)
+        if y.min() == y.max():
+            continue  # one class only: no ranking metric is defined
+        boots[x] = bootstrap(
+            y, scores, n_boot=cfg.n_boot, seed=cfg.seed + i, ci=cfg.ci, ece_bins=cfg.ece_bins
+        )
+        for f in scores:
+            for k in METRICS:
+                iv = boots[x].interval(f, k)
+                rows.append(
+                    {"label": x, "family": f, "metric": k, "value": iv.value}
+                    | {"lo": iv.lo, "hi": iv.hi}
+                )
+    by_label = pd.DataFrame(rows, columns=["label", "family", "metric", "value", "lo", "hi"])
+    return boots, by_label
+
+
+def _by_label_json(boot: Bootstrap, families: Iterable[str]) -> dict[str, dict[str, float]]:
+    """``{family: {metric, metric_lo, metric_hi}}`` for the metrics of :data:`BY_LABEL_IN_JSON`."""
+    return {
+        f: {
+            key: val
+            for k in BY_LABEL_IN_JSON
+            for key, val in zip(
+                (k, f"{k}_lo", f"{k}_hi"), dataclasses.astuple(boot.interval(f, k)), strict=True
+            )
+        }
+        for f in families
+    }
+
+
+def _leaderboard(
+    models: Mapping[str, CalibratedModel],
+    main: Bootstrap,
+    practice: pd.DataFrame,
+    cfg: EvaluateParams,
+) -> pd.DataFrame:
+    """One row per family on the headline label, best first by ``evaluate.select_by``."""
     board_rows = []
     for f in models:
         row: dict[str, Any] = {
@@ -182,42 +240,24 @@ def evaluate_models(
             }
         board_rows.append(row)
     board = pd.DataFrame(board_rows)
-    board = board.sort_values(
+    return board.sort_values(
         cfg.select_by, ascending=cfg.select_by in LOWER_IS_BETTER, kind="stable"
     ).reset_index(drop=True)
 
-    curves = {
-        "roc": {f: roc_frame(y_head, margin[f]) for f in models},
-        "pr": {f: pr_frame(y_head, margin[f]) for f in models},
-        "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
-    }
 
-    metrics: dict[str, Any] = {
-        "label": cfg.label,
-        "train_label": train_label,
-        "n_test": len(test),
-        "prevalence": float(y_head.mean()),
-        "best_interpretable": best,
-        "families": {f: _flat(main, f) for f in models},
-        "by_label": {
-            x: {
-                f: {
-                    key: val
-                    for k in BY_LABEL_IN_JSON
-                    for key, val in zip(
-                        (k, f"{k}_lo", f"{k}_hi"),
-                        dataclasses.astuple(b.interval(f, k)),
-                        strict=True,
-                    )
-                }
-                for f in models
-            }
-            for x, b in boots.items()
-        },
-    }
+def _price_and_practice_json(
+    main: Bootstrap,
+    best: str | None,
+    practice: pd.DataFrame,
+    models: Mapping[str, CalibratedModel],
+    cfg: EvaluateParams,
+) -> dict[str, Any]:
+    """``price_of_interpretability`` (gbm minus the best interpretable family) and
+    ``practice`` (each family at practice's workload), where they can be computed."""
+    out: dict[str, Any] = {}
     if best is not None and "gbm" in models:
         d = main.difference("gbm", best, cfg.select_by)
-        metrics["price_of_interpretability"] = {
+        out["price_of_interpretability"] = {
             "metric": cfg.select_by,
             "family": best,
             "gbm_minus_family": d.value,
@@ -225,7 +265,7 @@ def evaluate_models(
             "hi": d.hi,
         }
     if not practice.empty:
-        metrics["practice"] = {
+        out["practice"] = {
             str(r["who"]): {
                 "escalations": int(r["escalations"]),
                 "caught": int(r["caught"]),
@@ -235,15 +275,7 @@ def evaluate_models(
             }
             for r in practice.to_dict("records")
         }
-    return Evaluation(
-        metrics=json_ready(metrics),
-        by_label=by_label,
-        leaderboard=board,
-        practice=practice,
-        seed_cases=seeds,
-        curves=curves,
-        best_interpretable=best,
-    )
+    return out
 
 
 def _seed_cases(
@@ -270,104 +302,6 @@ def _seed_cases(
     # one child's decisions together, in date order
     keys = [c for c in ("person_id", "decision_date", "decision_id") if c in out.columns]
     return out.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def _fmt(v: float, lo: float, hi: float, digits: int = 3) -> str:
-    if not np.isfinite(v):
-        return "–"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{v:.{digits}f}"
-    return f"{v:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
-
-
-def leaderboard_markdown(ev: Evaluation, cfg: EvaluateParams) -> str:
-    """The leaderboard, the price of interpretability and the practice comparison as markdown."""
-    ci = f"{cfg.ci:.0%}"
-    b = ev.leaderboard
-    shown = ["auroc", "auprc", "brier", "ece", "precision", "recall", "flag_rate"]
-    lines = [
-        "# Leaderboard",
-        "",
-        f"Test split, label `{cfg.label}` (trained on `{ev.metrics['train_label']}`), "
-        f"{ev.metrics['n_test']} referrals, prevalence {ev.metrics['prevalence']:.3f}. "
-        f"Each cell: estimate ({ci} bootstrap interval, {cfg.n_boot} replicates). "
-        "Precision, recall and flag rate are at each model's capacity cut.",
-        "",
-    ]
-    # training times vary from run to run: the train stage logs them, no file holds them
-    lines += [
-        "| family | interpretable | " + " | ".join(shown) + " |",
-        "|---|---|" + "---|" * len(shown),
-    ]
-    for r in b.to_dict("records"):
-        cells = [_fmt(r[k], r[f"{k}_lo"], r[f"{k}_hi"]) for k in shown]
-        lines.append(
-            f"| {r['family']} | {'yes' if r['interpretable'] else 'no'} | "
-            + " | ".join(cells)
-            + " |"
-        )
-    price = ev.metrics.get("price_of_interpretability")
-    lines += ["", "## The price of interpretability", ""]
-    if price:
-        lines.append(
-            f"The black-box reference `gbm` minus the best interpretable family "
-            f"(`{price['family']}`) in {price['metric'].upper()}: "
-            f"{_fmt(price['gbm_minus_family'], price['lo'], price['hi'])} "
-            "(paired bootstrap; an interval that covers 0 means no measurable price)."
-        )
-        col = f"price_{cfg.select_by}"
-        if col in b.columns:
-            lines += ["", f"| family | gbm minus family, {cfg.select_by} |", "|---|---|"]
-            for r in b.to_dict("records"):
-                lines.append(f"| {r['family']} | {_fmt(r[col], r[col + '_lo'], r[col + '_hi'])} |")
-    else:
-        lines.append("Not computed: it needs `gbm` and at least one interpretable family.")
-    p = ev.practice
-    lines += ["", "## Against practice, at practice's workload", ""]
-    if p.empty:
-        lines.append("Not computed: the test split has no `practice_outcome`.")
-    else:
-        k, total = int(p["escalations"].iloc[0]), int(p["warranted"].iloc[0])
-        lines += [
-            f"Practice made {k} section 47 enquiries; {total} referrals warranted escalation. "
-            f"Each family escalates its own top {k} by score.",
-            "",
-            "| who | caught | recall | recall minus practice's |",
-            "|---|---|---|---|",
-        ]
-        for r in p.to_dict("records"):
-            vs = (
-                "–"
-                if r["who"] == "practice"
-                else _fmt(r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"])
-            )
-            lines.append(
-                f"| {r['who']} | {r['caught']} | "
-                f"{_fmt(r['recall'], r['recall_lo'], r['recall_hi'])} | {vs} |"
-            )
-    seeds = ev.seed_cases
-    lines += ["", "## Seed cases", ""]
-    if seeds.empty:
-        lines.append("No seed-case decisions in the evaluated splits.")
-    else:
-        fams = [c.removesuffix("_flag") for c in seeds.columns if c.endswith("_flag")]
-        lines += [
-            "Each family's calibrated score (and ✔ when flagged at its cut). Decisions in the "
-            "training split are scored in-sample.",
-            "",
-            "| decision | split | date | practice | warranted | " + " | ".join(fams) + " |",
-            "|---|---|---|---|---|" + "---|" * len(fams),
-        ]
-        warrant = f"label_{cfg.label}"
-        for r in seeds.to_dict("records"):
-            cells = [f"{r[f + '_score']:.2f}{' ✔' if r[f + '_flag'] else ''}" for f in fams]
-            date = str(r.get("decision_date", ""))[:10]
-            lines.append(
-                f"| {r['decision_id']} | {r['split']} | {date} | {r.get('practice_outcome', '')} "
-                f"| {'yes' if r.get(warrant) else 'no'} | " + " | ".join(cells) + " |"
-            )
-    lines.append("")
-    return "\n".join(lines)
 
 
 def run_evaluate(
@@ -445,11 +379,69 @@ def run_evaluate(
         seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
+    if "label_warrants_escalation" not in test.columns:
+        # real records (data.source: cohort): every figure is against an observed label
+        ev.metrics["ground_truth"] = NO_GROUND_TRUTH
+        ev.metrics["practice_note"] = (
+            f"measured against {cfg.label}, an outcome practice's own decisions lead to (a plan "
+            "follows an enquiry practice chose to make), so practice's recall is high by "
+            "construction; it is not recall of the children who were really at risk"
+        )
     if patterns_path is not None:
         if not patterns_path.is_file():
             raise MissingInputError(f"{patterns_path} not found; run `dvc repro patterns` first")
         ev.metrics["patterns"] = json.loads(patterns_path.read_text())["headline"]
 
+    _write_outputs(
+        ev,
+        cfg,
+        metrics_path=metrics_path,
+        leaderboard_md=leaderboard_md,
+        leaderboard_csv=leaderboard_csv,
+        by_label_csv=by_label_csv,
+        practice_csv=practice_csv,
+        seed_cases_csv=seed_cases_csv,
+        plots_dir=plots_dir,
+    )
+    for r in ev.leaderboard.to_dict("records"):
+        log(
+            f"evaluate {r['family']}: AUROC {r['auroc']:.3f} ({r['auroc_lo']:.3f}-"
+            f"{r['auroc_hi']:.3f}), AUPRC {r['auprc']:.3f}, recall@cut {r['recall']:.3f}"
+        )
+    if track:
+        artifacts = [
+            leaderboard_md,
+            leaderboard_csv,
+            practice_csv,
+            seed_cases_csv,
+            by_label_csv,
+            metrics_path,
+            plots_dir,
+            catalogue,
+        ]
+        out = _log_run(
+            ev, cfg, train_cfg, models, metas, test, [p for p in artifacts if p is not None]
+        )
+        log(
+            f"mlflow: run {out['parent_run_id']} at {out['tracking_uri']}; "
+            f"candidate = {ev.best_interpretable}"
+        )
+    return ev
+
+
+def _write_outputs(
+    ev: Evaluation,
+    cfg: EvaluateParams,
+    *,
+    metrics_path: Path,
+    leaderboard_md: Path,
+    leaderboard_csv: Path,
+    by_label_csv: Path,
+    practice_csv: Path,
+    seed_cases_csv: Path,
+    plots_dir: Path,
+) -> None:
+    """Write what :func:`run_evaluate` promises (its parameters name the files)."""
     for path in (
         metrics_path,
         leaderboard_md,
@@ -469,69 +461,56 @@ def run_evaluate(
         (plots_dir / kind).mkdir(parents=True, exist_ok=True)
         for name, frame in per.items():
             frame.to_csv(plots_dir / kind / f"{name}.csv", index=False, float_format="%.6g")
-    for r in ev.leaderboard.to_dict("records"):
-        log(
-            f"evaluate {r['family']}: AUROC {r['auroc']:.3f} ({r['auroc_lo']:.3f}-"
-            f"{r['auroc_hi']:.3f}), AUPRC {r['auprc']:.3f}, recall@cut {r['recall']:.3f}"
-        )
-    if track:
-        from secondlook import tracking
 
-        example = {f: test[m.inputs].head(5).astype("float64") for f, m in models.items()}
-        runs = [
-            tracking.FamilyRun(
-                family=f,
-                model=models[f],
-                metadata=metas[f],
-                metrics=ev.metrics["families"][f],
-                input_example=example[f],
-            )
-            for f in models
-        ]
-        head = {
-            k: v
-            for k, v in (
-                ev.metrics.get("price_of_interpretability", {})
-                | {"prevalence": ev.metrics["prevalence"]}
-            ).items()
-            if isinstance(v, int | float)
-        }
-        pattern_head = {
-            f"patterns_{family}_{k}": v
-            for family, row in ev.metrics.get("patterns", {}).items()
-            for k, v in row.items()
-            if isinstance(v, int | float) and v == v  # NaN-free
-        }
-        out = tracking.log_pipeline_run(
-            runs,
-            params={"train": train_cfg, "evaluate": cfg},
-            metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()}
-            | pattern_head,
-            artifacts=[
-                p
-                for p in (
-                    leaderboard_md,
-                    leaderboard_csv,
-                    practice_csv,
-                    seed_cases_csv,
-                    by_label_csv,
-                    metrics_path,
-                    plots_dir,
-                    catalogue,
-                )
-                if p is not None
-            ],
-            candidate=ev.best_interpretable,
-            tags={
-                "test_sha256": ev.metrics["test_sha256"],
-                "train_sha256": str(
-                    next(iter(metas.values())).get("data", {}).get("train_sha256", "")
-                ),
-                "label": train_cfg.label,
-            },
+
+def _log_run(
+    ev: Evaluation,
+    cfg: EvaluateParams,
+    train_cfg: TrainParams,
+    models: Mapping[str, CalibratedModel],
+    metas: Mapping[str, dict[str, Any]],
+    test: pd.DataFrame,
+    artifacts: list[Path],
+) -> dict[str, Any]:
+    """Log the pipeline run to MLflow: a child run and a registered model per family, the
+    headline numbers (price of interpretability, prevalence, pattern headline) on the parent."""
+    from secondlook import tracking
+
+    example = {f: test[m.inputs].head(5).astype("float64") for f, m in models.items()}
+    runs = [
+        tracking.FamilyRun(
+            family=f,
+            model=models[f],
+            metadata=metas[f],
+            metrics=ev.metrics["families"][f],
+            input_example=example[f],
         )
-        log(
-            f"mlflow: run {out['parent_run_id']} at {out['tracking_uri']}; "
-            f"candidate = {ev.best_interpretable}"
-        )
-    return ev
+        for f in models
+    ]
+    head = {
+        k: v
+        for k, v in (
+            ev.metrics.get("price_of_interpretability", {})
+            | {"prevalence": ev.metrics["prevalence"]}
+        ).items()
+        if isinstance(v, int | float)
+    }
+    pattern_head = {
+        f"patterns_{family}_{k}": v
+        for family, row in ev.metrics.get("patterns", {}).items()
+        for k, v in row.items()
+        if isinstance(v, int | float) and v == v  # NaN-free
+    }
+    return tracking.log_pipeline_run(
+        runs,
+        params={"train": train_cfg, "evaluate": cfg},
+        metrics={f"price_{k}" if k != "prevalence" else k: v for k, v in head.items()}
+        | pattern_head,
+        artifacts=artifacts,
+        candidate=ev.best_interpretable,
+        tags={
+            "test_sha256": ev.metrics["test_sha256"],
+            "train_sha256": str(next(iter(metas.values())).get("data", {}).get("train_sha256", "")),
+            "label": train_cfg.label,
+        },
+    )

@@ -9,7 +9,11 @@ hidden factor was present, the share flagged at the capacity cut. The last rows 
 narrower views miss: warranted referrals the multi-agency model flags and the view's model
 does not, by hidden factor.
 
-Explanation fidelity per view is not computed here (it needs the explain stage per view).
+Explanation fidelity per view: each view's model is explained on the test split (exact
+contributions against the clean record, or the mean, as ``explain.reference`` says) and its
+reasons compared with the truth's drivers, as the explain stage does for the pipeline's models:
+``fidelity_top_k_overlap`` and ``fidelity_spearman`` (every factor) and ``fidelity_raised_all``
+/ ``fidelity_raised_observable`` (the factors that raised the score).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from secondlook.evaluate.compare import top_k
+from secondlook.explain import explain_model
+from secondlook.explain.fidelity import fidelity, raised_fidelity
+from secondlook.features.reference import clean_record_reference
 from secondlook.features.stage import assemble
 from secondlook.features.views import VIEWS
 from secondlook.models import select_inputs, train_family
@@ -39,6 +46,8 @@ def compare_views(
     views: Sequence[str] = tuple(VIEWS),
     family: str = "logreg",
     seed: int = 0,
+    fidelity_k: int = 3,
+    reference: str = "clean_record",
 ) -> pd.DataFrame:
     """Train ``family`` once per view on the same world and compare them on the test split.
 
@@ -56,14 +65,21 @@ def compare_views(
         The model family.
     seed
         Tie-breaking seed for the top-K cuts.
+    fidelity_k
+        Factors compared with the truth's top drivers per decision (``explain.fidelity_k``).
+    reference
+        ``clean_record`` or ``mean``: what contributions are measured against
+        (``explain.reference``).
 
     Returns
     -------
     pandas.DataFrame
         One row per view: ``view``, ``n_inputs``, ``auprc_<label>`` for every label,
         ``recall_at_practice_k``, ``practice_recall``, ``recall_at_capacity``,
-        ``pattern_recall_<factor>``, and ``missed_vs_<reference>_<factor>`` (share of the
-        factor's warranted referrals the reference flags and this view does not).
+        ``pattern_recall_<factor>``, ``fidelity_top_k_overlap``, ``fidelity_spearman``,
+        ``fidelity_raised_all``, ``fidelity_raised_observable``, and
+        ``missed_vs_<reference>_<factor>`` (share of the factor's warranted referrals the
+        reference flags and this view does not).
     """
     truth = tables["truth"].set_index("decision_id")
     rows = []
@@ -98,6 +114,7 @@ def compare_views(
             with_factor = warranted.to_numpy() & states[f"state_{f}"].to_numpy()
             n = with_factor.sum()
             row[f"pattern_recall_{f}"] = float((cap & with_factor).sum() / n) if n else np.nan
+        row.update(_view_fidelity(model, splits["train"], test, truth, fidelity_k, reference))
         rows.append(row)
     out = pd.DataFrame(rows)
     reference = views[0]
@@ -113,6 +130,32 @@ def compare_views(
             )
         out.loc[i, f"missed_vs_{reference}"] = float(missed.sum() / warranted.sum())
     return out
+
+
+def _view_fidelity(
+    model: Any,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    truth: pd.DataFrame,
+    k: int,
+    reference: str,
+) -> dict[str, float]:
+    """The fidelity of one view's model's reasons against the truth's drivers (test split)."""
+    ref = (
+        clean_record_reference(train, list(model.family.inputs_))
+        if reference == "clean_record"
+        else None
+    )
+    expl = explain_model(model, test, reference=ref, check_additivity=False)
+    rows = truth.loc[test["decision_id"].to_numpy()]
+    fid = fidelity(expl, rows, k=k)
+    raised = raised_fidelity(expl, rows, k=k)
+    return {
+        "fidelity_top_k_overlap": float(fid["top_k_overlap"]),
+        "fidelity_spearman": float(fid["spearman"]),
+        "fidelity_raised_all": float(raised["raised_all"]),
+        "fidelity_raised_observable": float(raised["raised_observable"]),
+    }
 
 
 def render_markdown(table: pd.DataFrame) -> str:

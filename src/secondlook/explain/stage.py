@@ -57,7 +57,7 @@ from secondlook.models import (
     make_family,
 )
 from secondlook.models.rules import RULE_TEXT
-from secondlook.params import ExplainParams, TrainParams
+from secondlook.params import NO_GROUND_TRUTH, ExplainParams, TrainParams
 
 __all__ = ["FamilyExplanation", "explain_split", "reasons_frame", "run_explain"]
 
@@ -233,6 +233,11 @@ def pack_family(cfg: ExplainParams, models: Mapping[str, CalibratedModel]) -> st
 
 
 def _kind_note(kind: str) -> str | None:
+    if kind.startswith("observed:") and kind[9:] in PACK_KINDS:
+        return (
+            f"Sampled for review as: {PACK_KINDS[kind[9:]].lower()}, judged by the outcome "
+            "recorded afterwards (real records have no ground truth)."
+        )
     if kind in PACK_KINDS:
         return f"Sampled for review as: {PACK_KINDS[kind].lower()}."
     if kind == SEED_KIND:
@@ -265,6 +270,8 @@ def _packs(
     else:
         texts = dict(RULE_TEXT)
     truth = raw["truth"].set_index("decision_id")
+    if "true_risk_12m" not in truth.columns:  # real records: no truth panel in the packs
+        truth = truth.iloc[:0]
     decisions = raw["decisions"].set_index("decision_id")
     index = []
     packs_dir.mkdir(parents=True, exist_ok=True)
@@ -339,6 +346,12 @@ def _index_html(index: list[dict[str, Any]], family: str) -> str:
     import html
 
     titles = {SEED_KIND: "Seed cases (every decision, whatever its outcome)", **PACK_KINDS}
+    if any(str(r.get("kind", "")).startswith("observed:") for r in index):
+        # real records: the kinds are judged by the outcome recorded afterwards, not the truth
+        titles = {
+            f"observed:{k}": f"{v}, by the outcome recorded afterwards (no ground truth)"
+            for k, v in PACK_KINDS.items()
+        }
     parts = []
     for kind, title in titles.items():
         rows = [r for r in index if r.get("kind", SEED_KIND) == kind]
@@ -350,7 +363,7 @@ def _index_html(index: list[dict[str, Any]], family: str) -> str:
             for r in rows
         )
         parts.append(
-            f'<h2 id="{kind}">{html.escape(title)} ({len(rows)})</h2>'
+            f'<h2 id="{kind.replace(":", "-")}">{html.escape(title)} ({len(rows)})</h2>'
             + (
                 "<table><tr><th>decision</th><th>date</th><th>estimated chance (interval)</th>"
                 f"<th>flagged</th><th>practice decided</th></tr>\n{items}\n</table>"
@@ -414,7 +427,7 @@ def _explain_families(
     models: Mapping[str, CalibratedModel],
     train: pd.DataFrame,
     test: pd.DataFrame,
-    truth: pd.DataFrame,
+    truth: pd.DataFrame | None,
     out: Path,
     rng: np.random.Generator,
     references: Mapping[str, pd.Series | None],
@@ -424,7 +437,7 @@ def _explain_families(
     """Explain every family on the test split; write its reasons, factors and global plots.
 
     Returns ``summary``, ``fidelity``, ``stability`` (one entry per family) and the fidelity
-    by factor of every family. ``rng`` is drawn from in a fixed order (stability rows, then
+    by factor of every family (empty without ``truth``: an imported cohort has none). ``rng`` is drawn from in a fixed order (stability rows, then
     each family's plot rows), so the outputs do not change between runs.
     """
     summary: dict[str, Any] = {}
@@ -446,8 +459,11 @@ def _explain_families(
             compare_to=compare[family],
         )
         summary[family] = fe.summary
-        fid[family] = dict(fe.fidelity)
-        by_factor.append(fe.fidelity.per_factor.assign(family=family))
+        if fe.fidelity is None:
+            fid[family] = {"not_available": NO_GROUND_TRUTH}
+        else:
+            fid[family] = dict(fe.fidelity)
+            by_factor.append(fe.fidelity.per_factor.assign(family=family))
         (out / "reasons").mkdir(parents=True, exist_ok=True)
         fe.reasons.to_csv(out / "reasons" / f"{family}.csv", index=False, float_format="%.6g")
         fe.factors.to_csv(
@@ -466,14 +482,19 @@ def _explain_families(
             seed=cfg.seed,
             k=cfg.fidelity_k,
         )
+        fidelity_text = (
+            f"top-{cfg.fidelity_k} overlap with truth {fid[family]['top_k_overlap']:.2f}, "
+            f"spearman {fid[family]['spearman']:.2f}"
+            if truth is not None
+            else "fidelity not available (no ground truth)"
+        )
         log(
             f"explain {family}: {fe.summary['rows']} rows, stability refits in "
             f"{time.perf_counter() - t0:.1f}s, "
-            f"additivity error {fe.summary['additivity_max_error']:.1e}, top-{cfg.fidelity_k} "
-            f"overlap with truth {fid[family]['top_k_overlap']:.2f}, spearman "
-            f"{fid[family]['spearman']:.2f}, tau {stab[family]['kendall_tau_mean']:.2f}"
+            f"additivity error {fe.summary['additivity_max_error']:.1e}, {fidelity_text}, "
+            f"tau {stab[family]['kendall_tau_mean']:.2f}"
         )
-    return summary, fid, stab, pd.concat(by_factor)
+    return summary, fid, stab, pd.concat(by_factor) if by_factor else pd.DataFrame()
 
 
 def _pack_rows(
@@ -481,16 +502,23 @@ def _pack_rows(
     models: Mapping[str, CalibratedModel],
     splits: Mapping[str, pd.DataFrame],
     test: pd.DataFrame,
-    truth: pd.DataFrame,
+    warranted: pd.Series,
     rng: np.random.Generator,
     seed_prefixes: tuple[str, ...],
+    *,
+    observed: bool = False,
 ) -> pd.DataFrame:
     """Every seed-case decision, and a sample of test decisions drawn evenly from each kind of
-    outcome (flagged and warranted, flagged without cause, missed), with ``pack_kind``."""
+    outcome (flagged and warranted, flagged without cause, missed), with ``pack_kind``.
+
+    ``warranted`` is the truth's ``warrants_escalation``, or with ``observed`` (real records:
+    no ground truth) the observed label, and the kinds say so (``observed:<kind>``)."""
     pack_model = models[pack_family(cfg, models)]
     chosen, chosen_kinds = pack_sample(
-        pack_model.flag(test), truth["warrants_escalation"].to_numpy(dtype=bool), cfg.n_packs, rng
+        pack_model.flag(test), warranted.to_numpy(dtype=bool), cfg.n_packs, rng
     )
+    if observed:
+        chosen_kinds = [f"observed:{k}" for k in chosen_kinds]
     everything = pd.concat(splits.values(), ignore_index=True)
     seeds = (
         everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)]
@@ -586,28 +614,49 @@ def run_explain(
     splits, raw = _read_inputs(features_dir, raw_dir)
     models = {f: load_model(models_dir / f) for f in train_cfg.families}
     test = splits["test"].reset_index(drop=True)
+    # an imported cohort (data.source: cohort) has no ground truth: no fidelity, no ceiling
+    has_truth = "true_risk_12m" in raw["truth"].columns
     truth = raw["truth"].set_index("decision_id").reindex(test["decision_id"])
-    if truth["true_risk_12m"].isna().any():
+    if has_truth and truth["true_risk_12m"].isna().any():
         raise InputError("truth: some test decisions have no truth row")
     rng = np.random.default_rng(cfg.seed)
     train = splits["train"]
     references, compare = _references(cfg, models, train)
     summary, fid, stab, by_factor = _explain_families(
-        cfg, train_cfg, models, train, test, truth, out, rng, references, compare, log
+        cfg,
+        train_cfg,
+        models,
+        train,
+        test,
+        truth if has_truth else None,
+        out,
+        rng,
+        references,
+        compare,
+        log,
     )
     train_truth = raw["truth"].set_index("decision_id").reindex(train["decision_id"])
-    if train_truth["true_risk_12m"].notna().all():
+    if has_truth and train_truth["true_risk_12m"].notna().all():
         # the ceiling is the same for every family; each entry carries it, so that the file
         # keeps one key per family
         ceiling = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
         for family in fid:
             fid[family].update({f"ceiling_{k}": v for k, v in ceiling.items()})
-    by_factor.to_csv(out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g")
+    if len(by_factor):
+        by_factor.to_csv(
+            out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g"
+        )
     _write_json(out / "summary.json", summary)
     _write_json(out / "fidelity.json", fid)
     _write_json(out / "stability.json", stab)
 
-    pack_rows = _pack_rows(cfg, models, splits, test, truth, rng, seed_prefixes)
+    # without ground truth, packs are drawn by the observed label (the kinds say so)
+    warranted = (
+        truth["warrants_escalation"] if has_truth else test[label_column(train_cfg.label)]
+    )
+    pack_rows = _pack_rows(
+        cfg, models, splits, test, warranted, rng, seed_prefixes, observed=not has_truth
+    )
     index = (
         _packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
         if len(pack_rows)

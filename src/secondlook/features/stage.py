@@ -18,7 +18,15 @@ from secondlook.features.catalogue import render_markdown
 from secondlook.params import FeaturesParams, ParamsError, SynthParams
 from secondlook.schema import LABELS, validate_tables
 
-__all__ = ["GROUP_COLUMNS", "SPLITS", "assemble", "read_splits", "run_featurize"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "SPLITS",
+    "assemble",
+    "read_splits",
+    "read_tables",
+    "restrict_to_view",
+    "run_featurize",
+]
 
 SPLITS = ("train", "valid", "test")
 #: the group attributes every split table carries (never model inputs)
@@ -44,7 +52,9 @@ def _attach(features: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.Da
         raise InputError(f"truth: no row for decision(s) {ids[missing].head(5).tolist()}")
     extra = {"practice_outcome": decisions.loc[ids, "practice_outcome"].to_numpy()}
     for label in LABELS:
-        extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
+        # an imported cohort has no ground truth: only the labels its source can observe
+        if label in truth.columns:
+            extra[f"label_{label}"] = truth.loc[ids, label].to_numpy(dtype=bool)
     person = people.loc[features["person_id"]]
     household = households.loc[features["household_id"]]
     decile_col = household["deprivation_decile"]
@@ -121,6 +131,17 @@ def restrict_to_view(frame: pd.DataFrame, view: str) -> pd.DataFrame:
     return out
 
 
+def _read_parquets(folder: Path, names: tuple[str, ...], hint: str) -> dict[str, pd.DataFrame]:
+    """Read ``folder/<name>.parquet`` for each name; ``hint`` follows a missing file's path."""
+    tables = {}
+    for name in names:
+        path = Path(folder) / f"{name}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found{hint}")
+        tables[name] = pd.read_parquet(path)
+    return tables
+
+
 def read_splits(features_dir: Path) -> dict[str, pd.DataFrame]:
     """Read the split feature tables ``features_dir/{train,valid,test}.parquet``.
 
@@ -129,13 +150,7 @@ def read_splits(features_dir: Path) -> dict[str, pd.DataFrame]:
     MissingInputError
         Naming the first missing table and the stage that writes it.
     """
-    splits = {}
-    for name in SPLITS:
-        path = Path(features_dir) / f"{name}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
-        splits[name] = pd.read_parquet(path)
-    return splits
+    return _read_parquets(features_dir, SPLITS, "; run `dvc repro featurize` first")
 
 
 def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.DataFrame]:
@@ -143,16 +158,10 @@ def read_tables(raw_dir: Path, names: tuple[str, ...] = _RAW) -> dict[str, pd.Da
 
     Raises
     ------
-    FileNotFoundError
-        Naming the first missing file.
+    MissingInputError
+        Naming the first missing file and the command that writes it.
     """
-    tables = {}
-    for name in names:
-        path = Path(raw_dir) / f"{name}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found (run `secondlook generate` first)")
-        tables[name] = pd.read_parquet(path)
-    return tables
+    return _read_parquets(raw_dir, names, " (run `secondlook generate` first)")
 
 
 def run_featurize(
@@ -191,7 +200,7 @@ def run_featurize(
     ------
     ParamsError
         If a split window does not fit the world.
-    FileNotFoundError, TableError
+    MissingInputError, TableError
         If an input table is missing or breaks the schema.
     """
     window = None
@@ -202,7 +211,10 @@ def run_featurize(
             raise ParamsError(f"params: `features.{key}` {message}")
         window = (synth.history_start, synth.end)
     tables = read_tables(Path(raw_dir))
-    validate_tables(tables, window=window)
+    if "warrants_escalation" in tables["truth"].columns:
+        validate_tables(tables, window=window)
+    else:  # an imported cohort: its labels table holds the observable labels only
+        validate_tables({k: v for k, v in tables.items() if k != "truth"}, window=window)
     splits = assemble(tables, settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

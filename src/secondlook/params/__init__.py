@@ -23,6 +23,7 @@ from pydantic.dataclasses import dataclass
 
 from secondlook.errors import ParamsError
 from secondlook.params.base import CONFIG, NonNeg, Pos, Prob, from_mapping
+from secondlook.params.data import NO_GROUND_TRUTH, DataParams
 from secondlook.params.evaluate import EvaluateParams
 from secondlook.params.explain import ExplainParams
 from secondlook.params.fairness import FairnessParams, LabelBiasParams
@@ -56,6 +57,8 @@ from secondlook.params.train import (
 
 __all__ = [
     "ParamsError",
+    "DataParams",
+    "NO_GROUND_TRUTH",
     "Prob",
     "NonNeg",
     "Pos",
@@ -101,6 +104,7 @@ __all__ = [
 class ParamsFile:
     """The whole of ``params.yaml``: one section per stage."""
 
+    data: DataParams
     synth: SynthParams
     features: FeaturesParams
     train: TrainParams

@@ -53,6 +53,8 @@ from secondlook.report.model import (
     Table,
     World,
 )
+from secondlook.report.records import outcome_words, records_notice
+from secondlook.report.views import views_table
 
 __all__ = ["ReportInputs", "build_report"]
 
@@ -441,7 +443,7 @@ def _summary(
 ) -> Summary:
     pts = [texts.SUMMARY_WHAT]
     seeds = list(seeds or [])
-    if world.available:
+    if world.available and not metrics.get("ground_truth"):  # not on real records
         pts.append(
             "The world is invented, calibrated against published figures for England "
             + (
@@ -454,14 +456,15 @@ def _summary(
         )
     fam = metrics.get("families", {}).get(candidate)
     if fam:
+        those, flags = outcome_words(str(metrics.get("label") or "warrants_escalation"))
         pts.append(
             f"The candidate model, {family_name(candidate)}, was chosen among the interpretable "
             f"families. On {metrics.get('n_test', 0):,} later referrals it ranks those that "
-            f"warranted escalation above those that did not with AUROC "
+            f"{those} above those that did not with AUROC "
             f"{row_iv(fam, 'auroc')} (0.5 is chance, 1 is perfect). Flagging about "
             f"{fmt_share(capacity)} of referrals, it reaches {row_iv(fam, 'recall', share=True)} "
-            f"of those that warranted escalation, and {row_iv(fam, 'precision', share=True)} of "
-            "its flags warranted it."
+            f"of those that {those}, and {row_iv(fam, 'precision', share=True)} of "
+            f"its flags {flags}."
         )
     practice_text = practice_sentence(practice, candidate, level)
     if practice_text:
@@ -601,6 +604,10 @@ def build_report(
         limitations=_limitations(world, metrics, board),
         reproducibility=reproducibility_section(inputs, params, order, commit, runs, root),
         worlds=worlds_section(inputs.sweep, root),
+        views=views_table(inputs.views),
+        records=records_notice(
+            read_json(inputs.summary) if inputs.summary.is_file() else None, metrics
+        ),
     )
     if log is not None:
         for m in report.missing:

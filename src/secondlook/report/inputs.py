@@ -43,6 +43,8 @@ class ReportInputs:
         ``reports/policy.json`` (optional: what the policy on reasons costs and buys).
     sweep
         ``reports/sweep/<design>`` (optional: a ``secondlook sweep`` over invented worlds).
+    views
+        ``reports/views/views.csv`` (optional: one model per view of the record).
     """
 
     params: Path
@@ -64,6 +66,7 @@ class ReportInputs:
     patterns: Path | None = None
     policy: Path | None = None
     sweep: Path | None = None
+    views: Path | None = None
 
     @classmethod
     def under(cls, root: Path) -> ReportInputs:
@@ -88,4 +91,5 @@ class ReportInputs:
             patterns=r / "patterns.json",
             policy=r / "policy.json",
             sweep=r / "sweep" / "observability",
+            views=r / "views" / "views.csv",
         )

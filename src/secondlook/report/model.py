@@ -11,6 +11,12 @@ missing analysis for a clean result.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
+
+from secondlook.report.records import Records
+
+if TYPE_CHECKING:
+    from secondlook.report.views import ViewsTable
 
 __all__ = [
     "Calibration",
@@ -452,6 +458,12 @@ SECTION_IDS = (
 )
 
 
+def _no_views() -> ViewsTable:
+    from secondlook.report.views import ViewsTable  # it builds on Table: imported late
+
+    return ViewsTable()
+
+
 @dataclasses.dataclass(frozen=True)
 class Report:
     """The whole ethics-panel report.
@@ -484,6 +496,8 @@ class Report:
     limitations: Limitations
     reproducibility: Reproducibility
     worlds: Worlds = dataclasses.field(default_factory=Worlds)
+    records: Records = dataclasses.field(default_factory=Records)
+    views: ViewsTable = dataclasses.field(default_factory=_no_views)
 
     @property
     def missing(self) -> tuple[Missing, ...]:

@@ -1,0 +1,173 @@
+"""What every command shares: the error boundary, the params file and the common options.
+
+The options a few commands share are defined once here (``ModelsOpt``, ``RawOpt`` ...), each
+with its help text; a command gives its own default, as typer requires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import click
+import typer
+from rich.console import Console
+
+from secondlook.errors import MissingInputError, OptionError, SecondlookError
+from secondlook.params import load_params, load_section
+
+__all__ = [
+    "BUG_LINE",
+    "EXIT_BUG",
+    "EXIT_USER_ERROR",
+    "err",
+    "user_errors",
+    "params_file",
+    "section",
+    "sections",
+    "require_file",
+    "day",
+    "separator",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: where every command writes its progress lines and errors
+err = Console(stderr=True, soft_wrap=True)
+
+#: exit code of an error the user can fix (a :class:`SecondlookError`)
+EXIT_USER_ERROR = 2
+#: exit code of a bug: any other exception
+EXIT_BUG = 3
+BUG_LINE = (
+    "this is a bug in secondlook, not a problem with your input; please report it with the "
+    "command you ran and the traceback above"
+)
+
+
+def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Catch :class:`SecondlookError` once: one clear line and exit code 2.
+
+    Any other exception is a bug: its traceback goes to stderr with :data:`BUG_LINE`, exit
+    code 3. Typer's and click's own exits (``--help``, ``typer.Exit``) pass through.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SecondlookError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(code=EXIT_USER_ERROR) from None
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.Abort):
+            raise
+        except Exception:
+            err.print(traceback.format_exc(), highlight=False, markup=False, end="")
+            err.print(f"[bold red]bug:[/] {BUG_LINE}", highlight=False, markup=True)
+            raise typer.Exit(code=EXIT_BUG) from None
+
+    return wrapper
+
+
+def params_file(path: Path, near: Path | None = None) -> Path:
+    """The params file: as given, or -- for the default ``params.yaml`` outside the repository's
+    top folder -- the repository's own, so that every command runs from any folder.
+
+    ``near`` is another place whose repository may hold it (a model folder's, for scoring
+    from outside the repository).
+
+    Raises
+    ------
+    MissingInputError
+        If there is no such file, saying where it was looked for.
+    """
+    if path.is_file():
+        return path
+    if path == Path("params.yaml"):
+        from secondlook.tracking import repo_root
+
+        starts = [Path.cwd()] + ([near] if near is not None else [])
+        for start in starts:
+            found = repo_root(start) / "params.yaml"
+            if found.is_file():
+                return found
+        where = " or ".join(str(s) for s in starts)
+        raise MissingInputError(
+            f"no params.yaml in {where} or a repository above it; run from the secondlook "
+            "repository or pass --params PATH"
+        )
+    raise MissingInputError(f"params file {path} not found")
+
+
+def section(params_path: Path, name: str) -> Any:
+    """Load and validate one section of the params file."""
+    return load_section(name, load_params(params_file(params_path)))
+
+
+def sections(params_path: Path, *names: str) -> tuple[Any, ...]:
+    """Load the params file once and validate the named sections, in that order."""
+    data = load_params(params_file(params_path))
+    return tuple(load_section(name, data) for name in names)
+
+
+def require_file(path: Path, stage: str) -> None:
+    """Refuse a missing input file, naming the DVC stage that writes it.
+
+    Raises
+    ------
+    MissingInputError
+        If ``path`` is not a file.
+    """
+    if not path.is_file():
+        raise MissingInputError(f"{path} not found; run `dvc repro {stage}` first")
+
+
+def day(value: str | None, option: str) -> dt.date | None:
+    """An ISO date option (``YYYY-MM-DD``), or None when not given.
+
+    Raises
+    ------
+    OptionError
+        If the value is not such a date; the message names ``option``.
+    """
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise OptionError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def separator(value: str | None) -> str | None:
+    """The ``--sep`` option: one character, ``tab`` or ``\\t`` for a tab, or None.
+
+    Raises
+    ------
+    OptionError
+        If it is longer than one character.
+    """
+    if value is None:
+        return None
+    value = {"tab": "\t", "\\t": "\t"}.get(value, value)
+    if len(value) != 1:
+        raise OptionError(f"--sep must be one character (or `tab`), got {value!r}")
+    return value
+
+
+# options several commands share (one help text each)
+ParamsOpt = Annotated[Path, typer.Option("--params", help="The params file.")]
+ModelsOpt = Annotated[Path, typer.Option(help="Folder with one model folder per family.")]
+RawOpt = Annotated[Path, typer.Option(help="Folder of the labelled world's tables.")]
+SplitsOpt = Annotated[Path, typer.Option(help="Folder of train/valid/test tables.")]
+TrainOpt = Annotated[Path, typer.Option("--train", help="Training feature table.")]
+VignettesOpt = Annotated[Path, typer.Option(help="Folder of seed-case YAML files.")]
+TrackOpt = Annotated[bool, typer.Option(help="Log the run to MLflow.")]
+PracticeOpt = Annotated[Path, typer.Option(help="Practice comparison (CSV).")]
+SeedCasesOpt = Annotated[Path, typer.Option(help="Seed-case scores and flags (CSV).")]
+CohortArg = Annotated[Path, typer.Argument(help="A canonical cohort folder (parquet tables).")]
+NewCohortOpt = Annotated[Path, typer.Option(help="New cohort folder (tables, codes, manifest).")]
