@@ -651,9 +651,7 @@ def run_explain(
     _write_json(out / "stability.json", stab)
 
     # without ground truth, packs are drawn by the observed label (the kinds say so)
-    warranted = (
-        truth["warrants_escalation"] if has_truth else test[label_column(train_cfg.label)]
-    )
+    warranted = truth["warrants_escalation"] if has_truth else test[label_column(train_cfg.label)]
     pack_rows = _pack_rows(
         cfg, models, splits, test, warranted, rng, seed_prefixes, observed=not has_truth
     )
