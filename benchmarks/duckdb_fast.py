@@ -24,7 +24,9 @@ written to be fast, with the same output (checked on every benchmark run and in
 
 from __future__ import annotations
 
-import duckdb
+import sys
+from pathlib import Path
+
 import pandas as pd
 
 from secondlook.features.catalogue import (
@@ -36,7 +38,10 @@ from secondlook.features.catalogue import (
 )
 from secondlook.schema import CONCERNS, SOURCES
 
-ID_COLUMNS = ["decision_id", "person_id", "household_id", "decision_date", "referral_event_id"]
+# the oracle beside this file runs the query and holds the shared pieces (not a package)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from duckdb_features import _q, run_sql  # noqa: E402
+
 LANE = 16  # bits per counter
 PER_WORD = 8  # lanes per HUGEINT
 LIMIT = 1 << (LANE - 1)  # events per key: keeps every lane, the top one included, below 2**15
@@ -44,10 +49,6 @@ UNEXPLAINED = ("injury_unexplained", "bruising", "fracture", "burn")
 
 # (event type, details or None) alternatives of a counter
 Test = list[tuple[str, tuple[str, ...] | None]]
-
-
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class Lanes:
@@ -415,16 +416,4 @@ def duckdb_features(
     pandas.DataFrame
         The same columns and values as :func:`secondlook.features.build_features`.
     """
-    con = duckdb.connect()
-    try:
-        if threads is not None:
-            con.execute(f"SET threads = {int(threads)}")
-        con.register("households", households)
-        con.register("people", people)
-        con.register("events", events)
-        con.register("decisions", decisions[ID_COLUMNS])
-        out = con.sql(_SQL).to_arrow_table().to_pandas()
-    finally:
-        con.close()
-    out["decision_date"] = out["decision_date"].astype("datetime64[s]")
-    return out
+    return run_sql(_SQL, households, people, events, decisions, threads=threads, arrow=True)

@@ -27,6 +27,7 @@ ID_COLUMNS = ["decision_id", "person_id", "household_id", "decision_date", "refe
 
 
 def _q(value: str) -> str:
+    """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -267,6 +268,24 @@ def duckdb_features(
     pandas.DataFrame
         The same columns as :func:`secondlook.features.build_features`.
     """
+    return run_sql(features_sql(), households, people, events, decisions, threads=threads)
+
+
+def run_sql(
+    sql: str,
+    households: pd.DataFrame,
+    people: pd.DataFrame,
+    events: pd.DataFrame,
+    decisions: pd.DataFrame,
+    *,
+    threads: int | None = None,
+    arrow: bool = False,
+) -> pd.DataFrame:
+    """Run a feature query over the four canonical tables (``decisions`` as its id columns).
+
+    ``arrow`` fetches the result through Arrow (faster for a wide table) rather than DuckDB's
+    own DataFrame conversion; ``decision_date`` comes back at the contract's second resolution.
+    """
     con = duckdb.connect()
     try:
         if threads is not None:
@@ -275,7 +294,7 @@ def duckdb_features(
         con.register("people", people)
         con.register("events", events)
         con.register("decisions", decisions[ID_COLUMNS])
-        out = con.execute(features_sql()).df()
+        out = con.sql(sql).to_arrow_table().to_pandas() if arrow else con.execute(sql).df()
     finally:
         con.close()
     out["decision_date"] = out["decision_date"].astype("datetime64[s]")

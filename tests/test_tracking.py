@@ -9,17 +9,13 @@ import pytest
 
 from secondlook import tracking
 from secondlook.models import (
-    CalibratedModel,
     load_model,
-    make_family,
-    save_model,
 )
-from secondlook.models.toy import toy_feature_table, toy_model_inputs
+from secondlook.models.toy import toy_feature_table
 from secondlook.params import load_params, load_section
-from tests.support.mlflow_store import migrated_db, tracking_db
+from tests.support.mlflow_store import family_run, migrated_db, save_toy_model, tracking_db
 
 REPO = Path(__file__).resolve().parents[1]
-LABEL = "label_warrants_escalation"
 
 __all__ = ["migrated_db", "tracking_db"]  # the fixtures these tests use
 
@@ -90,19 +86,16 @@ def test_registered_model_round_trip(tmp_path, tracking_db):
 
     cfg = load_section("train", load_params(REPO / "params.yaml"))
     train, valid, test = (toy_feature_table(800, s) for s in (1, 2, 3))
-    inputs = toy_model_inputs(list(train.columns))
     runs = []
     for family in ("rules", "logreg"):
-        fam = make_family(family, cfg).fit(train[inputs], train[LABEL].to_numpy())
-        model = CalibratedModel(fam).fit(valid, valid[LABEL])
-        save_model(model, tmp_path / family, {"family": family})
+        model = save_toy_model(family, cfg, train, valid, tmp_path / family)
         runs.append(
-            tracking.FamilyRun(
-                family=family,
-                model=load_model(tmp_path / family),
+            family_run(
+                family,
+                tmp_path / family,
+                test,
                 metadata={"family": family, "inputs": model.inputs},
                 metrics={"auroc": 0.9, "auroc_lo": 0.85, "auroc_hi": 0.95},
-                input_example=test[model.inputs].head(3).astype("float64"),
             )
         )
     (tmp_path / "leaderboard.md").write_text("# board\n")

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from secondlook import tracking
-from secondlook.models import CalibratedModel, load_model, make_family, save_model
+from secondlook.models import CalibratedModel, load_model, make_family
 from secondlook.models.toy import toy_feature_table, toy_model_inputs
 from secondlook.params import load_params, load_section
+from tests.support.mlflow_store import family_run, save_toy_model
 
 REPO = Path(__file__).resolve().parents[1]
 LABEL = "label_warrants_escalation"
@@ -73,19 +74,8 @@ def test_a_moved_clone_scores_from_its_own_registry(
     uri = f"sqlite:///{first / 'experiments' / 'mlflow.db'}"
     cfg = load_section("train", load_params(REPO / "params.yaml"))
     train, valid, test = (toy_feature_table(600, s) for s in (1, 2, 3))
-    inputs = toy_model_inputs(list(train.columns))
-    fam = make_family("logreg", cfg).fit(train[inputs], train[LABEL].to_numpy())
-    model = CalibratedModel(fam).fit(valid, valid[LABEL])
-    save_model(model, first / "models" / "logreg", {"family": "logreg"})
-    from secondlook.models import load_metadata
-
-    run = tracking.FamilyRun(
-        family="logreg",
-        model=load_model(first / "models" / "logreg"),
-        metadata=load_metadata(first / "models" / "logreg"),
-        metrics={"auroc": 0.9},
-        input_example=test[model.inputs].head(3).astype("float64"),
-    )
+    save_toy_model("logreg", cfg, train, valid, first / "models" / "logreg")
+    run = family_run("logreg", first / "models" / "logreg", test)
     tracking.log_pipeline_run(
         [run], params={}, metrics={}, artifacts=[], candidate="logreg", uri=uri
     )

@@ -1,4 +1,4 @@
-"""The MLflow boundary: where runs go and what they log (:mod:`secondlook.registry` reads a
+"""The MLflow boundary: where runs go and what they log (:mod:`secondlook.mlflow_registry` reads a
 registered model back).
 
 - **Where runs go.** ``MLFLOW_TRACKING_URI`` if set; otherwise an *absolute* SQLite URI to

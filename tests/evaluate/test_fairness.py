@@ -128,6 +128,12 @@ def test_proxy_statement_when_the_proxy_misleads() -> None:
     out = proxy_statements({"truth": truth, "proxy": proxy}, truth_label="truth", attribute="toy")
     assert any("Measured against proxy," in x and "group B" in x for x in out)
     assert not any("`" in x for x in out)  # no code formatting in text a panel reads
+    assert all(", 95% interval " in x for x in out)
+    # the level is a setting (fairness.ci), never a constant of the text
+    at90 = proxy_statements(
+        {"truth": truth, "proxy": proxy}, truth_label="truth", attribute="toy", ci=0.9
+    )
+    assert at90 == [x.replace(", 95% interval ", ", 90% interval ") for x in out]
     assert not proxy_statements(
         {"truth": truth, "same": truth}, truth_label="truth", attribute="toy"
     )

@@ -62,3 +62,17 @@ def test_practice_blind_drops_the_practice_inputs(table):
     md = policy_table_markdown(table)
     assert md.count("\n") == len(table) + 2
     assert "| AUPRC (margin) |" in md and "sarah-D08 chance" in md
+
+
+def test_run_policy_names_the_missing_truth_table(tmp_path, raw_params):
+    from secondlook.errors import MissingInputError
+    from secondlook.evaluate.policy import run_policy
+    from secondlook.params import load_section
+
+    for seed, name in enumerate(("train", "valid", "test"), start=1):
+        _split(20, seed).to_parquet(tmp_path / f"{name}.parquet")
+    sections = [load_section(s, raw_params) for s in ("evaluate", "explain", "synth", "train")]
+    raw = tmp_path / "raw"
+    with pytest.raises(MissingInputError) as info:
+        run_policy(*sections, tmp_path, raw, log=lambda _: None)
+    assert str(info.value) == f"{raw / 'truth.parquet'} not found; run `dvc repro generate` first"

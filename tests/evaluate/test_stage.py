@@ -69,7 +69,9 @@ def test_leaderboard_is_sorted_and_prices_interpretability(evaluation, eval_cfg)
     gbm = board.set_index("family").loc["gbm"]
     assert gbm[f"price_{key}"] == 0
     best = evaluation.best_interpretable
-    assert best in {"rules", "logreg", "tree", "ebm"}
+    interpretable = board[board["interpretable"]].set_index("family")[key]
+    assert set(interpretable.index) == {"rules", "logreg", "tree", "ebm"}
+    assert best == interpretable.idxmax()  # the best of them by evaluate.select_by, not gbm
     price = evaluation.metrics["price_of_interpretability"]
     assert price["family"] == best
     assert price["lo"] <= price["gbm_minus_family"] <= price["hi"]
@@ -85,9 +87,24 @@ def test_practice_comparison_and_seed_cases(evaluation, world, models):
     escalated = test["practice_outcome"] == "s47"
     assert p.loc["practice", "caught"] == int((escalated & test[LABEL]).sum())
     assert set(p.index) == {"practice", *models}
-    seeds = evaluation.seed_cases
-    assert set(seeds["decision_id"]) == {"sarah-r01", "john-r01"}
-    assert {f"{f}_score" for f in models} <= set(seeds.columns)
+    # each family escalates its own top k by margin (ties at the k-th margin broken at random)
+    y, k = test[LABEL].to_numpy(bool), int(escalated.sum())
+    for fam, model in models.items():
+        margin = model.decision_function(test)
+        kth = np.sort(margin)[::-1][k - 1]
+        above, at = margin > kth, margin == kth
+        need = k - int(above.sum())
+        sure = int((y & above).sum())
+        lo = sure + max(0, need - int((~y & at).sum()))
+        hi = sure + min(need, int((y & at).sum()))
+        assert p.loc[fam, "escalations"] == k
+        assert lo <= p.loc[fam, "caught"] <= hi, fam
+    seeds = evaluation.seed_cases.set_index("decision_id")
+    assert set(seeds.index) == {"sarah-r01", "john-r01"}
+    rows = test.set_index("decision_id").loc[seeds.index].reset_index()
+    for fam, model in models.items():
+        np.testing.assert_allclose(seeds[f"{fam}_score"], model.probability(rows), rtol=0, atol=0)
+        assert (seeds[f"{fam}_flag"].to_numpy() == model.flag(rows)).all()
 
 
 def test_flags_at_the_cut_match_the_model(evaluation, models, world):
@@ -139,3 +156,21 @@ def test_missing_headline_label_is_named(models, world, eval_cfg):
     test = world["test"].drop(columns=[LABEL])
     with pytest.raises(ValueError, match=LABEL):
         evaluate_models(models, test, eval_cfg, train_label="warrants_escalation")
+
+
+def test_calibration_frame_carries_the_interval_per_bin() -> None:
+    from secondlook.evaluate.curves import calibration_frame
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.01, 0.9, 400)
+    y = rng.random(400) < p
+    low, high = p - 0.02, p + 0.03
+    frame = calibration_frame(y, p, 5, low, high)
+    assert list(frame.columns) == [
+        "bin", "mean_predicted", "observed_rate", "count", "mean_low", "mean_high"
+    ]  # fmt: skip
+    np.testing.assert_allclose(frame["mean_low"], frame["mean_predicted"] - 0.02, atol=1e-12)
+    np.testing.assert_allclose(frame["mean_high"], frame["mean_predicted"] + 0.03, atol=1e-12)
+    # no interval (isotonic, sigmoid give NaN): the columns are left out
+    nan = np.full(400, np.nan)
+    assert "mean_low" not in calibration_frame(y, p, 5, nan, nan).columns

@@ -11,26 +11,17 @@ import pytest
 
 from secondlook.models import CalibratedModel, save_model, train_family
 from secondlook.models.toy import toy_feature_table, toy_model_inputs
-from secondlook.params import EBMParams, TrainParams, load_params, load_section
+from secondlook.params import TrainParams, load_params, load_section
+from tests.models.conftest import fast_train_params as _fast
 
 REPO = Path(__file__).resolve().parents[2]
 FAMILIES = ("rules", "logreg", "tree", "ebm", "gbm")
 
 
 def fast_train_params() -> TrainParams:
-    """params.yaml's train section with EBM and GBM settings that fit in a fraction of a second."""
-    cfg = load_section("train", load_params(REPO / "params.yaml"))
-    ebm = EBMParams(
-        interactions=2,
-        outer_bags=1,
-        max_rounds=300,
-        learning_rate=0.05,
-        max_bins=64,
-        min_samples_leaf=4,
-        n_jobs=1,
-    )
-    gbm = dataclasses.replace(cfg.gbm, max_iter=100, learning_rate=0.1)
-    return dataclasses.replace(cfg, ebm=ebm, gbm=gbm)
+    """The models tests' fast settings, with the committed GBM at 100 iterations and rate 0.1."""
+    committed = load_section("train", load_params(REPO / "params.yaml"))
+    return _fast(gbm=dataclasses.replace(committed.gbm, max_iter=100, learning_rate=0.1))
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,8 @@ from secondlook.features.catalogue import NO_REFERRAL_DAYS
 from secondlook.features.reference import clean_record_reference, reference_sentence
 from secondlook.models import FAMILIES, make_family
 from secondlook.models.rules import RULE_COLUMNS
-from secondlook.params import EBMParams, GBMParams
 
-from ..models.conftest import fast_train_params
+from ..models.conftest import FAST_EBM, FAST_GBM, fast_train_params
 
 SMALL = [
     "referrals_12m",
@@ -60,25 +59,9 @@ def small_world(n: int = 1500, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]
 
 
 def _fit(name: str, X: pd.DataFrame, y: np.ndarray):
-    cfg = dataclasses.replace(
-        fast_train_params(),
-        ebm=EBMParams(
-            interactions=3,
-            outer_bags=1,
-            max_rounds=200,
-            learning_rate=0.05,
-            max_bins=32,
-            min_samples_leaf=4,
-            n_jobs=1,
-        ),
-        gbm=GBMParams(
-            max_iter=15,
-            learning_rate=0.2,
-            max_leaf_nodes=8,
-            min_samples_leaf=20,
-            l2_regularization=1.0,
-            n_threads=1,
-        ),
+    cfg = fast_train_params(
+        ebm=dataclasses.replace(FAST_EBM, interactions=3, max_rounds=200, max_bins=32),
+        gbm=dataclasses.replace(FAST_GBM, max_iter=15, learning_rate=0.2, max_leaf_nodes=8),
     )
     if name == "rules":  # the checklist reads its own columns: give it a full table
         full = pd.DataFrame(0.0, index=X.index, columns=list(RULE_COLUMNS))

@@ -208,12 +208,18 @@ def test_the_report_says_not_available_where_it_must(run: Path) -> None:
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&#39;", "'")
     assert "Real records: no ground truth" in text
     assert NO_GROUND_TRUTH.replace("'", "&#39;") in page or NO_GROUND_TRUTH in text
-    for analysis in ("Fidelity of the reasons", "The label-bias study", "The value of linked"):
+    for analysis in (
+        "Fidelity of the reasons",
+        "The label-bias study",
+        "The value of linked",
+        "The seed cases",
+    ):
         assert re.search(re.escape(analysis) + r"[^.]*: not available, because", text), analysis
     # real figures elsewhere: the candidate's AUROC against the observed label
     assert "followed by a child protection plan within 12 months (recorded, not the truth)" in text
     assert re.search(r"with AUROC 0\.\d\d \(0\.\d\d to [01]\.\d\d\)", text)
     assert "The world is invented" not in text
+    assert "practice's recall there is high by construction" in text
 
 
 def test_the_imported_cohort_is_scored(run: Path) -> None:

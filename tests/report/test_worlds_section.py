@@ -49,7 +49,7 @@ def test_section_reads_a_sweep(tmp_path: Path) -> None:
     section = worlds_section(folder, tmp_path)
     assert section.available
     assert section.table is not None
-    assert section.table.columns == ("estimand", "low", "as_now", "high", "range across scenarios")
+    assert section.table.columns == ("estimand", "low", "as now", "high", "range across scenarios")
     lead = next(r for r in section.table.rows if r[0].startswith("candidate's lead"))
     assert lead[1].startswith("0.350 ± ")
     assert lead[4] == "0.067 to 0.350"

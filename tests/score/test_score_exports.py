@@ -175,3 +175,29 @@ def test_future_and_placeholder_referrals_are_rejected_one_by_one(
     # one type per column, whatever happens: a rejected row's flag is a missing boolean
     assert str(got["flag"].dtype) == "boolean" and got.loc[ids, "flag"].isna().all()
     assert got["probability"].dtype == np.float64
+
+
+@pytest.mark.parametrize("sep", [";", ","])
+def test_what_an_excel_export_records_is_read_with_its_own_separator(
+    analyst_tables: Tables, tmp_path: Path, sep: str
+) -> None:
+    """The view check reads what a cohort records before validation: it must read a `;` file
+    as the validation does (it crashed with "Usecols do not match columns", exit 3)."""
+    from secondlook.score.cohort_view import cohort_folder_records
+
+    want = cohort_folder_records(write_cohort(analyst_tables, tmp_path / "pq"))
+    folder = _excel_csv(analyst_tables, tmp_path / "xl", sep=sep)
+    assert cohort_folder_records(folder, open_cohort(folder)) == want
+    assert {"adults", "household", "disability"} <= want
+
+
+def test_a_header_only_events_table_is_named_as_empty(
+    analyst_tables: Tables, tmp_path: Path
+) -> None:
+    from secondlook.errors import CohortError
+    from secondlook.score.cohort_view import cohort_folder_records
+
+    tables = {**analyst_tables, "events": analyst_tables["events"].iloc[:0]}
+    folder = _excel_csv(tables, tmp_path / "xl")
+    with pytest.raises(CohortError, match=r"table `events` \(.*events.csv\) has no rows"):
+        cohort_folder_records(folder, open_cohort(folder))

@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from secondlook.params import SynthParams
-from secondlook.schema import FACTORS, TABLES, validate_tables
+from secondlook.schema import FACTORS, LABELS, SCHEMAS, TABLES, validate_tables
 from secondlook.synth import build_world, simulate
 from secondlook.synth.calibration import summary
 from secondlook.synth.stage import build_cohort, write_tables_atomically
@@ -117,6 +117,11 @@ def test_cohort_has_no_labels(synth_params: SynthParams) -> None:
     cohort = build_cohort(synth_params, n_households=200)
     assert set(cohort) == {"households", "people", "events"}
     assert (cohort["events"]["type"] == "referral").sum() > 0
+    # nothing of the truth leaks into a cohort's columns: its tables hold exactly the contract's
+    for name, table in cohort.items():
+        assert list(table.columns) == list(SCHEMAS[name].columns), name
+    truth_only = set(LABELS) | {"true_risk_12m", "true_logodds"}
+    assert not truth_only & {c for t in cohort.values() for c in t.columns}
 
 
 def test_no_partial_output_on_failure(tmp_path: Path) -> None:
@@ -215,7 +220,10 @@ def test_default_world_is_within_every_calibration_tolerance(synth_params: Synth
 def test_summary_reports_prevalences(synth_params: SynthParams, tiny_world) -> None:
     world, tables = tiny_world
     s = summary(world, tables, synth_params)
-    assert set(s["prevalence"]) >= {"warrants_escalation", "cp_plan_12m", "rereferral_12m"}
+    # every label's prevalence, recomputed from the truth table (rounded to 4 places as written)
+    truth = tables["truth"]
+    assert s["prevalence"] == {x: round(float(truth[x].mean()), 4) for x in LABELS}
+    assert 0 < s["prevalence"]["warrants_escalation"] < 1
     # every figure of FACTS.md's calibration table is there, once
     assert [r["key"] for r in s["calibration"]] == [
         "referrals_per_10k", "rereferral_12m", "nfa_share", "not_in_need_share",

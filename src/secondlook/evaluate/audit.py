@@ -84,7 +84,9 @@ def fairness_audit(
             )  # fmt: skip
             tables[label] = t
             parts.append(t.assign(label=label, attribute=attribute))
-        statements += proxy_statements(tables, truth_label=cfg.labels[0], attribute=attribute)
+        statements += proxy_statements(
+            tables, truth_label=cfg.labels[0], attribute=attribute, ci=cfg.ci
+        )
     by_group = pd.concat(parts, ignore_index=True)
     lead = ["label", "attribute", "model", "group"]
     return Audit(by_group[lead + [c for c in by_group.columns if c not in lead]], statements)

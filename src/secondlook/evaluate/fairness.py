@@ -2,7 +2,7 @@
 
 For each group attribute (``group_<attribute>`` columns of a feature table) the metrics of
 :data:`GROUP_METRICS` are computed per group with fairlearn's :class:`~fairlearn.metrics.MetricFrame`
-(the point estimates), and their 95% intervals from the same weighted bootstrap the overall
+(the point estimates), and their intervals (level ``fairness.ci``) from the weighted bootstrap the overall
 metrics use (:mod:`secondlook.evaluate.metrics`): each replicate reweights the rows, and a
 group's metric is a ratio of weighted sums over that group's rows. The disparity ratio of a
 group is its metric over the reference group's (the largest group), with an interval from the
@@ -389,6 +389,7 @@ def proxy_statements(
     truth_label: str,
     attribute: str,
     metrics: Sequence[str] = ("tpr", "fpr", "ppv"),
+    ci: float = 0.95,
 ) -> list[str]:
     """Plain sentences where a proxy label makes a model look within or outside parity while
     the truth says otherwise.
@@ -403,6 +404,8 @@ def proxy_statements(
         The group attribute the tables are about (used in the sentences).
     metrics
         Which label-dependent metrics to compare.
+    ci
+        The level of the tables' intervals (``fairness.ci``), named in the sentences.
 
     Returns
     -------
@@ -460,7 +463,7 @@ def proxy_statements(
             out.append(
                 f"Measured against {words}, the {r.model} model's "
                 f"{names.get(str(r.metric), str(r.metric))} for {attribute.replace('_', ' ')} group "
-                f"{r.group} is {_band_words(verdict['proxy'])} (ratio {r.ratio_proxy:.2f}, 95% "
+                f"{r.group} is {_band_words(verdict['proxy'])} (ratio {r.ratio_proxy:.2f}, {100 * ci:g}% "
                 f"interval {r.ratio_lo_proxy:.2f} to {r.ratio_hi_proxy:.2f}, against group "
                 f"{r.reference_truth}); against the truth it is {_band_words(verdict['truth'])} "
                 f"(ratio {r.ratio_truth:.2f}, {r.ratio_lo_truth:.2f} to {r.ratio_hi_truth:.2f})."

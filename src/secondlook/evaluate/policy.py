@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from secondlook.errors import MissingInputError
-from secondlook.evaluate.patterns import pattern_metrics
+from secondlook.evaluate.patterns import headline, pattern_metrics
 from secondlook.explain import explain_model
 from secondlook.explain.fidelity import raised_fidelity
 from secondlook.explain.reasons import against_guidance, top_reasons
@@ -171,16 +171,11 @@ def _reason_columns(
 def _pattern_columns(
     model: Any, family: str, patterns: Mapping[str, pd.DataFrame], train: pd.DataFrame
 ) -> dict[str, Any]:
-    """``<pattern>_recall``, ``_flag_rate``, ``_reasons_name_pattern`` on the pattern variants."""
+    """The pattern headline of one model (:func:`~secondlook.evaluate.patterns.headline`)."""
     pm = pattern_metrics(
         {family: model}, patterns["features"], patterns["marks"], patterns["truth"], train, n_boot=1
-    )[family]
-    return {
-        f"{pattern}_{name}": metrics[name]["value"]
-        for pattern, metrics in pm.items()
-        for name in ("recall", "flag_rate", "reasons_name_pattern")
-        if name in metrics
-    }
+    )
+    return dict(headline(pm)[family])
 
 
 def _seed_columns(model: Any, seeds: pd.DataFrame) -> dict[str, Any]:

@@ -144,7 +144,12 @@ def evaluate_models(
     curves = {
         "roc": {f: roc_frame(y_head, margin[f]) for f in models},
         "pr": {f: pr_frame(y_head, margin[f]) for f in models},
-        "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
+        "calibration": {
+            f: calibration_frame(
+                y_head, probability[f], cfg.ece_bins, *models[f].interval_from_margin(margin[f])[1:]
+            )
+            for f in models
+        },
     }
     metrics: dict[str, Any] = {
         "label": cfg.label,
@@ -361,11 +366,8 @@ def run_evaluate(
     for path in (test_path, *(seed_splits or {}).values()):
         if not Path(path).is_file():
             raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
-    models: dict[str, CalibratedModel] = {}
-    metas: dict[str, dict[str, Any]] = {}
-    for f in train_cfg.families:
-        models[f] = load_model(models_dir / f)
-        metas[f] = load_metadata(models_dir / f)
+    models = {f: load_model(models_dir / f) for f in train_cfg.families}
+    metas = {f: load_metadata(models_dir / f) for f in train_cfg.families}
     test = add_group_inputs(pd.read_parquet(test_path))
     sources = {
         name: add_group_inputs(pd.read_parquet(path)) for name, path in (seed_splits or {}).items()
@@ -379,30 +381,28 @@ def run_evaluate(
         seed_prefixes=seed_prefixes,
     )
     ev.metrics["test_sha256"] = file_sha256(test_path)
-    if "label_warrants_escalation" not in test.columns:
-        # real records (data.source: cohort): every figure is against an observed label
-        ev.metrics["ground_truth"] = NO_GROUND_TRUTH
-        ev.metrics["practice_note"] = (
-            f"measured against {cfg.label}, an outcome practice's own decisions lead to (a plan "
-            "follows an enquiry practice chose to make), so practice's recall is high by "
-            "construction; it is not recall of the children who were really at risk"
-        )
+    ev.metrics |= _observed_label_notes(test, cfg)
     if patterns_path is not None:
         if not patterns_path.is_file():
             raise MissingInputError(f"{patterns_path} not found; run `dvc repro patterns` first")
         ev.metrics["patterns"] = json.loads(patterns_path.read_text())["headline"]
 
-    _write_outputs(
-        ev,
-        cfg,
-        metrics_path=metrics_path,
-        leaderboard_md=leaderboard_md,
-        leaderboard_csv=leaderboard_csv,
-        by_label_csv=by_label_csv,
-        practice_csv=practice_csv,
-        seed_cases_csv=seed_cases_csv,
-        plots_dir=plots_dir,
-    )
+    tables = {
+        leaderboard_csv: ev.leaderboard,
+        by_label_csv: ev.by_label,
+        practice_csv: ev.practice,
+        seed_cases_csv: ev.seed_cases,
+    }
+    for path in (metrics_path, leaderboard_md, *tables):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(metrics_path, ev.metrics)
+    leaderboard_md.write_text(leaderboard_markdown(ev, cfg))
+    for path, frame in tables.items():
+        frame.to_csv(path, index=False, float_format="%.6g")
+    for kind, per in ev.curves.items():
+        (plots_dir / kind).mkdir(parents=True, exist_ok=True)
+        for name, frame in per.items():
+            frame.to_csv(plots_dir / kind / f"{name}.csv", index=False, float_format="%.6g")
     for r in ev.leaderboard.to_dict("records"):
         log(
             f"evaluate {r['family']}: AUROC {r['auroc']:.3f} ({r['auroc_lo']:.3f}-"
@@ -429,38 +429,19 @@ def run_evaluate(
     return ev
 
 
-def _write_outputs(
-    ev: Evaluation,
-    cfg: EvaluateParams,
-    *,
-    metrics_path: Path,
-    leaderboard_md: Path,
-    leaderboard_csv: Path,
-    by_label_csv: Path,
-    practice_csv: Path,
-    seed_cases_csv: Path,
-    plots_dir: Path,
-) -> None:
-    """Write what :func:`run_evaluate` promises (its parameters name the files)."""
-    for path in (
-        metrics_path,
-        leaderboard_md,
-        leaderboard_csv,
-        by_label_csv,
-        practice_csv,
-        seed_cases_csv,
-    ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(metrics_path, ev.metrics)
-    ev.leaderboard.to_csv(leaderboard_csv, index=False, float_format="%.6g")
-    leaderboard_md.write_text(leaderboard_markdown(ev, cfg))
-    ev.by_label.to_csv(by_label_csv, index=False, float_format="%.6g")
-    ev.practice.to_csv(practice_csv, index=False, float_format="%.6g")
-    ev.seed_cases.to_csv(seed_cases_csv, index=False, float_format="%.6g")
-    for kind, per in ev.curves.items():
-        (plots_dir / kind).mkdir(parents=True, exist_ok=True)
-        for name, frame in per.items():
-            frame.to_csv(plots_dir / kind / f"{name}.csv", index=False, float_format="%.6g")
+def _observed_label_notes(test: pd.DataFrame, cfg: EvaluateParams) -> dict[str, str]:
+    """On real records (data.source: cohort; no ``label_warrants_escalation``) every figure is
+    against an observed label: ``ground_truth`` and ``practice_note`` say so. Else nothing."""
+    if "label_warrants_escalation" in test.columns:
+        return {}
+    return {
+        "ground_truth": NO_GROUND_TRUTH,
+        "practice_note": (
+            f"measured against {cfg.label}, an outcome practice's own decisions lead to (a plan "
+            "follows an enquiry practice chose to make), so practice's recall is high by "
+            "construction; it is not recall of the children who were really at risk"
+        ),
+    }
 
 
 def _log_run(

@@ -18,6 +18,13 @@ import yaml
 from secondlook.evaluate.fairness import parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
+from secondlook.report.explain_tables import (
+    additivity_table,
+    fidelity_table,
+    patterns_table,
+    policy_table,
+    stability_table,
+)
 from secondlook.report.fmt import (
     family_name,
     finite,
@@ -26,6 +33,7 @@ from secondlook.report.fmt import (
     json_tables,
     png_file,
 )
+from secondlook.report.groups import MEASURE_NAMES, group_label, label_bias_table, label_name
 from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
@@ -118,7 +126,8 @@ def _group_table(
     present = [m for m in _GROUP_METRICS if any(m[0] in g for g in groups.values())]
     rows = []
     for group, cells in groups.items():
-        row = [f"{group} (reference)" if group == ref else str(group)]
+        name = group_label(attribute, group)
+        row = [f"{name} (reference)" if group == ref else name]
         n = cells.get("n")
         row.append(suppressed if n in (None, "suppressed") else f"{int(n):,}")
         for key, _, share in present:
@@ -131,7 +140,11 @@ def _group_table(
                 row.append(_groupcell(c, suppressed))
         rows.append(tuple(row))
     outside = entry.get("groups_outside_band", {})
-    note = "; ".join(f"{m}: {', '.join(g)}" for m, g in outside.items() if g)
+    note = "; ".join(
+        f"{MEASURE_NAMES.get(m, m)}: {', '.join(group_label(attribute, x) for x in g)}"
+        for m, g in outside.items()
+        if g
+    )
     return Table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
@@ -159,7 +172,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
     intro = texts.FAIRNESS_INTRO.format(
         min_cell=min_cell if min_cell is not None else "the configured number of"
     )
-    against = str(data.get("measured_against", "the headline label"))
+    against = label_name(str(data.get("measured_against", "the headline label")))
     band = data.get("parity_band")
     if isinstance(band, list) and len(band) == 2:
         intro += f" Parity band in this run: {band[0]} to {band[1]}."
@@ -177,8 +190,11 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
                     (
                         family_name(fam),
                         attribute.replace("_", " "),
-                        str(entry.get("reference", "")),
-                        *(", ".join(out.get(m, [])) or "none" for m in ("flag_rate", "tpr", "fpr")),
+                        group_label(attribute, entry.get("reference", "")),
+                        *(
+                            ", ".join(group_label(attribute, g) for g in out.get(m, [])) or "none"
+                            for m in ("flag_rate", "tpr", "fpr")
+                        ),
                     )
                 )
         tables.append(
@@ -193,11 +209,8 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
     findings = [str(v) for v in data.get("proxy_statements", []) or []]
     label_bias: list[Table] = []
     if data.get("label_bias"):
-        label_bias += json_tables(
-            data["label_bias"],
-            "Label-bias study: disparities by training label and by world",
-            none_text=suppressed,
-        )
+        lb = label_bias_table(list(data["label_bias"]), suppressed)
+        label_bias += [lb] if lb is not None else []
     known = {
         "min_cell",
         "measured_against",
@@ -254,7 +267,7 @@ def _importance_alt(csv: Path, family: str, kind: str) -> str:
 def spec_name(feature: str) -> str:
     """A feature's plain-language description from the catalogue (its name if unknown)."""
     try:
-        return f"{spec(feature).description} [{feature}]"
+        return spec(feature).description
     except (KeyError, ValueError):
         return feature
 
@@ -281,9 +294,11 @@ def explanations_section(
                 continue
             kind = name.split("-")[0].removesuffix(".png")
             alt = _importance_alt(d / "importance.csv", fam, kind)
-            title = f"{family_name(fam)}: {name.removesuffix('.png').replace('-', ' ')}"
+            title = f"{family_name(fam)}: {texts.FIGURE_TITLES.get(kind, kind)}"
             if kind == "dependence":
                 feature = name.removeprefix("dependence-").removesuffix(".png")
+                short = spec_name(feature).split(" (")[0].rstrip(".")
+                title = f"{family_name(fam)}: how one input moves the score — {short}"
                 alt = (
                     f"{texts.PLOT_KINDS['dependence']}: {spec_name(feature)}, for "
                     f"{family_name(fam)}. Each dot is one referral."
@@ -291,26 +306,19 @@ def explanations_section(
             figs.append(Figure(title=title, alt=alt, src=png_file(png)))
     fidelity: list[Table] = []
     stability: list[Table] = []
-    for name, target, caption in (
-        ("summary.json", fidelity, "What is explained, and the additivity check"),
-        ("fidelity.json", fidelity, "Fidelity: agreement with the truth's drivers"),
-        ("stability.json", stability, "Stability across refits on bootstrap resamples"),
-    ):
-        if (folder / name).is_file():
-            target += json_tables(read_json(folder / name), caption)
+
+    def _json(name: str) -> Any:
+        return read_json(folder / name) if (folder / name).is_file() else None
+
+    fidelity += [t for t in (additivity_table(_json("summary.json"), families),) if t]
+    fidelity += [t for t in (fidelity_table(_json("fidelity.json"), families),) if t]
+    stability += [t for t in (stability_table(_json("stability.json"), families),) if t]
     if inp.patterns is not None and inp.patterns.is_file():
-        fidelity += json_tables(
-            read_json(inp.patterns).get("headline", {}),
-            "Seed patterns, many variants each (scored, never trained on): recall at the marked "
-            "decisions, share whose top reasons name the pattern, negative controls' flag rate",
-        )
+        t = patterns_table(read_json(inp.patterns).get("headline", {}), families)
+        fidelity += [t] if t else []
     if inp.policy is not None and inp.policy.is_file():
-        fidelity += json_tables(
-            read_json(inp.policy),
-            "What the policy costs and buys: every family under the guidance policy and "
-            "practice-blind inputs (AUPRC on the margin, pattern recall, control flag rate, "
-            "fidelity of the factors that raised the score, reasons against guidance)",
-        )
+        t = policy_table(read_json(inp.policy))
+        fidelity += [t] if t else []
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")
         for name in ("fidelity.json", "stability.json")

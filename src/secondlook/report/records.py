@@ -16,7 +16,7 @@ from typing import Any
 
 from secondlook.params import NO_GROUND_TRUTH
 
-__all__ = ["NOT_AVAILABLE", "Records", "outcome_words", "records_notice"]
+__all__ = ["NOT_AVAILABLE", "READ_AS", "Records", "outcome_words", "records_notice"]
 
 #: each analysis that needs the ground truth, and why, in the words the panel reads
 NOT_AVAILABLE: dict[str, str] = {
@@ -30,7 +30,19 @@ NOT_AVAILABLE: dict[str, str] = {
     "simulated world; on real records each view's model can only be judged by the observed label",
     "The calibration of the world against published figures": "these records are not an "
     "invented world: there is nothing to calibrate",
+    "The seed cases": "they are invented households placed in the simulated world; real "
+    "records hold none",
 }
+#: how to read the sections written for the simulated world, on real records
+READ_AS: tuple[str, ...] = (
+    "Sections 3 and 4 describe the simulator this pipeline was built on, not these records; "
+    "the truth's rows in section 4 have no figures here.",
+    "Wherever a section says a referral \u201cwarranted\u201d escalation, read: it was followed "
+    "by the observed outcome named above. Section 8 compares the models with practice against "
+    "that outcome; practice's own enquiries lead to the plans that follow, so practice's recall "
+    "there is high by construction and says nothing about the children it missed.",
+    "Case review packs are sampled by the observed outcome and show no truth panel.",
+)
 
 _FOLLOWED = {
     "cp_plan_12m": "a child protection plan",
@@ -53,6 +65,8 @@ class Records:
         What every figure in the report is measured against.
     not_available
         (analysis, why) for each analysis that needs the ground truth.
+    read_as
+        How to read the sections written for the simulated world.
     ground_truth
         :data:`secondlook.params.NO_GROUND_TRUTH`.
     """
@@ -61,6 +75,7 @@ class Records:
     intro: str = ""
     measured: str = ""
     not_available: tuple[tuple[str, str], ...] = ()
+    read_as: tuple[str, ...] = ()
     ground_truth: str = NO_GROUND_TRUTH
 
 
@@ -104,8 +119,7 @@ def records_notice(summary: Mapping[str, Any] | None, metrics: Mapping[str, Any]
     intro = (
         f"This report was built from real records ({fmt}): {summary.get('n_people', 0):,} "
         f"children, {summary.get('n_events', 0):,} recorded events and "
-        f"{summary.get('n_decisions', 0):,} referrals up to {summary.get('end', 'its end')}. "
-        "Sections 3 and 4 describe the simulator this pipeline was built on, not these records."
+        f"{summary.get('n_decisions', 0):,} referrals up to {summary.get('end', 'its end')}."
     )
     observed = ", ".join(summary.get("labels_observed") or []) or "none"
     missing = ", ".join(summary.get("labels_not_observable") or [])
@@ -119,4 +133,5 @@ def records_notice(summary: Mapping[str, Any] | None, metrics: Mapping[str, Any]
         intro=intro,
         measured=measured,
         not_available=tuple(NOT_AVAILABLE.items()),
+        read_as=READ_AS,
     )

@@ -12,9 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from secondlook.report.evidence import need, read_json
 from secondlook.report.fmt import fmt_num, png_file
 from secondlook.report.model import Figure, Table, Worlds
+from secondlook.report.plots import png_data_uri
+from secondlook.sweep.plots import forest_figure
 
 __all__ = ["ESTIMAND_TEXT", "worlds_section", "worlds_summary_point"]
 
@@ -28,7 +32,8 @@ ESTIMAND_TEXT: dict[str, tuple[str, int]] = {
     "recall_at_capacity.candidate": ("candidate's recall at the capacity cut", 3),
     "proxy_auroc.logreg.cp_plan_12m": ("logistic AUROC, trained and evaluated on a plan (proxy)", 3),
     "proxy_auroc.logreg.removal_12m": ("logistic AUROC, trained and evaluated on removal (proxy)", 3),
-    "proxy_recall_at_capacity.logreg.cp_plan_12m": ("its recall of plans at the capacity cut", 3),
+    "proxy_recall_at_capacity.logreg.cp_plan_12m": ("plan-trained logistic model's recall of plans at the capacity cut", 3),
+    "proxy_recall_at_capacity.logreg.removal_12m": ("removal-trained logistic model's recall of removals at the capacity cut", 3),
     "proxy_cost.logreg.cp_plan_12m": ("AUROC on the truth lost by training on the plan proxy", 3),
     "fidelity_overlap.candidate": ("candidate's top-3 reasons overlapping the true drivers", 3),
     "max_disparity.ethnicity": ("largest flag-rate ratio between ethnic groups", 2),
@@ -38,7 +43,18 @@ ESTIMAND_TEXT: dict[str, tuple[str, int]] = {
     "calibration_within": ("calibration figures within tolerance (of 22)", 1),
 }  # fmt: skip
 
-_PRODUCED_BY = "dvc repro sweep-observability (or `secondlook sweep <design>`)"
+_PRODUCED_BY = "dvc repro sweep-observability (or secondlook sweep <design>)"
+
+
+def _worlds_table(path: Path) -> pd.DataFrame | None:
+    """The sweep's ``worlds.csv`` (one row per world), or None when absent or empty."""
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
+    return frame if "scenario" in frame.columns else None
 
 
 def _mean_cell(stats: Mapping[str, Any], digits: int) -> str:
@@ -100,7 +116,7 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
     table = Table(
         caption=f"Each estimand by scenario: mean over {len(seeds)} worlds ± 1.96 Monte Carlo "
         "standard errors, and the range of the scenario means",
-        columns=("estimand", *scenarios, "range across scenarios"),
+        columns=("estimand", *(s.replace("_", " ") for s in scenarios), "range across scenarios"),
         rows=tuple(rows),
         note="The ± is the uncertainty of the mean from the finite number of seeds, not the "
         "spread of the worlds (the plots show every world as a dot).",
@@ -118,7 +134,7 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
             ext_rows.append(
                 (
                     ESTIMAND_TEXT.get(name, (name, 3))[0],
-                    s,
+                    s.replace("_", " "),
                     fmt_num(v.get("mean"), 3),
                     ref,
                     "reference line" if within is None else ("inside" if within else "OUTSIDE"),
@@ -134,9 +150,11 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
         "English models missing about 4 in 5 children at risk.",
     )
     figures = []
+    worlds = _worlds_table(folder / "worlds.csv")
     for name in ESTIMAND_TEXT:
         png = folder / "plots" / (name.replace(".", "-") + ".png")
-        if not png.is_file() or name not in estimands:
+        drawn = worlds is not None and name in worlds.columns
+        if not (drawn or png.is_file()) or name not in estimands:
             continue
         label = ESTIMAND_TEXT[name][0]
         span = estimands[name].get("range") or [None, None]
@@ -147,7 +165,11 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
                 f"({', '.join(scenarios)}), each world a dot, the mean a square with its "
                 f"Monte Carlo interval; the scenario means run from "
                 f"{fmt_num(span[0], 3)} to {fmt_num(span[1], 3)}.",
-                src=png_file(png),
+                # drawn here from the worlds' table, so the axis reads in words; the sweep's own
+                # PNG (code names) only when the table is absent
+                src=png_data_uri(forest_figure(worlds, name, scenarios, label=label))
+                if worlds is not None and drawn
+                else png_file(png),
             )
         )
     intro = (

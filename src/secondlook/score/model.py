@@ -95,7 +95,7 @@ def resolve_model(spec: str) -> ModelBundle:
         If the model does not exist or cannot be loaded safely.
     """
     if spec.startswith("models:/"):
-        from secondlook.registry import fetch_registered_model
+        from secondlook.mlflow_registry import fetch_registered_model
 
         with tempfile.TemporaryDirectory(prefix="secondlook-model-") as tmp:
             try:

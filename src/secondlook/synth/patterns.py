@@ -70,6 +70,38 @@ def _people(rng: np.random.Generator, older_months: int) -> dict[str, VPerson]:
     }
 
 
+def _place(
+    rng: np.random.Generator, params: SynthParams, max_decile: int
+) -> tuple[dt.date, VHousehold]:
+    """The variant's anchor month, then its household: a local authority and a deprivation
+    decile below ``max_decile`` (drawn in this order: the draws fix every later one)."""
+    anchor = _anchor(rng, params)
+    return anchor, VHousehold(str(rng.choice(np.array(_LAS))), int(rng.integers(1, max_decile)))
+
+
+def _control(
+    rng: np.random.Generator,
+    name: str,
+    title: str,
+    params: SynthParams,
+    max_decile: int,
+    events: list[VEvent],
+) -> Vignette:
+    """A negative control: a family of four with no hidden state and no harm."""
+    anchor, household = _place(rng, params, max_decile)
+    return Vignette(
+        name=name,
+        title=title,
+        story="generated",
+        anchor=anchor,
+        household=household,
+        people=_people(rng, int(rng.integers(48, 120))),
+        state={},
+        traits=VTraits(earlier_removal=False, young_parent=False),
+        events=tuple(events),
+    )
+
+
 def _sarah(rng: np.random.Generator, i: int, params: SynthParams) -> tuple[Vignette, list[int]]:
     n_refs = int(rng.integers(4, 9))
     span = int(rng.integers(700, 1100))  # days over which the sibling is referred
@@ -118,12 +150,13 @@ def _sarah(rng: np.random.Generator, i: int, params: SynthParams) -> tuple[Vigne
     if mental:
         state["mental_health"] = ((-int(rng.integers(20, 80)), 24),)
     older = int(rng.integers(36, 90))
+    anchor, household = _place(rng, params, 8)
     v = Vignette(
         name=f"pat-sarah-{i:03d}",
         title="Sarah pattern variant",
         story="generated",
-        anchor=_anchor(rng, params),
-        household=VHousehold(str(rng.choice(np.array(_LAS))), int(rng.integers(1, 8))),
+        anchor=anchor,
+        household=household,
         people=_people(rng, older),
         state=state,
         traits=VTraits(earlier_removal=False, young_parent=False),
@@ -164,12 +197,13 @@ def _john(rng: np.random.Generator, i: int, params: SynthParams) -> tuple[Vignet
     people["partner"] = VPerson(
         "partner", "M", -int(rng.integers(240, 420)), people["mother"].ethnicity
     )
+    anchor, household = _place(rng, params, 8)
     v = Vignette(
         name=f"pat-john-{i:03d}",
         title="John pattern variant",
         story="generated",
-        anchor=_anchor(rng, params),
-        household=VHousehold(str(rng.choice(np.array(_LAS))), int(rng.integers(1, 8))),
+        anchor=anchor,
+        household=household,
         people=people,
         state={
             "mental_health": ((-int(rng.integers(40, 100)), 24),),
@@ -196,17 +230,8 @@ def _control_frequent(
         for d in days
     ]  # fmt: skip
     events.append(VEvent(int(rng.integers(0, 10)), "birth", "baby", "hospital", "term"))
-    v = Vignette(
-        name=f"pat-control_frequent-{i:03d}",
-        title="Negative control: often referred, nothing behind it",
-        story="generated",
-        anchor=_anchor(rng, params),
-        household=VHousehold(str(rng.choice(np.array(_LAS))), int(rng.integers(1, 11))),
-        people=_people(rng, int(rng.integers(48, 120))),
-        state={},
-        traits=VTraits(earlier_removal=False, young_parent=False),
-        events=tuple(events),
-    )
+    title = "Negative control: often referred, nothing behind it"
+    v = _control(rng, f"pat-control_frequent-{i:03d}", title, params, 11, events)
     return v, [int(d) for d in days]
 
 
@@ -220,18 +245,8 @@ def _control_deprived(
         events.append(VEvent(d, "health_contact", "baby", "health_visitor", "routine"))
     events.append(VEvent(ref, "referral", "baby", str(rng.choice(["school", "gp", "other"])),
                          str(rng.choice(["other", "neglect"])), outcome="nfa"))  # fmt: skip
-    v = Vignette(
-        name=f"pat-control_deprived-{i:03d}",
-        title="Negative control: deprived, routine contacts, no hidden risk",
-        story="generated",
-        anchor=_anchor(rng, params),
-        household=VHousehold(str(rng.choice(np.array(_LAS))), int(rng.integers(1, 3))),
-        people=_people(rng, int(rng.integers(48, 120))),
-        state={},
-        traits=VTraits(earlier_removal=False, young_parent=False),
-        events=tuple(events),
-    )
-    return v, [ref]
+    title = "Negative control: deprived, routine contacts, no hidden risk"
+    return _control(rng, f"pat-control_deprived-{i:03d}", title, params, 3, events), [ref]
 
 
 _DRAW: dict[str, Callable[..., tuple[Vignette, list[int]]]] = {

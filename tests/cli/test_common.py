@@ -1,4 +1,5 @@
-"""The CLI catches SecondlookError once (exit 2, one line); anything else is a bug (exit 3)."""
+"""secondlook.cli.common: the CLI catches SecondlookError once (exit 2, one line); anything else
+is a bug (exit 3)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 from secondlook.cli import BUG_LINE, EXIT_BUG, EXIT_USER_ERROR, app
 from secondlook.errors import InputError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _featurize(tmp_path: Path) -> list[str]:
