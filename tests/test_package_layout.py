@@ -1,10 +1,7 @@
 """The house rules of issue 11, deliverable 7: no module over 600 lines, no function over 120,
 ruff's complexity rule (C901, at most 15) on and never silenced.
 
-Data tables are the exception, each named below with its reason. Files other helpers are
-still splitting are listed in PENDING: :func:`test_nothing_new_breaks_the_house_rules` holds
-every other file to the rules now; :func:`test_every_module_keeps_the_house_rules` is the full
-rule, expected to fail until those files are split (it shows as XPASS then: empty PENDING).
+Data tables are the exception, each named below with its reason.
 """
 
 from __future__ import annotations
@@ -12,8 +9,6 @@ from __future__ import annotations
 import ast
 import tomllib
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "secondlook"
@@ -25,13 +20,6 @@ MAX_COMPLEXITY = 15
 DATA_TABLES = {
     "features/catalogue.py": "the feature catalogue: one entry per feature (name, window, text)",
     "features/catalogue.py::_build": "the feature catalogue's entries, one call per feature",
-}
-
-#: over the limits at the time of writing, being split by other helpers of issue 11
-PENDING = {
-    "report/build.py",
-    "explain/stage.py::run_explain",
-    "explain/packs.py::build_case_review",
 }
 
 
@@ -76,12 +64,5 @@ def test_the_checker_finds_a_long_function_and_a_long_module(tmp_path, monkeypat
     }
 
 
-def test_nothing_new_breaks_the_house_rules() -> None:
-    found = _violations()
-    new = {k: v for k, v in found.items() if k not in PENDING}
-    assert new == {}, "split these (or name a data table in DATA_TABLES, with its reason)"
-
-
-@pytest.mark.xfail(reason=f"still being split: {sorted(PENDING)}", strict=False)
 def test_every_module_keeps_the_house_rules() -> None:
-    assert _violations() == {}
+    assert _violations() == {}, "split these (or name a data table in DATA_TABLES, with its reason)"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,20 @@ def _check_modes(queue: bool, temp: bool) -> None:
         )
 
 
-def study_command(study: Study, *, queue: bool = False, temp: bool = False) -> list[str]:
+def study_command(
+    study: Study, *, queue: bool = False, temp: bool = False, targets: Sequence[str] = ()
+) -> list[str]:
     """The ``dvc exp run`` command line that runs ``study``.
+
+    Parameters
+    ----------
+    study
+        The study.
+    queue, temp
+        ``--queue`` or ``--temp`` (not both).
+    targets
+        Stages to reproduce (``dvc exp run``'s targets, with everything they depend on); empty:
+        the whole pipeline.
 
     Raises
     ------
@@ -133,7 +145,7 @@ def study_command(study: Study, *, queue: bool = False, temp: bool = False) -> l
         cmd.append("--temp")
     for key, value in study.overrides.items():
         cmd += ["-S", f"{key}={_format(value)}"]
-    return cmd
+    return cmd + list(targets)
 
 
 def run_study(
@@ -144,9 +156,13 @@ def run_study(
     queue: bool = False,
     temp: bool = False,
     dry_run: bool = False,
+    targets: Sequence[str] = (),
     log: Callable[[str], Any] = print,
 ) -> int:
     """Validate study ``name`` against ``params`` and run it as a DVC experiment.
+
+    ``targets`` limits the experiment to those stages and what they depend on (e.g.
+    ``headline`` leaves out the views, score, policy, report and simulation-study stages).
 
     Returns
     -------
@@ -156,7 +172,7 @@ def run_study(
     _check_modes(queue, temp)
     study = load_study(name, folder)
     apply_overrides(params, study.overrides)
-    cmd = study_command(study, queue=queue, temp=temp)
+    cmd = study_command(study, queue=queue, temp=temp, targets=targets)
     log(f"study {name}: {study.description}")
     log("$ " + " ".join(cmd))
     if dry_run:

@@ -143,3 +143,34 @@ def test_hyperparameters_are_checked_in_fit_not_init(world, inputs):
 def test_unfitted_family_raises_not_fitted():
     with pytest.raises(NotFittedError):
         GBMModel().decision_function(pd.DataFrame({"a": [1.0]}))
+
+
+def test_as_inputs_is_a_float_copy_and_names_each_bad_column() -> None:
+    from secondlook.models import ModelInputError, as_inputs
+
+    X = pd.DataFrame(
+        {
+            "a": [1, 2, 3],
+            "b": pd.array([True, False, True], dtype="boolean"),
+            "c": [0.5, 1.5, 2.5],
+            "label": ["x", "y", "z"],
+        },
+        index=[10, 11, 12],
+    )
+    out = as_inputs(X, ["c", "a", "b"])
+    assert list(out.columns) == ["c", "a", "b"] and list(out.index) == [10, 11, 12]
+    assert (out.dtypes == np.float64).all()
+    assert_array_equal(out.to_numpy(), [[0.5, 1, 1], [1.5, 2, 0], [2.5, 3, 1]])
+    out.iloc[0, 0] = 99.0
+    assert X.loc[10, "c"] == 0.5  # a copy, never a view of the caller's table
+    with pytest.raises(ModelInputError, match="input column `label` must be numeric"):
+        as_inputs(X, ["a", "label"])
+    with pytest.raises(ModelInputError, match="missing: d"):
+        as_inputs(X, ["a", "d"])
+    Y = X.assign(c=[0.5, np.inf, 1.0], a=[1.0, np.nan, 2.0])
+    with pytest.raises(ModelInputError, match="input column `c` holds missing or infinite"):
+        as_inputs(Y, ["b", "c", "a"])  # the first bad column in the model's order
+    Z = pd.concat([X[["a"]], X[["a", "c"]]], axis=1)
+    with pytest.raises(ModelInputError, match="input column `a` appears more than once"):
+        as_inputs(Z, ["c", "a"])
+    assert list(as_inputs(Z, ["c"]).columns) == ["c"]

@@ -93,6 +93,7 @@ for _command in (
     stages.explain,
     studies.study,
     studies.sweep,
+    studies.policy_check,
     cohorts.score,
     stages.report,
     stages.views,

@@ -67,7 +67,9 @@ def score(
     from secondlook.score import run_score
 
     near = None if model.startswith("models:/") else Path(model).resolve()
-    settings = load_section("score", load_params(params_file(params, near=near)))
+    values = load_params(params_file(params, near=near))
+    settings = load_section("score", values)
+    reference = load_section("explain", values).reference
     if engine not in (None, "pandas", "dask"):
         raise OptionError(f"--engine must be pandas or dask, got {engine!r}")
     if scheduler and (engine or settings.engine) != "dask":
@@ -84,6 +86,7 @@ def score(
         manifest=manifest,
         as_of=day(as_of, "--as-of"),
         delimiter=separator(sep),
+        reference=reference,
         progress=err.is_terminal,
         log=err.print,
     )

@@ -43,7 +43,16 @@ from secondlook.params import EvaluateParams, ExplainParams, SynthParams, TrainP
 from secondlook.schema import seed_case_prefixes
 from secondlook.synth.patterns import pattern_tables
 
-__all__ = ["SETTINGS", "policy_comparison", "policy_table_markdown", "run_policy"]
+__all__ = [
+    "COMPARED",
+    "SETTINGS",
+    "compare_with_runs",
+    "pipeline_rows",
+    "policy_comparison",
+    "policy_table_markdown",
+    "run_policy",
+    "setting_of",
+]
 
 #: setting -> (train.policy, features.practice_features)
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -289,3 +298,143 @@ def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08"
     for _, r in ordered.iterrows():
         lines.append("| " + " | ".join(fmt(r[c]) for c, _ in cols) + " |")
     return "\n".join(lines) + "\n"
+
+
+#: the policy table's columns that a pipeline run (a study's DVC experiment) also writes
+COMPARED: tuple[str, ...] = (
+    "auprc_margin",
+    "raised_all",
+    "raised_observable",
+    "reasons_against_guidance",
+    "sarah_recall",
+    "john_recall",
+    "control_frequent_flag_rate",
+    "control_deprived_flag_rate",
+    "sarah_reasons_name_pattern",
+    "john_reasons_name_pattern",
+)
+
+
+def setting_of(policy: str, practice_features: str) -> str:
+    """The :data:`SETTINGS` name of ``train.policy`` and ``features.practice_features``.
+
+    Raises
+    ------
+    KeyError
+        If the pair is not one of the four settings.
+    """
+    for name, pair in SETTINGS.items():
+        if pair == (policy, practice_features):
+            return name
+    raise KeyError(
+        f"no setting has train.policy={policy} and practice_features={practice_features}"
+    )
+
+
+def pipeline_rows(
+    metrics: Mapping[str, Any],
+    patterns: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    fidelity: Mapping[str, Any],
+    *,
+    setting: str,
+    seed_cases: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The policy table's rows as a whole pipeline run wrote them, one per family.
+
+    What :func:`policy_comparison` computes in one process, read back from the outputs of the
+    stages that compute it for the trained models: ``reports/metrics.json`` (AUPRC of the
+    margin), ``reports/patterns.json`` (``headline``), ``reports/explanations/summary.json``
+    (reasons against guidance among the top-k) and ``fidelity.json`` (``raised_*``), and
+    optionally ``reports/seed-cases.csv`` (each seed decision's probability and flag). A study
+    run as a DVC experiment writes these files under its own setting.
+
+    Parameters
+    ----------
+    metrics, patterns, summary, fidelity
+        The parsed JSON files.
+    setting
+        Which of :data:`SETTINGS` the run used.
+    seed_cases
+        The evaluate stage's seed-case table, or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``setting``, ``family`` and those of :data:`COMPARED` the run wrote (plus
+        ``<decision>_probability`` / ``_flag`` with ``seed_cases``).
+    """
+    rows = []
+    for family, values in metrics["families"].items():
+        row: dict[str, Any] = {
+            "setting": setting,
+            "family": family,
+            "auprc_margin": values["auprc"],
+        }
+        row.update(patterns.get("headline", {}).get(family, {}))
+        for key in ("raised_all", "raised_observable"):
+            if key in fidelity.get(family, {}):
+                row[key] = fidelity[family][key]
+        if "reasons_against_guidance" in summary.get(family, {}):
+            row["reasons_against_guidance"] = summary[family]["reasons_against_guidance"]
+        if seed_cases is not None and f"{family}_score" in seed_cases:
+            for did, p, f in zip(
+                seed_cases["decision_id"],
+                seed_cases[f"{family}_score"],
+                seed_cases[f"{family}_flag"],
+                strict=True,
+            ):
+                row[f"{did}_probability"] = float(p)
+                row[f"{did}_flag"] = bool(f)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_with_runs(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The largest difference between the policy table and pipeline runs, per setting and column.
+
+    Parameters
+    ----------
+    table
+        From :func:`policy_comparison` (or ``reports/policy.json``).
+    runs
+        :func:`pipeline_rows` of one or more runs (e.g. the default pipeline and each study).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting and compared column: ``setting``, ``column``, ``families`` (how
+        many were compared), ``max_abs_diff`` (0 where every family agrees exactly) and
+        ``worst_family``. Flags count as 0/1.
+
+    Raises
+    ------
+    ValueError
+        If a setting and family of ``runs`` has no row in ``table``.
+    """
+    key = ["setting", "family"]
+    joined = runs.merge(table, on=key, how="left", suffixes=("_run", ""), indicator=True)
+    lost = joined[joined["_merge"] != "both"]
+    if len(lost):
+        first = lost.iloc[0]
+        raise ValueError(
+            f"the policy table has no row for setting {first['setting']}, family {first['family']}"
+        )
+    columns = [c for c in runs.columns if c not in key and c in table.columns]
+    out = []
+    for setting, group in joined.groupby("setting", sort=True):
+        for column in columns:
+            a = group[f"{column}_run"].astype(float).to_numpy()
+            b = group[column].astype(float).to_numpy()
+            diff = np.abs(a - b)
+            worst = int(np.nanargmax(diff)) if np.isfinite(diff).any() else 0
+            out.append(
+                {
+                    "setting": setting,
+                    "column": column,
+                    "families": int(np.isfinite(diff).sum()),
+                    "max_abs_diff": float(np.nanmax(diff)) if np.isfinite(diff).any() else np.nan,
+                    "worst_family": str(group["family"].iloc[worst]),
+                }
+            )
+    return pd.DataFrame(out)

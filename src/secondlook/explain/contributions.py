@@ -257,11 +257,10 @@ def explain_model(
     if len(F) == 0:
         values, base = np.zeros((0, F.shape[1])), np.zeros(0)
     elif reference is not None:
-        from secondlook.explain.baseline import baseline_shapley
+        from secondlook.explain.baseline import baseline_explanation
 
-        values = baseline_shapley(family, F, reference)
-        ref_row = pd.DataFrame([reference.reindex(F.columns).to_numpy()], columns=F.columns)
-        base = np.full(len(F), float(family.decision_function(ref_row)[0]))
+        values, ref_margin = baseline_explanation(family, F, reference)
+        base = np.full(len(F), ref_margin)
     else:
         values, base = handler(family, F)
     explanation = shap.Explanation(

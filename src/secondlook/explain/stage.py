@@ -31,12 +31,7 @@ import shap
 from secondlook.errors import InputError, MissingInputError
 from secondlook.explain.contributions import additivity_error, explain_model, family_of
 from secondlook.explain.fidelity import ceiling_fidelity, fidelity, raised_fidelity
-from secondlook.explain.packs import (
-    build_case_review,
-    case_events,
-    chance_text,
-    render_case_review,
-)
+from secondlook.explain.pack_stage import pack_family, pack_rows_for, packs_index_html, write_packs
 from secondlook.explain.plots import (
     beeswarm_figure,
     dependence_figure,
@@ -44,19 +39,16 @@ from secondlook.explain.plots import (
     save_png,
 )
 from secondlook.explain.reasons import against_guidance, factor_contributions, top_reasons
-from secondlook.explain.sample import PACK_KINDS, SEED_KIND, pack_sample
 from secondlook.explain.stability import global_importance, stability
-from secondlook.features.reference import clean_record_reference, reference_sentence
+from secondlook.features.reference import clean_record_reference
 from secondlook.fileio import json_ready, write_json
 from secondlook.models import (
     CalibratedModel,
-    RulesModel,
     add_group_inputs,
     label_column,
     load_model,
     make_family,
 )
-from secondlook.models.rules import RULE_TEXT
 from secondlook.params import NO_GROUND_TRUTH, ExplainParams, TrainParams
 
 __all__ = ["FamilyExplanation", "explain_split", "reasons_frame", "run_explain"]
@@ -208,179 +200,146 @@ def _global_outputs(
                 )
 
 
-def _split_note(split: str) -> str | None:
-    if split == "train":
-        return (
-            "This decision is in the training data of the models (the seed cases are placed in "
-            "the simulated world), so its score is in-sample and likely to be more confident "
-            "than for a new referral."
-        )
-    if split == "valid":
-        return (
-            "This decision is in the validation data used to calibrate the models' scores and "
-            "set the flag cut."
-        )
-    return None
+def _read_inputs(
+    features_dir: Path, raw_dir: Path
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The three feature splits (group inputs added, ``split`` named) and the raw tables."""
+    splits = {}
+    for split in ("train", "valid", "test"):
+        path = features_dir / f"{split}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
+        splits[split] = add_group_inputs(pd.read_parquet(path)).assign(split=split)
+    raw = {}
+    for table in ("events", "people", "decisions", "truth"):
+        path = raw_dir / f"{table}.parquet"
+        if not path.is_file():
+            raise MissingInputError(f"{path} not found; run `dvc repro generate` first")
+        raw[table] = pd.read_parquet(path)
+    return splits, raw
 
 
-def pack_family(cfg: ExplainParams, models: Mapping[str, CalibratedModel]) -> str:
-    """The family whose reasons the case review packs show.
-
-    ``explain.pack_family`` when it was trained, else the first trained family (in
-    ``train.families`` order); the packs and their index both name this one.
-    """
-    return cfg.pack_family if cfg.pack_family in models else next(iter(models))
-
-
-def _kind_note(kind: str) -> str | None:
-    if kind.startswith("observed:") and kind[9:] in PACK_KINDS:
-        return (
-            f"Sampled for review as: {PACK_KINDS[kind[9:]].lower()}, judged by the outcome "
-            "recorded afterwards (real records have no ground truth)."
-        )
-    if kind in PACK_KINDS:
-        return f"Sampled for review as: {PACK_KINDS[kind].lower()}."
-    if kind == SEED_KIND:
-        return "A seed case: every one of its decisions has a pack."
-    return None
+def _references(
+    cfg: ExplainParams, models: Mapping[str, CalibratedModel], train: pd.DataFrame
+) -> tuple[dict[str, pd.Series | None], dict[str, pd.Series]]:
+    """Per family: what contributions are measured against (None: the mean), and what a
+    reason's value is compared with to tell whether it went against guidance."""
+    references = {
+        f: clean_record_reference(train, list(m.family.inputs_))
+        if cfg.reference == "clean_record"
+        else None
+        for f, m in models.items()
+    }
+    compare: dict[str, pd.Series] = {}
+    for f, m in models.items():
+        ref = references[f]
+        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
+    return references, compare
 
 
-def _packs(
-    models: Mapping[str, CalibratedModel],
-    rows: pd.DataFrame,
+def _explain_families(
     cfg: ExplainParams,
-    raw: Mapping[str, pd.DataFrame],
-    packs_dir: Path,
-    references: Mapping[str, pd.Series | None] | None = None,
-    compare: Mapping[str, pd.Series] | None = None,
-) -> list[dict[str, Any]]:
-    family = pack_family(cfg, models)
-    model = models[family]
-    reference = (references or {}).get(family)
-    expl = explain_model(model, rows, reference=reference)
-    reference_text = None if reference is None else reference_sentence(reference)
-    intervals = {f: m.probability_interval(rows) for f, m in models.items()}
-    probs = {f: iv[0] for f, iv in intervals.items()}
-    flags = {f: m.flag(rows) for f, m in models.items()}
-    checklist_items = None
-    if "rules" in models and isinstance(models["rules"].family, RulesModel):
-        rules: RulesModel = models["rules"].family  # type: ignore[assignment]
-        checklist_items = rules.items(rows)
-        texts = {c["item"]: c["text"] for c in rules.checklist()}
-    else:
-        texts = dict(RULE_TEXT)
-    truth = raw["truth"].set_index("decision_id")
-    if "true_risk_12m" not in truth.columns:  # real records: no truth panel in the packs
-        truth = truth.iloc[:0]
-    decisions = raw["decisions"].set_index("decision_id")
-    index = []
-    packs_dir.mkdir(parents=True, exist_ok=True)
-    for i, (_, row) in enumerate(rows.iterrows()):
-        did = str(row["decision_id"])
-        dec = decisions.loc[did]
-        events = case_events(
-            raw["events"],
-            raw["people"],
-            str(dec["household_id"]),
-            str(dec["person_id"]),
-            pd.Timestamp(row["decision_date"]),
-        )
-        checklist = []
-        if checklist_items is not None:
-            held = checklist_items.iloc[i]
-            checklist = [texts[item] for item in held.index if held[item]]
-        review = build_case_review(
-            row,
-            expl[i : i + 1],
-            family=family,
-            unit=family_of(model).margin_scale,
-            probability=float(probs[family][i]),
-            probability_low=float(intervals[family][1][i]),
-            probability_high=float(intervals[family][2][i]),
-            flagged=bool(flags[family][i]),
-            threshold=float(model.threshold_),
-            capacity=float(model.capacity),
-            events=events,
+    train_cfg: TrainParams,
+    models: Mapping[str, CalibratedModel],
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    truth: pd.DataFrame | None,
+    out: Path,
+    rng: np.random.Generator,
+    references: Mapping[str, pd.Series | None],
+    compare: Mapping[str, pd.Series],
+    log: Callable[[str], Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], pd.DataFrame]:
+    """Explain every family on the test split; write its reasons, factors and global plots.
+
+    Returns ``summary``, ``fidelity``, ``stability`` (one entry per family) and the fidelity
+    by factor of every family (empty without ``truth``: an imported cohort has none). ``rng`` is drawn from in a fixed order (stability rows, then
+    each family's plot rows), so the outputs do not change between runs.
+    """
+    summary: dict[str, Any] = {}
+    fid: dict[str, Any] = {}
+    stab: dict[str, Any] = {}
+    by_factor = []
+    label = label_column(train_cfg.label)
+    stab_rows = np.sort(
+        rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
+    )
+    for family, model in models.items():
+        fe = explain_split(
+            model,
+            test,
             top_k=cfg.top_k,
-            checklist=checklist,
-            other_models=[
-                {
-                    "family": f,
-                    "probability_text": chance_text(
-                        float(probs[f][i]), float(intervals[f][1][i]), float(intervals[f][2][i])
-                    ),
-                    "cut_text": chance_text(float(m.threshold_)),
-                    "flagged": bool(flags[f][i]),
-                }
-                for f, m in models.items()
-            ],
-            truth=truth.loc[did] if did in truth.index else None,  # type: ignore[arg-type]
-            sample_note=" ".join(
-                x
-                for x in (
-                    _kind_note(str(row.get("pack_kind", SEED_KIND))),
-                    _split_note(str(row.get("split", ""))),
-                )
-                if x
-            )
-            or None,
-            reference_text=reference_text,
-            compare_to=(compare or {}).get(family),
+            truth=truth,
+            fidelity_k=cfg.fidelity_k,
+            reference=references[family],
+            compare_to=compare[family],
         )
-        (packs_dir / f"{did}.html").write_text(render_case_review(review))
-        index.append(
-            {
-                "decision_id": did,
-                "decision_date": review.decision_date,
-                "probability": review.probability_text,
-                "flagged": review.flagged,
-                "practice": str(row.get("practice_outcome", "")),
-                "kind": str(row.get("pack_kind", SEED_KIND)),
-            }
+        summary[family] = fe.summary
+        if fe.fidelity is None:
+            fid[family] = {"not_available": NO_GROUND_TRUTH}
+        else:
+            fid[family] = dict(fe.fidelity)
+            by_factor.append(fe.fidelity.per_factor.assign(family=family))
+        (out / "reasons").mkdir(parents=True, exist_ok=True)
+        fe.reasons.to_csv(out / "reasons" / f"{family}.csv", index=False, float_format="%.6g")
+        fe.factors.to_csv(
+            out / "reasons" / f"{family}-factors.csv", index=False, float_format="%.6g"
         )
-    return index
+        _global_outputs(family, fe, out / "global" / family, cfg, rng)
+        t0 = time.perf_counter()
+        inputs = list(model.family.inputs_)
+        stab[family] = stability(
+            model,
+            functools.partial(make_family, family, train_cfg),
+            train[inputs],
+            train[label].to_numpy(),
+            test.iloc[stab_rows],
+            n_boot=cfg.n_boot,
+            seed=cfg.seed,
+            k=cfg.fidelity_k,
+        )
+        fidelity_text = (
+            f"top-{cfg.fidelity_k} overlap with truth {fid[family]['top_k_overlap']:.2f}, "
+            f"spearman {fid[family]['spearman']:.2f}"
+            if truth is not None
+            else "fidelity not available (no ground truth)"
+        )
+        log(
+            f"explain {family}: {fe.summary['rows']} rows, stability refits in "
+            f"{time.perf_counter() - t0:.1f}s, "
+            f"additivity error {fe.summary['additivity_max_error']:.1e}, {fidelity_text}, "
+            f"tau {stab[family]['kendall_tau_mean']:.2f}"
+        )
+    return summary, fid, stab, pd.concat(by_factor) if by_factor else pd.DataFrame()
 
 
-def _index_html(index: list[dict[str, Any]], family: str) -> str:
-    """The packs' index: one table per kind of outcome, seed cases first."""
-    import html
+def _track(
+    cfg: ExplainParams,
+    out: Path,
+    summary: Mapping[str, Any],
+    fid: Mapping[str, Any],
+    stab: Mapping[str, Any],
+) -> None:
+    """Log the stage's numbers and files to MLflow."""
+    from secondlook import tracking
 
-    titles = {SEED_KIND: "Seed cases (every decision, whatever its outcome)", **PACK_KINDS}
-    if any(str(r.get("kind", "")).startswith("observed:") for r in index):
-        # real records: the kinds are judged by the outcome recorded afterwards, not the truth
-        titles = {
-            f"observed:{k}": f"{v}, by the outcome recorded afterwards (no ground truth)"
-            for k, v in PACK_KINDS.items()
-        }
-    parts = []
-    for kind, title in titles.items():
-        rows = [r for r in index if r.get("kind", SEED_KIND) == kind]
-        items = "\n".join(
-            f'<tr><td><a href="{html.escape(r["decision_id"])}.html">'
-            f"{html.escape(r['decision_id'])}</a></td><td>{r['decision_date']}</td>"
-            f"<td>{html.escape(r['probability'])}</td>"
-            f"<td>{'yes' if r['flagged'] else 'no'}</td><td>{html.escape(r['practice'])}</td></tr>"
-            for r in rows
-        )
-        parts.append(
-            f'<h2 id="{kind.replace(":", "-")}">{html.escape(title)} ({len(rows)})</h2>'
-            + (
-                "<table><tr><th>decision</th><th>date</th><th>estimated chance (interval)</th>"
-                f"<th>flagged</th><th>practice decided</th></tr>\n{items}\n</table>"
-                if rows
-                else "<p>No decision of this kind in the sample.</p>"
-            )
-        )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Case reviews</title>'
-        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;"
-        "padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:.2rem .5rem;text-align:left}</style>"
-        "</head><body><h1>Case review packs (synthetic data, research use only)</h1>"
-        f"<p>Reasons from the <strong>{html.escape(family)}</strong> model. Besides the seed "
-        "cases, the sample is drawn evenly (seeded) from three kinds of outcome on the test "
-        "split, so that what the model misses and where it flags without cause are seen as "
-        "well as what it gets right.</p>" + "\n".join(parts) + "</body></html>\n"
+    metrics = {
+        f"{kind}.{family}.{k}": v
+        for kind, table in (("fidelity", fid), ("stability", stab), ("explain", summary))
+        for family, values in table.items()
+        for k, v in values.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    tracking.log_stage_run(
+        "explain",
+        params={"explain": cfg},
+        metrics=metrics,
+        artifacts=[
+            out / "summary.json",
+            out / "fidelity.json",
+            out / "stability.json",
+            out / "global",
+        ],
     )
 
 
@@ -426,18 +385,7 @@ def run_explain(
     dict
         ``summary``, ``fidelity`` and ``stability`` as written.
     """
-    splits = {}
-    for split in ("train", "valid", "test"):
-        path = features_dir / f"{split}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found; run `dvc repro featurize` first")
-        splits[split] = add_group_inputs(pd.read_parquet(path)).assign(split=split)
-    raw = {}
-    for table in ("events", "people", "decisions", "truth"):
-        path = raw_dir / f"{table}.parquet"
-        if not path.is_file():
-            raise MissingInputError(f"{path} not found; run `dvc repro generate` first")
-        raw[table] = pd.read_parquet(path)
+    splits, raw = _read_inputs(features_dir, raw_dir)
     models = {f: load_model(models_dir / f) for f in train_cfg.families}
     test = splits["test"].reset_index(drop=True)
     # an imported cohort (data.source: cohort) has no ground truth: no fidelity, no ceiling
@@ -446,71 +394,21 @@ def run_explain(
     if has_truth and truth["true_risk_12m"].isna().any():
         raise InputError("truth: some test decisions have no truth row")
     rng = np.random.default_rng(cfg.seed)
-    summary: dict[str, Any] = {}
-    fid: dict[str, Any] = {}
-    stab: dict[str, Any] = {}
-    by_factor = []
-    label = label_column(train_cfg.label)
     train = splits["train"]
-    stab_rows = np.sort(
-        rng.choice(len(test), size=min(cfg.stability_rows, len(test)), replace=False)
+    references, compare = _references(cfg, models, train)
+    summary, fid, stab, by_factor = _explain_families(
+        cfg,
+        train_cfg,
+        models,
+        train,
+        test,
+        truth if has_truth else None,
+        out,
+        rng,
+        references,
+        compare,
+        log,
     )
-    references = {
-        f: clean_record_reference(train, list(m.family.inputs_))
-        if cfg.reference == "clean_record"
-        else None
-        for f, m in models.items()
-    }
-    compare: dict[str, pd.Series] = {}
-    for f, m in models.items():
-        ref = references[f]
-        compare[f] = ref if ref is not None else train[list(m.family.inputs_)].mean()
-    for family, model in models.items():
-        fe = explain_split(
-            model,
-            test,
-            top_k=cfg.top_k,
-            truth=truth if has_truth else None,
-            fidelity_k=cfg.fidelity_k,
-            reference=references[family],
-            compare_to=compare[family],
-        )
-        summary[family] = fe.summary
-        if fe.fidelity is None:
-            fid[family] = {"not_available": NO_GROUND_TRUTH}
-        else:
-            fid[family] = dict(fe.fidelity)
-            by_factor.append(fe.fidelity.per_factor.assign(family=family))
-        (out / "reasons").mkdir(parents=True, exist_ok=True)
-        fe.reasons.to_csv(out / "reasons" / f"{family}.csv", index=False, float_format="%.6g")
-        fe.factors.to_csv(
-            out / "reasons" / f"{family}-factors.csv", index=False, float_format="%.6g"
-        )
-        _global_outputs(family, fe, out / "global" / family, cfg, rng)
-        t0 = time.perf_counter()
-        inputs = list(model.family.inputs_)
-        stab[family] = stability(
-            model,
-            functools.partial(make_family, family, train_cfg),
-            train[inputs],
-            train[label].to_numpy(),
-            test.iloc[stab_rows],
-            n_boot=cfg.n_boot,
-            seed=cfg.seed,
-            k=cfg.fidelity_k,
-        )
-        fidelity_text = (
-            f"top-{cfg.fidelity_k} overlap with truth {fid[family]['top_k_overlap']:.2f}, "
-            f"spearman {fid[family]['spearman']:.2f}"
-            if has_truth
-            else "fidelity not available (no ground truth)"
-        )
-        log(
-            f"explain {family}: {fe.summary['rows']} rows, stability refits in "
-            f"{time.perf_counter() - t0:.1f}s, "
-            f"additivity error {fe.summary['additivity_max_error']:.1e}, {fidelity_text}, "
-            f"tau {stab[family]['kendall_tau_mean']:.2f}"
-        )
     train_truth = raw["truth"].set_index("decision_id").reindex(train["decision_id"])
     if has_truth and train_truth["true_risk_12m"].notna().all():
         # the ceiling is the same for every family; each entry carries it, so that the file
@@ -518,69 +416,27 @@ def run_explain(
         ceiling = ceiling_fidelity(train_truth, truth, train_cfg.label, k=cfg.fidelity_k)
         for family in fid:
             fid[family].update({f"ceiling_{k}": v for k, v in ceiling.items()})
-    if by_factor:
-        pd.concat(by_factor).to_csv(
+    if len(by_factor):
+        by_factor.to_csv(
             out / "global" / "fidelity-by-factor.csv", index=False, float_format="%.6g"
         )
     _write_json(out / "summary.json", summary)
     _write_json(out / "fidelity.json", fid)
     _write_json(out / "stability.json", stab)
 
-    # case review packs: every seed-case decision, and a sample of test decisions drawn evenly
-    # from each kind of outcome (flagged and warranted, flagged without cause, missed)
-    pack_model = models[pack_family(cfg, models)]
     # without ground truth, packs are drawn by the observed label (the kinds say so)
-    warranted = truth["warrants_escalation"] if has_truth else test[label]
-    chosen, chosen_kinds = pack_sample(
-        pack_model.flag(test), warranted.to_numpy(dtype=bool), cfg.n_packs, rng
+    warranted = truth["warrants_escalation"] if has_truth else test[label_column(train_cfg.label)]
+    pack_rows = pack_rows_for(
+        cfg, models, splits, test, warranted, rng, seed_prefixes, observed=not has_truth
     )
-    if not has_truth:
-        chosen_kinds = [f"observed:{k}" for k in chosen_kinds]
-    everything = pd.concat(splits.values(), ignore_index=True)
-    seeds = (
-        everything[everything["decision_id"].astype(str).str.startswith(seed_prefixes)]
-        if (seed_prefixes)
-        else everything.iloc[:0]
-    )
-    pack_rows = (
-        pd.concat([seeds, test.iloc[chosen]], ignore_index=True)
-        .drop_duplicates("decision_id")
-        .reset_index(drop=True)
-    )
-    kinds = dict.fromkeys(seeds["decision_id"].astype(str), SEED_KIND) | {
-        str(d): k
-        for d, k in zip(test["decision_id"].iloc[chosen], chosen_kinds, strict=True)
-        if str(d) not in set(seeds["decision_id"].astype(str))
-    }
-    pack_rows["pack_kind"] = pack_rows["decision_id"].astype(str).map(kinds)
     index = (
-        _packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
+        write_packs(models, pack_rows, cfg, raw, packs_dir, references, compare)
         if len(pack_rows)
         else []
     )
     (packs_dir / "index.html").parent.mkdir(parents=True, exist_ok=True)
-    (packs_dir / "index.html").write_text(_index_html(index, pack_family(cfg, models)))
+    (packs_dir / "index.html").write_text(packs_index_html(index, pack_family(cfg, models)))
     log(f"explain: {len(index)} case review packs -> {packs_dir}")
-
     if track:
-        from secondlook import tracking
-
-        metrics = {
-            f"{kind}.{family}.{k}": v
-            for kind, table in (("fidelity", fid), ("stability", stab), ("explain", summary))
-            for family, values in table.items()
-            for k, v in values.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-        tracking.log_stage_run(
-            "explain",
-            params={"explain": cfg},
-            metrics=metrics,
-            artifacts=[
-                out / "summary.json",
-                out / "fidelity.json",
-                out / "stability.json",
-                out / "global",
-            ],
-        )
+        _track(cfg, out, summary, fid, stab)
     return {"summary": summary, "fidelity": fid, "stability": stab, "packs": index}

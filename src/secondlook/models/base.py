@@ -61,17 +61,21 @@ def as_inputs(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in X.columns]
     if missing:
         raise ModelInputError(f"input column(s) missing: {', '.join(missing)}")
-    # one float64 block, filled column by column (a frame grown column by column costs more
-    # than the model it feeds)
-    block = np.empty((len(columns), len(X)), dtype=np.float64)
-    for i, c in enumerate(columns):
-        col = X[c]
-        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-            raise ModelInputError(f"input column `{c}` must be numeric, got {col.dtype}")
-        block[i] = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        if not np.isfinite(block[i]).all():
-            raise ModelInputError(f"input column `{c}` holds missing or infinite values")
-    return pd.DataFrame(block.T, index=X.index, columns=list(columns), copy=False)
+    repeated = [] if X.columns.is_unique else [c for c in columns if (X.columns == c).sum() > 1]
+    if repeated:
+        raise ModelInputError(f"input column `{repeated[0]}` appears more than once")
+    # the checks per column, then one conversion of the whole block: a column-by-column copy
+    # costs about 30 ms for 87 inputs whatever the rows, most of explaining a small chunk
+    block = X[list(columns)]
+    for c, dtype in zip(columns, block.dtypes, strict=True):
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            raise ModelInputError(f"input column `{c}` must be numeric, got {dtype}")
+    values = block.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    finite = np.isfinite(values).all(axis=0)
+    if not finite.all():
+        bad = columns[int(np.flatnonzero(~finite)[0])]
+        raise ModelInputError(f"input column `{bad}` holds missing or infinite values")
+    return pd.DataFrame(values, index=X.index, columns=list(columns), copy=False)
 
 
 def check_binary(y: npt.ArrayLike) -> npt.NDArray[np.int64]:

@@ -55,6 +55,9 @@ class ChunkSettings:
         Whether to explain the scores (``False`` leaves the reason columns empty).
     as_of
         The cohort's extract date: referrals dated after it are rejected (``future_date``).
+    reference
+        What the reasons are measured against: (input, value) pairs of the model's clean-record
+        reference (``explain.reference: clean_record``), or ``None`` for the training mean.
     """
 
     start: pd.Timestamp | None
@@ -66,6 +69,7 @@ class ChunkSettings:
     catalogue_version: str
     reasons: bool = True
     as_of: pd.Timestamp | None = None
+    reference: tuple[tuple[str, float], ...] | None = None
 
 
 #: the schema metadata key of a chunk's result holding what it counted but did not output
@@ -139,13 +143,16 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def _reasons(
-    model: CalibratedModel, X: pd.DataFrame, k: int
+    model: CalibratedModel,
+    X: pd.DataFrame,
+    k: int,
+    reference: tuple[tuple[str, float], ...] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per rank: each row's reason feature, sentence and contribution (as ``top_reasons``)."""
-    from secondlook.explain import explain_model
-    from secondlook.explain.reasons import top_reason_columns
+    from secondlook.explain.scoring import reason_columns
 
-    return top_reason_columns(explain_model(model, X), k)
+    ref = None if reference is None else pd.Series(dict(reference), dtype=np.float64)
+    return reason_columns(model, X, k, ref)
 
 
 def _group_inputs(features: pd.DataFrame, people: pd.DataFrame, inputs: list[str]) -> None:
@@ -294,7 +301,7 @@ def _scores(
         probability[scored], probability_low[scored], probability_high[scored] = point, low, high
         flag[scored] = margin >= model.margin_threshold_
         if settings.reasons:
-            ranks = _reasons(model, features, settings.top_k)
+            ranks = _reasons(model, features, settings.top_k, settings.reference)
             for i, (feature, sentence, contribution) in enumerate(ranks, start=1):
                 reason_cols[f"reason_{i}_feature"][scored] = feature
                 reason_cols[f"reason_{i}_sentence"][scored] = sentence

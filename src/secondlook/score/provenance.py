@@ -128,6 +128,14 @@ def build_manifest(
             "top_k": settings.top_k,
             "decision_points": "decisions" if "decisions" in counts else "referrals",
             "reasons": chunk_settings.reasons,
+            # explain.reference: the clean record stored with the model, or the training mean
+            "reasons_measured_against": (
+                None
+                if not chunk_settings.reasons
+                else "mean"
+                if chunk_settings.reference is None
+                else "clean_record"
+            ),
             "as_of": day(chunk_settings.as_of),
             "chunks": n_chunks,
         },

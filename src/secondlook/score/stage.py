@@ -43,9 +43,9 @@ from secondlook.schema import TableError
 from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
 from secondlook.score.cohort_view import check_view
 from secondlook.score.engine import ChunkSettings
-from secondlook.score.errors import ScoreError
+from secondlook.score.errors import ModelLoadError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
-from secondlook.score.model import resolve_model
+from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import build_manifest, code_version, host
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
 from secondlook.score.validate import history_failures
@@ -62,6 +62,19 @@ def manifest_path(out: Path) -> Path:
 
 def _timestamp(value: dt.date | None) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
+
+
+def _reference(bundle: ModelBundle, reference: str) -> pd.Series | None:
+    """The model's stored clean-record reference (None for ``mean``); a refusal names it."""
+    from secondlook.errors import ModelFileError
+    from secondlook.explain.scoring import saved_reference
+
+    try:
+        return saved_reference(
+            bundle.metadata, bundle.model.inputs, reference, source=f"model {bundle.source}"
+        )
+    except ModelFileError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def run_score(
@@ -82,6 +95,7 @@ def run_score(
     workers: int | None = None,
     as_of: dt.date | None = None,
     delimiter: str | None = None,
+    reference: str = "clean_record",
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
     """Score every referral of a cohort's window and write the output and its manifest.
@@ -125,6 +139,9 @@ def run_score(
         birth month more than ten months after it.
     delimiter
         The separator of CSV tables (default: found from each header line).
+    reference
+        ``explain.reference``: reasons against the model's stored clean record (as in the
+        case review packs) or, ``mean``, the training mean.
     log
         Where the summary line goes.
 
@@ -140,15 +157,15 @@ def run_score(
     """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    out = Path(out)
-    if out.suffix != ".parquet":
+    if (out := Path(out)).suffix != ".parquet":
         raise ScoreError(f"--out must name a .parquet file, got {out}")
-    engine = engine or settings.engine
-    window = _window(settings, start, end)
+    engine, window = engine or settings.engine, _window(settings, start, end)
     bundle = resolve_model(model)
     sources = open_cohort(cohort, delimiter=delimiter)
     check_view(Path(cohort), bundle.metadata, sources)
-    chunk_settings = _chunk_settings(settings, bundle, window, as_of, reasons)
+    chunk_settings = _chunk_settings(
+        settings, bundle, window, as_of, reasons, _reference(bundle, reference) if reasons else None
+    )
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
     how = _How(engine, client, scheduler, workers)
@@ -178,11 +195,16 @@ def run_score(
         write_json(manifest or manifest_path(out), doc)
     finally:
         _clean_up(how.own, work, None if published else tmp_out)
-    log(
+    log(_summary_line(stats, seconds, engine, out))
+    return doc
+
+
+def _summary_line(stats: dict[str, Any], seconds: float, engine: str, out: Path) -> str:
+    """The one line a scoring run prints: counts, time, engine and output."""
+    return (
         f"score: {stats['rows']} referrals ({stats['scored']} scored, {stats['flagged']} "
         f"flagged, {stats['rejected']} rejected) in {seconds:.1f}s with {engine} -> {out}"
     )
-    return doc
 
 
 @dataclass
@@ -223,8 +245,10 @@ def _chunk_settings(
     window: tuple[pd.Timestamp | None, pd.Timestamp | None],
     as_of: dt.date | None,
     reasons: bool,
+    reference: pd.Series | None = None,
 ) -> ChunkSettings:
-    """What every chunk needs: the window, the model, the extract date (default today, UTC)."""
+    """What every chunk needs: the window, the model, the extract date (default today, UTC),
+    and what the reasons are measured against (None: the training mean)."""
     as_of = as_of if as_of is not None else dt.datetime.now(dt.UTC).date()
     return ChunkSettings(
         start=window[0],
@@ -236,6 +260,9 @@ def _chunk_settings(
         catalogue_version=catalogue_version(),
         reasons=reasons,
         as_of=pd.Timestamp(as_of),
+        reference=None
+        if reference is None
+        else tuple((str(k), float(v)) for k, v in reference.items()),
     )
 
 
