@@ -33,11 +33,13 @@ from secondlook.report.fmt import (
     fmt_interval,
     fmt_level,
     fmt_num,
+    fmt_points,
     fmt_share,
     row_iv,
 )
 from secondlook.report.headlines import fairness_headline, practice_sentence, seed_case_sentences
 from secondlook.report.inputs import ReportInputs
+from secondlook.report.labels import plain, price_sentence
 from secondlook.report.model import (
     Calibration,
     Capacity,
@@ -112,11 +114,13 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
         ),
     ]
     for key, (name, what) in texts.PRACTICE_FAILURES.items():
-        brows.append((name, what, f"{key} = {practice.get(key, 'n/a')}"))
+        brows.append((name, what, str(practice.get(key, "n/a"))))
     biases = Table(
         caption="Biases and practice failure modes planted on purpose (each can be switched off)",
         columns=("planted", "what it does", "setting in this run"),
         rows=tuple(brows),
+        note="Each setting is a parameter in params.yaml: the biases under synth, bias; the "
+        "failure modes under synth, practice (section 14 lists every parameter by name).",
     )
     return World(
         counts=counts,
@@ -143,7 +147,7 @@ def _labels(
         m = by.get(label, {}).get(candidate, {})
         rows.append(
             (
-                label,
+                plain(label),
                 meaning,
                 fmt_share(prev.get(label), 1),
                 row_iv(m, "auroc") if m else "not computed",
@@ -386,9 +390,7 @@ def _practice(inp: ReportInputs, root: Path | None) -> Practice:
                 fmt_interval(r["recall"], r["recall_lo"], r["recall_hi"], share=True),
                 "—"
                 if who == "practice"
-                else fmt_interval(
-                    r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"], share=True
-                ),
+                else fmt_points(r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"]),
             )
         )
     return Practice(
@@ -398,7 +400,7 @@ def _practice(inp: ReportInputs, root: Path | None) -> Practice:
             columns=("who", "reached", "recall", "difference from practice"),
             rows=tuple(rows),
             note="Difference from practice is in percentage points with a paired bootstrap "
-            "interval; an interval that covers 0% means no measurable difference.",
+            "interval; an interval that covers 0 means no measurable difference.",
         ),
     )
 
@@ -471,12 +473,7 @@ def _summary(
         pts.append(practice_text)
     price = metrics.get("price_of_interpretability")
     if price:
-        pts.append(
-            f"The black-box reference differs from the candidate by "
-            f"{fmt_interval(price.get('gbm_minus_family'), price.get('lo'), price.get('hi'), digits=3)} "
-            f"in {str(price.get('metric', '')).upper()}: this is the price (or, if negative, "
-            "the gain) of a model whose reasons can be read."
-        )
+        pts.append(price_sentence(price))
     fair_text = fairness_headline(fairness_json, candidate) if fairness.available else None
     if fair_text:
         pts.append(fair_text)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from secondlook.evaluate.fairness import parity_verdict
+from secondlook.evaluate.fairness import GROUP_METRICS, parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
 from secondlook.report.fmt import (
@@ -23,11 +23,14 @@ from secondlook.report.fmt import (
     finite,
     fmt_interval,
     fmt_level,
+    fmt_num,
+    fmt_share,
     json_tables,
     png_file,
 )
 from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
+from secondlook.report.labels import GROUP_TEXT, plain
 from secondlook.report.model import (
     Explanations,
     Fairness,
@@ -89,19 +92,112 @@ _GROUP_METRICS = (
 )
 
 
+def _verdict(cell: Any) -> str | None:
+    """A cell's parity verdict ("inside", "outside", "uncertain"), None without a ratio."""
+    if not isinstance(cell, dict) or not finite(cell.get("ratio")):
+        return None
+    return str(cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi")))
+
+
+def suppressed_text(metric: str, min_cell: Any) -> str:
+    """What a suppressed cell reads: which count fell below the minimum.
+
+    Parameters
+    ----------
+    metric
+        ``n`` for a group's size, else a key of
+        :data:`secondlook.evaluate.fairness.GROUP_METRICS` (its kind of count decides).
+    min_cell
+        The fairness stage's ``min_cell``, or None when unknown.
+
+    Returns
+    -------
+    str
+    """
+    below = f"fewer than {min_cell}" if min_cell is not None else "too few"
+    kind = "n" if metric == "n" else GROUP_METRICS.get(metric, "two_by_two")
+    return {
+        "n": f"suppressed ({below} referrals)",
+        "both_classes": f"suppressed ({below} warranted, or not warranted)",
+    }.get(kind, f"suppressed ({below} in one of the four flagged/warranted counts)")
+
+
 def _groupcell(cell: Any, suppressed: str) -> str:
     if not isinstance(cell, dict):
         return suppressed if cell in (None, "suppressed") else str(cell)
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
-    ratio = cell.get("ratio")
-    if finite(ratio):
-        verdict = cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi"))
+    verdict = _verdict(cell)
+    if verdict is not None:
         mark = {
             "inside": ", inside the band",
             "outside": ", OUTSIDE the band",
             "uncertain": ", too uncertain to say",
-        }[str(verdict)]
-        text += f"; ratio {float(ratio):.2f}{mark}"  # type: ignore[arg-type]
+        }[verdict]
+        text += f"; ratio {float(cell['ratio']):.2f}{mark}"
+    return text
+
+
+def group_name(attribute: str, group: Any) -> str:
+    """A group as the report names it (``True`` of ``disability`` is "disability recorded")."""
+    return GROUP_TEXT.get(attribute, {}).get(str(group), str(group))
+
+
+def group_note(
+    attribute: str,
+    groups: Mapping[str, Mapping[str, Any]],
+    present: Iterable[tuple[str, str, bool]],
+    ci: float,
+    min_cell: Any = None,
+) -> str:
+    """The note under a by-group table, built from the same cells the table shows.
+
+    Parameters
+    ----------
+    attribute
+        The attribute the groups are of.
+    groups
+        ``by_group`` of ``fairness.json``: group -> metric -> cell.
+    present
+        (metric, column label, is a share) of the columns shown.
+    ci
+        Interval level.
+    min_cell
+        The suppression threshold, for the sentence on suppressed cells.
+
+    Returns
+    -------
+    str
+        Names every group whose ratio interval lies wholly outside the parity band, per column
+        (so the note can never contradict an "OUTSIDE" cell), and what "suppressed" means.
+    """
+    outside = []
+    for key, label, _ in present:
+        names = [
+            group_name(attribute, g)
+            for g, cells in groups.items()
+            if _verdict(cells.get(key)) == "outside"
+        ]
+        if names:
+            outside.append(f"{label}: {', '.join(names)}")
+    text = (
+        f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group, "
+        "and whether the ratio's whole interval lies inside or outside the parity band "
+        "(otherwise: too uncertain to say). "
+        + (
+            f"Groups whose whole interval lies outside the band — {'; '.join(outside)}."
+            if outside
+            else "No group's interval lies wholly outside the band."
+        )
+    )
+    if any(c == "suppressed" for cells in groups.values() for c in cells.values()):
+        below = f"fewer than {min_cell}" if min_cell is not None else "too few"
+        text += (
+            f" A rate is suppressed when one of the group's four counts — warranted and "
+            f"flagged, warranted and missed, flagged but not warranted, neither — has {below} "
+            "referrals (or when it is hidden with the next-smallest group, so that the small "
+            "count cannot be worked out from the totals); all of a group's rates are hidden "
+            "together, because any one of them with the group's size gives those counts back."
+        )
     return text
 
 
@@ -110,7 +206,7 @@ def _group_table(
     attribute: str,
     entry: Mapping[str, Any],
     against: str,
-    suppressed: str,
+    min_cell: Any,
     ci: float,
 ) -> Table:
     ref = str(entry.get("reference", ""))
@@ -118,9 +214,10 @@ def _group_table(
     present = [m for m in _GROUP_METRICS if any(m[0] in g for g in groups.values())]
     rows = []
     for group, cells in groups.items():
-        row = [f"{group} (reference)" if group == ref else str(group)]
+        name = group_name(attribute, group)
+        row = [f"{name} (reference)" if group == ref else name]
         n = cells.get("n")
-        row.append(suppressed if n in (None, "suppressed") else f"{int(n):,}")
+        row.append(suppressed_text("n", min_cell) if n in (None, "suppressed") else f"{int(n):,}")
         for key, _, share in present:
             c = cells.get(key)
             if not share and isinstance(c, dict):
@@ -128,22 +225,13 @@ def _group_table(
                 ratio = c.get("ratio")
                 row.append(txt + (f"; ratio {ratio:.2f}" if finite(ratio) else ""))
             else:
-                row.append(_groupcell(c, suppressed))
+                row.append(_groupcell(c, suppressed_text(key, min_cell)))
         rows.append(tuple(row))
-    outside = entry.get("groups_outside_band", {})
-    note = "; ".join(f"{m}: {', '.join(g)}" for m, g in outside.items() if g)
     return Table(
-        caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
+        caption=f"{family_name(family)} by {plain(attribute)}, against {plain(against)}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group, and whether "
-        "the ratio's whole interval lies inside or outside the parity band (otherwise: too "
-        "uncertain to say). "
-        + (
-            f"Groups whose whole interval lies outside the band — {note}."
-            if note
-            else "No group's interval lies wholly outside the band."
-        ),
+        note=group_note(attribute, groups, present, ci, min_cell),
     )
 
 
@@ -168,7 +256,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
     if isinstance(fams, dict) and fams:
         chosen = candidate if candidate in fams else next(iter(fams))
         for attribute, entry in fams[chosen].items():
-            tables.append(_group_table(chosen, attribute, entry, against, suppressed, ci))
+            tables.append(_group_table(chosen, attribute, entry, against, min_cell, ci))
         rows = []
         for fam, attrs in fams.items():
             for attribute, entry in attrs.items():
@@ -176,15 +264,18 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
                 rows.append(
                     (
                         family_name(fam),
-                        attribute.replace("_", " "),
-                        str(entry.get("reference", "")),
-                        *(", ".join(out.get(m, [])) or "none" for m in ("flag_rate", "tpr", "fpr")),
+                        plain(attribute),
+                        group_name(attribute, entry.get("reference", "")),
+                        *(
+                            ", ".join(group_name(attribute, g) for g in out.get(m, [])) or "none"
+                            for m in ("flag_rate", "tpr", "fpr")
+                        ),
                     )
                 )
         tables.append(
             Table(
                 caption=f"Every family: groups whose ratio's whole interval lies outside the parity band, "
-                f"against {against}",
+                f"against {plain(against)}",
                 columns=("model family", "attribute", "reference group", "flagged", "TPR", "FPR"),
                 rows=tuple(rows),
                 note="Suppressed groups are never listed here as inside or outside the band.",
@@ -252,11 +343,90 @@ def _importance_alt(csv: Path, family: str, kind: str) -> str:
 
 
 def spec_name(feature: str) -> str:
-    """A feature's plain-language description from the catalogue (its name if unknown)."""
+    """A feature's plain-language description from the catalogue (its name in words if unknown)."""
     try:
-        return f"{spec(feature).description} [{feature}]"
+        return str(spec(feature).description).rstrip(".")
     except (KeyError, ValueError):
-        return feature
+        return plain(feature)
+
+
+#: policy.json's settings in words
+_SETTINGS = {
+    "none": "no policy",
+    "guidance": "guidance policy",
+    "practice-blind": "practice-blind inputs",
+    "guidance+practice-blind": "both",
+}
+
+
+def policy_table(records: Any, source: str) -> Table:
+    """The table "what the policy costs and buys": a few key figures per family and setting.
+
+    Parameters
+    ----------
+    records
+        ``policy.json``: one record per (family, setting) with ``auprc_margin``,
+        ``sarah_recall``, ``john_recall``, ``control_*_flag_rate``, ``raised_all`` and
+        ``reasons_against_guidance`` (and one score and flag per seed decision, not shown).
+    source
+        Where the full table is (named in the note).
+
+    Returns
+    -------
+    Table
+        One row per family and setting, seven columns; the per-decision columns stay in the
+        file.
+    """
+    rows = []
+    recs = [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+    order = list(_SETTINGS)
+    recs.sort(
+        key=lambda r: (
+            str(r.get("family")),
+            order.index(r["setting"]) if r.get("setting") in order else len(order),
+        )
+    )
+    for r in recs:
+        controls = [
+            float(r[k])
+            for k in ("control_frequent_flag_rate", "control_deprived_flag_rate")
+            if finite(r.get(k))
+        ]
+        guidance = r.get("reasons_against_guidance")
+        rows.append(
+            (
+                family_name(str(r.get("family", ""))),
+                _SETTINGS.get(str(r.get("setting")), str(r.get("setting", ""))),
+                fmt_num(r.get("auprc_margin"), 3),
+                fmt_share(r.get("sarah_recall")),
+                fmt_share(r.get("john_recall")),
+                fmt_share(max(controls)) if controls else "not computed",
+                fmt_share(r.get("raised_all")),
+                f"{int(guidance):,}" if isinstance(guidance, int | float) else "not computed",
+            )
+        )
+    return Table(
+        caption="What the policy costs and buys: each family with no policy, under the guidance "
+        "policy on reasons, with practice-blind inputs, and with both",
+        columns=(
+            "model family",
+            "setting",
+            "AUPRC",
+            "Sarah-pattern recall",
+            "John-pattern recall",
+            "controls flagged",
+            "fidelity",
+            "reasons against guidance",
+        ),
+        rows=tuple(rows),
+        note="AUPRC: ranking quality against the truth. Pattern recall: share of the seed "
+        "patterns' variants flagged at their marked decisions. Controls flagged: the higher of "
+        "the two negative controls' flag rates (families often referred, and deprived families, "
+        "with no risk behind it). Fidelity: share of the reasons raising a score that are true "
+        "drivers. Reasons against guidance: top reasons, over the test referrals, that contradict "
+        f"safeguarding guidance. The full table, with each seed decision's score and flag, is in {source} "
+        "(and as a table in policy.md beside it).",
+    )
 
 
 def explanations_section(
@@ -288,6 +458,7 @@ def explanations_section(
                     f"{texts.PLOT_KINDS['dependence']}: {spec_name(feature)}, for "
                     f"{family_name(fam)}. Each dot is one referral."
                 )
+                title = f"{family_name(fam)}: dependence on “{spec_name(feature)}”"
             figs.append(Figure(title=title, alt=alt, src=png_file(png)))
     fidelity: list[Table] = []
     stability: list[Table] = []
@@ -305,12 +476,7 @@ def explanations_section(
             "decisions, share whose top reasons name the pattern, negative controls' flag rate",
         )
     if inp.policy is not None and inp.policy.is_file():
-        fidelity += json_tables(
-            read_json(inp.policy),
-            "What the policy costs and buys: every family under the guidance policy and "
-            "practice-blind inputs (AUPRC on the margin, pattern recall, control flag rate, "
-            "fidelity of the factors that raised the score, reasons against guidance)",
-        )
+        fidelity.append(policy_table(read_json(inp.policy), show_path(inp.policy, root)))
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")
         for name in ("fidelity.json", "stability.json")
