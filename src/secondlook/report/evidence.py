@@ -42,6 +42,7 @@ from secondlook.report.model import (
     SeedDecision,
     Table,
 )
+from secondlook.report.plots import FAMILY_LABELS
 
 __all__ = [
     "explanations_section",
@@ -99,7 +100,7 @@ def _verdict(cell: Any) -> str | None:
     return str(cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi")))
 
 
-def suppressed_text(metric: str, min_cell: Any) -> str:
+def suppressed_text(metric: str) -> str:
     """What a suppressed cell reads: which count fell below the minimum.
 
     Parameters
@@ -107,19 +108,17 @@ def suppressed_text(metric: str, min_cell: Any) -> str:
     metric
         ``n`` for a group's size, else a key of
         :data:`secondlook.evaluate.fairness.GROUP_METRICS` (its kind of count decides).
-    min_cell
-        The fairness stage's ``min_cell``, or None when unknown.
-
     Returns
     -------
     str
+        Which kind of count was small; the table's note (:func:`group_note`) says how small.
     """
-    below = f"fewer than {min_cell}" if min_cell is not None else "too few"
     kind = "n" if metric == "n" else GROUP_METRICS.get(metric, "two_by_two")
-    return {
-        "n": f"suppressed ({below} referrals)",
-        "both_classes": f"suppressed ({below} warranted, or not warranted)",
-    }.get(kind, f"suppressed ({below} in one of the four flagged/warranted counts)")
+    small = {
+        "n": "the group is small",
+        "both_classes": "its warranted or its not-warranted count is small",
+    }.get(kind, "a flagged/warranted count is small")
+    return f"suppressed: {small} (see the note)"
 
 
 def _groupcell(cell: Any, suppressed: str) -> str:
@@ -192,11 +191,13 @@ def group_note(
     if any(c == "suppressed" for cells in groups.values() for c in cells.values()):
         below = f"fewer than {min_cell}" if min_cell is not None else "too few"
         text += (
-            f" A rate is suppressed when one of the group's four counts — warranted and "
-            f"flagged, warranted and missed, flagged but not warranted, neither — has {below} "
-            "referrals (or when it is hidden with the next-smallest group, so that the small "
-            "count cannot be worked out from the totals); all of a group's rates are hidden "
-            "together, because any one of them with the group's size gives those counts back."
+            f" Suppressed: a group's rates are hidden when one of its four counts — warranted "
+            f"and flagged, warranted and missed, flagged but not warranted, neither — has "
+            f"{below} referrals, all together, because any one rate with the group's size gives "
+            f"those counts back; its AUROC when {below} of its referrals warranted escalation, or "
+            f"{below} did not; everything when the group has {below} referrals. When only one "
+            "group of an attribute is small, the next-smallest is hidden with it, so that the "
+            "small count cannot be worked out from the totals."
         )
     return text
 
@@ -217,7 +218,8 @@ def _group_table(
         name = group_name(attribute, group)
         row = [f"{name} (reference)" if group == ref else name]
         n = cells.get("n")
-        row.append(suppressed_text("n", min_cell) if n in (None, "suppressed") else f"{int(n):,}")
+        hidden_n = n in (None, "suppressed")
+        row.append(suppressed_text("n") if hidden_n else f"{int(n):,}")
         for key, _, share in present:
             c = cells.get(key)
             if not share and isinstance(c, dict):
@@ -225,7 +227,8 @@ def _group_table(
                 ratio = c.get("ratio")
                 row.append(txt + (f"; ratio {ratio:.2f}" if finite(ratio) else ""))
             else:
-                row.append(_groupcell(c, suppressed_text(key, min_cell)))
+                # a hidden size hides every cell of the group, whatever the cell's own counts
+                row.append(_groupcell(c, suppressed_text("n" if hidden_n else key)))
         rows.append(tuple(row))
     return Table(
         caption=f"{family_name(family)} by {plain(attribute)}, against {plain(against)}",
@@ -380,9 +383,10 @@ def policy_table(records: Any, source: str) -> Table:
     rows = []
     recs = [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
     order = list(_SETTINGS)
+    families = list(FAMILY_LABELS)
     recs.sort(
         key=lambda r: (
-            str(r.get("family")),
+            families.index(r["family"]) if r.get("family") in families else len(families),
             order.index(r["setting"]) if r.get("setting") in order else len(order),
         )
     )

@@ -38,13 +38,19 @@ PUBLISHED_SOURCES = (
 _PRODUCED_BY = "dvc repro sweep-observability (or `secondlook sweep <design>`)"
 
 
+def _num(x: Any, digits: int) -> str:
+    """``fmt_num``, with thousands separated when there are no decimals (12,195)."""
+    text = fmt_num(x, digits)
+    return f"{float(x):,.0f}" if digits == 0 and text != "not computed" else text
+
+
 def _mean_cell(stats: Mapping[str, Any], digits: int) -> str:
     mean, se = stats.get("mean"), stats.get("mcse")
     if mean is None:
         return "not computed"
-    text = fmt_num(mean, digits)
+    text = _num(mean, digits)
     if se is not None:
-        text += f" ± {fmt_num(1.96 * float(se), digits)}"
+        text += f" ± {_num(1.96 * float(se), digits)}"
     return text
 
 
@@ -114,7 +120,7 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
             continue
         cells = [_mean_cell(entry.get(s, {}), digits) for s in scenarios]
         span = entry.get("range") or [None, None]
-        rows.append((label, *cells, f"{fmt_num(span[0], digits)} to {fmt_num(span[1], digits)}"))
+        rows.append((label, *cells, f"{_num(span[0], digits)} to {_num(span[1], digits)}"))
     seeds = data.get("seeds", [])
     table = Table(
         caption=f"Each figure by scenario: mean over {len(seeds)} worlds ± 1.96 Monte Carlo "
@@ -165,7 +171,7 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
                 alt=f"Forest plot: {label}, one row per scenario "
                 f"({', '.join(plain(s) for s in scenarios)}), each world a dot, the mean a "
                 f"square with its Monte Carlo interval; the scenario means run from "
-                f"{fmt_num(span[0], digits)} to {fmt_num(span[1], digits)}.",
+                f"{_num(span[0], digits)} to {_num(span[1], digits)}.",
                 src=_forest_png(worlds, name, scenarios, png),
             )
         )
