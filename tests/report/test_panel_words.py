@@ -55,7 +55,7 @@ def test_suppressed_cells_say_which_count_was_small() -> None:
     rows = {r[0]: r for r in t.rows}
     assert rows["9"][1] == "400"
     assert rows["9"][2] == suppressed_text("flag_rate")
-    assert "flagged/warranted count is small" in rows["9"][2]
+    assert "count of flagged or warranted referrals is small" in rows["9"][2]
     # a hidden size hides the whole group, and says so in every cell
     assert set(rows["10"][1:]) == {suppressed_text("n")}
     assert "group is small" in rows["10"][1]

@@ -117,7 +117,7 @@ def suppressed_text(metric: str) -> str:
     small = {
         "n": "the group is small",
         "both_classes": "its warranted or its not-warranted count is small",
-    }.get(kind, "a flagged/warranted count is small")
+    }.get(kind, "a count of flagged or warranted referrals is small")
     return f"suppressed: {small} (see the note)"
 
 

@@ -74,7 +74,7 @@ def cell(x: Any, none_text: str, key: str = "") -> str:
         return none_text
     if isinstance(x, bool):
         return "yes" if x else "no"
-    if isinstance(x, float) and key in COUNT_KEYS and x.is_integer():
+    if isinstance(x, int | float) and key in COUNT_KEYS and float(x).is_integer():
         return f"{int(x):,}"
     if isinstance(x, float):
         return fmt_num(x, 3) if math.isfinite(x) else none_text

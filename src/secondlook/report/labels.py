@@ -60,16 +60,16 @@ KEY_TEXT: dict[str, str] = {
     "reference": "compared with",
     "rows": "referrals explained",
     # explanations/fidelity.json
-    "ceiling_factors_seen": "hidden factors the best-possible model saw",
-    "ceiling_raised_all": "best possible: reasons raising the score that are true drivers",
-    "ceiling_raised_observable": "best possible: the same, drivers a record can show",
+    "ceiling_factors_seen": "hidden factors the best model saw",
+    "ceiling_raised_all": "best possible (all drivers)",
+    "ceiling_raised_observable": "best possible (recordable drivers)",
     "n_decisions": "decisions",
-    "raised_all": "reasons raising the score that are true drivers",
-    "raised_observable": "the same, counting drivers a record can show",
-    "spearman": "rank agreement with the truth (Spearman)",
-    "top_k": "reasons compared per decision",
-    "top_k_exact": "top reasons exactly the true top drivers",
-    "top_k_overlap": "top reasons overlapping the true top drivers",
+    "raised_all": "raising reasons that are true drivers",
+    "raised_observable": "the same, recordable drivers only",
+    "spearman": "rank agreement (Spearman)",
+    "top_k": "reasons per decision",
+    "top_k_exact": "top reasons exactly the true ones",
+    "top_k_overlap": "top reasons among the true ones",
     # explanations/stability.json
     "kendall_tau_mean": "agreement of the reason order across refits (mean Kendall's tau)",
     "kendall_tau_min": "agreement of the reason order across refits (lowest)",
@@ -113,7 +113,17 @@ GROUP_TEXT: dict[str, dict[str, str]] = {
 
 #: keys whose values are counts (shown without decimals)
 COUNT_KEYS = frozenset(
-    {"ceiling_factors_seen", "n_decisions", "top_k", "n_boot", "n_rows", "rows", "n_inputs"}
+    {
+        "ceiling_factors_seen",
+        "decisions_with_reason_against_guidance",
+        "n_decisions",
+        "n_boot",
+        "n_inputs",
+        "n_rows",
+        "reasons_against_guidance",
+        "rows",
+        "top_k",
+    }
 )
 
 
