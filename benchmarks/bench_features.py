@@ -1,6 +1,6 @@
 """Time the project's feature builder against fast DuckDB formulations of the same table.
 
-Usage::
+Usage (from the project's top folder)::
 
     .venv/bin/python benchmarks/bench_features.py [--households 25000 100000] [--repeat 5]
         [--yardstick ../shared/benchmarks]
@@ -8,15 +8,17 @@ Usage::
 Builds the seeded random world of ``tests/features/feature_worlds.py`` (seed 2024, 40 events
 per household; 25,000 households hold about a million events), checks that every
 implementation gives exactly the builder's table, then times them alternately (a warm-up, then
-``repeat`` rounds, the order reversed every other round) and prints the median wall time, the
-median CPU time of this process (all threads), the peak memory each added, the machine's load,
-and the ratio builder / DuckDB for each baseline (target: <= 1.0):
+``repeat`` rounds, the order reversed every other round) and prints, per implementation, the
+median wall time, the median CPU time of this process (all threads), the median peak RSS of the
+process during a call and how much that is above its RSS when the call started (both sampled
+every 20 ms, the same way for every implementation), the machine's load, and the ratio
+builder / DuckDB for each baseline (target: <= 1.0):
 
-* ``duckdb_fast.py``: this project's fast DuckDB formulation (running totals read at each
-  window bound, packed counters); DuckDB on its default threads (all cores);
-* the yardstick ``duck_features.py`` of the shared benchmarks folder, when ``--yardstick``
-  names it (it is not part of this project): the fastest DuckDB formulation known when the
-  issue was filed.
+* the yardstick ``duck_features.py`` of the issue's shared benchmarks folder (not part of this
+  project; skipped when absent): the fastest DuckDB formulation known, the baseline to beat;
+* ``duckdb_fast.py``: this project's own fast DuckDB formulation (running totals read at each
+  window bound, packed counters); DuckDB on its default threads (all cores). It is slower than
+  the yardstick (see the README's Performance section).
 
 The builder runs on its default threads too (the cores this process may use). Timings on a
 shared machine are noisy: read the ratios of one run, taken round by round on the same load.
@@ -60,8 +62,10 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(fn: Callable[[], pd.DataFrame]) -> tuple[float, float, int, pd.DataFrame]:
-    """Wall seconds, CPU seconds, peak RSS above the start (bytes, sampled) and the result."""
+def _run(fn: Callable[[], pd.DataFrame]) -> tuple[float, float, int, int, pd.DataFrame]:
+    """Wall seconds, CPU seconds, the process's peak RSS during the call and that peak above
+    the RSS at its start (bytes, sampled every 20 ms; the same for every implementation), and
+    the result."""
     me = psutil.Process()
     start = me.memory_info().rss
     peak = [start]
@@ -79,7 +83,8 @@ def _run(fn: Callable[[], pd.DataFrame]) -> tuple[float, float, int, pd.DataFram
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     stop.set()
     sampler.join()
-    return wall, cpu, max(peak[0], me.memory_info().rss) - start, out
+    top = max(peak[0], me.memory_info().rss)
+    return wall, cpu, top, top - start, out
 
 
 def identical(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
@@ -106,16 +111,18 @@ def bench(tables: Tables, baselines: dict[str, Callable[..., pd.DataFrame]], rep
             raise SystemExit(f"{name} disagrees with build_features on {bad[:10]}")
     walls: dict[str, list[float]] = {k: [] for k in impls}
     cpus: dict[str, list[float]] = {k: [] for k in impls}
-    peaks: dict[str, int] = dict.fromkeys(impls, 0)
+    peaks: dict[str, list[int]] = {k: [] for k in impls}
+    added: dict[str, list[int]] = {k: [] for k in impls}
     loads = [load_avg()]
     for r in range(repeat):
         for name in list(impls) if r % 2 == 0 else list(impls)[::-1]:
-            wall, cpu, peak, out = _run(impls[name])
+            wall, cpu, peak, above, out = _run(impls[name])
             if identical(reference, out):  # every timed run is checked, not only the first
                 raise SystemExit(f"{name} disagreed with build_features in round {r}")
             walls[name].append(wall)
             cpus[name].append(cpu)
-            peaks[name] = max(peaks[name], peak)
+            peaks[name].append(peak)
+            added[name].append(above)
             del out
         loads.append(load_avg())
     med = {k: statistics.median(v) for k, v in walls.items()}
@@ -127,7 +134,9 @@ def bench(tables: Tables, baselines: dict[str, Callable[..., pd.DataFrame]], rep
         )
         print(
             f"  {name:<16} median {med[name]:6.2f} s (min {min(walls[name]):.2f}), "
-            f"CPU {statistics.median(cpus[name]):6.2f} s, peak +{peaks[name] / 2**20:,.0f} MiB{ratio}"
+            f"CPU {statistics.median(cpus[name]):6.2f} s, peak RSS "
+            f"{statistics.median(peaks[name]) / 2**20:,.0f} MiB "
+            f"(+{statistics.median(added[name]) / 2**20:,.0f} above its start){ratio}"
         )
     print(
         f"  outputs identical on every run; load averages (1/5/15 min) per round: {' | '.join(loads)}"
@@ -142,14 +151,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument(
-        "--yardstick", type=Path, default=None, help="folder holding duck_features.py (optional)"
+        "--yardstick",
+        type=Path,
+        default=Path("../shared/benchmarks"),
+        help="folder holding the issue's duck_features.py (default: ../shared/benchmarks from "
+        "the project's top folder; skipped when absent)",
     )
     args = parser.parse_args(argv)
 
     worlds = _load(HERE.parent / "tests" / "features" / "feature_worlds.py", "feature_worlds")
     fast = _load(HERE / "duckdb_fast.py", "duckdb_fast")
     baselines: dict[str, Callable[..., pd.DataFrame]] = {"duckdb_fast": fast.duckdb_features}
-    if args.yardstick is not None:
+    if (args.yardstick / "duck_features.py").is_file():
         yardstick = _load(args.yardstick / "duck_features.py", "duck_features")
         baselines["yardstick"] = yardstick.duck_features
     print(f"cores: {len(os.sched_getaffinity(0))}; load average at start: {load_avg()}")

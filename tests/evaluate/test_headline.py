@@ -15,6 +15,7 @@ from secondlook.evaluate.headline import (
     parity_verdict,
     round_sig,
     run_headline,
+    terminal_figures,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,15 +143,55 @@ def test_run_headline_writes_the_file_and_names_a_missing_input(tmp_path):
     expl = tmp_path / "explanations"
     expl.mkdir()
     (expl / "summary.json").write_text(json.dumps({"ebm": {"additivity_max_error": 8.9e-15}}))
-    out = tmp_path / "headline.json"
+    out, details = tmp_path / "headline.json", tmp_path / "headline-families.json"
     content = run_headline(
-        tmp_path / "metrics.json", out, fairness=tmp_path / "fairness.json", explanations=expl
+        tmp_path / "metrics.json",
+        out,
+        fairness=tmp_path / "fairness.json",
+        explanations=expl,
+        details=details,
     )
-    assert json.loads(out.read_text()) == content
+    assert json.loads(details.read_text()) == content
+    assert json.loads(out.read_text()) == terminal_figures(content)
     assert content["families"]["ebm"]["explanations"] == {"additivity_max_error": 0.0}
+    # byte-identical on a rerun
+    first = out.read_bytes(), details.read_bytes()
+    run_headline(tmp_path / "metrics.json", out, fairness=tmp_path / "fairness.json",
+                 explanations=expl, details=details)  # fmt: skip
+    assert (out.read_bytes(), details.read_bytes()) == first
     with pytest.raises(FileNotFoundError, match="nope.json"):
         run_headline(tmp_path / "nope.json", tmp_path / "other.json")
     assert not (tmp_path / "other.json").exists()
+
+
+def _dvc_show_width(path: str, figures: dict) -> int:
+    """The width of ``dvc metrics show``'s lines for one flat file: a column per key, each as
+    wide as its header or its value (rounded to 5 decimals, DVC's default), two spaces apart."""
+    cells = [(path, "Path")]
+    for k, v in figures.items():
+        text = f"{round(v, 5)}" if isinstance(v, float) else str(v)
+        cells.append((text, k))
+    return sum(max(len(a), len(b)) for a, b in cells) + 2 * (len(cells) - 1)
+
+
+def test_terminal_figures_are_the_candidates_on_one_line():
+    m = _metrics()
+    m["families"]["logreg"]["auroc"] = 0.7654321
+    m["best_interpretable"] = "logreg"
+    m["practice"]["logreg"]["recall"] = 0.93
+    h = headline(m, _fairness())
+    t = terminal_figures(h)
+    assert t["candidate"] == "logreg"
+    assert t["auroc"] == 0.765432
+    assert t["lead_over_practice"] == pytest.approx(0.93 - 0.63)
+    assert t["price"] == 0.0123
+    assert t["max_disparity"] == 0.4  # logreg's planted largest disparity (g4 tpr)
+    assert count_numbers(t) <= 8
+    assert _dvc_show_width("reports/headline.json", t) <= 120
+    # no disparity surely outside the band: the ratio reads as parity, not as missing
+    assert terminal_figures(headline(_metrics(), _fairness()))["candidate"] == "ebm"
+    m["best_interpretable"] = "gbm"
+    assert terminal_figures(headline(m, _fairness()))["max_disparity"] == 1.0
 
 
 def test_dvc_declares_the_headline_not_the_full_tables_as_metrics():
@@ -160,7 +201,7 @@ def test_dvc_declares_the_headline_not_the_full_tables_as_metrics():
         body = stage.get("do", stage)
         for entry in body.get("metrics", []):
             declared += list(entry) if isinstance(entry, dict) else [entry]
-    assert "reports/headline.json" in declared
+    assert declared == ["reports/headline.json"]  # one file: `dvc metrics show` is one line
     full_tables = {
         "reports/metrics.json",
         "reports/fairness.json",

@@ -156,3 +156,21 @@ def test_missing_headline_label_is_named(models, world, eval_cfg):
     test = world["test"].drop(columns=[LABEL])
     with pytest.raises(ValueError, match=LABEL):
         evaluate_models(models, test, eval_cfg, train_label="warrants_escalation")
+
+
+def test_calibration_frame_carries_the_interval_per_bin() -> None:
+    from secondlook.evaluate.curves import calibration_frame
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.01, 0.9, 400)
+    y = rng.random(400) < p
+    low, high = p - 0.02, p + 0.03
+    frame = calibration_frame(y, p, 5, low, high)
+    assert list(frame.columns) == [
+        "bin", "mean_predicted", "observed_rate", "count", "mean_low", "mean_high"
+    ]  # fmt: skip
+    np.testing.assert_allclose(frame["mean_low"], frame["mean_predicted"] - 0.02, atol=1e-12)
+    np.testing.assert_allclose(frame["mean_high"], frame["mean_predicted"] + 0.03, atol=1e-12)
+    # no interval (isotonic, sigmoid give NaN): the columns are left out
+    nan = np.full(400, np.nan)
+    assert "mean_low" not in calibration_frame(y, p, 5, nan, nan).columns

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from secondlook.report import SECTION_IDS, ReportInputs, build_report, run_report
+from secondlook.report.groups import group_label
 from secondlook.report.stage import git_commit
 from tests.report.conftest import ARTIFACTS, REPO
 from tests.report.helpers import (
@@ -21,6 +22,7 @@ from tests.report.helpers import (
     browser_or_skip,
     check_page,
 )
+from tests.support.pdf import pdf_text, printed_gaps
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +61,8 @@ def test_suppressed_cells_are_words_never_numbers(inputs: ReportInputs) -> None:
         for attribute, entry in attributes.items():
             table = next(t for c, t in shown.items() if f"by {attribute.replace('_', ' ')}" in c)
             for group, cells in entry["by_group"].items():
-                row = next(r for r in table.rows if r[0].split(" (")[0] == group)
+                name = group_label(attribute, group)  # groups are shown in words
+                row = next(r for r in table.rows if r[0].removesuffix(" (reference)") == name)
                 if cells["n"] == "suppressed":
                     assert row[1].startswith("suppressed")
                 for metric, cell in cells.items():
@@ -101,8 +104,12 @@ def test_report_and_every_pack_in_a_real_browser(full_html: Path) -> None:
     assert [h for h in check.headings if h[0] == 1] == [(1, check.title)]
     assert (ARTIFACTS / "ethics-panel.png").stat().st_size > 50_000
     assert (ARTIFACTS / "ethics-panel.pdf").read_bytes()[:4] == b"%PDF"
-    # printed, no table loses a column off the page (the fairness tables once lost two)
+    # printed, no table loses a column off the page (the fairness tables once lost two), and
+    # the PDF's own text has every heading, caption and column header, and no code marks
     assert check.print_overflow == []
+    assert printed_gaps(full_html.read_text(), ARTIFACTS / "ethics-panel.pdf") == []
+    printed = pdf_text(ARTIFACTS / "ethics-panel.pdf")
+    assert "`" not in printed and "f(x)" not in printed and "E[f(X)]" not in printed
     packs = sorted({h for h in check.links if h.startswith("case-reviews/")})
     assert packs
     for href in packs:

@@ -6,7 +6,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from secondlook.report.evidence import _group_table, group_note, policy_table, suppressed_text
+from secondlook.report.evidence import _group_table, group_note, suppressed_text
+from secondlook.report.explain_tables import policy_table
 from secondlook.report.fmt import fmt_points, json_tables
 from secondlook.report.labels import price_sentence
 from secondlook.report.model import Table
@@ -40,9 +41,9 @@ def _entry() -> dict[str, Any]:
 def test_note_names_every_outside_cell_of_its_table() -> None:
     t = _group_table("ebm", "deprivation_quintile", _entry(), "warrants_escalation", 10, 0.95)
     outside_cells = [(r[0], c) for r in t.rows for c in r if "OUTSIDE" in c]
-    assert outside_cells and outside_cells[0][0] == "5"
+    assert outside_cells and outside_cells[0][0] == "quintile 5"
     assert "No group's interval lies wholly outside the band" not in (t.note or "")
-    assert "warranted: missed (FNR): 5" in (t.note or "")
+    assert "warranted: missed (FNR): quintile 5" in (t.note or "")
     # and a table with no OUTSIDE cell says so
     clean = _entry()
     clean["by_group"]["5"]["fnr"] = _cell(0.2, 1.0, 0.9, 1.1)
@@ -53,12 +54,12 @@ def test_note_names_every_outside_cell_of_its_table() -> None:
 def test_suppressed_cells_say_which_count_was_small() -> None:
     t = _group_table("ebm", "deprivation_quintile", _entry(), "warrants_escalation", 10, 0.95)
     rows = {r[0]: r for r in t.rows}
-    assert rows["9"][1] == "400"
-    assert rows["9"][2] == suppressed_text("flag_rate")
-    assert "count of flagged or warranted referrals is small" in rows["9"][2]
+    assert rows["quintile 9"][1] == "400"
+    assert rows["quintile 9"][2] == suppressed_text("flag_rate")
+    assert "count of flagged or warranted referrals is small" in rows["quintile 9"][2]
     # a hidden size hides the whole group, and says so in every cell
-    assert set(rows["10"][1:]) == {suppressed_text("n")}
-    assert "group is small" in rows["10"][1]
+    assert set(rows["quintile 10"][1:]) == {suppressed_text("n")}
+    assert "group is small" in rows["quintile 10"][1]
     assert "fewer than 10" in (t.note or "") and "warranted and flagged" in (t.note or "")
     assert "AUROC" not in suppressed_text("flag_rate")
     assert "warranted" in suppressed_text("auroc")
@@ -99,15 +100,14 @@ def test_policy_table_is_a_few_key_columns() -> None:
         _policy_record(f, s, i)
         for i, (s, f) in enumerate((s, f) for s in settings for f in ("gbm", "rules", "ebm"))
     ]
-    t = policy_table(records, "reports/policy.json")
-    assert len(t.columns) == 8 and len(t.rows) == 12
-    assert [r[0] for r in t.rows[:4]] == ["rules (checklist)"] * 4  # families in house order
-    assert [r[1] for r in t.rows[:4]] == [
-        "no policy", "guidance policy", "practice-blind inputs", "both"
-    ]  # fmt: skip
-    assert t.rows[0][5] == "5%"  # the higher control flag rate
-    assert "2,318" in {r[7] for r in t.rows}
-    assert "reports/policy.json" in (t.note or "")
+    t = policy_table(records)
+    assert t is not None
+    assert len(t.columns) == 9 and len(t.rows) == 12
+    assert [r[0] for r in t.rows[:4]] == ["no policy"] * 3 + ["guidance policy"]
+    assert t.rows[0][1] == "gbm (black-box reference)"
+    col = dict(zip(t.columns, t.rows[0], strict=True))
+    assert col["controls flagged"] == "5%"  # the higher of the two control flag rates
+    assert col["fidelity"] == "50%" and col["AUPRC"] == "0.700"
     # the generic layout would have had a column per seed decision
     assert len(json_tables(records, "x")[0].columns) > 30
 

@@ -24,6 +24,7 @@ from tests.report.helpers import (
     check_page,
     code_names,
 )
+from tests.support.pdf import pdf_text, printed_gaps
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +163,23 @@ def test_printed_report_loses_no_column(toy_html: Path, tmp_path: Path) -> None:
     check = check_page(toy_html, pdf=tmp_path / "report.pdf", chromium=binary)
     assert (tmp_path / "report.pdf").read_bytes()[:4] == b"%PDF"
     assert check.print_overflow == []
-    # the check can fail: a table of unbreakable cells wider than A4 is caught
+    # the PDF's own text: every heading, caption and column header printed; no code marks
+    assert printed_gaps(toy_html.read_text(), tmp_path / "report.pdf") == []
+    text = pdf_text(tmp_path / "report.pdf")
+    assert "6. Calibration" in text and "`" not in text and "f(x)" not in text
+    # the checks can fail: a table of unbreakable cells wider than A4 is caught, and the
+    # PDF's text lacks the column headers printed beyond the page's edge
     wide = tmp_path / "wide.html"
+    heads = "".join(f"<th scope='col'>column{i}</th>" for i in range(12))
     cells = "".join(f"<td>{'x' * 40}{i}</td>" for i in range(12))
     wide.write_text(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>w</title>'
         "<style>td{white-space:nowrap}</style></head><body><table><caption>too wide</caption>"
-        f"<tr><th scope='col'>a</th></tr><tr>{cells}</tr></table></body></html>"
+        f"<thead><tr>{heads}</tr></thead><tr>{cells}</tr></table></body></html>"
     )
     caught = check_page(wide, pdf=tmp_path / "wide.pdf", chromium=binary)
     assert [t["caption"] for t in caught.print_overflow] == ["too wide"]
     assert caught.print_overflow[0]["cellsBeyondPage"] > 0
+    lost = printed_gaps(wide.read_text(), tmp_path / "wide.pdf")
+    assert "column: too wide › column11" in lost
+    assert "column: too wide › column0" not in lost

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from secondlook.score import run_score
-from secondlook.score.engine import local_cluster
+from secondlook.score.runners import local_cluster
 
 from .conftest import score_params
 

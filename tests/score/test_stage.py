@@ -13,7 +13,7 @@ import pytest
 from secondlook.features import build_features
 from secondlook.models import load_model
 from secondlook.score import REJECTION_REASONS, manifest_path, run_score
-from secondlook.score import engine as engine_mod
+from secondlook.score import runners as engine_mod  # where the engines call score_chunk
 
 from .conftest import score_params, write_cohort
 

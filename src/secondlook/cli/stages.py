@@ -319,12 +319,20 @@ def headline(
     out: Annotated[Path, typer.Option(help="headline.json (the DVC metrics file).")] = Path(
         "reports/headline.json"
     ),
+    details: Annotated[
+        Path | None, typer.Option(help="Every family's headline figures (a plain output).")
+    ] = None,
 ) -> None:
-    """Write the headline figures, rounded, for `dvc metrics show`."""
-    from secondlook.evaluate.headline import count_numbers, run_headline
+    """Write the headline figures, rounded, for `dvc metrics show` (and every family's)."""
+    from secondlook.evaluate.headline import count_numbers, run_headline, terminal_figures
 
-    content = run_headline(metrics, out, fairness=fairness, explanations=explanations)
-    err.print(f"headline: {count_numbers(content)} figures -> {out}")
+    content = run_headline(
+        metrics, out, fairness=fairness, explanations=explanations, details=details
+    )
+    err.print(
+        f"headline: {count_numbers(terminal_figures(content))} figures -> {out}"
+        + (f"; {count_numbers(content)} -> {details}" if details else "")
+    )
 
 
 @user_errors

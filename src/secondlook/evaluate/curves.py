@@ -42,21 +42,37 @@ def pr_frame(y: npt.ArrayLike, score: npt.ArrayLike) -> pd.DataFrame:
     return _thin(frame)
 
 
-def calibration_frame(y: npt.ArrayLike, probability: npt.ArrayLike, n_bins: int) -> pd.DataFrame:
+def calibration_frame(
+    y: npt.ArrayLike,
+    probability: npt.ArrayLike,
+    n_bins: int,
+    low: npt.ArrayLike | None = None,
+    high: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
     """Reliability table over equal-mass bins of the score.
+
+    Parameters
+    ----------
+    y, probability
+        Outcomes and calibrated probabilities, shape (n_rows,).
+    n_bins
+        Number of equal-mass bins.
+    low, high
+        The calibration's interval around each probability (Venn-Abers), shape (n_rows,);
+        when given and finite, the bin means are added as ``mean_low`` and ``mean_high``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``bin``, ``mean_predicted``, ``observed_rate``, ``count``; one row per
-        non-empty bin.
+        Columns ``bin``, ``mean_predicted``, ``observed_rate``, ``count`` (and ``mean_low``,
+        ``mean_high``); one row per non-empty bin.
     """
     p = np.asarray(probability, dtype=np.float64)
     yv = np.asarray(y).astype(np.float64)
     bins = np.searchsorted(ece_bin_edges(p, n_bins), p, side="right")
     frame = pd.DataFrame({"bin": bins, "p": p, "y": yv})
     g = frame.groupby("bin", sort=True)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "bin": g.size().index.to_numpy(),
             "mean_predicted": g["p"].mean().to_numpy(),
@@ -64,3 +80,9 @@ def calibration_frame(y: npt.ArrayLike, probability: npt.ArrayLike, n_bins: int)
             "count": g.size().to_numpy(),
         }
     )
+    if low is not None and high is not None:
+        lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        if np.isfinite(lo).all() and np.isfinite(hi).all():
+            out["mean_low"] = pd.Series(lo).groupby(bins).mean().to_numpy()
+            out["mean_high"] = pd.Series(hi).groupby(bins).mean().to_numpy()
+    return out

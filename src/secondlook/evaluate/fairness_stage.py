@@ -45,7 +45,7 @@ __all__ = [
 _SHOWN = ("flag_rate", "tpr", "fpr", "fnr", "ppv", "auroc", "mean_predicted", "observed")
 _PLOTTED = ("flag_rate", "tpr", "fpr")
 _WORDS = {
-    "flag_rate": "flagged",
+    "flag_rate": "Share flagged",
     "tpr": "of those that warranted escalation, flagged (TPR)",
     "fpr": "of those that did not, flagged (FPR)",
     "fnr": "of those that warranted escalation, missed (FNR)",
@@ -121,6 +121,17 @@ def fairness_json(audit: Audit, decomposition: pd.DataFrame, cfg: FairnessParams
     }
 
 
+def _group_text(attribute: str, group: str) -> str:
+    """A group as a reader says it (the tables' ``True``/``F`` are column values)."""
+    if attribute == "disability":
+        return "disabled" if group in ("True", "true", "1") else "not disabled"
+    if attribute == "sex":
+        return {"F": "female", "M": "male"}.get(group, group)
+    if attribute == "deprivation_quintile":
+        return f"quintile {group}"
+    return group
+
+
 def disparity_figure(table: pd.DataFrame, attribute: str, metric: str) -> Figure:
     """Disparity ratios of ``metric`` by group and model, with the parity band shaded.
 
@@ -159,14 +170,18 @@ def disparity_figure(table: pd.DataFrame, attribute: str, metric: str) -> Figure
                 values.append(float(r["ratio"]))
                 if model not in drawn:
                     drawn.append(str(model))
+    # a model suppressed in every group is said once, in the legend, not on every row
+    nowhere = [m for m in models if all(m in hidden[g] for g in groups)]
     labels = []
     for g in groups:
+        name = _group_text(attribute, g)
+        some = [m for m in hidden[g] if m not in nowhere]
         if hidden[g] and len(hidden[g]) == len(models):
-            labels.append(f"{g} (suppressed: too few decisions)")
-        elif hidden[g]:
-            labels.append(f"{g} (suppressed for {', '.join(hidden[g])})")
+            labels.append(f"{name} (suppressed: too few decisions)")
+        elif some:
+            labels.append(f"{name} (suppressed for {', '.join(some)})")
         else:
-            labels.append(g)
+            labels.append(name)
     ax.set_yticks(range(len(groups)), labels)
     ax.set_xscale("log")
     lo_x = min([*values, PARITY_BAND[0]]) / 1.15
@@ -176,16 +191,22 @@ def disparity_figure(table: pd.DataFrame, attribute: str, metric: str) -> Figure
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"disparity ratio against group {part['reference'].iloc[0]} (log scale)")
-    ax.set_title(f"{_WORDS.get(metric, metric)} by {attribute.replace('_', ' ')}")
+    reference = _group_text(attribute, str(part["reference"].iloc[0]))
+    ax.set_xlabel(f"ratio to the reference group, {reference} (log scale)")
+    ax.set_title(f"{_WORDS.get(metric, metric)}, by {attribute.replace('_', ' ')}")
     handles: list[Any] = [
         Line2D([], [], marker=markers[models.index(m) % len(markers)], ls="none",
                color=f"C{models.index(m)}", label=m)
         for m in drawn
     ]  # fmt: skip
+    handles += [
+        Line2D([], [], ls="none", label=f"{m}: suppressed in every group")
+        for m in nowhere
+        if m not in drawn
+    ]
     handles.append(
         plt.Rectangle(
-            (0, 0), 1, 1, color="0.88", label=f"parity band {PARITY_BAND[0]}-{PARITY_BAND[1]}"
+            (0, 0), 1, 1, color="0.88", label=f"parity band {PARITY_BAND[0]} to {PARITY_BAND[1]}"
         )
     )
     ax.legend(

@@ -1,4 +1,10 @@
-"""The headline figures: the one metrics file ``dvc metrics show`` prints.
+"""The headline figures: the one metrics file ``dvc metrics show`` prints, and its details.
+
+``dvc metrics show`` prints one table row per metrics file with one column per number, so only
+a handful of numbers fit a terminal line: :func:`terminal_figures` picks the candidate's (its
+ranking, recall, calibration, lead over practice, the price of interpretability and its largest
+disparity) for ``headline.json``, the one file declared as DVC metrics. The details beside it
+(``headline-families.json``, a plain output) hold what a person comparing two runs reads next.
 
 The evaluate, fairness and explain stages write full tables (thousands of numbers). A person
 comparing two runs needs a few dozen: each family's ranking figures with intervals, its
@@ -31,6 +37,7 @@ __all__ = [
     "parity_verdict",
     "largest_disparity",
     "headline",
+    "terminal_figures",
     "count_numbers",
     "run_headline",
 ]
@@ -216,6 +223,41 @@ def headline(
     return dict(round_sig(out))
 
 
+def terminal_figures(content: Mapping[str, Any]) -> dict[str, Any]:
+    """The candidate's figures from :func:`headline`'s content, flat, for one terminal line.
+
+    Returns
+    -------
+    dict
+        ``candidate`` and, when computed, ``auroc``, ``auprc``, ``recall``, ``ece`` (its own),
+        ``lead_over_practice`` (its recall minus practice's at practice's workload),
+        ``price`` (gbm minus the candidate in the selection metric) and ``max_disparity`` (the
+        ratio of its largest disparity surely outside the parity band; 1.0 when none is).
+        Numbers are rounded as :func:`round_sig` does.
+    """
+    candidate = content.get("candidate")
+    fam = (content.get("families") or {}).get(candidate) or {}
+    out: dict[str, Any] = {"candidate": candidate}
+    for k in ("auroc", "auprc", "recall", "ece"):
+        if fam.get(k) is not None:
+            out[k] = fam[k]
+    practice = content.get("practice_recall_at_same_workload") or {}
+    mine, theirs = (
+        (practice.get(candidate) or {}).get("recall"),
+        (practice.get("practice") or {}).get("recall"),
+    )
+    if mine is not None and theirs is not None:
+        out["lead_over_practice"] = mine - theirs
+    price = (content.get("price_of_interpretability") or {}).get("gbm_minus_family")
+    if price is not None:
+        out["price"] = price
+    fairness = fam.get("fairness")
+    if isinstance(fairness, Mapping):
+        largest = fairness.get("largest_outside_band")
+        out["max_disparity"] = largest.get("ratio") if isinstance(largest, Mapping) else 1.0
+    return dict(round_sig(out))
+
+
 def count_numbers(x: Any) -> int:
     """How many numbers (not booleans, not None) a JSON value holds: what DVC lists as metrics."""
     if isinstance(x, Mapping):
@@ -238,25 +280,30 @@ def run_headline(
     *,
     fairness: Path | None = None,
     explanations: Path | None = None,
+    details: Path | None = None,
 ) -> dict[str, Any]:
-    """The ``headline`` stage: read the stages' JSON outputs, write ``out``.
+    """The ``headline`` stage: read the stages' JSON outputs, write ``out`` (and ``details``).
 
     Parameters
     ----------
     metrics
         The evaluate stage's ``metrics.json`` (required).
     out
-        The headline file to write (written whole, after everything was read).
+        The headline file to write (written whole, after everything was read): the
+        :func:`terminal_figures`, what ``dvc metrics show`` prints.
     fairness
         The fairness stage's ``fairness.json``; skipped when absent.
     explanations
         The explain stage's folder with ``fidelity.json``, ``stability.json`` and
         ``summary.json``; each skipped when absent.
+    details
+        Where to write the whole :func:`headline` content (every family); not written when
+        None.
 
     Returns
     -------
     dict
-        What was written.
+        The whole :func:`headline` content.
 
     Raises
     ------
@@ -276,9 +323,12 @@ def run_headline(
         _read(folder / "stability.json") if folder else None,
         _read(folder / "summary.json") if folder else None,
     )
-    text = json.dumps(content, indent=2, sort_keys=False) + "\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    written = [(out, terminal_figures(content))]
+    if details is not None:
+        written.append((details, content))
+    for path, data in written:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
     return content

@@ -144,7 +144,12 @@ def evaluate_models(
     curves = {
         "roc": {f: roc_frame(y_head, margin[f]) for f in models},
         "pr": {f: pr_frame(y_head, margin[f]) for f in models},
-        "calibration": {f: calibration_frame(y_head, probability[f], cfg.ece_bins) for f in models},
+        "calibration": {
+            f: calibration_frame(
+                y_head, probability[f], cfg.ece_bins, *models[f].interval_from_margin(margin[f])[1:]
+            )
+            for f in models
+        },
     }
     metrics: dict[str, Any] = {
         "label": cfg.label,

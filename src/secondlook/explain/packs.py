@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 import shap
 
-from secondlook.explain.plots import png_base64, timeline_figure, waterfall_figure
+from secondlook.explain.plots import (
+    BASELINE_LABELS,
+    png_base64,
+    timeline_figure,
+    waterfall_figure,
+)
 from secondlook.explain.reasons import (
     FACTOR_WORDS,
     against_guidance,
@@ -116,8 +121,24 @@ class CaseReview:
     catalogue_version: str = dataclasses.field(default_factory=catalogue_version)
 
 
+#: event types and details whose code reads badly in words (the rest: underscores to spaces)
+EVENT_WORDS = {
+    "ed_attendance": "emergency department attendance",
+    "s47_started": "child protection enquiry (section 47) started",
+    "s47_concluded": "child protection enquiry (section 47) concluded",
+    "icpc": "initial child protection conference",
+    "cp_plan_started": "child protection plan started",
+    "cp_plan_ended": "child protection plan ended",
+    "police_domestic_incident": "police report of a domestic incident",
+    "nfa": "no further action",
+    "s47": "child protection enquiry (section 47)",
+    "no_plan": "no plan",
+}
+
+
 def _words(x: Any) -> str:
-    return str(x).replace("_", " ")
+    text = str(x)
+    return EVENT_WORDS.get(text, text.replace("_", " "))
 
 
 def _pct(p: float) -> str:
@@ -172,7 +193,9 @@ def case_events(
     )
     detail = ev["detail"].astype("string").fillna("")
     ev["what"] = [
-        f"{_words(t)}" + (f": {_words(d)}" if d else "") + f" (by {_words(s)})"
+        f"{_words(t)}"
+        + (f": {'; '.join(_words(x) for x in str(d).split(';'))}" if d else "")
+        + f" (by {_words(s)})"
         for t, d, s in zip(ev["type"], detail, ev["source"], strict=True)
     ]
     ev["date"] = pd.to_datetime(ev["date"])
@@ -243,9 +266,62 @@ def build_case_review(
         reason["against_guidance"] = against_guidance(
             reason["feature"], reason["contribution"], reason["value"], ref.get(reason["feature"])
         )
+    date = pd.Timestamp(row["decision_date"])
+    ev_rows = [
+        {"date": d.strftime("%Y-%m-%d"), "about": a, "what": w}
+        for d, a, w in zip(events["date"], events["about"], events["what"], strict=True)
+    ]
+    baseline = BASELINE_LABELS["mean" if reference_text is None else "clean_record"]
+    return CaseReview(
+        decision_id=str(row["decision_id"]),
+        decision_date=date.strftime("%Y-%m-%d"),
+        child_text=f"about {_child_words(row)}",
+        source=_flag_column_words(row, "source_", "an unrecorded source"),
+        concern=_flag_column_words(row, "concern_", "an unrecorded concern"),
+        family=family,
+        unit=unit,
+        scale_text=SCALE_TEXT["points" if unit == "points" else "log-odds"],
+        probability_text=chance_text(probability, probability_low, probability_high),
+        threshold_text=_pct(threshold),
+        capacity_text=f"{100 * capacity:.0f}%",
+        flagged=bool(flagged),
+        reasons=reasons,
+        factors=_factor_rows(explanation),
+        checklist=list(checklist or []),
+        other_models=list(other_models or []),
+        reference_text=reference_text,
+        events=ev_rows,
+        timeline_png=png_base64(timeline_figure(events, date, title="Recorded events")),
+        waterfall_png=_waterfall_png(explanation, top_k + 1, baseline),
+        practice_text=OUTCOME_WORDS.get(str(row.get("practice_outcome")), "Not recorded."),
+        research=None if truth is None else _research(truth),
+        sample_note=sample_note,
+    )
+
+
+#: which scale the reasons are on, by the family's margin unit
+SCALE_TEXT = {
+    "points": (
+        "This model adds checklist points; the reasons below are those points (its score "
+        "units). A calibration fitted on earlier referrals turns the total into the chance "
+        "shown."
+    ),
+    "log-odds": (
+        "The reasons below are contributions to the model's score, in score units (the "
+        "logarithm of the odds, before calibration): they add up exactly to the score, and "
+        "one unit more multiplies the odds by about 2.7. A calibration fitted on earlier "
+        "referrals turns the score into the chance shown without changing the order of cases; "
+        "the interval beside the chance is how far that calibration could be off for a score "
+        "like this one."
+    ),
+}
+
+
+def _factor_rows(explanation: shap.Explanation) -> list[dict[str, Any]]:
+    """Contributions summed by hidden factor (non-zero only), an absence worded as one."""
     by_factor = {k: float(v) for k, v in factor_contributions(explanation).iloc[0].items()}
     present = factor_presence(explanation).iloc[0]
-    factors = [
+    return [
         {
             "words": FACTOR_WORDS[f] if present[f] else f"no record of {FACTOR_WORDS[f]}",
             "contribution": float(by_factor[f]),
@@ -253,98 +329,47 @@ def build_case_review(
         for f in sorted(FACTORS, key=lambda f: -abs(by_factor[f]))
         if abs(by_factor[f]) >= 0.01
     ]
-    date = pd.Timestamp(row["decision_date"])
+
+
+def _child_words(row: pd.Series) -> str:
     age = int(row.get("age_months", 0))
     if int(row.get("unborn", 0)):
-        child = "an unborn child"
-    elif age == 0:
-        child = "a baby under one month old"
-    else:
-        child = f"a child aged {age} months" if age < 24 else f"a child aged {age // 12} years"
-    concern = next(
-        (
-            _words(c.removeprefix("concern_"))
-            for c in row.index
-            if c.startswith("concern_") and row[c] == 1
-        ),
-        "an unrecorded concern",
+        return "an unborn child"
+    if age == 0:
+        return "a baby under one month old"
+    return f"a child aged {age} months" if age < 24 else f"a child aged {age // 12} years"
+
+
+def _flag_column_words(row: pd.Series, prefix: str, none_text: str) -> str:
+    """The first one-hot column ``prefix*`` set in ``row``, in words (e.g. the concern)."""
+    return next(
+        (_words(c.removeprefix(prefix)) for c in row.index if c.startswith(prefix) and row[c] == 1),
+        none_text,
     )
-    source = next(
-        (
-            _words(c.removeprefix("source_"))
-            for c in row.index
-            if c.startswith("source_") and row[c] == 1
-        ),
-        "an unrecorded source",
-    )
-    if unit == "points":
-        scale = (
-            "This model adds checklist points; the reasons below are those points (its score "
-            "units). A calibration fitted on earlier referrals turns the total into the chance "
-            "shown."
-        )
-    else:
-        scale = (
-            "The reasons below are contributions to the model's score, in score units (the "
-            "logarithm of the odds, before calibration): they add up exactly to the score, and "
-            "one unit more multiplies the odds by about 2.7. A calibration fitted on earlier "
-            "referrals turns the score into the chance shown without changing the order of cases; "
-            "the interval beside the chance is how far that calibration could be off for a score "
-            "like this one."
-        )
-    research = None
-    if truth is not None:
-        drivers: list[dict[str, Any]] = [
-            {"words": FACTOR_WORDS[f], "value": float(truth[f"driver_{f}"])}
-            for f in FACTORS
-            if f"driver_{f}" in truth and abs(float(truth[f"driver_{f}"])) >= 0.01
-        ]
-        drivers.sort(key=lambda d: -abs(float(d["value"])))
-        research = {
-            "true_risk": _pct(float(truth["true_risk_12m"])),
-            "warrants": "yes" if bool(truth["warrants_escalation"]) else "no",
-            "harm_observed": "yes" if bool(truth["harm_12m_observed"]) else "no",
-            "drivers": drivers,
-        }
-    ev_rows = [
-        {"date": d.strftime("%Y-%m-%d"), "about": a, "what": w}
-        for d, a, w in zip(events["date"], events["about"], events["what"], strict=True)
+
+
+def _research(truth: pd.Series) -> dict[str, Any]:
+    drivers: list[dict[str, Any]] = [
+        {"words": FACTOR_WORDS[f], "value": float(truth[f"driver_{f}"])}
+        for f in FACTORS
+        if f"driver_{f}" in truth and abs(float(truth[f"driver_{f}"])) >= 0.01
     ]
-    return CaseReview(
-        decision_id=str(row["decision_id"]),
-        decision_date=date.strftime("%Y-%m-%d"),
-        child_text=f"about {child}",
-        source=source,
-        concern=concern,
-        family=family,
-        unit=unit,
-        scale_text=scale,
-        probability_text=chance_text(probability, probability_low, probability_high),
-        threshold_text=_pct(threshold),
-        capacity_text=f"{100 * capacity:.0f}%",
-        flagged=bool(flagged),
-        reasons=reasons,
-        factors=factors,
-        checklist=list(checklist or []),
-        other_models=list(other_models or []),
-        reference_text=reference_text,
-        events=ev_rows,
-        timeline_png=png_base64(timeline_figure(events, date, title="Recorded events")),
-        waterfall_png=png_base64(
-            waterfall_figure(
-                explanation[0],
-                max_display=top_k + 1,
-                labels=[
-                    reason_sentence(str(n), float(v), 1.0).rsplit(" — ", 1)[0]
-                    for n, v in zip(
-                        explanation.feature_names, np.asarray(explanation.data)[0], strict=True
-                    )
-                ],
-            )
-        ),
-        practice_text=OUTCOME_WORDS.get(str(row.get("practice_outcome")), "Not recorded."),
-        research=research,
-        sample_note=sample_note,
+    drivers.sort(key=lambda d: -abs(float(d["value"])))
+    return {
+        "true_risk": _pct(float(truth["true_risk_12m"])),
+        "warrants": "yes" if bool(truth["warrants_escalation"]) else "no",
+        "harm_observed": "yes" if bool(truth["harm_12m_observed"]) else "no",
+        "drivers": drivers,
+    }
+
+
+def _waterfall_png(explanation: shap.Explanation, max_display: int, baseline: str) -> str:
+    labels = [
+        reason_sentence(str(n), float(v), 1.0).rsplit(" — ", 1)[0]
+        for n, v in zip(explanation.feature_names, np.asarray(explanation.data)[0], strict=True)
+    ]
+    return png_base64(
+        waterfall_figure(explanation[0], max_display=max_display, labels=labels, baseline=baseline)
     )
 
 

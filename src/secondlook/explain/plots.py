@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +25,11 @@ import shap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook import fileio  # noqa: E402
+from secondlook.features import spec  # noqa: E402
 
 __all__ = [
+    "BASELINE_LABELS",
+    "plain_name",
     "TIMELINE_LANES",
     "beeswarm_figure",
     "dependence_figure",
@@ -38,21 +42,33 @@ __all__ = [
 
 
 def _scale_label(scale: str) -> str:
-    return "points" if scale == "points" else "log-odds"
+    return "checklist points" if scale == "points" else "score units"
+
+
+def plain_name(feature: str, width: int = 46) -> str:
+    """A feature's name in words for a figure: the catalogue's description up to its first
+    bracket, wrapped to two lines (the column name itself when the catalogue lacks it)."""
+    try:
+        text = spec(feature).description.split(" (")[0].rstrip(".")
+    except (KeyError, ValueError):
+        return feature
+    return _wrap(text, width)
 
 
 def importance_figure(
     explanation: shap.Explanation, *, max_display: int = 15, title: str = "", scale: str = ""
 ) -> Figure:
-    """Horizontal bars of the mean |contribution| of the top ``max_display`` inputs."""
+    """Horizontal bars of the mean size of each of the top ``max_display`` inputs'
+    contributions, each input named in words (:func:`plain_name`)."""
     values = np.abs(np.asarray(explanation.values))
     imp = values.mean(axis=0) if len(values) else np.zeros(values.shape[1])
     order = np.argsort(-imp, kind="stable")[:max_display][::-1]
-    names = [explanation.feature_names[j] for j in order]
-    fig = Figure(figsize=(7, 0.35 * len(order) + 1.2))
+    names = [plain_name(str(explanation.feature_names[j])) for j in order]
+    fig = Figure(figsize=(8, 0.5 * len(order) + 1.2))
     ax = fig.add_subplot()
-    ax.barh(names, imp[order], color="#1E88E5")
-    ax.set_xlabel(f"mean |contribution| ({_scale_label(scale)})")
+    ax.barh(range(len(order)), imp[order], color="#1E88E5")
+    ax.set_yticks(range(len(order)), names, fontsize=8)
+    ax.set_xlabel(f"average size of the contribution ({_scale_label(scale)})")
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -73,31 +89,73 @@ def _fixed_global_rng(seed: int = 0) -> Iterator[None]:
 def beeswarm_figure(
     explanation: shap.Explanation, *, max_display: int = 15, title: str = ""
 ) -> Figure:
-    """SHAP's beeswarm summary of the explanation."""
-    fig = plt.figure(figsize=(8, 0.4 * max_display + 1.5))
+    """SHAP's beeswarm summary of the explanation, inputs named in words (:func:`plain_name`)."""
+    named = shap.Explanation(
+        values=np.asarray(explanation.values),
+        base_values=explanation.base_values,
+        data=None if explanation.data is None else np.asarray(explanation.data),
+        feature_names=[plain_name(str(f)) for f in explanation.feature_names],
+    )
+    fig = plt.figure(figsize=(9, 0.5 * max_display + 1.5))
     ax = fig.add_subplot()
     with _fixed_global_rng():
-        shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
+        shap.plots.beeswarm(named, max_display=max_display, ax=ax, show=False, plot_size=None)
+    ax.set_xlabel("contribution to the score (score units)")
+    ax.tick_params(axis="y", labelsize=8)
+    for other in fig.axes:
+        if other is not ax and other.get_ylabel() == "Feature value":
+            other.set_ylabel("the input's value (low to high)")
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    ax.set_yticks(
+        ax.get_yticks(),
+        [
+            t.replace("Sum of", "").replace("other features", "other inputs, summed").strip()
+            if t.startswith("Sum of ")
+            else t
+            for t in ticks
+        ],
+    )
     ax.set_title(title)
     return fig
 
 
 def dependence_figure(explanation: shap.Explanation, feature: str, *, title: str = "") -> Figure:
-    """Contribution of ``feature`` against its value (SHAP's scatter), coloured by nothing."""
+    """Contribution of ``feature`` against its value (SHAP's scatter), coloured by nothing; the
+    input is named in words (:func:`plain_name`), after ``title`` (e.g. the family)."""
     fig = plt.figure(figsize=(6, 4))
     ax = fig.add_subplot()
     j = list(explanation.feature_names).index(feature)
     with _fixed_global_rng():
         shap.plots.scatter(explanation[:, j], ax=ax, show=False, hist=True)
-    ax.set_title(title or feature)
+    name = plain_name(feature, 60)
+    ax.set_xlabel(name, fontsize=9)
+    ax.set_ylabel("its contribution to the score\n(score units)", fontsize=9)
+    ax.set_title(
+        f"{title}: {plain_name(feature, 80)}" if title else plain_name(feature, 80), fontsize=9
+    )
     return fig
 
 
-#: shap's mathematical labels on the waterfall, in words
-_WATERFALL_WORDS = {
-    "\n$E[f(X)]$": "\naverage score",
-    "$f(x)$": "this referral's score",
+#: what the waterfall starts from, by the explanation's reference (``explain.reference``)
+BASELINE_LABELS = {
+    "clean_record": "a referral with nothing recorded",
+    "mean": "the average referral",
 }
+
+_RAISES, _LOWERS = "#D81B60", "#1E88E5"
+
+
+def _signed(x: float) -> str:
+    """``x`` with its sign, a typographic minus (as matplotlib's tick labels use)."""
+    return f"{x:+.2f}".replace("-", "\u2212")
+
+
+def _wrap(text: str, width: int = 44, lines: int = 2) -> str:
+    """``text`` wrapped to at most ``lines`` lines of ``width`` characters (ellipsis if cut)."""
+    parts = textwrap.wrap(text, width) or [""]
+    if len(parts) > lines:
+        parts = [*parts[: lines - 1], _shorten(" ".join(parts[lines - 1 :]), width)]
+    return "\n".join(parts)
 
 
 def waterfall_figure(
@@ -105,43 +163,81 @@ def waterfall_figure(
     *,
     max_display: int = 10,
     labels: list[str] | None = None,
+    baseline: str = BASELINE_LABELS["mean"],
 ) -> Figure:
-    """SHAP's waterfall of one decision: from the average score to this referral's score.
+    """A waterfall of one decision: from the baseline's score to this referral's score.
+
+    The top row is the baseline (the score of the reference the contributions are measured
+    against), then one row per piece of the record in order of size, the rest summed in one row,
+    and at the bottom this referral's score; each row has its own label, so no two overlap.
 
     Parameters
     ----------
     explanation_row
-        One row of an explanation.
+        One row of an explanation: ``values`` shape (n_features,), a scalar ``base_values``.
     max_display
-        Bars shown (the rest are summed into one).
+        Rows shown for pieces of the record, the last one summing the rest.
     labels
         Plain words for each feature (e.g. the catalogue's sentence for its value), shown
-        instead of the feature names and values; default the feature names.
+        instead of the feature names; default the feature names.
+    baseline
+        What the contributions are measured against, in words (see :data:`BASELINE_LABELS`).
 
     Returns
     -------
     matplotlib.figure.Figure
-        shap's ``f(x)`` and ``E[f(X)]`` are labelled "this referral's score" and "average
-        score"; the axis is in score units.
+        Bars that raise the score in magenta, bars that lower it in blue; the axis is in score
+        units.
     """
-    row = explanation_row
-    if labels is not None:
-        row = shap.Explanation(
-            values=np.asarray(row.values),
-            base_values=row.base_values,
-            data=None,
-            feature_names=[_shorten(x) for x in labels],
-        )
-    fig = plt.figure()
-    plt.figure(fig.number)
-    shap.plots.waterfall(row, max_display=max_display, show=False)
-    fig = plt.gcf()
-    for ax in fig.axes:
-        ticks = [t.get_text() for t in ax.get_xticklabels()]
-        if any(t in _WATERFALL_WORDS for t in ticks):
-            ax.set_xticks(ax.get_xticks())
-            ax.set_xticklabels([_WATERFALL_WORDS.get(t, t) for t in ticks])
-    fig.axes[0].set_xlabel("score units")
+    values = np.asarray(explanation_row.values, dtype=np.float64).reshape(-1)
+    base = float(np.asarray(explanation_row.base_values, dtype=np.float64).reshape(-1)[0])
+    names = list(labels) if labels is not None else list(explanation_row.feature_names or [])
+    order = np.argsort(-np.abs(values), kind="stable")
+    shown = order[: max(max_display - 1, 1)] if len(order) > max_display else order
+    rest = np.setdiff1d(order, shown)
+    rows: list[tuple[str, float]] = [(names[j], float(values[j])) for j in shown]
+    if len(rest):
+        word = "piece" if len(rest) == 1 else "pieces"
+        rows.append((f"{len(rest)} other {word} of the record", float(values[rest].sum())))
+    total = base + float(values.sum())
+    n = len(rows) + 2
+    fig = Figure(figsize=(9, 0.5 * n + 1.3))
+    ax = fig.add_subplot()
+    ys = np.arange(n)[::-1]
+    ax.plot([base], [ys[0]], marker="D", color="#555555", markersize=7, zorder=3)
+    ax.annotate(_signed(base), (base, ys[0]), xytext=(8, 0), textcoords="offset points",
+                va="center", fontsize=9)  # fmt: skip
+    start = base
+    for (_, v), y in zip(rows, ys[1:-1], strict=True):
+        colour = _RAISES if v > 0 else _LOWERS
+        ax.barh(y, v, left=start, height=0.6, color=colour, zorder=2)
+        end = start + v
+        ax.annotate(_signed(v), (max(start, end), y), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=9)  # fmt: skip
+        ax.plot([end, end], [y - 0.3, y - 0.7], color="#999999", linewidth=0.8, zorder=1)
+        start = end
+    ax.plot([total], [ys[-1]], marker="D", color="black", markersize=7, zorder=3)
+    ax.annotate(_signed(total), (total, ys[-1]), xytext=(8, 0), textcoords="offset points",
+                va="center", fontsize=9, fontweight="bold")  # fmt: skip
+    ax.axvline(base, color="#555555", linestyle=":", linewidth=1, zorder=1)
+    ax.axvline(total, color="black", linestyle=":", linewidth=1, zorder=1)
+    ticks = [
+        _wrap(f"Starting point: {baseline}"),
+        *[_wrap(label) for label, _ in rows],
+        "This referral's score",
+    ]
+    ax.set_yticks(ys, ticks, fontsize=9)
+    ax.get_yticklabels()[-1].set_fontweight("bold")
+    lo = min(base, total, *(base + np.cumsum([v for _, v in rows])))
+    hi = max(base, total, *(base + np.cumsum([v for _, v in rows])))
+    pad = 0.12 * max(hi - lo, 1.0)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel("score units (higher: more likely to be flagged)")
+    ax.grid(axis="x", alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
     return fig
 
 

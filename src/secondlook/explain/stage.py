@@ -196,14 +196,14 @@ def _global_outputs(
         else np.zeros(0, dtype=np.int64)
     )
     sample = fe.explanation[rows] if n else fe.explanation
-    title = f"{family}: contributions to the margin ({scale})"
+    title = f"{family}: contributions to the score"
     save_png(importance_figure(fe.explanation, title=title, scale=scale), folder / "importance.png")
     if n:
         save_png(beeswarm_figure(sample, title=title), folder / "beeswarm.png")
         for feature in imp.index[: cfg.n_dependence]:
             if imp[feature] > 0:
                 save_png(
-                    dependence_figure(sample, str(feature), title=f"{family}: {feature}"),
+                    dependence_figure(sample, str(feature), title=family),
                     folder / f"dependence-{feature}.png",
                 )
 

@@ -17,7 +17,13 @@ counts are household counts minus the child's own (the latest sibling referral, 
 does not subtract, skips back over the run of the child's own referrals); the adults of a
 household are expanded into (decision, adult) pairs with :func:`numpy.repeat`. There is no
 Python loop over decisions. The independent parts (the child's history, the household's, the
-adults, the output columns) run in a few threads: numpy and Arrow release the GIL in their loops.
+adults) run in a few threads: numpy and Arrow release the GIL in their loops.
+
+How it stays small: each word's prefix sums exist only while that word is read, counts are kept
+as narrow as their lanes, and the output -- one int64 block, the frame's only copy of the
+features -- is allocated after the parts are done and their scratch is given back to the
+operating system (:mod:`secondlook.features.output`), so the builder's peak is the larger of the
+two, not their sum.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +45,8 @@ from secondlook.features.catalogue import (
     ASSESSMENT_FACTORS,
     NO_REFERRAL_DAYS,
     NON_MOBILE_MONTHS,
-    feature_names,
 )
+from secondlook.features.output import Columns, return_free_memory
 from secondlook.features.windows import (
     Counter,
     PackedCounts,
@@ -59,6 +65,8 @@ ID_COLUMNS = ("decision_id", "person_id", "household_id", "decision_date", "refe
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 DateLike = dt.date | str | pd.Timestamp | None
+#: counts by name (as narrow as the counters allow: cast to int64 before subtracting)
+Counts = dict[str, npt.NDArray[np.integer]]
 
 #: ED attendance details that record an injury without an accidental explanation
 UNEXPLAINED_INJURIES = ("injury_unexplained", "bruising", "fracture", "burn")
@@ -125,15 +133,19 @@ class _Events:
         self.person = _lookup(events["person_id"], person_ids)
         self.household = _lookup(events["household_id"], hh_ids)
         self.day = _days(events["date"])
-        self._type, self._types = pd.factorize(events["type"])
-        self._detail, self._details = pd.factorize(events["detail"])
-        self.detail = events["detail"]
-        self._width = len(self._details) + 1  # detail code + 1: 0 for a missing detail
-        self.code = (self._type.astype(np.int64) * self._width + self._detail + 1).astype(np.int64)
-        self.n_codes = len(self._types) * self._width
+        type_code, type_names = pd.factorize(events["type"])
+        detail_code, detail_names = pd.factorize(events["detail"])
+        width = len(detail_names) + 1  # detail code + 1: 0 for a missing detail
+        self.code = type_code.astype(np.int64)
+        del type_code
+        self.code *= width
+        self.code += detail_code
+        self.code += 1
+        del detail_code
+        self.n_codes = len(type_names) * width
         #: the type and the detail (None when missing) of each code
-        types = np.repeat(np.asarray(self._types, dtype=object), self._width)
-        details = np.tile(np.asarray([None, *self._details], dtype=object), len(self._types))
+        types = np.repeat(np.asarray(type_names, dtype=object), width)
+        details = np.tile(np.asarray([None, *detail_names], dtype=object), len(type_names))
         self._code_type, self._code_detail = types, details
         # the related person is read for two event types only: look up those rows alone
         self.related = np.full(len(self.day), -1, dtype=np.int64)
@@ -261,16 +273,16 @@ def build_features(
         Inclusive date range of the referrals to featurize when ``decisions`` is ``None``
         (``None``: unbounded). Ignored when ``decisions`` is given.
     threads
-        Threads for the independent parts (the child's history, the household's, the adults,
-        the output columns); default: the cores this process may use, at most 4. The output
-        does not depend on it (integer arithmetic only); a caller that already runs one
-        process per core passes 1.
+        Threads for the independent parts (the child's history, the household's, the adults);
+        default: the cores this process may use, at most 4. The output does not depend on it
+        (integer arithmetic only); a caller that already runs one process per core passes 1.
 
     Returns
     -------
     pandas.DataFrame
         Shape (n_points, 5 + n_features): :data:`ID_COLUMNS`, then every feature of
-        :data:`secondlook.features.CATALOGUE` in catalogue order, all int64.
+        :data:`secondlook.features.CATALOGUE` in catalogue order, all int64 (the features
+        one 2-D block).
 
     Raises
     ------
@@ -281,7 +293,33 @@ def build_features(
     workers = _threads(threads)
     points, ref_rows = _decision_points(events, decisions, start, end)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="features") as pool:
-        return _build(households, people, events, points, ref_rows, pool, workers)
+        return _build(households, people, events, points, ref_rows, pool)
+
+
+def _sorted_points(
+    points: pd.DataFrame,
+    person_ids: pd.Series,
+    hh_ids: pd.Series,
+    ev_future: Future[_Events],
+) -> tuple[_Points, Ints]:
+    """The decision points as codes sorted by (person, date), and that order.
+
+    Sorted needles make every binary search below several times faster. The day encoding
+    covers the events' days too (``ev_future``: the events, being read meanwhile).
+    """
+    pc = _lookup(points["person_id"], person_ids)
+    hc = _lookup(points["household_id"], hh_ids)
+    if (pc < 0).any() or (hc < 0).any():
+        bad = points.loc[(pc < 0) | (hc < 0), "decision_id"].head(5).tolist()
+        raise ValueError(f"decision points refer to unknown people or households: {bad}")
+    d = _days(points["decision_date"])
+    order = np.lexsort((d, pc)).astype(np.int64)
+    pc, hc, d = pc[order], hc[order], d[order]
+    lo = {k: months_before(d, k) for k in (3, 12, 36)}
+    bounds = [(int(x.min()), int(x.max())) for x in (ev_future.result().day, d) if len(x)]
+    day0 = min(b[0] for b in bounds) if bounds else 0
+    span = (max(b[1] for b in bounds) - day0 + 2) if bounds else 2
+    return _Points(pc, hc, d, lo, day0, span), order
 
 
 def _build(
@@ -291,70 +329,70 @@ def _build(
     points: pd.DataFrame,
     ref_rows: npt.NDArray[np.intp],
     pool: ThreadPoolExecutor,
-    workers: int,
 ) -> pd.DataFrame:
-    n = len(points)
     hh_ids = households["household_id"]
-    # number people household by household, and work on the points sorted by (person, date):
-    # then every binary search below receives sorted needles, which is several times faster
+    # number people household by household
     people = people.iloc[
         np.argsort(_lookup(people["household_id"], hh_ids), kind="stable")
     ].reset_index(drop=True)
-    person_ids = people["person_id"]
-    ev_future = pool.submit(_Events, events, person_ids, hh_ids)
-    pc = _lookup(points["person_id"], person_ids)
-    hc = _lookup(points["household_id"], hh_ids)
-    if (pc < 0).any() or (hc < 0).any():
-        bad = points.loc[(pc < 0) | (hc < 0), "decision_id"].head(5).tolist()
-        raise ValueError(f"decision points refer to unknown people or households: {bad}")
-    d = _days(points["decision_date"])
-    order = np.lexsort((d, pc))
-    pc, hc, d, ref_rows = pc[order], hc[order], d[order], ref_rows[order]
-    lo = {k: months_before(d, k) for k in (3, 12, 36)}
-    birth_month = _month_index(_days(people["birth_month"]))
+    ev_future = pool.submit(_Events, events, people["person_id"], hh_ids)
+    pts, order = _sorted_points(points, people["person_id"], hh_ids, ev_future)
     ev = ev_future.result()
-    all_days = np.concatenate([ev.day, d])
-    day0 = int(all_days.min()) if len(all_days) else 0
-    span = (int(all_days.max()) - day0 + 2) if len(all_days) else 2
-    pts = _Points(pc, hc, d, lo, day0, span)
+    birth_month = _month_index(_days(people["birth_month"]))
+    # the parts run in the pool; the output is allocated once they are done and the events'
+    # codes are dropped, so that it never sits beside their scratch
+    parts: dict[str, Future[Counts]] = {
+        "own": pool.submit(_own_history, ev, pts, birth_month),
+        "household": pool.submit(_household_history, ev, pts),
+        "sibling": pool.submit(_sibling_last_referral, ev, pts),
+        "adults": pool.submit(_adults, ev, pts, people, hh_ids),
+        "notified": pool.submit(_pregnancy_notified, ev, pts),
+    }
+    done = {name: part.result() for name, part in parts.items()}
+    del parts, ev, ev_future
+    return_free_memory()
+    out = Columns(order)
+    age = _child_columns(out, pts, people, birth_month)
+    _referral_columns(out, events, ref_rows[order])
+    # -1: no address recorded (imported cohorts); a view without `deprivation` drops the column
+    decile = households["deprivation_decile"].astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
+    out["deprivation_decile"] = decile[pts.hc]
+    sibling_removed = _history_columns(out, done.pop("own"), done.pop("household"))
+    notified = np.asarray(done.pop("notified")["notified"], dtype=np.int64)
+    _pregnancy_columns(out, pts, age, sibling_removed, notified)
+    for part in done.values():  # the sibling's latest referral, the adults
+        for name, values in part.items():
+            out[name] = values
+    return out.frame(points)
 
-    own_future = pool.submit(_own_history, ev, pts, birth_month)
-    hh_future = pool.submit(_household_history, ev, pts)
-    sibling_future = pool.submit(_sibling_last_referral, ev, pts)
-    adults_future = pool.submit(_adults, ev, pts, people, hh_ids)
-    notified_future = pool.submit(
-        lambda: pts.timeline(ev, ev.related, ev.of("pregnancy_notified")).last_before(pc, d, _NEVER)
-    )
-    out: dict[str, Ints] = {}
 
-    # --- the child ---------------------------------------------------------------------------
-    age = _month_index(d) - birth_month[pc]
-    unborn = age < 0
+def _child_columns(out: Columns, pts: _Points, people: pd.DataFrame, birth_month: Ints) -> Ints:
+    """The child's age, mobility and disability; returns the age in months (< 0: unborn)."""
+    age = _month_index(pts.d) - birth_month[pts.pc]
     out["age_months"] = np.maximum(age, 0)
-    out["unborn"] = unborn.astype(np.int64)
-    out["not_yet_mobile"] = ((age >= 0) & (age < NON_MOBILE_MONTHS)).astype(np.int64)
+    out["unborn"] = age < 0
+    out["not_yet_mobile"] = (age >= 0) & (age < NON_MOBILE_MONTHS)
     disability = people["disability"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    out["disability"] = disability[pc].astype(np.int64)
+    out["disability"] = disability[pts.pc]
+    return age
 
-    # --- the current referral ----------------------------------------------------------------
+
+def _referral_columns(out: Columns, events: pd.DataFrame, ref_rows: npt.NDArray[np.intp]) -> None:
+    """The source and the concern of the current referral (``ref_rows``: in the points' order)."""
     source = events["source"].iloc[ref_rows].to_numpy()
     detail = events["detail"].iloc[ref_rows].to_numpy()
     for s in SOURCES:
-        out[f"source_{s}"] = (source == s).astype(np.int64)
+        out[f"source_{s}"] = source == s
     for c in CONCERNS:
-        out[f"concern_{c}"] = (detail == c).astype(np.int64)
+        out[f"concern_{c}"] = detail == c
 
-    # --- group attribute ---------------------------------------------------------------------
-    # -1: no address recorded (imported cohorts); a view without `deprivation` drops the column
-    decile_all = households["deprivation_decile"].astype("Int64").fillna(-1)
-    out["deprivation_decile"] = np.asarray(decile_all.to_numpy(dtype=np.int64)[hc], dtype=np.int64)
 
-    # --- histories: a sibling count is the household's count minus the child's own -----------
-    own = own_future.result()
-    hh = hh_future.result()
+def _history_columns(out: Columns, own: Counts, hh: Counts) -> Bools:
+    """The child's and the siblings' histories (a sibling count is the household's count minus
+    the child's own); returns whether a sibling was ever removed."""
 
     def sibling(name: str) -> Ints:
-        return hh[name] - own[name]
+        return hh[name].astype(np.int64) - own[name]
 
     for k in (3, 12, 36):
         out[f"referrals_{k}m"] = own[f"referrals_{k}m"]
@@ -363,57 +401,41 @@ def _build(
         out[f"referrals_36m_{c}"] = own[f"referrals_36m_{c}"]
         out[f"sibling_referrals_36m_{c}"] = sibling(f"referrals_36m_{c}")
     out["days_since_last_referral"] = own["days_since_last_referral"]
-    out["days_since_sibling_referral"] = sibling_future.result()
     for o in OUTCOME_FEATURES:
         out[f"prior_{o}"] = own[o]
         out[f"sibling_prior_{o}"] = sibling(o)
     out["prior_s47_substantiated"] = own["s47_substantiated"]
     out["sibling_prior_s47_substantiated"] = sibling("s47_substantiated")
-    out["cp_plan_ever"] = (own["started"] > 0).astype(np.int64)
-    out["cp_plan_active"] = (own["started"] > own["ended"]).astype(np.int64)
-    out["sibling_cp_plan_ever"] = (sibling("started") > 0).astype(np.int64)
+    out["cp_plan_ever"] = own["started"] > 0
+    out["cp_plan_active"] = own["started"] > own["ended"]
+    out["sibling_cp_plan_ever"] = sibling("started") > 0
     sibling_removed = sibling("removed") > 0
-    out["sibling_ever_removed"] = sibling_removed.astype(np.int64)
-    out["sibling_on_plan"] = (sibling("started") - sibling("ended") > 0).astype(np.int64)
+    out["sibling_ever_removed"] = sibling_removed
+    out["sibling_on_plan"] = sibling("started") - sibling("ended") > 0
     for k in (12, 36):
         out[f"police_domestic_{k}m"] = hh[f"police_domestic_{k}m"]
     for short in ADULT_CONTACT_KINDS.values():
         out[f"adult_contacts_{short}_36m"] = hh[f"adult_contacts_{short}_36m"]
     for factor in ASSESSMENT_FACTORS:
-        out[f"assessment_found_{factor}"] = (hh[f"found_{factor}"] > 0).astype(np.int64)
+        out[f"assessment_found_{factor}"] = hh[f"found_{factor}"] > 0
     for name in ("ed_attendances_12m", "unexplained_injuries_12m", "missed_appointments_12m"):
         out[name] = own[name]
     out["school_concerns_12m"] = own["school_concerns_12m"]
-    out["bruising_non_mobile"] = (own["bruise"] > 0).astype(np.int64)
+    out["bruising_non_mobile"] = own["bruise"] > 0
     out["adults_joined_12m"] = hh["adults_joined_12m"]
-    out.update(adults_future.result())
+    return sibling_removed
 
-    # --- pregnancy ---------------------------------------------------------------------------
-    out["unborn_earlier_removal"] = (unborn & sibling_removed).astype(np.int64)
-    notified = notified_future.result()
+
+def _pregnancy_columns(
+    out: Columns, pts: _Points, age: Ints, sibling_removed: Bools, notified: Ints
+) -> None:
+    """The features of a pre-birth referral (zero for a born child)."""
+    unborn = age < 0
+    out["unborn_earlier_removal"] = unborn & sibling_removed
     has_notice = unborn & (notified != _NEVER)
-    gap = _month_index(d) - _month_index(np.where(has_notice, notified, d))
-    out["months_notification_to_prebirth_referral"] = np.where(has_notice, gap, 0).astype(np.int64)
-    out["months_prebirth_referral_before_due"] = np.where(unborn, -age, 0).astype(np.int64)
-
-    names = feature_names()
-    assert set(out) == set(names), sorted(set(out) ^ set(names))
-    # one contiguous row per feature, back in the points' order: the frame's single block
-    back = np.empty(n, dtype=np.int64)
-    back[order] = np.arange(n, dtype=np.int64)
-    block = np.empty((len(names), n), dtype=np.int64)
-
-    def put(rows: range) -> None:
-        for i in rows:
-            np.take(np.asarray(out[names[i]], dtype=np.int64), back, out=block[i], mode="clip")
-
-    parts = [range(i, len(names), workers) for i in range(workers)]
-    for done in [pool.submit(put, r) for r in parts]:
-        done.result()
-    features = pd.DataFrame(block.T, columns=names, copy=False)
-    ids = points.reset_index(drop=True).copy()
-    ids["decision_date"] = ids["decision_date"].astype("datetime64[s]")
-    return pd.concat([ids, features], axis=1)
+    gap = _month_index(pts.d) - _month_index(np.where(has_notice, notified, pts.d))
+    out["months_notification_to_prebirth_referral"] = np.where(has_notice, gap, 0)
+    out["months_prebirth_referral_before_due"] = np.where(unborn, -age, 0)
 
 
 def _ever_counters(ev: _Events) -> list[Counter]:
@@ -435,7 +457,7 @@ def _referral_counters(ev: _Events) -> list[Counter]:
     return out
 
 
-def _own_history(ev: _Events, pts: _Points, birth_month: Ints) -> dict[str, Ints]:
+def _own_history(ev: _Events, pts: _Points, birth_month: Ints) -> Counts:
     """Counts of the child's own earlier events, and the days since its latest referral."""
     bruise = ev.codes("ed_attendance", ["bruising"]) | ev.codes(
         "health_contact", ["bruising_observed"]
@@ -455,14 +477,14 @@ def _own_history(ev: _Events, pts: _Points, birth_month: Ints) -> dict[str, Ints
     ]
     history = PackedCounts(ev.person, ev.day, ev.code, counters, pts.day0, pts.span)
     at = history.position(pts.pc, pts.d)
-    out = history.counts(pts.pc, pts.d, pts.lo, at=at)
+    out: Counts = history.counts(pts.pc, pts.d, pts.lo, at=at)
     last = history.last_before(pts.pc, ev.of("referral"), at, _NEVER)
     since = np.where(last == _NEVER, NO_REFERRAL_DAYS, pts.d - last)
     out["days_since_last_referral"] = np.minimum(since, NO_REFERRAL_DAYS).astype(np.int64)
     return out
 
 
-def _household_history(ev: _Events, pts: _Points) -> dict[str, Ints]:
+def _household_history(ev: _Events, pts: _Points) -> Counts:
     """Counts of the household's earlier events (every member's, the child's included)."""
     counters = _ever_counters(ev) + _referral_counters(ev)
     counters += [
@@ -479,8 +501,16 @@ def _household_history(ev: _Events, pts: _Points) -> dict[str, Ints]:
     return history.counts(pts.hc, pts.d, pts.lo)
 
 
-def _sibling_last_referral(ev: _Events, pts: _Points) -> Ints:
-    """Days since the household's latest referral about another child (capped)."""
+def _pregnancy_notified(ev: _Events, pts: _Points) -> Counts:
+    """``notified``: the day of the latest earlier pregnancy notification whose related person
+    is the child, or ``_NEVER``."""
+    notices = pts.timeline(ev, ev.related, ev.of("pregnancy_notified"))
+    return {"notified": notices.last_before(pts.pc, pts.d, _NEVER)}
+
+
+def _sibling_last_referral(ev: _Events, pts: _Points) -> Counts:
+    """``days_since_sibling_referral``: days since the household's latest referral about
+    another child (capped)."""
     is_ref = ev.of("referral")
     last = last_by_another(
         Timeline(ev.day[:0], ev.day[:0], pts.day0, pts.span),
@@ -493,13 +523,13 @@ def _sibling_last_referral(ev: _Events, pts: _Points) -> Ints:
         _NEVER,
     )
     since = np.where(last == _NEVER, NO_REFERRAL_DAYS, pts.d - last)
-    return np.minimum(since, NO_REFERRAL_DAYS).astype(np.int64)
+    return {"days_since_sibling_referral": np.minimum(since, NO_REFERRAL_DAYS).astype(np.int64)}
 
 
-def _adults(ev: _Events, pts: _Points, people: pd.DataFrame, hh_ids: pd.Series) -> dict[str, Ints]:
+def _adults(ev: _Events, pts: _Points, people: pd.DataFrame, hh_ids: pd.Series) -> Counts:
     """The adults present at each decision, and whether an unassessed one is present or named."""
     n, hc, d = len(pts.d), pts.hc, pts.d
-    out: dict[str, Ints] = {}
+    out: Counts = {}
     role = people["role"].to_numpy()
     adult_rows = np.flatnonzero(role != "child").astype(np.int64)
     adult_hh = _lookup(people["household_id"].iloc[adult_rows], hh_ids)

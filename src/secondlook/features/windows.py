@@ -22,6 +22,7 @@ when no key has 65,536 events or more, else 32 or 64), and no lane ever carries 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -102,7 +103,6 @@ class PackedCounts:
         order = np.argsort(values)  # ties are the same key and day: their order does not matter
         self.values: Ints = values[order]
         rows = keep[order]  # each sorted event's row in the inputs
-        sorted_codes = codes[rows]
         self.rows = rows
         # the lane width: a lane counts events of one key, at most the largest key's count
         key = keys[rows]
@@ -110,28 +110,38 @@ class PackedCounts:
         longest = int(np.diff(np.r_[starts, len(key)]).max()) if len(key) else 0
         self.bits = 16 if longest < 2**16 else 32 if longest < 2**32 else 64
         per_word = 64 // self.bits
+        self._codes = codes[rows]  # each sorted event's (type, detail) code
         by_window: dict[int | None, list[Counter]] = {}
         for c in counters:
             by_window.setdefault(c.window, []).append(c)
-        #: per word: its window, the names of its lanes, and its prefix sums (length m + 1)
-        self.words: list[tuple[int | None, list[str], Words]] = []
-        for window, group in by_window.items():
-            for i in range(0, len(group), per_word):
-                lanes = group[i : i + per_word]
-                table = np.zeros(len(wanted), dtype=np.uint64)
-                word = None
-                for lane, c in enumerate(lanes):
-                    bit = np.uint64(1) << np.uint64(lane * self.bits)
-                    if c.where is None:
-                        table |= np.where(c.codes, bit, np.uint64(0))
-                    else:  # an extra per-event condition: a column of its own
-                        extra = np.where(c.codes[sorted_codes] & c.where[rows], bit, np.uint64(0))
-                        word = extra if word is None else word + extra
-                looked_up = table[sorted_codes]
-                word = looked_up if word is None else word + looked_up
-                prefix = np.zeros(len(word) + 1, dtype=np.uint64)
-                np.cumsum(word, out=prefix[1:])
-                self.words.append((window, [c.name for c in lanes], prefix))
+        #: per word: its window and its lanes (a word's prefix sums are built when read, one
+        #: word at a time, so that only one array of n_events words is ever held)
+        self.words: list[tuple[int | None, list[Counter]]] = [
+            (window, group[i : i + per_word])
+            for window, group in by_window.items()
+            for i in range(0, len(group), per_word)
+        ]
+        self._n_codes = len(wanted)
+
+    def _prefix(self, lanes: Sequence[Counter]) -> Words:
+        """Prefix sums (length m + 1, wrapping modulo 2**64) of one word of ``lanes``."""
+        table = np.zeros(self._n_codes, dtype=np.uint64)
+        prefix = np.zeros(len(self.rows) + 1, dtype=np.uint64)
+        word = prefix[1:]
+        extras = []
+        for lane, c in enumerate(lanes):
+            bit = np.uint64(1) << np.uint64(lane * self.bits)
+            if c.where is None:
+                table |= np.where(c.codes, bit, np.uint64(0))
+            else:  # an extra per-event condition: a column of its own
+                extras.append(
+                    np.where(c.codes[self._codes] & c.where[self.rows], bit, np.uint64(0))
+                )
+        np.take(table, self._codes, out=word)
+        for extra in extras:
+            word += extra
+        np.cumsum(word, out=word)
+        return prefix
 
     def position(self, keys: Ints, days: Ints | int) -> Ints:
         """For each query, how many sorted events come before ``(key, day)``.
@@ -152,7 +162,7 @@ class PackedCounts:
 
     def counts(
         self, keys: Ints, hi: Ints, lows: Mapping[int, Ints], *, at: Ints | None = None
-    ) -> dict[str, Ints]:
+    ) -> dict[str, npt.NDArray[np.integer]]:
         """Every counter for every query: events of the key dated in ``[low, hi)``.
 
         Parameters
@@ -169,19 +179,29 @@ class PackedCounts:
 
         Returns
         -------
-        dict of str to numpy.ndarray of int64, shape (n,)
+        dict of str to numpy.ndarray, shape (n,)
+            Counts as narrow as a lane (uint16, uint32 or int64, see ``bits``): cast to int64
+            before subtracting one count from another.
         """
         end = self.position(keys, hi) if at is None else at
         starts: dict[int | None, Ints] = {None: self.position(keys, self.day0)}
         for months, low in lows.items():
             starts[months] = self.position(keys, low)
-        mask = np.uint64((1 << self.bits) - 1) if self.bits < 64 else np.uint64(2**64 - 1)
-        out: dict[str, Ints] = {}
-        for window, names, prefix in self.words:
+        per_word = 64 // self.bits
+        lane_type = np.dtype({16: np.uint16, 32: np.uint32, 64: np.int64}[self.bits]).newbyteorder(
+            "="
+        )
+        out: dict[str, npt.NDArray[np.integer]] = {}
+        for window, lanes in self.words:
+            prefix = self._prefix(lanes)
             total = prefix[end] - prefix[starts[window]]  # wraps modulo 2**64: exact per lane
-            for lane, name in enumerate(names):
-                shift = np.uint64(lane * self.bits)
-                out[name] = ((total >> shift) & mask).view(np.int64)  # < 2**63: no copy
+            del prefix
+            # lane i holds bits [i * bits, (i + 1) * bits): on a little-endian machine the i-th
+            # narrow integer of the word in memory (a 64-bit lane is below 2**63: no copy)
+            narrow = total.view(lane_type).reshape(len(total), per_word)
+            for lane, c in enumerate(lanes):
+                at_ = lane if sys.byteorder == "little" else per_word - 1 - lane
+                out[c.name] = np.ascontiguousarray(narrow[:, at_])
         return out
 
     def last_before(self, keys: Ints, flag: Bools, at: Ints, missing: np.int64) -> Ints:

@@ -30,30 +30,30 @@ from secondlook.report.evidence import (
 from secondlook.report.fmt import (
     family_name,
     finite,
-    fmt_interval,
     fmt_level,
     fmt_num,
-    fmt_points,
     fmt_share,
     row_iv,
 )
+from secondlook.report.groups import label_name
 from secondlook.report.headlines import fairness_headline, practice_sentence, seed_case_sentences
 from secondlook.report.inputs import ReportInputs
-from secondlook.report.labels import plain, price_sentence
+from secondlook.report.labels import price_sentence
 from secondlook.report.model import (
-    Calibration,
-    Capacity,
     Explanations,
     Fairness,
-    Figure,
     Labels,
     Limitations,
-    Performance,
-    Practice,
     Report,
     Summary,
     Table,
     World,
+)
+from secondlook.report.performance import (
+    calibration_section,
+    capacity_section,
+    performance_section,
+    practice_section,
 )
 from secondlook.report.records import outcome_words, records_notice
 from secondlook.report.views import views_table
@@ -114,13 +114,11 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
         ),
     ]
     for key, (name, what) in texts.PRACTICE_FAILURES.items():
-        brows.append((name, what, str(practice.get(key, "n/a"))))
+        brows.append((name, what, _failure_setting(key, practice.get(key))))
     biases = Table(
         caption="Biases and practice failure modes planted on purpose (each can be switched off)",
         columns=("planted", "what it does", "setting in this run"),
         rows=tuple(brows),
-        note="Each setting is a parameter in params.yaml: the biases under synth, bias; the "
-        "failure modes under synth, practice (section 14 lists every parameter by name).",
     )
     return World(
         counts=counts,
@@ -128,6 +126,20 @@ def _world(inp: ReportInputs, params: Mapping[str, Any], root: Path | None) -> W
         biases=biases,
         all_within=bool(s.get("all_within", False)),
     )
+
+
+def _failure_setting(key: str, value: Any) -> str:
+    """A practice failure mode's setting in words (the setting's name is in section 14)."""
+    if not finite(value):
+        return "not set"
+    v = float(value)
+    words = {
+        "start_again": f"the history is not read for {v:.0%} of referrals",
+        "weight_unassessed_adult": f"weight given to an unassessed adult: {v:g}",
+        "bruising_missed": f"the sign is let pass {v:.0%} of the time",
+        "la_sd": f"thresholds vary by {v:g} log-odds (standard deviation) between councils",
+    }
+    return words.get(key, f"{v:g}")
 
 
 def _labels(
@@ -147,7 +159,7 @@ def _labels(
         m = by.get(label, {}).get(candidate, {})
         rows.append(
             (
-                plain(label),
+                label_name(label),
                 meaning,
                 fmt_share(prev.get(label), 1),
                 row_iv(m, "auroc") if m else "not computed",
@@ -164,244 +176,9 @@ def _labels(
         "test split.",
     )
     return Labels(
-        headline=str(metrics.get("label", "")),
-        train_label=str(metrics.get("train_label", "")),
+        headline=label_name(str(metrics.get("label", ""))),
+        train_label=label_name(str(metrics.get("train_label", ""))),
         table=table,
-    )
-
-
-def _read_curves(folder: Path, kind: str, families: list[str]) -> dict[str, pd.DataFrame]:
-    out = {}
-    for f in families:
-        p = folder / kind / f"{f}.csv"
-        if p.is_file():
-            out[f] = pd.read_csv(p)
-    return out
-
-
-def _performance(
-    inp: ReportInputs,
-    metrics: Mapping[str, Any],
-    board: pd.DataFrame,
-    families: list[str],
-    evaluate: EvaluateParams,
-) -> Performance:
-    level = fmt_level(evaluate.ci)
-    n, prevalence = metrics.get("n_test", 0), float(metrics.get("prevalence", float("nan")))
-    intro = (
-        f"Test split: {n:,} referrals made after every training date, of which "
-        f"{fmt_share(prevalence, 1)} warranted escalation. Each cell is an estimate with its {level} "
-        "bootstrap interval in brackets: the range the figure would plausibly take on another "
-        "sample of referrals like these."
-    )
-    rows = []
-    for r in board.to_dict("records"):
-        rows.append(
-            (
-                family_name(str(r["family"])),
-                "yes" if r.get("interpretable") else "no",
-                row_iv(r, "auroc"),
-                row_iv(r, "auprc"),
-                row_iv(r, "precision", share=True),
-                row_iv(r, "recall", share=True),
-                row_iv(r, "flag_rate", share=True, digits=3),
-            )
-        )
-    leaderboard = Table(
-        caption=f"Leaderboard on the test split, best first by {evaluate.select_by.upper()}",
-        columns=(
-            "model family",
-            "interpretable",
-            "AUROC",
-            "AUPRC",
-            "precision at the cut",
-            "recall at the cut",
-            "share flagged",
-        ),
-        rows=tuple(rows),
-        note="AUPRC: area under the precision-recall curve; chance level equals the share "
-        "that warranted escalation. Precision: of the referrals flagged, the share that "
-        "warranted escalation. Recall: of those that warranted escalation, the share flagged.",
-    )
-    price = metrics.get("price_of_interpretability")
-    if price:
-        d, lo, hi = price.get("gbm_minus_family"), price.get("lo"), price.get("hi")
-        covers = finite(lo) and finite(hi) and float(lo) <= 0 <= float(hi)
-        price_text = (
-            f"The price of interpretability: the black-box reference (gbm) minus the best "
-            f"interpretable family ({family_name(str(price.get('family')))}) in "
-            f"{str(price.get('metric', '')).upper()} is {fmt_interval(d, lo, hi, digits=3)}. "
-            + (
-                "The interval covers zero: this run shows no measurable cost of choosing the "
-                "model whose reasons can be read."
-                if covers
-                else "The interval excludes zero: the black box ranks measurably differently, "
-                "and the panel must weigh that difference against being able to read the "
-                "interpretable model's reasons."
-            )
-        )
-    else:
-        price_text = (
-            "The price of interpretability was not computed: it needs the gbm reference and at "
-            "least one interpretable family."
-        )
-    figs: list[Figure] = []
-    if {"auprc", "auprc_lo", "auprc_hi"} <= set(board.columns):
-        best = board.iloc[0]
-        figs.append(
-            Figure(
-                title=f"AUPRC of each model family with its {level} interval",
-                alt=(
-                    "Dot-and-whisker chart of AUPRC by model family, best first. "
-                    + "; ".join(
-                        f"{r['family']}: {fmt_interval(r['auprc'], r['auprc_lo'], r['auprc_hi'])}"
-                        for r in board.to_dict("records")
-                    )
-                    + f". The highest is {best['family']}. The dashed line marks chance level, "
-                    f"{fmt_num(prevalence)}."
-                ),
-                src=plots.png_data_uri(
-                    plots.interval_figure(
-                        board,
-                        "auprc",
-                        "AUPRC (area under the precision-recall curve)",
-                        reference=prevalence,
-                    )
-                ),
-            )
-        )
-    roc = _read_curves(inp.plots, "roc", families)
-    pr = _read_curves(inp.plots, "pr", families)
-    if roc and pr:
-        figs.append(
-            Figure(
-                title="ROC and precision-recall curves on the test split",
-                alt=(
-                    "Two line charts, one line per model family told apart by marker and line "
-                    "style. Left: true positive rate against false positive rate (ROC); right: "
-                    "precision against recall, with chance precision at "
-                    f"{fmt_num(prevalence)} dashed. The areas under these curves are the AUROC "
-                    "and AUPRC columns of the leaderboard table."
-                ),
-                src=plots.png_data_uri(plots.curves_figure(roc, pr, prevalence)),
-            )
-        )
-    return Performance(intro=intro, leaderboard=leaderboard, price=price_text, figures=tuple(figs))
-
-
-def _calibration(inp: ReportInputs, board: pd.DataFrame, families: list[str]) -> Calibration:
-    rows = tuple(
-        (family_name(str(r["family"])), row_iv(r, "brier", digits=3), row_iv(r, "ece", digits=3))
-        for r in board.to_dict("records")
-    )
-    table = Table(
-        caption="Calibration of each family's probability on the test split",
-        columns=("model family", "Brier score (lower is better)", "expected calibration error"),
-        rows=rows,
-        note="Expected calibration error: the average gap between the predicted probability "
-        "and the observed share, over ten equal-sized groups of referrals.",
-    )
-    cal = _read_curves(inp.plots, "calibration", families)
-    figure = None
-    if cal:
-        worst = max(
-            board.to_dict("records"), key=lambda r: r.get("ece", 0) if finite(r.get("ece")) else 0
-        )
-        figure = Figure(
-            title="Reliability diagram: predicted probability against observed share",
-            alt=(
-                "Line chart with one line per model family (distinct markers and line styles) "
-                "plotting the mean predicted probability in each group of referrals against the "
-                "share of them that warranted escalation; the dashed diagonal is perfect "
-                "calibration. Lines close to the diagonal mean a score of 0.3 does mean about "
-                f"three in ten. The largest average gap is {worst['family']}'s, "
-                f"{fmt_num(worst.get('ece'), 3)}."
-            ),
-            src=plots.png_data_uri(plots.reliability_figure(cal)),
-        )
-    return Calibration(table=table, figure=figure)
-
-
-def _capacity(
-    metrics: Mapping[str, Any], board: pd.DataFrame, capacity: float, candidate: str
-) -> Capacity:
-    rows = tuple(
-        (
-            family_name(str(r["family"])),
-            row_iv(r, "flag_rate", share=True, digits=3),
-            row_iv(r, "precision", share=True),
-            row_iv(r, "recall", share=True),
-        )
-        for r in board.to_dict("records")
-    )
-    table = Table(
-        caption="What each family's cut does on the test split",
-        columns=("model family", "share flagged", "precision", "recall"),
-        rows=rows,
-        note="The cut is set on the validation split so that about "
-        f"{fmt_share(capacity)} of referrals are flagged; on later referrals the share drifts.",
-    )
-    fam = metrics.get("families", {}).get(candidate, {})
-    p = float(metrics.get("prevalence", float("nan")))
-    trade: list[str] = []
-    if fam and finite(p):
-        f, q, r = fam.get("flag_rate"), fam.get("precision"), fam.get("recall")
-        if finite(f) and finite(q) and finite(r):
-            flagged, right = 1000 * f, 1000 * f * q
-            missed = 1000 * p * (1 - r)
-            trade.append(
-                f"Out of every 1,000 referrals like those in the test split, the candidate "
-                f"({family_name(candidate)}) flags about {flagged:.0f} for a second look; about "
-                f"{right:.0f} of those warranted escalation and about {flagged - right:.0f} did "
-                f"not — those families are drawn into a closer look without the risk that would "
-                f"justify it. About {missed:.0f} referrals that warranted escalation are not "
-                "flagged and rely on practice alone."
-            )
-    trade += list(texts.CAPACITY_TRADE)
-    return Capacity(capacity=fmt_share(capacity), table=table, trade=tuple(trade))
-
-
-def _practice(inp: ReportInputs, root: Path | None) -> Practice:
-    missing = need([inp.practice], "dvc repro evaluate", root)
-    if missing:
-        return Practice(missing=missing)
-    try:
-        p = pd.read_csv(inp.practice)
-    except pd.errors.EmptyDataError:
-        p = pd.DataFrame()
-    if p.empty:
-        return Practice(
-            intro="The test split carries no practice outcome, so no comparison was made."
-        )
-    k, total = int(p["escalations"].iloc[0]), int(p["warranted"].iloc[0])
-    intro = (
-        f"On the test split practice opened {k:,} child protection enquiries (section 47); "
-        f"{total:,} referrals warranted one. Each model is given the same workload — its own top "
-        f"{k:,} referrals by score — and we count how many of the {total:,} each would have "
-        "reached."
-    )
-    rows = []
-    for r in p.to_dict("records"):
-        who = str(r["who"])
-        rows.append(
-            (
-                "practice (what was decided)" if who == "practice" else family_name(who),
-                f"{int(r['caught']):,} of {total:,}",
-                fmt_interval(r["recall"], r["recall_lo"], r["recall_hi"], share=True),
-                "—"
-                if who == "practice"
-                else fmt_points(r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"]),
-            )
-        )
-    return Practice(
-        intro=intro,
-        table=Table(
-            caption="Referrals that warranted escalation reached at practice's workload",
-            columns=("who", "reached", "recall", "difference from practice"),
-            rows=tuple(rows),
-            note="Difference from practice is in percentage points with a paired bootstrap "
-            "interval; an interval that covers 0 means no measurable difference.",
-        ),
     )
 
 
@@ -591,10 +368,10 @@ def build_report(
         ),
         world=world,
         labels=_labels(inputs, metrics, candidate, root, evaluate),
-        performance=_performance(inputs, metrics, board, order, evaluate),
-        calibration=_calibration(inputs, board, order),
-        capacity_section=_capacity(metrics, board, capacity, candidate),
-        practice=_practice(inputs, root),
+        performance=performance_section(inputs, metrics, board, order, evaluate),
+        calibration=calibration_section(inputs, board, order, candidate),
+        capacity_section=capacity_section(metrics, board, capacity, candidate),
+        practice=practice_section(inputs, root),
         fairness=fairness,
         explanations=explanations,
         seed_cases=seed_cases_section(inputs, params, order, candidate, root),

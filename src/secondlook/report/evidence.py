@@ -18,19 +18,24 @@ import yaml
 from secondlook.evaluate.fairness import GROUP_METRICS, parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
+from secondlook.report.explain_tables import (
+    additivity_table,
+    fidelity_table,
+    patterns_table,
+    policy_table,
+    stability_table,
+)
 from secondlook.report.fmt import (
     family_name,
     finite,
     fmt_interval,
     fmt_level,
-    fmt_num,
-    fmt_share,
     json_tables,
     png_file,
 )
+from secondlook.report.groups import group_label, label_bias_table, label_name
 from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
-from secondlook.report.labels import GROUP_TEXT, plain
 from secondlook.report.model import (
     Explanations,
     Fairness,
@@ -42,7 +47,6 @@ from secondlook.report.model import (
     SeedDecision,
     Table,
 )
-from secondlook.report.plots import FAMILY_LABELS
 
 __all__ = [
     "explanations_section",
@@ -136,11 +140,6 @@ def _groupcell(cell: Any, suppressed: str) -> str:
     return text
 
 
-def group_name(attribute: str, group: Any) -> str:
-    """A group as the report names it (``True`` of ``disability`` is "disability recorded")."""
-    return GROUP_TEXT.get(attribute, {}).get(str(group), str(group))
-
-
 def group_note(
     attribute: str,
     groups: Mapping[str, Mapping[str, Any]],
@@ -172,7 +171,7 @@ def group_note(
     outside = []
     for key, label, _ in present:
         names = [
-            group_name(attribute, g)
+            group_label(attribute, g)
             for g, cells in groups.items()
             if _verdict(cells.get(key)) == "outside"
         ]
@@ -215,7 +214,7 @@ def _group_table(
     present = [m for m in _GROUP_METRICS if any(m[0] in g for g in groups.values())]
     rows = []
     for group, cells in groups.items():
-        name = group_name(attribute, group)
+        name = group_label(attribute, group)
         row = [f"{name} (reference)" if group == ref else name]
         n = cells.get("n")
         hidden_n = n in (None, "suppressed")
@@ -231,7 +230,7 @@ def _group_table(
                 row.append(_groupcell(c, suppressed_text("n" if hidden_n else key)))
         rows.append(tuple(row))
     return Table(
-        caption=f"{family_name(family)} by {plain(attribute)}, against {plain(against)}",
+        caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
         note=group_note(attribute, groups, present, ci, min_cell),
@@ -250,7 +249,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
     intro = texts.FAIRNESS_INTRO.format(
         min_cell=min_cell if min_cell is not None else "the configured number of"
     )
-    against = str(data.get("measured_against", "the headline label"))
+    against = label_name(str(data.get("measured_against", "the headline label")))
     band = data.get("parity_band")
     if isinstance(band, list) and len(band) == 2:
         intro += f" Parity band in this run: {band[0]} to {band[1]}."
@@ -267,10 +266,10 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
                 rows.append(
                     (
                         family_name(fam),
-                        plain(attribute),
-                        group_name(attribute, entry.get("reference", "")),
+                        attribute.replace("_", " "),
+                        group_label(attribute, entry.get("reference", "")),
                         *(
-                            ", ".join(group_name(attribute, g) for g in out.get(m, [])) or "none"
+                            ", ".join(group_label(attribute, g) for g in out.get(m, [])) or "none"
                             for m in ("flag_rate", "tpr", "fpr")
                         ),
                     )
@@ -278,7 +277,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
         tables.append(
             Table(
                 caption=f"Every family: groups whose ratio's whole interval lies outside the parity band, "
-                f"against {plain(against)}",
+                f"against {against}",
                 columns=("model family", "attribute", "reference group", "flagged", "TPR", "FPR"),
                 rows=tuple(rows),
                 note="Suppressed groups are never listed here as inside or outside the band.",
@@ -287,11 +286,8 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
     findings = [str(v) for v in data.get("proxy_statements", []) or []]
     label_bias: list[Table] = []
     if data.get("label_bias"):
-        label_bias += json_tables(
-            data["label_bias"],
-            "Label-bias study: disparities by training label and by world",
-            none_text=suppressed,
-        )
+        lb = label_bias_table(list(data["label_bias"]), suppressed)
+        label_bias += [lb] if lb is not None else []
     known = {
         "min_cell",
         "measured_against",
@@ -346,91 +342,11 @@ def _importance_alt(csv: Path, family: str, kind: str) -> str:
 
 
 def spec_name(feature: str) -> str:
-    """A feature's plain-language description from the catalogue (its name in words if unknown)."""
+    """A feature's plain-language description from the catalogue (its name if unknown)."""
     try:
-        return str(spec(feature).description).rstrip(".")
+        return spec(feature).description
     except (KeyError, ValueError):
-        return plain(feature)
-
-
-#: policy.json's settings in words
-_SETTINGS = {
-    "none": "no policy",
-    "guidance": "guidance policy",
-    "practice-blind": "practice-blind inputs",
-    "guidance+practice-blind": "both",
-}
-
-
-def policy_table(records: Any, source: str) -> Table:
-    """The table "what the policy costs and buys": a few key figures per family and setting.
-
-    Parameters
-    ----------
-    records
-        ``policy.json``: one record per (family, setting) with ``auprc_margin``,
-        ``sarah_recall``, ``john_recall``, ``control_*_flag_rate``, ``raised_all`` and
-        ``reasons_against_guidance`` (and one score and flag per seed decision, not shown).
-    source
-        Where the full table is (named in the note).
-
-    Returns
-    -------
-    Table
-        One row per family and setting, seven columns; the per-decision columns stay in the
-        file.
-    """
-    rows = []
-    recs = [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
-    order = list(_SETTINGS)
-    families = list(FAMILY_LABELS)
-    recs.sort(
-        key=lambda r: (
-            families.index(r["family"]) if r.get("family") in families else len(families),
-            order.index(r["setting"]) if r.get("setting") in order else len(order),
-        )
-    )
-    for r in recs:
-        controls = [
-            float(r[k])
-            for k in ("control_frequent_flag_rate", "control_deprived_flag_rate")
-            if finite(r.get(k))
-        ]
-        guidance = r.get("reasons_against_guidance")
-        rows.append(
-            (
-                family_name(str(r.get("family", ""))),
-                _SETTINGS.get(str(r.get("setting")), str(r.get("setting", ""))),
-                fmt_num(r.get("auprc_margin"), 3),
-                fmt_share(r.get("sarah_recall")),
-                fmt_share(r.get("john_recall")),
-                fmt_share(max(controls)) if controls else "not computed",
-                fmt_share(r.get("raised_all")),
-                f"{int(guidance):,}" if isinstance(guidance, int | float) else "not computed",
-            )
-        )
-    return Table(
-        caption="What the policy costs and buys: each family with no policy, under the guidance "
-        "policy on reasons, with practice-blind inputs, and with both",
-        columns=(
-            "model family",
-            "setting",
-            "AUPRC",
-            "Sarah-pattern recall",
-            "John-pattern recall",
-            "controls flagged",
-            "fidelity",
-            "reasons against guidance",
-        ),
-        rows=tuple(rows),
-        note="AUPRC: ranking quality against the truth. Pattern recall: share of the seed "
-        "patterns' variants flagged at their marked decisions. Controls flagged: the higher of "
-        "the two negative controls' flag rates (families often referred, and deprived families, "
-        "with no risk behind it). Fidelity: share of the reasons raising a score that are true "
-        "drivers. Reasons against guidance: top reasons, over the test referrals, that contradict "
-        f"safeguarding guidance. The full table, with each seed decision's score and flag, is in {source} "
-        "(and as a table in policy.md beside it).",
-    )
+        return feature
 
 
 def explanations_section(
@@ -455,32 +371,31 @@ def explanations_section(
                 continue
             kind = name.split("-")[0].removesuffix(".png")
             alt = _importance_alt(d / "importance.csv", fam, kind)
-            title = f"{family_name(fam)}: {name.removesuffix('.png').replace('-', ' ')}"
+            title = f"{family_name(fam)}: {texts.FIGURE_TITLES.get(kind, kind)}"
             if kind == "dependence":
                 feature = name.removeprefix("dependence-").removesuffix(".png")
+                short = spec_name(feature).split(" (")[0].rstrip(".")
+                title = f"{family_name(fam)}: how one input moves the score — {short}"
                 alt = (
                     f"{texts.PLOT_KINDS['dependence']}: {spec_name(feature)}, for "
                     f"{family_name(fam)}. Each dot is one referral."
                 )
-                title = f"{family_name(fam)}: dependence on “{spec_name(feature)}”"
             figs.append(Figure(title=title, alt=alt, src=png_file(png)))
     fidelity: list[Table] = []
     stability: list[Table] = []
-    for name, target, caption in (
-        ("summary.json", fidelity, "What is explained, and the additivity check"),
-        ("fidelity.json", fidelity, "Fidelity: agreement with the truth's drivers"),
-        ("stability.json", stability, "Stability across refits on bootstrap resamples"),
-    ):
-        if (folder / name).is_file():
-            target += json_tables(read_json(folder / name), caption)
+
+    def _json(name: str) -> Any:
+        return read_json(folder / name) if (folder / name).is_file() else None
+
+    fidelity += [t for t in (additivity_table(_json("summary.json"), families),) if t]
+    fidelity += [t for t in (fidelity_table(_json("fidelity.json"), families),) if t]
+    stability += [t for t in (stability_table(_json("stability.json"), families),) if t]
     if inp.patterns is not None and inp.patterns.is_file():
-        fidelity += json_tables(
-            read_json(inp.patterns).get("headline", {}),
-            "Seed patterns, many variants each (scored, never trained on): recall at the marked "
-            "decisions, share whose top reasons name the pattern, negative controls' flag rate",
-        )
+        t = patterns_table(read_json(inp.patterns).get("headline", {}), families)
+        fidelity += [t] if t else []
     if inp.policy is not None and inp.policy.is_file():
-        fidelity.append(policy_table(read_json(inp.policy), show_path(inp.policy, root)))
+        t = policy_table(read_json(inp.policy))
+        fidelity += [t] if t else []
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")
         for name in ("fidelity.json", "stability.json")

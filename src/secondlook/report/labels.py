@@ -17,7 +17,6 @@ _BLACK_BOX = "gbm"
 __all__ = [
     "COUNT_KEYS",
     "ESTIMAND_TEXT",
-    "GROUP_TEXT",
     "KEY_TEXT",
     "SCENARIO_TEXT",
     "plain",
@@ -103,12 +102,6 @@ KEY_TEXT: dict[str, str] = {
     "tpr": "warranted: flagged (TPR)",
     "fpr": "not warranted: flagged (FPR)",
     "fnr": "warranted: missed (FNR)",
-}
-
-#: group values of an attribute that are codes -> words
-GROUP_TEXT: dict[str, dict[str, str]] = {
-    "disability": {"True": "disability recorded", "False": "no disability recorded"},
-    "sex": {"F": "female", "M": "male"},
 }
 
 #: keys whose values are counts (shown without decimals)

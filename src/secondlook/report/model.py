@@ -219,10 +219,16 @@ class Calibration(_Section):
         Brier score and expected calibration error per family, with intervals.
     figure
         Reliability diagram: mean predicted against observed rate in equal-mass bins.
+    interval_text
+        What the interval around each chance is, in plain words, with the candidate's width.
+    interval_table
+        The candidate's bins: chance given, its interval, and the observed share.
     """
 
     table: Table | None = None
     figure: Figure | None = None
+    interval_text: str = ""
+    interval_table: Table | None = None
 
 
 @dataclasses.dataclass(frozen=True)

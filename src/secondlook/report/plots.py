@@ -109,13 +109,17 @@ def interval_figure(
             fontsize=8,
         )
     ax.set_yticks(range(len(rows)), [_label(str(f)) for f in rows["family"]][::-1])
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     if reference is not None:
         ax.axvline(reference, color="#444444", linestyle="--", linewidth=1)
-        ax.annotate(
-            "chance level",
-            (reference, len(rows) - 0.5),
-            xytext=(3, 0),
-            textcoords="offset points",
+        # above the plot area, where no row is drawn (a data-coordinate label there is clipped)
+        ax.text(
+            reference,
+            1.01,
+            f"chance level ({reference:.2f})",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
             fontsize=8,
         )
     ax.set_xlim(0, 1.25)
@@ -158,7 +162,7 @@ def curves_figure(
     -------
     matplotlib.figure.Figure
     """
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10.0, 4.4))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.0, 5.0))
     for family, frame in roc.items():
         _family_curve(a, family, frame["fpr"], frame["tpr"])
     a.plot([0, 1], [0, 1], color="#888888", linewidth=0.8, linestyle="--", label="chance")
@@ -171,8 +175,10 @@ def curves_figure(
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.grid(color="#eeeeee")
-    b.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
+    # one legend for both panels, below them, where it covers no curve
+    handles, labels = b.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 

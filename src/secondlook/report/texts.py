@@ -162,3 +162,9 @@ COMMANDS = (
     "secondlook report --out reports/ethics-panel.html    # this report alone",
     "make test     # the tests, including this report opened in headless Chromium",
 )
+
+#: the explanation figures' titles, by kind (the file name's first word)
+FIGURE_TITLES = {
+    "importance": "which inputs move the score most, on average",
+    "beeswarm": "every referral's contribution from each input",
+}

@@ -19,6 +19,7 @@ from secondlook.report.fmt import fmt_num, png_file
 from secondlook.report.labels import ESTIMAND_TEXT, plain, sentence_case
 from secondlook.report.model import Figure, Table, Worlds
 from secondlook.report.plots import png_data_uri
+from secondlook.sweep.plots import forest_figure
 
 __all__ = ["ESTIMAND_TEXT", "PUBLISHED_SOURCES", "worlds_section", "worlds_summary_point"]
 
@@ -35,7 +36,7 @@ PUBLISHED_SOURCES = (
     "al. 2020, Machine learning in children's services: does it work?)."
 )
 
-_PRODUCED_BY = "dvc repro sweep-observability (or `secondlook sweep <design>`)"
+_PRODUCED_BY = "dvc repro sweep-observability (or secondlook sweep <design>)"
 
 
 def _num(x: Any, digits: int) -> str:
@@ -71,22 +72,24 @@ def _finding_sentence(name: str, f: Mapping[str, Any], text: str) -> str:
     return f"{text}: does NOT hold in every world — {holds} of {worlds} (fails in {where})."
 
 
+def _worlds_table(path: Path) -> pd.DataFrame | None:
+    """The sweep's ``worlds.csv`` (one row per world), or None when absent or empty."""
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
+    return frame if "scenario" in frame.columns else None
+
+
 def _forest_png(worlds: pd.DataFrame | None, name: str, scenarios: list[str], png: Path) -> str:
-    """The forest plot of one estimand, redrawn with plain labels (the stored PNG otherwise)."""
+    """The forest plot of one estimand, redrawn from the worlds' table so its axis reads in
+    words; the sweep's own PNG (code names) only when the table is absent."""
     if worlds is None or name not in worlds.columns:
         return png_file(png)
-    from secondlook.sweep.plots import forest_figure
-
-    fig = forest_figure(worlds, name, scenarios)
-    ax = fig.axes[0]
-    label = ESTIMAND_TEXT[name][0]
-    ax.set_xlabel(sentence_case(label), fontsize=8)
-    ax.set_title(
-        "Each world a dot; the square is the mean, its bar ± 1.96 Monte Carlo standard errors",
-        fontsize=8,
-    )
-    ax.set_yticks(ax.get_yticks(), [plain(t.get_text()) for t in ax.get_yticklabels()])
-    return png_data_uri(fig)
+    label = sentence_case(ESTIMAND_TEXT[name][0])
+    return png_data_uri(forest_figure(worlds, name, scenarios, label=label))
 
 
 def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
@@ -158,11 +161,11 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
         note=PUBLISHED_SOURCES,
     )
     figures = []
-    table_csv = folder / "worlds.csv"
-    worlds = pd.read_csv(table_csv) if table_csv.is_file() else None
+    worlds = _worlds_table(folder / "worlds.csv")
     for name, (label, digits) in ESTIMAND_TEXT.items():
         png = folder / "plots" / (name.replace(".", "-") + ".png")
-        if not png.is_file() or name not in estimands:
+        drawn = worlds is not None and name in worlds.columns
+        if not (drawn or png.is_file()) or name not in estimands:
             continue
         span = estimands[name].get("range") or [None, None]
         figures.append(

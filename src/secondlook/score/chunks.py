@@ -213,7 +213,7 @@ def _prefetch(batches: Iterator[pa.Table], pool: ThreadPoolExecutor) -> Iterator
         yield batch
 
 
-def partition_cohort(  # noqa: C901 -- to be split again (merge of #11 and #15)
+def partition_cohort(
     sources: dict[str, TableSource],
     work: Path,
     *,
@@ -259,24 +259,68 @@ def partition_cohort(  # noqa: C901 -- to be split again (merge of #11 and #15)
         On a broken row: the table, the column and the first offending rows.
     """
     findings = ScreenFindings()
-    parts = [b for b in sources["households"].batches(batch_rows)]
-    hh = pa.concat_tables(parts) if parts else pa.table({})
-    for column in ("household_id", "local_authority"):
-        if hh.num_rows:
-            screen_values("households", column, hh.column(column), findings)
-    n_hh = hh.num_rows
-    if n_hh and not findings:
-        households = sources["households"]
-        duplicates(households, "household_id", list(hh.column("household_id").chunks))
-        _check_households(households, hh)
-    if n_hh:
-        hh = hh.sort_by("household_id").combine_chunks()
-    hh_ids = hh.column("household_id") if n_hh else pa.chunked_array([], type=pa.string())
-    n_chunks = max(1, -(-n_hh // chunk_households))
+    hh = _read_households(sources["households"], batch_rows, findings)
     streamed = ("people", "events", *(["decisions"] if "decisions" in sources else []))
+    plan = _new_plan(Path(work), hh, chunk_households, streamed)
+    unique_ids = {
+        table: [
+            UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
+            for column in _UNIQUE[table]
+        ]
+        for table in streamed
+    }
+    router = _Router(plan, sources, window, as_of, findings)
+    # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
+    # batch, checking this one (here), routing the previous one to its chunks. Errors still
+    # come in file order: the next batch is read only after this one was handed over, and
+    # routing raises no error a user can cause.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
+        for table in streamed:
+            spill = Spill(plan.work, table, flush_rows, plan.files)
+            routing: Future[None] | None = None
+            for batch in _prefetch(sources[table].batches(batch_rows), pool):
+                chunk = router.check(table, batch)
+                if chunk is None:  # an identifier was found: only screening goes on
+                    continue
+                if routing is not None:
+                    routing.result()
+                routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
+                plan.counts[table] += batch.num_rows
+                if on_batch is not None:
+                    on_batch(table, batch.num_rows)
+            if routing is not None:
+                routing.result()
+            spill.flush()
+    findings.raise_if_any()
+    for table in streamed:
+        for unique in unique_ids[table]:
+            unique.check(sources[table], batch_rows)
+    if router.orphan in plan.files:
+        plan.n_chunks += 1
+    _check_something_to_score(plan, window)
+    return plan
+
+
+def _read_households(source: TableSource, batch_rows: int, findings: ScreenFindings) -> pa.Table:
+    """The households table, screened and checked, sorted by ``household_id``."""
+    parts = [b for b in source.batches(batch_rows)]
+    hh = pa.concat_tables(parts) if parts else pa.table({})
+    if not hh.num_rows:
+        return hh
+    for column in ("household_id", "local_authority"):
+        screen_values("households", column, hh.column(column), findings)
+    if not findings:
+        duplicates(source, "household_id", list(hh.column("household_id").chunks))
+        _check_households(source, hh)
+    return hh.sort_by("household_id").combine_chunks()
+
+
+def _new_plan(work: Path, hh: pa.Table, chunk_households: int, streamed: tuple[str, ...]) -> Plan:
+    """The plan before streaming: the chunks of the households, every count at zero."""
+    n_hh = hh.num_rows
     plan = Plan(
-        work=Path(work),
-        n_chunks=n_chunks,
+        work=work,
+        n_chunks=max(1, -(-n_hh // chunk_households)),
         households=hh,
         chunk_households=chunk_households,
         tables=streamed,
@@ -297,95 +341,104 @@ def partition_cohort(  # noqa: C901 -- to be split again (merge of #11 and #15)
             decisions_before_window=0,
             decisions_after_window=0,
         )
-    unique_ids = {
-        table: [
-            UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
-            for column in _UNIQUE[table]
-        ]
-        for table in streamed
-    }
-    lo, hi = window
-    orphan = n_chunks  # the extra chunk for events of unknown households
-    # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
-    # batch, checking this one (here), routing the previous one to its chunks. Errors still
-    # come in file order: the next batch is read only after this one was handed over, and
-    # routing raises no error a user can cause.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
-        for table in streamed:
-            spill = Spill(plan.work, table, flush_rows, plan.files)
-            routing: Future[None] | None = None
-            for batch in _prefetch(sources[table].batches(batch_rows), pool):
-                for column, kind in sources[table].kinds.items():
-                    if kind == "text":
-                        values = batch.column(column)
-                        if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
-                            allowed = pa.array(_VOCAB[(table, column)])
-                            values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
-                        screen_values(table, column, values, findings)
-                if table == "people":
-                    births = batch.column("birth_month")
-                    days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
-                    screen_birth_months(table, "birth_month", days, findings)
-                if findings:  # name every identifier column, then stop before any other check
-                    continue
-                if table == "people":
-                    _birth_check(sources[table], batch, as_of)
-                for column in sources[table].kinds:
-                    if (table, column) in _VOCAB:
-                        _vocab_check(sources[table], column, batch.column(column).combine_chunks())
-                rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
-                rank_np = rank.to_numpy(zero_copy_only=False)
-                unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
-                if table == "people" and unknown.any():
-                    sources["people"].refuse(
-                        "household_id",
-                        "refers to a household that exists",
-                        lambda parsed, _stored: (
-                            ~_mask(pc.is_in(parsed.column("household_id"), hh_ids))
-                        ),
-                    )
-                chunk = np.where(
-                    unknown,
-                    orphan,
-                    np.nan_to_num(rank_np, nan=0).astype(np.int64) // chunk_households,
-                ).astype(np.int64)
-                if table == "events":
-                    _detail_check(sources[table], batch)
-                    _count_referrals(batch, window, plan.counts)
-                if table == "decisions":
-                    _count_in_window(batch, "decision_date", window, plan.counts, "decisions")
-                if routing is not None:
-                    routing.result()
-                routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
-                plan.counts[table] += batch.num_rows
-                if on_batch is not None:
-                    on_batch(table, batch.num_rows)
-            if routing is not None:
-                routing.result()
-            spill.flush()
-    findings.raise_if_any()
-    for table in streamed:
-        for unique in unique_ids[table]:
-            unique.check(sources[table], batch_rows)
-    if orphan in plan.files:
-        plan.n_chunks = n_chunks + 1
-    if n_hh == 0 or plan.counts["events"] == 0:
+    return plan
+
+
+class _Router:
+    """Checks each streamed batch and says which chunk each of its rows goes to."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        sources: dict[str, TableSource],
+        window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+        as_of: pd.Timestamp | None,
+        findings: ScreenFindings,
+    ) -> None:
+        self.plan, self.sources, self.window, self.as_of = plan, sources, window, as_of
+        self.findings = findings
+        hh = plan.households
+        self.hh_ids = (
+            hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
+        )
+        self.orphan = plan.n_chunks  # the extra chunk for events of unknown households
+
+    def check(self, table: str, batch: pa.Table) -> np.ndarray | None:
+        """Screen and check ``batch`` of ``table``, count it; its rows' chunks, shape
+        (rows,), or ``None`` once an identifier was found (the rest is then only screened)."""
+        source = self.sources[table]
+        self._screen(table, batch)
+        if self.findings:  # name every identifier column, then stop before any other check
+            return None
+        if table == "people":
+            _birth_check(source, batch, self.as_of)
+        for column in source.kinds:
+            if (table, column) in _VOCAB:
+                _vocab_check(source, column, batch.column(column).combine_chunks())
+        chunk = self._chunks(table, batch)
+        if table == "events":
+            _detail_check(source, batch)
+            _count_referrals(batch, self.window, self.plan.counts)
+        if table == "decisions":
+            _count_in_window(batch, "decision_date", self.window, self.plan.counts, "decisions")
+        return chunk
+
+    def _screen(self, table: str, batch: pa.Table) -> None:
+        """Look for identifier-like values in the free text columns and the birth months."""
+        for column, kind in self.sources[table].kinds.items():
+            if kind == "text":
+                values = batch.column(column)
+                if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
+                    allowed = pa.array(_VOCAB[(table, column)])
+                    values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
+                screen_values(table, column, values, self.findings)
+        if table == "people":
+            births = batch.column("birth_month")
+            days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
+            screen_birth_months(table, "birth_month", days, self.findings)
+
+    def _chunks(self, table: str, batch: pa.Table) -> np.ndarray:
+        """Each row's chunk: its household's rank // chunk size, the orphan chunk when unknown
+        (a person of an unknown household refuses the cohort)."""
+        hh_ids = self.hh_ids
+        rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
+        rank_np = rank.to_numpy(zero_copy_only=False)
+        unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
+        if table == "people" and unknown.any():
+            self.sources["people"].refuse(
+                "household_id",
+                "refers to a household that exists",
+                lambda parsed, _stored: ~_mask(pc.is_in(parsed.column("household_id"), hh_ids)),
+            )
+        per_chunk = self.plan.chunk_households
+        return np.where(
+            unknown,
+            self.orphan,
+            np.nan_to_num(rank_np, nan=0).astype(np.int64) // per_chunk,
+        ).astype(np.int64)
+
+
+def _check_something_to_score(
+    plan: Plan, window: tuple[pd.Timestamp | None, pd.Timestamp | None]
+) -> None:
+    """Refuse an empty cohort, or one with no decision point in the window."""
+    counts = plan.counts
+    if counts["households"] == 0 or counts["events"] == 0:
         raise CohortError(
             "the cohort is empty: "
-            + ", ".join(f"{plan.counts[t]} {t}" for t in ("households", "people", "events"))
+            + ", ".join(f"{counts[t]} {t}" for t in ("households", "people", "events"))
             + "; nothing to score"
         )
-    if "decisions" in streamed:
-        if plan.counts["decisions_in_window"] == 0:
+    if "decisions" in plan.tables:
+        if counts["decisions_in_window"] == 0:
             raise CohortError(
                 f"the cohort's decisions table holds no decision dated {_window_text(window)}; "
                 "nothing to score"
             )
-    elif plan.counts["referrals_in_window"] == 0:
+    elif counts["referrals_in_window"] == 0:
         raise CohortError(
             f"the cohort holds no referral dated {_window_text(window)}; nothing to score"
         )
-    return plan
 
 
 def _count_referrals(

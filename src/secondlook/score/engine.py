@@ -1,11 +1,12 @@
-"""Scoring one household chunk, and the two engines that run every chunk.
+"""Scoring one household chunk (the engines that run every chunk: :mod:`.runners`).
 
 :func:`score_chunk` is the one partition function: a chunk's tables and the model in, one output
 row per referral of the window out -- scored (probability, flag, reasons) or rejected (reason).
 It is module-level and depends only on its arguments, so it runs unchanged in this process
-(:func:`run_pandas`), in this process and spawned worker processes (:func:`run_pool`, the pandas
-engine on a large cohort) or on a dask.distributed worker (:func:`run_dask`); every engine feeds
-the chunks in the same order and writes the results in chunk order, so their outputs are
+(:func:`~secondlook.score.runners.run_pandas`), in this process and spawned worker processes
+(:func:`~secondlook.score.runners.run_pool`, the pandas engine on a large cohort) or on a
+dask.distributed worker (:func:`~secondlook.score.runners.run_dask`); every engine feeds the
+chunks in the same order and writes the results in chunk order, so their outputs are
 identical.
 Linear algebra runs single-threaded inside a chunk, so a sum is never reordered by a thread pool
 and the floating-point results do not depend on the engine.
@@ -14,12 +15,7 @@ and the floating-point results do not depend on the engine.
 from __future__ import annotations
 
 import json
-import logging
-import multiprocessing
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,10 +35,6 @@ __all__ = [
     "ChunkSettings",
     "chunk_counts",
     "output_schema",
-    "process_pool",
-    "run_dask",
-    "run_pandas",
-    "run_pool",
     "score_chunk",
 ]
 
@@ -214,22 +206,13 @@ def _score_chunk(
     window_refs = events.loc[in_window, ["event_id", "person_id", "household_id", "date"]]
     without_decision = 0
     if "decisions" in tables:
-        refs, reason = _decision_points(
-            _to_pandas(tables["decisions"]), hh, events, rejected, settings
-        )
-        named = set(_to_pandas(tables["decisions"])["referral_event_id"])
+        decisions = _to_pandas(tables["decisions"])
+        refs, reason = _decision_points(decisions, hh, events, rejected, settings)
+        named = set(decisions["referral_event_id"])
         without_decision = int((~window_refs["event_id"].isin(named)).sum())
     else:
-        refs = window_refs.rename(columns={"event_id": "decision_id"})
-        refs["referral_event_id"] = refs["decision_id"]
-        refs = refs.sort_values(["date", "decision_id"], kind="stable").reset_index(drop=True)
-        if len(rejected):
-            reason = refs["referral_event_id"].map(rejected)
-        else:  # the usual case: nothing to look up
-            reason = pd.Series(np.full(len(refs), None, dtype=object), dtype="str")
-    n = len(refs)
+        refs, reason = _referral_points(window_refs, rejected)
     ok = reason.isna().to_numpy()
-    schema = output_schema(settings.top_k)
     cols: dict[str, Any] = {
         "decision_id": refs["decision_id"].to_numpy(),
         "referral_event_id": refs["referral_event_id"].to_numpy(),
@@ -237,8 +220,49 @@ def _score_chunk(
         "household_id": refs["household_id"].to_numpy(),
         "referral_date": refs["date"].to_numpy(dtype="datetime64[s]"),
         "status": np.where(ok, "scored", "rejected"),
-        "rejection_reason": np.where(ok, np.full(n, None, dtype=object), reason.to_numpy(object)),
+        "rejection_reason": np.where(
+            ok, np.full(len(refs), None, dtype=object), reason.to_numpy(object)
+        ),
     }
+    cols.update(_scores(refs, ok, hh, people, history, model, settings))
+    outside = rejected[~rejected.index.isin(window_refs["event_id"])]
+    counted = {
+        "out_of_window_rejected": {
+            str(k): int(v) for k, v in sorted(outside.value_counts().items())
+        },
+        "referrals_without_decision": without_decision,
+    }
+    return _output_table(cols, ok, settings).replace_schema_metadata(
+        {CHUNK_COUNTS_KEY: json.dumps(counted).encode()}
+    )
+
+
+def _referral_points(
+    window_refs: pd.DataFrame, rejected: pd.Series
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Every referral of the window as a decision point (sorted by date then id), and why each
+    one cannot be scored (or NA)."""
+    refs = window_refs.rename(columns={"event_id": "decision_id"})
+    refs["referral_event_id"] = refs["decision_id"]
+    refs = refs.sort_values(["date", "decision_id"], kind="stable").reset_index(drop=True)
+    if len(rejected):
+        return refs, refs["referral_event_id"].map(rejected)
+    # the usual case: nothing to look up
+    return refs, pd.Series(np.full(len(refs), None, dtype=object), dtype="str")
+
+
+def _scores(
+    refs: pd.DataFrame,
+    ok: npt.NDArray[np.bool_],
+    hh: pd.DataFrame,
+    people: pd.DataFrame,
+    history: pd.DataFrame,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+) -> dict[str, Any]:
+    """The score columns of every point: probability, interval, flag, threshold and reasons
+    (NaN or None where the point is rejected, ``ok`` False)."""
+    n = len(refs)
     probability = np.full(n, np.nan)
     probability_low = np.full(n, np.nan)
     probability_high = np.full(n, np.nan)
@@ -275,12 +299,22 @@ def _score_chunk(
                 reason_cols[f"reason_{i}_feature"][scored] = feature
                 reason_cols[f"reason_{i}_sentence"][scored] = sentence
                 reason_cols[f"reason_{i}_contribution"][scored] = contribution
-    cols["probability"] = np.where(ok, probability, np.nan)
-    cols["probability_low"] = probability_low
-    cols["probability_high"] = probability_high
-    cols["flag"] = flag
-    cols["threshold"] = np.full(n, float(model.threshold_))
-    cols.update(reason_cols)
+    return {
+        "probability": np.where(ok, probability, np.nan),
+        "probability_low": probability_low,
+        "probability_high": probability_high,
+        "flag": flag,
+        "threshold": np.full(n, float(model.threshold_)),
+        **reason_cols,
+    }
+
+
+def _output_table(
+    cols: dict[str, Any], ok: npt.NDArray[np.bool_], settings: ChunkSettings
+) -> pa.Table:
+    """The columns as an :func:`output_schema` table (nulls where a value is missing)."""
+    n = len(ok)
+    schema = output_schema(settings.top_k)
     arrays = []
     for f in schema:
         values = cols.get(f.name)
@@ -292,16 +326,7 @@ def _score_chunk(
         elif f.name in ("probability", "flag") or f.name.endswith("_contribution"):
             mask = ~ok if f.name in ("probability", "flag") else np.isnan(np.asarray(values))
         arrays.append(pa.array(values, type=f.type, mask=mask))
-    outside = rejected[~rejected.index.isin(window_refs["event_id"])]
-    counted = {
-        "out_of_window_rejected": {
-            str(k): int(v) for k, v in sorted(outside.value_counts().items())
-        },
-        "referrals_without_decision": without_decision,
-    }
-    return pa.Table.from_arrays(arrays, schema=schema).replace_schema_metadata(
-        {CHUNK_COUNTS_KEY: json.dumps(counted).encode()}
-    )
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _unknown_deciles(
@@ -374,222 +399,3 @@ def _decision_points(
     reason[~found] = "unknown_referral"
     reason[~known_hh] = "unknown_household"
     return d, pd.Series(reason, dtype="str")
-
-
-ChunkLoader = Callable[[int], dict[str, pa.Table]]
-ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Path]]]]
-
-
-def run_pandas(
-    n_chunks: int,
-    load: ChunkLoader,
-    model: CalibratedModel,
-    settings: ChunkSettings,
-) -> Iterator[pa.Table]:
-    """Score the chunks one after another in this process, yielding results in chunk order.
-
-    Parameters
-    ----------
-    n_chunks
-        How many chunks.
-    load
-        Chunk index -> its tables (read from the spill files).
-    model, settings
-        As :func:`score_chunk`.
-
-    Yields
-    ------
-    pyarrow.Table
-        One per chunk, in order.
-    """
-    for k in range(n_chunks):
-        yield score_chunk(load(k), model, settings)
-
-
-#: the model and settings of a worker process of :func:`process_pool`
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
-    _WORKER["model"], _WORKER["settings"] = model, settings
-    import secondlook.explain  # noqa: F401 - import shap while the cohort is being partitioned
-
-
-def _warm_up() -> None:
-    """A task that only makes the pool start a worker (and run its initializer)."""
-
-
-def _score_files(households: pa.Table, files: dict[str, list[Path]]) -> pa.Table:
-    from secondlook.score.chunks import read_chunk
-
-    return score_chunk(read_chunk(households, files), _WORKER["model"], _WORKER["settings"])
-
-
-def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> Executor:
-    """Worker processes for :func:`run_pool`, started (and importing) from now on.
-
-    Processes are spawned (never forked from a process running Arrow's threads); each holds the
-    model and settings. A script that starts them needs an ``if __name__ == "__main__":`` guard.
-
-    Parameters
-    ----------
-    workers
-        Worker processes.
-    model, settings
-        As :func:`score_chunk`.
-
-    Returns
-    -------
-    concurrent.futures.Executor
-        Shut it down when done.
-    """
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(model, settings),
-    )
-    for _ in range(workers):
-        pool.submit(_warm_up)
-    return pool
-
-
-def run_pool(
-    n_chunks: int,
-    files: ChunkFiles,
-    pool: Executor,
-    model: CalibratedModel,
-    settings: ChunkSettings,
-    *,
-    processes: int,
-) -> Iterator[pa.Table]:
-    """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
-
-    Chunk ``k`` is scored here when ``k % processes == 0`` and by a worker of ``pool``
-    (:func:`process_pool` with ``processes - 1`` workers) otherwise; each reads its chunk from
-    the spill files and runs :func:`score_chunk` -- the same function on the same rows as
-    :func:`run_pandas` -- so the results are identical. Scoring here as well, rather than
-    leaving this process idle, saves one process's memory. At most ``2 * processes`` chunks
-    are submitted ahead of the one being yielded (bounded memory).
-
-    Parameters
-    ----------
-    n_chunks
-        How many chunks.
-    files
-        Chunk index -> its households and spill files (:func:`secondlook.score.chunks.chunk_files`).
-    pool
-        From :func:`process_pool`.
-    model, settings
-        As :func:`score_chunk`.
-    processes
-        This process and the pool's workers.
-
-    Yields
-    ------
-    pyarrow.Table
-        One per chunk, in order.
-    """
-    from secondlook.score.chunks import read_chunk
-
-    futures: dict[int, Future[pa.Table]] = {}
-    next_k = 0
-    try:
-        for k in range(n_chunks):
-            while next_k < n_chunks and next_k < k + 2 * processes:
-                if next_k % processes:
-                    futures[next_k] = pool.submit(_score_files, *files(next_k))
-                next_k += 1
-            if k % processes:
-                yield futures.pop(k).result()
-            else:
-                yield score_chunk(read_chunk(*files(k)), model, settings)
-    finally:
-        for f in futures.values():
-            f.cancel()
-
-
-def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
-    """A dask.distributed LocalCluster on the loopback interface (no dashboard).
-
-    Parameters
-    ----------
-    n_workers
-        Worker count; one thread each.
-    processes
-        Workers in their own processes (default), or threads of this process (fast tests).
-
-    Returns
-    -------
-    distributed.LocalCluster
-    """
-    from distributed import LocalCluster
-
-    return LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=processes,
-        host="127.0.0.1",
-        protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
-        dashboard_address=None,
-        # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
-        # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
-        # An ephemeral loopback port never collides.
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-    )
-
-
-def run_dask(
-    n_chunks: int,
-    load: ChunkLoader,
-    model: CalibratedModel,
-    settings: ChunkSettings,
-    client: Any,
-    *,
-    in_flight: int | None = None,
-) -> Iterator[pa.Table]:
-    """Score the chunks on a dask.distributed cluster, yielding results in chunk order.
-
-    At most ``in_flight`` chunks are read and sent ahead of the one being written, so the
-    client's memory stays bounded whatever the cohort's size.
-
-    Parameters
-    ----------
-    n_chunks, load, model, settings
-        As :func:`run_pandas`.
-    client
-        A connected ``distributed.Client``.
-    in_flight
-        Chunks submitted ahead; default twice the number of worker threads (at least 2).
-
-    Yields
-    ------
-    pyarrow.Table
-        One per chunk, in order.
-    """
-    if in_flight is None:
-        threads = sum(client.nthreads().values()) or 1
-        in_flight = max(2, 2 * threads)
-    remote_model = client.scatter(model, broadcast=True)
-    futures: dict[int, Any] = {}
-    next_k = 0
-    try:
-        for k in range(n_chunks):
-            while next_k < n_chunks and next_k < k + in_flight:
-                # scattered, not embedded in the task: a chunk is megabytes of rows
-                data = client.scatter([load(next_k)], hash=False)[0]  # a dict would name keys
-                futures[next_k] = client.submit(
-                    score_chunk,
-                    data,
-                    remote_model,
-                    settings,
-                    key=f"secondlook-score-chunk-{next_k}-{id(futures)}",
-                    pure=False,
-                )
-                next_k += 1
-            result = futures.pop(k).result()
-            yield result
-    finally:
-        for f in futures.values():
-            f.cancel()

@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -36,17 +37,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from secondlook.features import catalogue_version
 from secondlook.fileio import default_file_mode, write_json
+from secondlook.models import CalibratedModel
 from secondlook.params import ScoreParams
 from secondlook.schema import TableError
 from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
-from secondlook.score.engine import (
-    ChunkSettings,
-    local_cluster,
-    process_pool,
-    run_dask,
-    run_pandas,
-    run_pool,
-)
+from secondlook.score.engine import ChunkSettings
 from secondlook.score.errors import CohortError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import resolve_model
@@ -55,6 +50,7 @@ from secondlook.score.provenance import (
     host,
     input_hashes,
 )
+from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
 from secondlook.score.validate import REJECTION_REASONS, history_failures
 
 __all__ = ["manifest_path", "run_score"]
@@ -217,102 +213,21 @@ def run_score(
     out = Path(out)
     if out.suffix != ".parquet":
         raise ScoreError(f"--out must name a .parquet file, got {out}")
-    manifest = manifest or manifest_path(out)
     engine = engine or settings.engine
-    start = start if start is not None else settings.start
-    end = end if end is not None else settings.end
-    if start is not None and end is not None and end < start:
-        raise ScoreError(f"--to ({end}) is before --from ({start})")
-    window = (_timestamp(start), _timestamp(end))
-    as_of = as_of if as_of is not None else dt.datetime.now(dt.UTC).date()
-
+    window = _window(settings, start, end)
     bundle = resolve_model(model)
     sources = open_cohort(cohort, delimiter=delimiter)
     _check_view(Path(cohort), bundle.metadata, sources)
-    chunk_settings = ChunkSettings(
-        start=window[0],
-        end=window[1],
-        top_k=settings.top_k,
-        model_name=bundle.name,
-        model_version=bundle.version,
-        model_sha256=bundle.sha256,
-        catalogue_version=catalogue_version(),
-        reasons=reasons,
-        as_of=pd.Timestamp(as_of),
-    )
+    chunk_settings = _chunk_settings(settings, bundle, window, as_of, reasons)
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
-    tmp_out: Path | None = None
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not progress,
-        transient=False,
-    )
-    own_client: list[Any] = []
-    pool: Executor | None = None
+    tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
+    how = _How(engine, client, scheduler, workers)
+    published = False
     try:
-        with bar:
-            reading = bar.add_task("reading rows", total=None)
-            plan = partition_cohort(
-                sources,
-                work,
-                chunk_households=settings.chunk_households,
-                window=window,
-                as_of=pd.Timestamp(as_of),
-                batch_rows=settings.batch_rows,
-                on_batch=lambda _t, n: bar.advance(reading, n),
-            )
-            bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
-            pa.default_memory_pool().release_unused()  # the batches are gone: give memory back
-            if engine == "pandas" and workers is None:
-                workers = _default_workers(plan.n_chunks)
-            scoring = bar.add_task("scoring chunks", total=plan.n_chunks)
-
-            def load(k: int) -> dict[str, pa.Table]:
-                return load_chunk(plan, k)
-
-            results: Iterator[pa.Table]
-            if engine == "dask":
-                if client is None:
-                    client = _connect(scheduler, settings.dask_workers, own_client)
-                results = run_dask(plan.n_chunks, load, bundle.model, chunk_settings, client)
-            elif engine == "pandas" and workers is not None and workers > 1 and plan.n_chunks > 1:
-                # started only now, so that idle workers do not add to the partition's memory
-                pool = process_pool(workers - 1, bundle.model, chunk_settings)
-                results = run_pool(
-                    plan.n_chunks,
-                    lambda k: chunk_files(plan, k),
-                    pool,
-                    bundle.model,
-                    chunk_settings,
-                    processes=workers,
-                )
-            else:
-                results = run_pandas(plan.n_chunks, load, bundle.model, chunk_settings)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")
-            try:
-                stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
-            except TableError as exc:
-                if exc.located or exc.table != "events":
-                    raise
-                _locate_history(exc, plan, sources["events"], chunk_settings.as_of)
-        c = plan.counts
-        unit = "decisions" if "decisions" in plan.tables else "referrals"
-        if stats["rows"] != c[f"{unit}_in_window"]:  # the nothing-lost invariant
-            raise RuntimeError(
-                f"{c[f'{unit}_in_window']} {unit} in the window but "
-                f"{stats['rows']} output rows; nothing was written"
-            )
-        outside = c["referrals_before_window"] + c["referrals_after_window"]
-        if stats["out_of_window_rejected"] > outside:
-            raise RuntimeError(
-                f"{stats['out_of_window_rejected']} rejected referrals outside the window but "
-                f"only {outside} referrals there; nothing was written"
-            )
+        plan, stats = _partition_and_score(
+            sources, work, tmp_out, bundle.model, chunk_settings, settings, progress, how
+        )
+        _check_accounted(plan.counts, stats)
         seconds = time.perf_counter() - t0
         doc = _manifest(
             sources={n: s.path for n, s in sources.items()},
@@ -325,31 +240,188 @@ def run_score(
             scheduler=scheduler,
             n_chunks=plan.n_chunks,
             out=out,
-            run={
-                "workers": workers if engine == "pandas" else None,
-                "started_at": started,
-                "seconds": round(seconds, 3),
-                "code": code_version(),
-                "host": host(),
-            },
+            run=how.record(started, seconds),
         )
         tmp_out.chmod(default_file_mode())  # as if written in place, whatever wrote it
         tmp_out.replace(out)
-        tmp_out = None
-        write_json(manifest, doc)
+        published = True
+        write_json(manifest or manifest_path(out), doc)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(work, ignore_errors=True)
-        if tmp_out is not None:
-            tmp_out.unlink(missing_ok=True)
-        for c in own_client:
-            c.close()
+        _clean_up(how.own, work, None if published else tmp_out)
     log(
         f"score: {stats['rows']} referrals ({stats['scored']} scored, {stats['flagged']} "
         f"flagged, {stats['rejected']} rejected) in {seconds:.1f}s with {engine} -> {out}"
     )
     return doc
+
+
+@dataclass
+class _How:
+    """How the chunks are scored: the engine, what it runs on, and what this call started."""
+
+    engine: str
+    client: Any  # a connected distributed.Client, or None
+    scheduler: str | None
+    workers: int | None  # the pandas engine's processes (None: chosen from the chunks)
+    own: list[Any] = field(default_factory=list)  # a pool, or a client and its cluster
+
+    def record(self, started: str, seconds: float) -> dict[str, Any]:
+        """The manifest's ``run`` entries this call knows (the engine is added there)."""
+        return {
+            "workers": self.workers if self.engine == "pandas" else None,
+            "started_at": started,
+            "seconds": round(seconds, 3),
+            "code": code_version(),
+            "host": host(),
+        }
+
+
+def _window(
+    settings: ScoreParams, start: dt.date | None, end: dt.date | None
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The inclusive referral window (default the settings'), checked."""
+    start = start if start is not None else settings.start
+    end = end if end is not None else settings.end
+    if start is not None and end is not None and end < start:
+        raise ScoreError(f"--to ({end}) is before --from ({start})")
+    return _timestamp(start), _timestamp(end)
+
+
+def _chunk_settings(
+    settings: ScoreParams,
+    bundle: Any,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    as_of: dt.date | None,
+    reasons: bool,
+) -> ChunkSettings:
+    """What every chunk needs: the window, the model, the extract date (default today, UTC)."""
+    as_of = as_of if as_of is not None else dt.datetime.now(dt.UTC).date()
+    return ChunkSettings(
+        start=window[0],
+        end=window[1],
+        top_k=settings.top_k,
+        model_name=bundle.name,
+        model_version=bundle.version,
+        model_sha256=bundle.sha256,
+        catalogue_version=catalogue_version(),
+        reasons=reasons,
+        as_of=pd.Timestamp(as_of),
+    )
+
+
+def _partition_and_score(
+    sources: dict[str, TableSource],
+    work: Path,
+    tmp_out: Path,
+    model: CalibratedModel,
+    chunk_settings: ChunkSettings,
+    settings: ScoreParams,
+    progress: bool,
+    how: _How,
+) -> tuple[Plan, dict[str, Any]]:
+    """Stream the cohort into chunks under ``work``, score them into ``tmp_out``.
+
+    Returns the plan and the output's counts; ``how.workers`` is set when it was ``None``.
+    """
+    with _progress_bar(progress) as bar:
+        reading = bar.add_task("reading rows", total=None)
+        plan = partition_cohort(
+            sources,
+            work,
+            chunk_households=settings.chunk_households,
+            window=(chunk_settings.start, chunk_settings.end),
+            as_of=chunk_settings.as_of,
+            batch_rows=settings.batch_rows,
+            on_batch=lambda _t, n: bar.advance(reading, n),
+        )
+        bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
+        pa.default_memory_pool().release_unused()  # the batches are gone: give memory back
+        if how.engine == "pandas" and how.workers is None:
+            how.workers = _default_workers(plan.n_chunks)
+        scoring = bar.add_task("scoring chunks", total=plan.n_chunks)
+        results = _results(plan, model, chunk_settings, settings, how)
+        tmp_out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
+        except TableError as exc:
+            if exc.located or exc.table != "events":
+                raise
+            _locate_history(exc, plan, sources["events"], chunk_settings.as_of)
+    return plan, stats
+
+
+def _progress_bar(show: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=False,
+    )
+
+
+def _results(
+    plan: Plan,
+    model: CalibratedModel,
+    chunk_settings: ChunkSettings,
+    settings: ScoreParams,
+    how: _How,
+) -> Iterator[pa.Table]:
+    """The scored chunks, in chunk order, from the chosen engine (what it starts joins
+    ``how.own``)."""
+    engine, client, workers = how.engine, how.client, how.workers
+
+    def load(k: int) -> dict[str, pa.Table]:
+        return load_chunk(plan, k)
+
+    if engine == "dask":
+        if client is None:
+            client = _connect(how.scheduler, settings.dask_workers, how.own)
+        return run_dask(plan.n_chunks, load, model, chunk_settings, client)
+    if engine == "pandas" and workers is not None and workers > 1 and plan.n_chunks > 1:
+        # started only now, so that idle workers do not add to the partition's memory
+        pool = process_pool(workers - 1, model, chunk_settings)
+        how.own.append(pool)
+        return run_pool(
+            plan.n_chunks,
+            lambda k: chunk_files(plan, k),
+            pool,
+            model,
+            chunk_settings,
+            processes=workers,
+        )
+    return run_pandas(plan.n_chunks, load, model, chunk_settings)
+
+
+def _check_accounted(counts: dict[str, int], stats: dict[str, Any]) -> None:
+    """The nothing-lost invariant: one output row per decision point of the window."""
+    unit = "decisions" if "decisions" in counts else "referrals"
+    if stats["rows"] != counts[f"{unit}_in_window"]:
+        raise RuntimeError(
+            f"{counts[f'{unit}_in_window']} {unit} in the window but "
+            f"{stats['rows']} output rows; nothing was written"
+        )
+    outside = counts["referrals_before_window"] + counts["referrals_after_window"]
+    if stats["out_of_window_rejected"] > outside:
+        raise RuntimeError(
+            f"{stats['out_of_window_rejected']} rejected referrals outside the window but "
+            f"only {outside} referrals there; nothing was written"
+        )
+
+
+def _clean_up(own: list[Any], work: Path, tmp_out: Path | None) -> None:
+    """Stop what this call started, and remove the spill folder and any unfinished output."""
+    for thing in own:
+        if isinstance(thing, Executor):
+            thing.shutdown(wait=True, cancel_futures=True)
+    shutil.rmtree(work, ignore_errors=True)
+    if tmp_out is not None:
+        tmp_out.unlink(missing_ok=True)
+    for thing in own:
+        if not isinstance(thing, Executor):
+            thing.close()
 
 
 def _locate_history(

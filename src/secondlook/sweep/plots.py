@@ -24,7 +24,11 @@ __all__ = ["forest_figure"]
 
 
 def forest_figure(
-    worlds: pd.DataFrame, estimand: str, scenarios: Sequence[str] | None = None
+    worlds: pd.DataFrame,
+    estimand: str,
+    scenarios: Sequence[str] | None = None,
+    *,
+    label: str | None = None,
 ) -> Figure:
     """Forest plot of ``estimand`` by scenario.
 
@@ -36,6 +40,9 @@ def forest_figure(
         Column to plot.
     scenarios
         Order of the rows (top to bottom); default their order in ``worlds``.
+    label
+        The estimand in words, for the axis and title (default its column name); with it the
+        scenarios are written with spaces ("as now") and the interval in words.
 
     Returns
     -------
@@ -63,10 +70,16 @@ def forest_figure(
         ax.errorbar(
             v.mean(), y, xerr=half, fmt="s", color="#1f4e79", capsize=3, zorder=3, markersize=6
         )
-    ax.set_yticks(range(len(order)), list(reversed(order)))
+    names = [s.replace("_", " ") for s in order] if label else list(order)
+    ax.set_yticks(range(len(order)), list(reversed(names)))
     ax.set_ylim(-0.7, len(order) - 0.3)
-    ax.set_xlabel(estimand)
-    ax.set_title(f"{estimand}: worlds (dots), mean ± 1.96 MCSE", fontsize=9)
+    ax.set_xlabel(label or estimand)
+    ax.set_title(
+        "each world a dot; the mean a square, with its 95% Monte Carlo interval"
+        if label
+        else f"{estimand}: worlds (dots), mean ± 1.96 MCSE",
+        fontsize=9,
+    )
     if estimand in EXTERNAL:
         ax.legend(loc="lower right", fontsize=6)
     ax.grid(axis="x", alpha=0.3)

@@ -1,0 +1,243 @@
+"""The engines that score every chunk with :func:`~secondlook.score.engine.score_chunk`.
+
+In this process (:func:`run_pandas`), in this process and spawned worker processes
+(:func:`run_pool`, the pandas engine on a large cohort), or on dask.distributed
+(:func:`run_dask`, on a :func:`local_cluster` or a real cluster's scheduler). Every engine feeds
+the chunks in the same order and yields the results in chunk order, so their outputs are
+identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from secondlook.models import CalibratedModel
+from secondlook.score.engine import ChunkSettings, score_chunk
+
+__all__ = ["local_cluster", "process_pool", "run_dask", "run_pandas", "run_pool"]
+
+
+ChunkLoader = Callable[[int], dict[str, pa.Table]]
+ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Path]]]]
+
+
+def run_pandas(
+    n_chunks: int,
+    load: ChunkLoader,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+) -> Iterator[pa.Table]:
+    """Score the chunks one after another in this process, yielding results in chunk order.
+
+    Parameters
+    ----------
+    n_chunks
+        How many chunks.
+    load
+        Chunk index -> its tables (read from the spill files).
+    model, settings
+        As :func:`score_chunk`.
+
+    Yields
+    ------
+    pyarrow.Table
+        One per chunk, in order.
+    """
+    for k in range(n_chunks):
+        yield score_chunk(load(k), model, settings)
+
+
+#: the model and settings of a worker process of :func:`process_pool`
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
+    _WORKER["model"], _WORKER["settings"] = model, settings
+    import secondlook.explain  # noqa: F401 - import shap while the cohort is being partitioned
+
+
+def _warm_up() -> None:
+    """A task that only makes the pool start a worker (and run its initializer)."""
+
+
+def _score_files(households: pa.Table, files: dict[str, list[Path]]) -> pa.Table:
+    from secondlook.score.chunks import read_chunk
+
+    return score_chunk(read_chunk(households, files), _WORKER["model"], _WORKER["settings"])
+
+
+def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> Executor:
+    """Worker processes for :func:`run_pool`, started (and importing) from now on.
+
+    Processes are spawned (never forked from a process running Arrow's threads); each holds the
+    model and settings. A script that starts them needs an ``if __name__ == "__main__":`` guard.
+
+    Parameters
+    ----------
+    workers
+        Worker processes.
+    model, settings
+        As :func:`score_chunk`.
+
+    Returns
+    -------
+    concurrent.futures.Executor
+        Shut it down when done.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(model, settings),
+    )
+    for _ in range(workers):
+        pool.submit(_warm_up)
+    return pool
+
+
+def run_pool(
+    n_chunks: int,
+    files: ChunkFiles,
+    pool: Executor,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+    *,
+    processes: int,
+) -> Iterator[pa.Table]:
+    """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
+
+    Chunk ``k`` is scored here when ``k % processes == 0`` and by a worker of ``pool``
+    (:func:`process_pool` with ``processes - 1`` workers) otherwise; each reads its chunk from
+    the spill files and runs :func:`score_chunk` -- the same function on the same rows as
+    :func:`run_pandas` -- so the results are identical. Scoring here as well, rather than
+    leaving this process idle, saves one process's memory. At most ``2 * processes`` chunks
+    are submitted ahead of the one being yielded (bounded memory).
+
+    Parameters
+    ----------
+    n_chunks
+        How many chunks.
+    files
+        Chunk index -> its households and spill files (:func:`secondlook.score.chunks.chunk_files`).
+    pool
+        From :func:`process_pool`.
+    model, settings
+        As :func:`score_chunk`.
+    processes
+        This process and the pool's workers.
+
+    Yields
+    ------
+    pyarrow.Table
+        One per chunk, in order.
+    """
+    from secondlook.score.chunks import read_chunk
+
+    futures: dict[int, Future[pa.Table]] = {}
+    next_k = 0
+    try:
+        for k in range(n_chunks):
+            while next_k < n_chunks and next_k < k + 2 * processes:
+                if next_k % processes:
+                    futures[next_k] = pool.submit(_score_files, *files(next_k))
+                next_k += 1
+            if k % processes:
+                yield futures.pop(k).result()
+            else:
+                yield score_chunk(read_chunk(*files(k)), model, settings)
+    finally:
+        for f in futures.values():
+            f.cancel()
+
+
+def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
+    """A dask.distributed LocalCluster on the loopback interface (no dashboard).
+
+    Parameters
+    ----------
+    n_workers
+        Worker count; one thread each.
+    processes
+        Workers in their own processes (default), or threads of this process (fast tests).
+
+    Returns
+    -------
+    distributed.LocalCluster
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=processes,
+        host="127.0.0.1",
+        protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
+        dashboard_address=None,
+        # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
+        # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
+        # An ephemeral loopback port never collides.
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
+
+
+def run_dask(
+    n_chunks: int,
+    load: ChunkLoader,
+    model: CalibratedModel,
+    settings: ChunkSettings,
+    client: Any,
+    *,
+    in_flight: int | None = None,
+) -> Iterator[pa.Table]:
+    """Score the chunks on a dask.distributed cluster, yielding results in chunk order.
+
+    At most ``in_flight`` chunks are read and sent ahead of the one being written, so the
+    client's memory stays bounded whatever the cohort's size.
+
+    Parameters
+    ----------
+    n_chunks, load, model, settings
+        As :func:`run_pandas`.
+    client
+        A connected ``distributed.Client``.
+    in_flight
+        Chunks submitted ahead; default twice the number of worker threads (at least 2).
+
+    Yields
+    ------
+    pyarrow.Table
+        One per chunk, in order.
+    """
+    if in_flight is None:
+        threads = sum(client.nthreads().values()) or 1
+        in_flight = max(2, 2 * threads)
+    remote_model = client.scatter(model, broadcast=True)
+    futures: dict[int, Any] = {}
+    next_k = 0
+    try:
+        for k in range(n_chunks):
+            while next_k < n_chunks and next_k < k + in_flight:
+                # scattered, not embedded in the task: a chunk is megabytes of rows
+                data = client.scatter([load(next_k)], hash=False)[0]  # a dict would name keys
+                futures[next_k] = client.submit(
+                    score_chunk,
+                    data,
+                    remote_model,
+                    settings,
+                    key=f"secondlook-score-chunk-{next_k}-{id(futures)}",
+                    pure=False,
+                )
+                next_k += 1
+            result = futures.pop(k).result()
+            yield result
+    finally:
+        for f in futures.values():
+            f.cancel()
