@@ -183,7 +183,7 @@ def test_what_an_excel_export_records_is_read_with_its_own_separator(
 ) -> None:
     """The view check reads what a cohort records before validation: it must read a `;` file
     as the validation does (it crashed with "Usecols do not match columns", exit 3)."""
-    from secondlook.score.stage import cohort_folder_records
+    from secondlook.score.cohort_view import cohort_folder_records
 
     want = cohort_folder_records(write_cohort(analyst_tables, tmp_path / "pq"))
     folder = _excel_csv(analyst_tables, tmp_path / "xl", sep=sep)
@@ -195,7 +195,7 @@ def test_a_header_only_events_table_is_named_as_empty(
     analyst_tables: Tables, tmp_path: Path
 ) -> None:
     from secondlook.errors import CohortError
-    from secondlook.score.stage import cohort_folder_records
+    from secondlook.score.cohort_view import cohort_folder_records
 
     tables = {**analyst_tables, "events": analyst_tables["events"].iloc[:0]}
     folder = _excel_csv(tables, tmp_path / "xl")

@@ -89,7 +89,7 @@ def test_missing_and_malformed_files(tmp_path: Path, raw_params: dict) -> None:
         load_design(bad, raw_params)
 
 
-@pytest.mark.parametrize("name", ["observability", "biases", "practice"])
+@pytest.mark.parametrize("name", ["observability", "biases", "practice", "recalibrated"])
 def test_committed_designs_validate(raw_params: dict, name: str) -> None:
     design = load_design(DESIGNS / f"{name}.yaml", raw_params)
     assert len(design.scenarios) >= 2

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from secondlook.evaluate.metrics import Scores
-from secondlook.sweep.estimands import disparity_estimands, practice_estimands, rank_metrics
+from secondlook.sweep.estimands import (
+    disparity_estimands,
+    pattern_estimands,
+    practice_estimands,
+    rank_metrics,
+)
 
 
 def _test_split(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -59,3 +64,33 @@ def test_disparity_on_planted_flags() -> None:
     even = disparity_estimands(same, test, "warrants_escalation", ["colour"], 10, seed=0)
     assert even["max_disparity.colour"] == pytest.approx(1.0)
     assert even["outside_band.colour"] == 0.0
+
+
+class _FlagFirstColumn:
+    """A stand-in model: flags the rows whose ``x`` is positive."""
+
+    def flag(self, rows: pd.DataFrame) -> np.ndarray:
+        return rows["x"].to_numpy() > 0
+
+
+def test_pattern_recall_and_control_flag_rate_on_planted_flags() -> None:
+    # sarah: 4 marked decisions (3 flagged) and 2 unmarked (flagged; they must not count);
+    # control_frequent: 5 decisions, 1 flagged
+    marks = pd.DataFrame(
+        {
+            "decision_id": [f"d{i}" for i in range(11)],
+            "pattern": ["sarah"] * 6 + ["control_frequent"] * 5,
+            "variant": ["s1", "s1", "s2", "s2", "s3", "s3", "c1", "c1", "c2", "c2", "c3"],
+            "marked": [True, True, True, True, False, False] + [False] * 5,
+        }
+    )
+    x = [1, 1, -1, 1, 1, 1, 1, -1, -1, -1, -1]
+    features = pd.DataFrame({"decision_id": [f"d{i}" for i in range(11)][::-1], "x": x[::-1]})
+    out = pattern_estimands({"stub": _FlagFirstColumn()}, features, marks, candidate="stub")  # type: ignore[dict-item]
+    assert out["pattern_recall.stub.sarah"] == pytest.approx(3 / 4)
+    assert out["control_flag_rate.stub.control_frequent"] == pytest.approx(1 / 5)
+    assert out["pattern_recall.candidate.sarah"] == out["pattern_recall.stub.sarah"]
+    with pytest.raises(ValueError, match="d3"):
+        pattern_estimands(
+            {"stub": _FlagFirstColumn()}, features[features.decision_id != "d3"], marks
+        )  # type: ignore[dict-item]

@@ -261,6 +261,7 @@ class PracticeParams:
     bruising_missed: Prob
     weight_bruising: Float
     weight_true_risk: Float
+    decision_noise: NonNeg
     assess_father: Prob
     factor_found: Prob
     not_in_need_despite_factor: Prob
@@ -269,6 +270,7 @@ class PracticeParams:
     plan_end: Prob
     removal: Prob
     removal_harm_factor: NonNeg
+    removal_earlier_removal: NonNeg
     true_risk_shift: Float
     recent_harm_months: Pos
     neglect_recorded: Prob
@@ -278,6 +280,7 @@ class PracticeParams:
     substantiation: SubstantiationParams
     icpc_substantiated: NonNeg
     icpc_not_substantiated: NonNeg
+    icpc_margin: Float
     plan_physical: Prob
     plan_emotional_as_neglect: Prob
 

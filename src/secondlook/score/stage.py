@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +41,9 @@ from secondlook.models import CalibratedModel
 from secondlook.params import ScoreParams
 from secondlook.schema import TableError
 from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
+from secondlook.score.cohort_view import check_view
 from secondlook.score.engine import ChunkSettings
-from secondlook.score.errors import CohortError, ScoreError
+from secondlook.score.errors import ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import resolve_model
 from secondlook.score.provenance import (
@@ -65,73 +66,6 @@ def manifest_path(out: Path) -> Path:
 
 def _timestamp(value: dt.date | None) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
-
-
-def cohort_folder_records(
-    folder: Path, sources: Mapping[str, TableSource] | None = None
-) -> frozenset[str]:
-    """What a cohort folder records: its import manifest's ``records`` list when it has one,
-    else the event types present and the links its tables carry
-    (:func:`secondlook.features.views.cohort_records`).
-
-    ``sources`` (from :func:`secondlook.score.io.open_cohort`) gives each CSV's separator, as
-    found from its header (an Excel "CSV UTF-8" export uses ``;``); without it a CSV is read
-    with ``,``.
-
-    Raises
-    ------
-    CohortError
-        If the events table has no rows (nothing to score, and nothing to say what the cohort
-        records).
-    """
-    import json
-
-    from secondlook.features.views import cohort_records
-
-    manifest = folder / "import-manifest.json"
-    if manifest.is_file():
-        declared = json.loads(manifest.read_text(encoding="utf-8")).get("records")
-        if declared is not None:
-            return frozenset(declared)
-    columns = {
-        "households": ["household_id", "deprivation_decile"],
-        "people": ["household_id", "role", "disability"],
-        "events": ["type"],
-    }
-    tables = {}
-    for name, cols in columns.items():
-        source = (sources or {}).get(name)
-        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-        if parquet.is_file():
-            tables[name] = pd.read_parquet(parquet, columns=cols)
-        else:
-            frame = pd.read_csv(
-                csv,
-                sep=source.delimiter if source is not None else ",",
-                usecols=frozenset(cols).__contains__,
-                dtype=str,
-                encoding="utf-8-sig",
-            )
-            tables[name] = frame
-    if tables["events"].empty:
-        path = parquet if (folder / "events.parquet").is_file() else folder / "events.csv"
-        raise CohortError(f"table `events` ({path}) has no rows: there is nothing to score")
-    return cohort_records(tables)
-
-
-def _check_view(
-    folder: Path, metadata: dict[str, Any], sources: Mapping[str, TableSource] | None = None
-) -> None:
-    """Refuse a cohort that lacks what the model's view needs, naming what is missing."""
-    from secondlook.features.views import ViewError, check_cohort
-
-    view = metadata.get("view")
-    if not view:  # a model trained before views existed read the multi-agency view
-        return
-    try:
-        check_cohort(view["needs"], view["name"], cohort_folder_records(folder, sources))
-    except ViewError as exc:
-        raise ScoreError(f"cohort {folder}: {exc}") from None
 
 
 def run_score(
@@ -217,7 +151,7 @@ def run_score(
     window = _window(settings, start, end)
     bundle = resolve_model(model)
     sources = open_cohort(cohort, delimiter=delimiter)
-    _check_view(Path(cohort), bundle.metadata, sources)
+    check_view(Path(cohort), bundle.metadata, sources)
     chunk_settings = _chunk_settings(settings, bundle, window, as_of, reasons)
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output

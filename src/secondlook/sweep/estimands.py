@@ -24,6 +24,9 @@ returns one flat row (estimand name -> number). Names are dotted, ``<estimand>.<
 - ``max_disparity.<attribute>`` — the candidate's largest flag-rate ratio between a group and
   the reference group (as ``max(r, 1/r)``, suppressed groups left out), and
   ``outside_band.<attribute>`` (1 when some group's ratio is outside [0.8, 1.25]).
+- ``pattern_recall.<family>.<pattern>`` and ``control_flag_rate.<family>.<control>`` — the
+  seed patterns' variants (Sarah, John) flagged at their marked decisions, and the negative
+  controls' decisions flagged (:func:`pattern_estimands`).
 - ``seed_flag.<decision_id>`` — whether the candidate flags each seed-case decision (1/0).
 - ``<estimand>.candidate[...]`` — the candidate's AUROC, AUPRC, recall at capacity, lead over
   practice and fidelity again under one name, whichever family the candidate is in the world.
@@ -55,6 +58,7 @@ __all__ = [
     "practice_estimands",
     "disparity_estimands",
     "fidelity_estimands",
+    "pattern_estimands",
     "world_estimands",
 ]
 
@@ -304,3 +308,66 @@ def world_estimands(
             for did, flag in zip(seed_cases["decision_id"].astype(str), flags, strict=True):
                 row[f"seed_flag.{did}"] = float(flag)
     return row
+
+
+def pattern_estimands(
+    models: Mapping[str, CalibratedModel],
+    features: pd.DataFrame,
+    marks: pd.DataFrame,
+    candidate: str | None = None,
+) -> dict[str, float]:
+    """Recall of the seed patterns' marked decisions and the negative controls' flag rate.
+
+    The variants (:func:`secondlook.synth.patterns.pattern_tables`) are scored, never trained
+    on; a decision counts as flagged when the family's calibrated score passes its capacity cut,
+    as in :func:`secondlook.evaluate.patterns.pattern_metrics` (whose reasons and bootstrap the
+    sweep leaves out: the spread over worlds replaces the bootstrap).
+
+    Parameters
+    ----------
+    models
+        Family -> fitted model.
+    features
+        Feature rows of the variants' decisions (``decision_id`` and the inputs).
+    marks
+        ``decision_id``, ``pattern``, ``variant``, ``marked``.
+    candidate
+        The world's candidate family: its figures are repeated under the name ``candidate``.
+
+    Returns
+    -------
+    dict
+        ``pattern_recall.<family>.<pattern>`` (share of the marked decisions of the Sarah and
+        John patterns flagged) and ``control_flag_rate.<family>.<control>`` (share of a negative
+        control's decisions flagged), in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        When a mark names a decision with no feature row.
+    """
+    from secondlook.evaluate.patterns import PATTERN_FACTORS
+
+    missing = ~marks["decision_id"].isin(features["decision_id"])
+    if missing.any():
+        raise ValueError(
+            f"pattern marks: no feature row for decision(s) {marks.loc[missing, 'decision_id'].head(5).tolist()}"
+        )
+    rows = marks.merge(features, on="decision_id", how="inner", validate="one_to_one")
+    out: dict[str, float] = {}
+    pattern = rows["pattern"].astype(str).to_numpy()
+    marked = rows["marked"].to_numpy(dtype=bool)
+    for family, model in models.items():
+        flags = np.asarray(model.flag(rows), dtype=bool)
+        for name in sorted(set(pattern)):
+            if name in PATTERN_FACTORS:
+                m = (pattern == name) & marked
+                out[f"pattern_recall.{family}.{name}"] = (
+                    float(flags[m].mean()) if m.any() else math.nan
+                )
+            else:
+                out[f"control_flag_rate.{family}.{name}"] = float(flags[pattern == name].mean())
+    if candidate is not None and candidate in models:
+        for key in [k for k in out if f".{candidate}." in k]:
+            out[key.replace(f".{candidate}.", ".candidate.", 1)] = out[key]
+    return out

@@ -95,6 +95,61 @@ def _flat_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _resized(design: Any, seeds: int | None, n_households: int | None) -> Any:
+    """The design with ``seeds`` seeds from its first and ``n_households`` per world (if given)."""
+    if seeds is None and n_households is None:
+        return design
+    return dataclasses.replace(
+        design,
+        seeds=(
+            tuple(range(design.seeds[0], design.seeds[0] + seeds))
+            if seeds is not None
+            else design.seeds
+        ),
+        n_households=n_households or design.n_households,
+    )
+
+
+def _vignette_texts(params: Mapping[str, Any], vignettes: Path | None) -> list[tuple[str, str]]:
+    """The seed-case files ``synth.vignettes`` names, as (name, YAML text); checked up front."""
+    if vignettes is None:
+        return []
+    from secondlook.synth.vignettes import load_vignettes
+
+    names = tuple(params["synth"].get("vignettes", ()))
+    load_vignettes(Path(vignettes), names)  # a clear error for a bad seed case, up front
+    return [(n, (Path(vignettes) / f"{n}.yaml").read_text()) for n in names]
+
+
+def _log_mlflow(
+    design: Any,
+    summary: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    out: Path,
+    log: Callable[[str], Any],
+) -> None:
+    """A parent MLflow run for the sweep with a child run per world."""
+    from secondlook.tracking import log_sweep_run
+
+    info = log_sweep_run(
+        design.name,
+        params={
+            "design": {
+                "name": design.name,
+                "scenarios": [s.name for s in design.scenarios],
+                "seeds": list(design.seeds),
+                "n_households": design.n_households,
+                "families": list(design.families),
+            },
+            "scenario": {s.name: dict(s.overrides) for s in design.scenarios},
+        },
+        metrics=_flat_metrics(summary),
+        worlds=rows,
+        artifacts=[out / n for n in ("worlds.csv", "scenarios.csv", "summary.json", "plots")],
+    )
+    log(f"sweep: MLflow parent run {info['parent_run_id']} with {len(info['runs'])} worlds")
+
+
 def run_sweep(
     design_path: Path,
     params: Mapping[str, Any],
@@ -149,25 +204,8 @@ def run_sweep(
     DesignError
         If the design does not validate (the message names the file and the key).
     """
-    design = load_design(Path(design_path), params)
-    if seeds is not None or n_households is not None:
-        design = dataclasses.replace(
-            design,
-            seeds=(
-                tuple(range(design.seeds[0], design.seeds[0] + seeds))
-                if seeds is not None
-                else design.seeds
-            ),
-            n_households=n_households or design.n_households,
-        )
-    texts: list[tuple[str, str]] = []
-    if vignettes is not None:
-        from secondlook.synth.vignettes import load_vignettes
-
-        names = tuple(params["synth"].get("vignettes", ()))
-        load_vignettes(Path(vignettes), names)  # a clear error for a bad seed case, up front
-        texts = [(n, (Path(vignettes) / f"{n}.yaml").read_text()) for n in names]
-    tasks = make_tasks(design, texts)
+    design = _resized(load_design(Path(design_path), params), seeds, n_households)
+    tasks = make_tasks(design, _vignette_texts(params, vignettes))
     log(
         f"sweep {design.name}: {len(design.scenarios)} scenarios x {len(design.seeds)} seeds, "
         f"{design.n_households} households per world, families {', '.join(design.families)}"
@@ -193,25 +231,5 @@ def run_sweep(
         )
     )
     if mlflow:
-        from secondlook.tracking import log_sweep_run
-
-        info = log_sweep_run(
-            design.name,
-            params={
-                "design": {
-                    "name": design.name,
-                    "scenarios": [s.name for s in design.scenarios],
-                    "seeds": list(design.seeds),
-                    "n_households": design.n_households,
-                    "families": list(design.families),
-                },
-                "scenario": {s.name: dict(s.overrides) for s in design.scenarios},
-            },
-            metrics=_flat_metrics(summary),
-            worlds=rows,
-            artifacts=[
-                Path(out) / n for n in ("worlds.csv", "scenarios.csv", "summary.json", "plots")
-            ],
-        )
-        log(f"sweep: MLflow parent run {info['parent_run_id']} with {len(info['runs'])} worlds")
+        _log_mlflow(design, summary, rows, Path(out), log)
     return summary | {"world_seconds": [r.get("seconds") for r in rows]}

@@ -167,6 +167,78 @@ def _train_cfg(params: Mapping[str, Any], label: str | None = None) -> Any:
     return load_section("train", p)
 
 
+def _seed_cases(task: WorldTask, splits: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """Feature rows of the seed-case decisions (any split), or None without seed cases."""
+    names = tuple(name for name, _ in task.vignettes)
+    if not names:
+        return None
+    everything = pd.concat(list(splits.values()), ignore_index=True)
+    ids = everything["decision_id"].astype(str)
+    return everything[ids.str.startswith(tuple(f"{n}-" for n in names))]
+
+
+def _pattern_features(task: WorldTask) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seed patterns' variants in this world: their feature rows and marks.
+
+    ``evaluate.pattern_variants`` variants of each pattern, drawn with ``evaluate.pattern_seed``
+    plus the world's seed (so the variants, like the world, differ between seeds).
+    """
+    from secondlook.features import build_features
+    from secondlook.models import add_group_inputs
+    from secondlook.synth.patterns import pattern_tables
+
+    params = task.world_params()
+    ev = load_section("evaluate", params)
+    tables = pattern_tables(
+        ev.pattern_variants, ev.pattern_seed + task.seed, load_section("synth", params)
+    )
+    features = add_group_inputs(
+        build_features(
+            tables["households"], tables["people"], tables["events"], tables["decisions"]
+        )
+    )
+    return features, tables["marks"]
+
+
+def _fit_models(
+    task: WorldTask, splits: Mapping[str, pd.DataFrame]
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """The design's families, the proxy-trained logistic models and the truth-trained one.
+
+    Returns
+    -------
+    (models, proxy_models, truth_logreg)
+        A proxy with fewer than :data:`MIN_CLASS` decisions of either class in the train or
+        valid split (tiny worlds: removals are rare) has no model.
+    """
+    from secondlook.models import label_column, select_inputs, train_family
+    from secondlook.sweep.estimands import PROXY_TRAINED
+
+    params = task.world_params()
+    train, valid = splits["train"], splits["valid"]
+    train_cfg = _train_cfg(params)
+    truth_label = load_section("evaluate", params).label
+    inputs = select_inputs(list(train.columns), train_cfg.include_group_attributes)
+
+    def fit(family: str, label: str | None = None) -> Any:
+        return train_family(family, _train_cfg(params, label), train, valid, inputs)[0]
+
+    models = {f: train_family(f, train_cfg, train, valid, inputs)[0] for f in task.families}
+    if train_cfg.label == truth_label and "logreg" in models:
+        truth_logreg = models["logreg"]
+    else:
+        truth_logreg = fit("logreg", truth_label)
+    proxy_models = {
+        proxy: fit("logreg", proxy)
+        for proxy in PROXY_TRAINED
+        if all(
+            min(s[label_column(proxy)].sum(), (~s[label_column(proxy)]).sum()) >= MIN_CLASS
+            for s in (train, valid)
+        )
+    }
+    return models, proxy_models, truth_logreg
+
+
 def run_world(task: WorldTask) -> dict[str, Any]:
     """Run one world end to end and return its row of estimands.
 
@@ -179,52 +251,27 @@ def run_world(task: WorldTask) -> dict[str, Any]:
     -------
     dict
         :data:`ID_COLUMNS`, then the world's sizes (``n_referrals``, ``n_test``,
-        ``prevalence``), its calibration figures and every estimand of
-        :func:`secondlook.sweep.estimands.world_estimands`; and ``seconds`` (wall time; callers
-        keep it out of the row's file so reruns are byte-identical).
+        ``prevalence``), its calibration figures, every estimand of
+        :func:`secondlook.sweep.estimands.world_estimands` and
+        :func:`~secondlook.sweep.estimands.pattern_estimands`; and ``seconds`` (wall time;
+        callers keep it out of the row's file so reruns are byte-identical).
     """
     from secondlook.features.stage import assemble
-    from secondlook.models import add_group_inputs, label_column, select_inputs, train_family
-    from secondlook.sweep.estimands import PROXY_TRAINED, world_estimands
+    from secondlook.models import add_group_inputs, label_column
+    from secondlook.sweep.estimands import pattern_estimands, world_estimands
 
     t0 = time.perf_counter()
     params = task.world_params()
     tables, calibration = world_tables(task)
-    features_cfg = load_section("features", params)
     evaluate_cfg = load_section("evaluate", params)
     fairness_cfg = load_section("fairness", params)
-    explain_cfg = load_section("explain", params)
-    train_cfg = _train_cfg(params)
-    splits = {k: add_group_inputs(v) for k, v in assemble(tables, features_cfg).items()}
-    train, valid, test = splits["train"], splits["valid"], splits["test"]
-    inputs = select_inputs(list(train.columns), train_cfg.include_group_attributes)
-    models = {f: train_family(f, train_cfg, train, valid, inputs)[0] for f in task.families}
-    if train_cfg.label == evaluate_cfg.label and "logreg" in models:
-        truth_logreg = models["logreg"]
-    else:
-        truth_logreg = train_family(
-            "logreg", _train_cfg(params, evaluate_cfg.label), train, valid, inputs
-        )[0]
-    # a proxy with too few of either class in a split (tiny worlds: removals are rare) has no
-    # model, and its estimands are absent
-    proxy_models = {
-        proxy: train_family("logreg", _train_cfg(params, proxy), train, valid, inputs)[0]
-        for proxy in PROXY_TRAINED
-        if all(
-            min(s[label_column(proxy)].sum(), (~s[label_column(proxy)]).sum()) >= MIN_CLASS
-            for s in (train, valid)
-        )
+    splits = {
+        k: add_group_inputs(v)
+        for k, v in assemble(tables, load_section("features", params)).items()
     }
+    test = splits["test"]
+    models, proxy_models, truth_logreg = _fit_models(task, splits)
     truth = tables["truth"].set_index("decision_id").reindex(test["decision_id"])
-    names = tuple(name for name, _ in task.vignettes)
-    everything = pd.concat(list(splits.values()), ignore_index=True)
-    seed_cases = (
-        everything[
-            everything["decision_id"].astype(str).str.startswith(tuple(f"{n}-" for n in names))
-        ]
-        if names
-        else None
-    )
     estimands = world_estimands(
         models,
         proxy_models,
@@ -235,10 +282,11 @@ def run_world(task: WorldTask) -> dict[str, Any]:
         select_by=evaluate_cfg.select_by,
         attributes=fairness_cfg.attributes,
         min_cell=fairness_cfg.min_cell,
-        fidelity_k=explain_cfg.fidelity_k,
+        fidelity_k=load_section("explain", params).fidelity_k,
         seed=evaluate_cfg.seed,
-        seed_cases=seed_cases,
+        seed_cases=_seed_cases(task, splits),
     )
+    estimands |= pattern_estimands(models, *_pattern_features(task), estimands["candidate"] or None)
     y = test[label_column(evaluate_cfg.label)]
     row: dict[str, Any] = {
         "design": task.design,

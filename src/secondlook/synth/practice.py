@@ -56,7 +56,7 @@ def practice_outcomes(
     eta: FloatArray,
     unassessed_adult: BoolArray,
     la_offset: FloatArray,
-) -> IntArray:
+) -> tuple[IntArray, FloatArray]:
     """How simulated practice decides referrals (index into OUTCOMES).
 
     A latent score weighs the current concern heavily, reads the child's own recent history,
@@ -64,6 +64,7 @@ def practice_outcomes(
     not "start again", perceives part of the real risk, gives unassessed adults the weight
     ``weight_unassessed_adult`` (none by default: adults never assessed are not considered), and
     sometimes lets bruising in a non-mobile baby pass. Local authorities differ in threshold.
+    What no record explains enters as logistic noise of scale ``decision_noise``.
 
     Parameters
     ----------
@@ -77,8 +78,12 @@ def practice_outcomes(
 
     Returns
     -------
-    ndarray of int64
+    outcome : ndarray of int64
         0 = nfa, 1 = assessment, 2 = s47.
+    margin : ndarray of float64
+        How far each referral's latent score lies above its s47 threshold (``s47_cut`` plus the
+        local authority's offset; positive for an s47 enquiry): the strength of the concern,
+        which :func:`enquire` carries into the conference decision.
     """
     pr = params.practice
     n = len(concern)
@@ -94,21 +99,27 @@ def practice_outcomes(
         + pr.weight_true_risk * (eta + pr.true_risk_shift)
         + pr.weight_unassessed_adult * unassessed_adult
     )
-    latent = score + rng.logistic(size=n)
+    latent = score + pr.decision_noise * rng.logistic(size=n)
     outcome = np.ones(n, dtype=np.int64)
     outcome[latent < pr.nfa_cut + la_offset] = 0
     outcome[latent > pr.s47_cut + la_offset] = 2
-    return outcome
+    return outcome, latent - (pr.s47_cut + la_offset)
 
 
 def plans_end(s: SimState, params: SynthParams, month: Month) -> None:
-    """Plans end, or the child is removed (likelier in a month of harm); removed children leave
+    """Plans end, or the child is removed (likelier in a month of harm, and in a household that
+    has had a child removed before: ``removal_earlier_removal``); removed children leave
     ``month.present``."""
     pr, rng, pop = params.practice, s.rng, s.pop
     c_hh, c_person = pop.child_household, pop.child_person
     plan_kids = np.flatnonzero(s.on_plan & (month.age >= 0))
     r = rng.random(len(plan_kids))
     p_remove = pr.removal * np.where(month.harm[plan_kids], pr.removal_harm_factor, 1.0)
+    if pr.removal_earlier_removal != 1.0:
+        hh = c_hh[plan_kids]
+        removed_before = np.bincount(c_hh[s.removed], minlength=pop.n_households) > 0
+        earlier = pop.earlier_removal[hh] | removed_before[hh]
+        p_remove = p_remove * np.where(earlier, pr.removal_earlier_removal, 1.0)
     removed = plan_kids[r < p_remove]
     ended = plan_kids[(r >= p_remove) & (r < p_remove + pr.plan_end)]
     for kids in (ended, removed):
@@ -128,13 +139,16 @@ def plans_end(s: SimState, params: SynthParams, month: Month) -> None:
     month.present &= ~s.removed
 
 
-def decide(s: SimState, params: SynthParams, month: Month, refs: Arrivals) -> IntArray:
+def decide(
+    s: SimState, params: SynthParams, month: Month, refs: Arrivals
+) -> tuple[IntArray, FloatArray]:
     """Practice decides the month's referrals; log them, their outcomes and the truth rows.
 
     Returns
     -------
-    ndarray of int64
-        The outcome of each referral (index into OUTCOMES).
+    outcome, margin
+        The outcome of each referral (index into OUTCOMES) and its latent margin over the s47
+        threshold (:func:`practice_outcomes`).
     """
     pop, m = s.pop, month.m
     ch = refs.child
@@ -143,7 +157,7 @@ def decide(s: SimState, params: SynthParams, month: Month, refs: Arrivals) -> In
     hh = pop.child_household[ch]
     hh_sum = np.bincount(pop.child_household, weights=ring.sum(axis=1), minlength=pop.n_households)
     known_factors = _POPCOUNT[s.known_mask[hh] & 63]
-    outcome = practice_outcomes(
+    outcome, margin = practice_outcomes(
         s.rng,
         params,
         concern=refs.concern,
@@ -178,7 +192,7 @@ def decide(s: SimState, params: SynthParams, month: Month, refs: Arrivals) -> In
     for f in PARENT_FACTORS:
         rec.referrals[f"state_{f}"].append(s.factors[f][hh])
     rec.referrals["state_unassessed_violent_adult"].append(month.unassessed[hh])
-    return outcome
+    return outcome, margin
 
 
 def assess(
@@ -245,9 +259,20 @@ def _plan_category(
 
 
 def enquire(
-    s: SimState, params: SynthParams, month: Month, refs: Arrivals, outcome: IntArray
+    s: SimState,
+    params: SynthParams,
+    month: Month,
+    refs: Arrivals,
+    outcome: IntArray,
+    margin: FloatArray,
 ) -> None:
-    """s47 enquiries (which protect the child for a while), conferences and plans."""
+    """s47 enquiries (which protect the child for a while), conferences and plans.
+
+    A conference follows an enquiry with probability ``icpc`` (times ``icpc_substantiated`` or
+    ``icpc_not_substantiated``), its log-odds raised by ``icpc_margin`` per unit of the
+    referral's latent ``margin`` over the s47 threshold: the stronger the concern that started
+    the enquiry, the likelier the conference.
+    """
     pr, rng, pop, m = params.practice, s.rng, s.pop, month.m
     end_day = s.clock.end_day
     e = np.flatnonzero(outcome == 2)
@@ -264,7 +289,11 @@ def enquire(
     finding = np.where(subst, DCODE["substantiated"], DCODE["not_substantiated"])
     s.events.add(he, pop.child_person[ke], e_day, "s47_concluded", "other", finding)
     factor = np.where(subst, pr.icpc_substantiated, pr.icpc_not_substantiated)
-    conf = rng.random(len(e)) < np.clip(pr.icpc * factor, 0, 1)
+    p_conf = np.clip(pr.icpc * factor, 0, 1)
+    if pr.icpc_margin != 0:
+        p_conf = np.clip(p_conf, 1e-9, 1 - 1e-9)
+        p_conf = sigmoid(np.log(p_conf / (1 - p_conf)) + pr.icpc_margin * margin[e])
+    conf = rng.random(len(e)) < p_conf
     conf &= ~s.on_plan[ke]
     kc, hc = ke[conf], he[conf]
     c_lo, c_hi = pr.conference_days

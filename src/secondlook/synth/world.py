@@ -195,9 +195,9 @@ def _run_month(s: SimState, params: SynthParams, m: int) -> None:
     background_referrals(s, params, month, np.flatnonzero(month.present), cands)
     prebirth_referrals(s, month, cands)
     refs = arrive(cands, s.clock.end_day)
-    outcome = decide(s, params, month, refs)
+    outcome, margin = decide(s, params, month, refs)
     assess(s, params, month, refs, outcome)
-    enquire(s, params, month, refs, outcome)
+    enquire(s, params, month, refs, outcome, margin)
     _count(s, month)
 
 
