@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from secondlook.gitinfo import git_state
 from secondlook.models import file_sha256
+from secondlook.score.validate import REJECTION_REASONS
 
-__all__ = ["code_version", "input_hashes"]
+if TYPE_CHECKING:
+    from secondlook.params import ScoreParams
+    from secondlook.score.engine import ChunkSettings
+
+__all__ = ["build_manifest", "code_version", "input_hashes"]
 
 
 def code_version() -> dict[str, str]:
@@ -45,3 +53,84 @@ def input_hashes(paths: dict[str, Path]) -> dict[str, dict[str, str]]:
 def host() -> dict[str, str]:
     """Where the run happened (python and platform; no user or host names)."""
     return {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+
+
+def build_manifest(
+    *,
+    sources: dict[str, Path],
+    counts: dict[str, int],
+    stats: dict[str, Any],
+    bundle: Any,
+    settings: ScoreParams,
+    chunk_settings: ChunkSettings,
+    engine: str,
+    scheduler: str | None,
+    n_chunks: int,
+    out: Path,
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest of one scoring run (see the module docstring): its ``run`` entries are the
+    only ones that differ between identical reruns."""
+
+    def day(value: pd.Timestamp | None) -> str | None:
+        return None if value is None else str(value.date())
+
+    return {
+        "output": {"path": str(out), "rows": stats["rows"]},
+        "inputs": input_hashes(sources),
+        "counts": {
+            "households": counts["households"],
+            "people": counts["people"],
+            "events": counts["events"],
+            # every referral of the cohort: in the window (scored or rejected) or outside it
+            "referrals": counts["referrals"],
+            "referrals_in_window": counts["referrals_in_window"],
+            "scored": stats["scored"],
+            "flagged": stats["flagged"],
+            "rejected": stats["rejected"],
+            "rejected_by_reason": stats["rejected_by_reason"],
+            "referrals_before_window": counts["referrals_before_window"],
+            "referrals_after_window": counts["referrals_after_window"],
+            # of those outside the window, the ones that break a rule (not scored either way)
+            "out_of_window_rejected": stats["out_of_window_rejected"],
+            "out_of_window_rejected_by_reason": stats["out_of_window_rejected_by_reason"],
+            **(
+                {
+                    # the output has one row per decision dated in the window
+                    "decisions": counts["decisions"],
+                    "decisions_in_window": counts["decisions_in_window"],
+                    "decisions_before_window": counts["decisions_before_window"],
+                    "decisions_after_window": counts["decisions_after_window"],
+                    "referrals_in_window_without_decision": stats["referrals_without_decision"],
+                }
+                if "decisions" in counts
+                else {}
+            ),
+        },
+        "rejection_reasons": REJECTION_REASONS,
+        "model": {
+            "source": bundle.source,
+            "name": bundle.name,
+            "version": bundle.version,
+            "sha256": bundle.sha256,
+            "threshold": float(bundle.model.threshold_),
+            "margin_threshold": float(bundle.model.margin_threshold_),
+            "inputs": bundle.model.inputs,
+            "label": bundle.metadata.get("label"),
+            "training_window": bundle.metadata.get("training_window"),
+        },
+        "catalogue_version": chunk_settings.catalogue_version,
+        "settings": {
+            "from": day(chunk_settings.start),
+            "to": day(chunk_settings.end),
+            "chunk_households": settings.chunk_households,
+            "batch_rows": settings.batch_rows,
+            "top_k": settings.top_k,
+            "decision_points": "decisions" if "decisions" in counts else "referrals",
+            "reasons": chunk_settings.reasons,
+            "as_of": day(chunk_settings.as_of),
+            "chunks": n_chunks,
+        },
+        # how it ran: differs between identical reruns (and between engines), never the output
+        "run": {"engine": engine, "scheduler": scheduler, **run},
+    }

@@ -46,13 +46,9 @@ from secondlook.score.engine import ChunkSettings
 from secondlook.score.errors import ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import resolve_model
-from secondlook.score.provenance import (
-    code_version,
-    host,
-    input_hashes,
-)
+from secondlook.score.provenance import build_manifest, code_version, host
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
-from secondlook.score.validate import REJECTION_REASONS, history_failures
+from secondlook.score.validate import history_failures
 
 __all__ = ["manifest_path", "run_score"]
 
@@ -163,7 +159,7 @@ def run_score(
         )
         _check_accounted(plan.counts, stats)
         seconds = time.perf_counter() - t0
-        doc = _manifest(
+        doc = build_manifest(
             sources={n: s.path for n, s in sources.items()},
             counts=plan.counts,
             stats=stats,
@@ -467,81 +463,3 @@ def _write(
     stats["out_of_window_rejected_by_reason"] = dict(sorted(outside.items()))
     stats["referrals_without_decision"] = without_decision
     return stats
-
-
-def _manifest(
-    *,
-    sources: dict[str, Path],
-    counts: dict[str, int],
-    stats: dict[str, Any],
-    bundle: Any,
-    settings: ScoreParams,
-    chunk_settings: ChunkSettings,
-    engine: str,
-    scheduler: str | None,
-    n_chunks: int,
-    out: Path,
-    run: dict[str, Any],
-) -> dict[str, Any]:
-    def day(value: pd.Timestamp | None) -> str | None:
-        return None if value is None else str(value.date())
-
-    return {
-        "output": {"path": str(out), "rows": stats["rows"]},
-        "inputs": input_hashes(sources),
-        "counts": {
-            "households": counts["households"],
-            "people": counts["people"],
-            "events": counts["events"],
-            # every referral of the cohort: in the window (scored or rejected) or outside it
-            "referrals": counts["referrals"],
-            "referrals_in_window": counts["referrals_in_window"],
-            "scored": stats["scored"],
-            "flagged": stats["flagged"],
-            "rejected": stats["rejected"],
-            "rejected_by_reason": stats["rejected_by_reason"],
-            "referrals_before_window": counts["referrals_before_window"],
-            "referrals_after_window": counts["referrals_after_window"],
-            # of those outside the window, the ones that break a rule (not scored either way)
-            "out_of_window_rejected": stats["out_of_window_rejected"],
-            "out_of_window_rejected_by_reason": stats["out_of_window_rejected_by_reason"],
-            **(
-                {
-                    # the output has one row per decision dated in the window
-                    "decisions": counts["decisions"],
-                    "decisions_in_window": counts["decisions_in_window"],
-                    "decisions_before_window": counts["decisions_before_window"],
-                    "decisions_after_window": counts["decisions_after_window"],
-                    "referrals_in_window_without_decision": stats["referrals_without_decision"],
-                }
-                if "decisions" in counts
-                else {}
-            ),
-        },
-        "rejection_reasons": REJECTION_REASONS,
-        "model": {
-            "source": bundle.source,
-            "name": bundle.name,
-            "version": bundle.version,
-            "sha256": bundle.sha256,
-            "threshold": float(bundle.model.threshold_),
-            "margin_threshold": float(bundle.model.margin_threshold_),
-            "inputs": bundle.model.inputs,
-            "label": bundle.metadata.get("label"),
-            "training_window": bundle.metadata.get("training_window"),
-        },
-        "catalogue_version": chunk_settings.catalogue_version,
-        "settings": {
-            "from": day(chunk_settings.start),
-            "to": day(chunk_settings.end),
-            "chunk_households": settings.chunk_households,
-            "batch_rows": settings.batch_rows,
-            "top_k": settings.top_k,
-            "decision_points": "decisions" if "decisions" in counts else "referrals",
-            "reasons": chunk_settings.reasons,
-            "as_of": day(chunk_settings.as_of),
-            "chunks": n_chunks,
-        },
-        # how it ran: differs between identical reruns (and between engines), never the output
-        "run": {"engine": engine, "scheduler": scheduler, **run},
-    }
