@@ -153,3 +153,15 @@ def test_code_name_scan_catches_what_it_should() -> None:
     assert code_names(html) == [
         "proxy_recall_at_capacity.logreg.removal_12m", "top_k_exact", "auroc.candidate.x"
     ]  # fmt: skip
+
+
+def test_performance_price_text_says_which_side_is_better() -> None:
+    from secondlook.report.performance import _price_text
+
+    price = {"metric": "auprc", "family": "ebm", "gbm_minus_family": 0.04, "lo": 0.02, "hi": 0.05}
+    assert "the black box ranks measurably better" in _price_text(
+        {"price_of_interpretability": price}
+    )
+    price.update(gbm_minus_family=-0.04, lo=-0.05, hi=-0.02)
+    text = _price_text({"price_of_interpretability": price})
+    assert "the interpretable model ranks measurably better" in text

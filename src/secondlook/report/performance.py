@@ -115,9 +115,10 @@ def _price_text(metrics: Mapping[str, Any]) -> str:
                 "The interval covers zero: this run shows no measurable cost of choosing the "
                 "model whose reasons can be read."
                 if covers
-                else "The interval excludes zero: the black box ranks measurably differently, "
-                "and the panel must weigh that difference against being able to read the "
-                "interpretable model's reasons."
+                else "The interval excludes zero: the "
+                + ("black box" if finite(d) and float(d) > 0 else "interpretable model")
+                + " ranks measurably better, and the panel must weigh that difference against "
+                "being able to read the interpretable model's reasons."
             )
         )
     return (
