@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as htmlmod
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -100,3 +102,25 @@ __all__ = [
     "check_page",
     "outline",
 ]
+
+
+#: a dotted code name or a snake_case token (``auroc.candidate.x``, ``top_k_exact``)
+_CODE_NAME = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+")
+#: file names the report names on purpose (where an output is, what to run)
+_FILE_NAME = re.compile(r"\.(json|md|csv|parquet|html|yaml|lock|png)$")
+
+
+def code_names(html: str) -> list[str]:
+    """Code names in what a reader of ``html`` sees: its visible text and its images' alt texts.
+
+    Text inside ``<code>`` and ``<pre>`` (commands and names shown as code on purpose), the
+    reproducibility section (which lists parameters by name), numbers and file names are not
+    counted.
+    """
+    page = re.sub(r'src="data:[^"]*"', "", html)
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code>.*?</code>|<pre>.*?</pre>", " ", page, flags=re.S)
+    page = re.sub(r'<section id="reproducibility".*?</section>', " ", page, flags=re.S)
+    alts = " ".join(re.findall(r'alt="([^"]*)"', page))
+    text = htmlmod.unescape(re.sub(r"<[^>]+>", " ", page) + " " + alts)
+    return [t for t in _CODE_NAME.findall(text) if not _FILE_NAME.search(t)]

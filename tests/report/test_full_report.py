@@ -21,6 +21,7 @@ from tests.report.helpers import (
     assert_self_contained,
     browser_or_skip,
     check_page,
+    code_names,
 )
 from tests.support.pdf import pdf_text, printed_gaps
 
@@ -89,6 +90,8 @@ def test_full_report_is_deterministic_and_accessible(
     assert_self_contained(o)
     # every section but the cross-world one (no sweep in the tiny pipeline; see above) is filled
     assert full_html.read_text().count("Not available in this run") == 1
+    # the panel reads words: no code name in the visible text or an alt text
+    assert code_names(full_html.read_text()) == []
 
 
 def test_report_and_every_pack_in_a_real_browser(full_html: Path) -> None:

@@ -22,6 +22,7 @@ from tests.report.helpers import (
     assert_self_contained,
     browser_or_skip,
     check_page,
+    code_names,
 )
 from tests.support.pdf import pdf_text, printed_gaps
 
@@ -83,6 +84,11 @@ def test_accessible_and_self_contained(toy_html: Path) -> None:
     assert len(o.images) >= 3
 
 
+def test_panel_reads_no_code_names(toy_html: Path) -> None:
+    """No dotted code name or snake_case token in the visible text or an alt text."""
+    assert code_names(toy_html.read_text()) == []
+
+
 def test_text_is_escaped(toy_inputs: ReportInputs) -> None:
     report = build_report(toy_inputs, commit="<script>alert(1)</script>")
     html = render(dataclasses.replace(report, title="<b>title</b>"))
@@ -113,7 +119,7 @@ def test_json_tables_fold_intervals_and_word_nulls() -> None:
     )
     (t,) = tables
     assert t.columns == ("", "tau", "overlap")
-    assert t.rows[0] == ("logreg", "0.500 (0.400 to 0.600)", "suppressed")
+    assert t.rows[0] == ("logreg (scorecard)", "0.500 (0.400 to 0.600)", "suppressed")
     assert t.rows[1][2] == "0.300"
 
 

@@ -62,7 +62,7 @@ def test_explanation_tables_have_no_code_names() -> None:
           "auprc_margin": 0.7, "reasons_against_guidance_share": 0.0, "john_recall": 1.0,
           "sarah_recall": 0.817, "sarah-D08_flag": True, "sarah-D08_probability": 0.6}]
     )  # fmt: skip
-    assert policy is not None and len(policy.columns) == 8
+    assert policy is not None and len(policy.columns) == 9
     assert policy.rows[0][0] == "both" and policy.rows[0][-1] == "yes"
     for t in (table, policy):
         assert not any("_" in c for c in t.columns)

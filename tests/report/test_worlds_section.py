@@ -49,12 +49,12 @@ def test_section_reads_a_sweep(tmp_path: Path) -> None:
     section = worlds_section(folder, tmp_path)
     assert section.available
     assert section.table is not None
-    assert section.table.columns == ("estimand", "low", "as now", "high", "range across scenarios")
+    assert section.table.columns == ("figure", "low", "as now", "high", "range across scenarios")
     lead = next(r for r in section.table.rows if r[0].startswith("candidate's lead"))
     assert lead[1].startswith("0.350 ± ")
     assert lead[4] == "0.067 to 0.350"
     beats = next(f for f in section.findings if f.startswith("The candidate model catches"))
-    assert "does NOT hold in every world" in beats and "high/1" in beats
+    assert "does NOT hold in every world" in beats and "high, seed 1" in beats
     assert section.external is not None
     bands = {(r[1], r[4]) for r in section.external.rows}
     assert ("low", "OUTSIDE") in bands and ("high", "inside") in bands

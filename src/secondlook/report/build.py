@@ -30,7 +30,6 @@ from secondlook.report.evidence import (
 from secondlook.report.fmt import (
     family_name,
     finite,
-    fmt_interval,
     fmt_level,
     fmt_num,
     fmt_share,
@@ -39,6 +38,7 @@ from secondlook.report.fmt import (
 from secondlook.report.groups import label_name
 from secondlook.report.headlines import fairness_headline, practice_sentence, seed_case_sentences
 from secondlook.report.inputs import ReportInputs
+from secondlook.report.labels import price_sentence
 from secondlook.report.model import (
     Explanations,
     Fairness,
@@ -250,12 +250,7 @@ def _summary(
         pts.append(practice_text)
     price = metrics.get("price_of_interpretability")
     if price:
-        pts.append(
-            f"The black-box reference differs from the candidate by "
-            f"{fmt_interval(price.get('gbm_minus_family'), price.get('lo'), price.get('hi'), digits=3)} "
-            f"in {str(price.get('metric', '')).upper()}: this is the price (or, if negative, "
-            "the gain) of a model whose reasons can be read."
-        )
+        pts.append(price_sentence(price))
     fair_text = fairness_headline(fairness_json, candidate) if fairness.available else None
     if fair_text:
         pts.append(fair_text)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from secondlook.evaluate.fairness import parity_verdict
+from secondlook.evaluate.fairness import GROUP_METRICS, parity_verdict
 from secondlook.features import spec
 from secondlook.report import texts
 from secondlook.report.explain_tables import (
@@ -33,7 +33,7 @@ from secondlook.report.fmt import (
     json_tables,
     png_file,
 )
-from secondlook.report.groups import MEASURE_NAMES, group_label, label_bias_table, label_name
+from secondlook.report.groups import group_label, label_bias_table, label_name
 from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
 from secondlook.report.model import (
@@ -97,19 +97,107 @@ _GROUP_METRICS = (
 )
 
 
+def _verdict(cell: Any) -> str | None:
+    """A cell's parity verdict ("inside", "outside", "uncertain"), None without a ratio."""
+    if not isinstance(cell, dict) or not finite(cell.get("ratio")):
+        return None
+    return str(cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi")))
+
+
+def suppressed_text(metric: str) -> str:
+    """What a suppressed cell reads: which count fell below the minimum.
+
+    Parameters
+    ----------
+    metric
+        ``n`` for a group's size, else a key of
+        :data:`secondlook.evaluate.fairness.GROUP_METRICS` (its kind of count decides).
+    Returns
+    -------
+    str
+        Which kind of count was small; the table's note (:func:`group_note`) says how small.
+    """
+    kind = "n" if metric == "n" else GROUP_METRICS.get(metric, "two_by_two")
+    small = {
+        "n": "the group is small",
+        "both_classes": "its warranted or its not-warranted count is small",
+    }.get(kind, "a count of flagged or warranted referrals is small")
+    return f"suppressed: {small} (see the note)"
+
+
 def _groupcell(cell: Any, suppressed: str) -> str:
     if not isinstance(cell, dict):
         return suppressed if cell in (None, "suppressed") else str(cell)
     text = fmt_interval(cell.get("value"), cell.get("lo"), cell.get("hi"), share=True, digits=2)
-    ratio = cell.get("ratio")
-    if finite(ratio):
-        verdict = cell.get("parity") or parity_verdict(cell.get("ratio_lo"), cell.get("ratio_hi"))
+    verdict = _verdict(cell)
+    if verdict is not None:
         mark = {
             "inside": ", inside the band",
             "outside": ", OUTSIDE the band",
             "uncertain": ", too uncertain to say",
-        }[str(verdict)]
-        text += f"; ratio {float(ratio):.2f}{mark}"  # type: ignore[arg-type]
+        }[verdict]
+        text += f"; ratio {float(cell['ratio']):.2f}{mark}"
+    return text
+
+
+def group_note(
+    attribute: str,
+    groups: Mapping[str, Mapping[str, Any]],
+    present: Iterable[tuple[str, str, bool]],
+    ci: float,
+    min_cell: Any = None,
+) -> str:
+    """The note under a by-group table, built from the same cells the table shows.
+
+    Parameters
+    ----------
+    attribute
+        The attribute the groups are of.
+    groups
+        ``by_group`` of ``fairness.json``: group -> metric -> cell.
+    present
+        (metric, column label, is a share) of the columns shown.
+    ci
+        Interval level.
+    min_cell
+        The suppression threshold, for the sentence on suppressed cells.
+
+    Returns
+    -------
+    str
+        Names every group whose ratio interval lies wholly outside the parity band, per column
+        (so the note can never contradict an "OUTSIDE" cell), and what "suppressed" means.
+    """
+    outside = []
+    for key, label, _ in present:
+        names = [
+            group_label(attribute, g)
+            for g, cells in groups.items()
+            if _verdict(cells.get(key)) == "outside"
+        ]
+        if names:
+            outside.append(f"{label}: {', '.join(names)}")
+    text = (
+        f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group, "
+        "and whether the ratio's whole interval lies inside or outside the parity band "
+        "(otherwise: too uncertain to say). "
+        + (
+            f"Groups whose whole interval lies outside the band — {'; '.join(outside)}."
+            if outside
+            else "No group's interval lies wholly outside the band."
+        )
+    )
+    if any(c == "suppressed" for cells in groups.values() for c in cells.values()):
+        below = f"fewer than {min_cell}" if min_cell is not None else "too few"
+        text += (
+            f" Suppressed: a group's rates are hidden when one of its four counts — warranted "
+            f"and flagged, warranted and missed, flagged but not warranted, neither — has "
+            f"{below} referrals, all together, because any one rate with the group's size gives "
+            f"those counts back; its AUROC when {below} of its referrals warranted escalation, or "
+            f"{below} did not; everything when the group has {below} referrals. When only one "
+            "group of an attribute is small, the next-smallest is hidden with it, so that the "
+            "small count cannot be worked out from the totals."
+        )
     return text
 
 
@@ -118,7 +206,7 @@ def _group_table(
     attribute: str,
     entry: Mapping[str, Any],
     against: str,
-    suppressed: str,
+    min_cell: Any,
     ci: float,
 ) -> Table:
     ref = str(entry.get("reference", ""))
@@ -129,7 +217,8 @@ def _group_table(
         name = group_label(attribute, group)
         row = [f"{name} (reference)" if group == ref else name]
         n = cells.get("n")
-        row.append(suppressed if n in (None, "suppressed") else f"{int(n):,}")
+        hidden_n = n in (None, "suppressed")
+        row.append(suppressed_text("n") if hidden_n else f"{int(n):,}")
         for key, _, share in present:
             c = cells.get(key)
             if not share and isinstance(c, dict):
@@ -137,26 +226,14 @@ def _group_table(
                 ratio = c.get("ratio")
                 row.append(txt + (f"; ratio {ratio:.2f}" if finite(ratio) else ""))
             else:
-                row.append(_groupcell(c, suppressed))
+                # a hidden size hides every cell of the group, whatever the cell's own counts
+                row.append(_groupcell(c, suppressed_text("n" if hidden_n else key)))
         rows.append(tuple(row))
-    outside = entry.get("groups_outside_band", {})
-    note = "; ".join(
-        f"{MEASURE_NAMES.get(m, m)}: {', '.join(group_label(attribute, x) for x in g)}"
-        for m, g in outside.items()
-        if g
-    )
     return Table(
         caption=f"{family_name(family)} by {attribute.replace('_', ' ')}, against {against}",
         columns=("group", "referrals", *(label for _, label, _ in present)),
         rows=tuple(rows),
-        note=f"Each cell: estimate ({fmt_level(ci)} interval); ratio against the reference group, and whether "
-        "the ratio's whole interval lies inside or outside the parity band (otherwise: too "
-        "uncertain to say). "
-        + (
-            f"Groups whose whole interval lies outside the band — {note}."
-            if note
-            else "No group's interval lies wholly outside the band."
-        ),
+        note=group_note(attribute, groups, present, ci, min_cell),
     )
 
 
@@ -181,7 +258,7 @@ def fairness_section(inp: ReportInputs, root: Path | None, candidate: str, ci: f
     if isinstance(fams, dict) and fams:
         chosen = candidate if candidate in fams else next(iter(fams))
         for attribute, entry in fams[chosen].items():
-            tables.append(_group_table(chosen, attribute, entry, against, suppressed, ci))
+            tables.append(_group_table(chosen, attribute, entry, against, min_cell, ci))
         rows = []
         for fam, attrs in fams.items():
             for attribute, entry in attrs.items():

@@ -195,15 +195,21 @@ def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None
         if not isinstance(r, Mapping):
             continue
         flag = r.get(f"{seed_decision}_flag")
+        controls = [
+            float(r[k])
+            for k in ("control_frequent_flag_rate", "control_deprived_flag_rate")
+            if finite(r.get(k))
+        ]
         rows.append(
             (
                 _SETTINGS.get(str(r.get("setting")), str(r.get("setting"))),
                 family_name(str(r.get("family"))),
-                _count(r.get("n_inputs")),
                 fmt_num(r.get("auprc_margin"), 3),
                 _pct(r.get("reasons_against_guidance_share")),
                 _pct(r.get("john_recall")),
                 _pct(r.get("sarah_recall")),
+                _pct(max(controls)) if controls else "not computed",
+                _pct(r.get("raised_all")),
                 "not computed" if flag is None else ("yes" if flag else "no"),
             )
         )
@@ -214,15 +220,19 @@ def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None
         columns=(
             "setting",
             "model family",
-            "inputs",
             "AUPRC",
             "reasons against guidance",
             "John-like decisions flagged",
             "Sarah-like decisions flagged",
+            "controls flagged",
+            "fidelity",
             f"{seed_decision} flagged",
         ),
         rows=tuple(rows),
         note="Guidance policy: each input may move the score only the way guidance allows. "
-        "Practice-blind: inputs that record what practice decided are left out. Every seed "
-        "decision's chance under each setting is in reports/policy.md.",
+        "Practice-blind: inputs that record what practice decided are left out. Controls "
+        "flagged: the higher of the two negative controls' flag rates (families often referred, "
+        "and deprived families, with no risk behind it). Fidelity: share of the reasons raising "
+        "a score that are true drivers. Every seed decision's chance under each setting, and "
+        "the number of inputs, are in reports/policy.md.",
     )

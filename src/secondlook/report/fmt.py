@@ -13,6 +13,7 @@ from typing import Any
 
 from secondlook.fileio import png_data_uri
 from secondlook.report import plots
+from secondlook.report.labels import COUNT_KEYS, plain
 from secondlook.report.model import Table
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "fmt_interval",
     "fmt_level",
     "fmt_num",
+    "fmt_points",
     "fmt_share",
     "json_tables",
     "png_file",
@@ -66,18 +68,21 @@ def family_name(f: str) -> str:
     return plots.FAMILY_LABELS.get(f, f)
 
 
-def cell(x: Any, none_text: str) -> str:
+def cell(x: Any, none_text: str, key: str = "") -> str:
+    """One JSON value as table text; ``key`` (its JSON key) marks counts and code values."""
     if x is None:
         return none_text
     if isinstance(x, bool):
         return "yes" if x else "no"
+    if isinstance(x, int | float) and key in COUNT_KEYS and float(x).is_integer():
+        return f"{int(x):,}"
     if isinstance(x, float):
         return fmt_num(x, 3) if math.isfinite(x) else none_text
     if isinstance(x, list | tuple):
         return ", ".join(cell(v, none_text) for v in x)
     if isinstance(x, dict):
-        return "; ".join(f"{k}: {cell(v, none_text)}" for k, v in x.items())
-    return str(x)
+        return "; ".join(f"{plain(k)}: {cell(v, none_text, str(k))}" for k, v in x.items())
+    return plain(x) if isinstance(x, str) else str(x)
 
 
 def merge_intervals(keys: list[str]) -> list[str]:
@@ -101,9 +106,9 @@ def records_table(
             if f"{k}_lo" in keys and finite(v):
                 cells.append(fmt_interval(v, r.get(f"{k}_lo"), r.get(f"{k}_hi"), digits=3))
             else:
-                cells.append(cell(v, none_text))
+                cells.append(cell(v, none_text, k))
         rows.append(tuple(cells))
-    cols = tuple(k.replace("_", " ") for k in shown)
+    cols = tuple(plain(k) for k in shown)
     return Table(caption=caption, columns=cols, rows=tuple(rows), row_headers=row_headers)
 
 
@@ -138,7 +143,9 @@ def json_tables(obj: Any, caption: str, *, none_text: str = "not computed") -> l
                 for k, v in r.items():
                     if isinstance(v, dict | list) and v:
                         name = r.get("name") or r.get("group") or r.get("family") or str(i + 1)
-                        out += json_tables(v, f"{caption} › {name} › {k}", none_text=none_text)
+                        out += json_tables(
+                            v, f"{caption} › {plain(name)} › {plain(k)}", none_text=none_text
+                        )
         elif obj:
             out.append(Table(caption, ("value",), tuple((cell(v, none_text),) for v in obj), False))
         return out
@@ -150,10 +157,10 @@ def json_tables(obj: Any, caption: str, *, none_text: str = "not computed") -> l
         keys = merge_intervals(list(scalars))
         rows = tuple(
             (
-                k.replace("_", " "),
+                plain(k),
                 fmt_interval(scalars[k], scalars.get(f"{k}_lo"), scalars.get(f"{k}_hi"), digits=3)
                 if f"{k}_lo" in scalars and finite(scalars[k])
-                else cell(scalars[k], none_text),
+                else cell(scalars[k], none_text, k),
             )
             for k in keys
         )
@@ -168,10 +175,31 @@ def json_tables(obj: Any, caption: str, *, none_text: str = "not computed") -> l
         out.append(records_table(recs, caption, none_text))
         nested = {k: v for k, v in nested.items() if k not in record_like}
     for k, v in nested.items():
-        out += json_tables(v, f"{caption} › {k}", none_text=none_text)
+        out += json_tables(v, f"{caption} › {plain(k)}", none_text=none_text)
     return out
 
 
 def png_file(path: Path) -> str:
     """A PNG file on disk as a ``data:`` URI (the report embeds every image)."""
     return png_data_uri(path.read_bytes())
+
+
+def fmt_points(v: Any, lo: Any, hi: Any) -> str:
+    """A difference of two shares in percentage points: ``+13 percentage points (8 to 17)``.
+
+    Parameters
+    ----------
+    v, lo, hi
+        The difference and its interval as fractions (0.13 is 13 percentage points).
+
+    Returns
+    -------
+    str
+        "not computed" when ``v`` is missing; without the interval when it is.
+    """
+    if not finite(v):
+        return "not computed"
+    text = f"{100 * float(v):+.0f} percentage points"
+    if finite(lo) and finite(hi):
+        text += f" ({100 * float(lo):+.0f} to {100 * float(hi):+.0f})"
+    return text

@@ -21,6 +21,7 @@ from secondlook.report.fmt import (
     fmt_interval,
     fmt_level,
     fmt_num,
+    fmt_points,
     fmt_share,
     row_iv,
 )
@@ -114,9 +115,10 @@ def _price_text(metrics: Mapping[str, Any]) -> str:
                 "The interval covers zero: this run shows no measurable cost of choosing the "
                 "model whose reasons can be read."
                 if covers
-                else "The interval excludes zero: the black box ranks measurably differently, "
-                "and the panel must weigh that difference against being able to read the "
-                "interpretable model's reasons."
+                else "The interval excludes zero: the "
+                + ("black box" if finite(d) and float(d) > 0 else "interpretable model")
+                + " ranks measurably better, and the panel must weigh that difference against "
+                "being able to read the interpretable model's reasons."
             )
         )
     return (
@@ -371,9 +373,7 @@ def practice_section(inp: ReportInputs, root: Path | None) -> Practice:
                 fmt_interval(r["recall"], r["recall_lo"], r["recall_hi"], share=True),
                 "—"
                 if who == "practice"
-                else fmt_interval(
-                    r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"], share=True
-                ),
+                else fmt_points(r["vs_practice"], r["vs_practice_lo"], r["vs_practice_hi"]),
             )
         )
     return Practice(
@@ -383,6 +383,6 @@ def practice_section(inp: ReportInputs, root: Path | None) -> Practice:
             columns=("who", "reached", "recall", "difference from practice"),
             rows=tuple(rows),
             note="Difference from practice is in percentage points with a paired bootstrap "
-            "interval; an interval that covers 0% means no measurable difference.",
+            "interval; an interval that covers 0 means no measurable difference.",
         ),
     )

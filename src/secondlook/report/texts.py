@@ -1,8 +1,9 @@
 """The report's fixed wording: label meanings, planted biases, limitations, open questions.
 
 Kept apart from :mod:`secondlook.report.build` so the words can be reviewed as words. The
-criticisms are those of ``FACTS.md`` (the project's reference facts), each tied to what this
-synthetic study can and cannot say about it. Neutral words only: nothing here calls a family
+criticisms are those of the published literature (the report names each publication it
+relies on, never a file outside the repository), each tied to what this synthetic study can
+and cannot say about it. Neutral words only: nothing here calls a family
 "safe" or a model "fair"; the pipeline measures, ranks and explains.
 """
 

@@ -16,34 +16,60 @@ import pandas as pd
 
 from secondlook.report.evidence import need, read_json
 from secondlook.report.fmt import fmt_num, png_file
+from secondlook.report.labels import ESTIMAND_TEXT, plain, sentence_case
 from secondlook.report.model import Figure, Table, Worlds
 from secondlook.report.plots import png_data_uri
 from secondlook.sweep.plots import forest_figure
 
-__all__ = ["ESTIMAND_TEXT", "worlds_section", "worlds_summary_point"]
+__all__ = ["ESTIMAND_TEXT", "PUBLISHED_SOURCES", "worlds_section", "worlds_summary_point"]
 
-#: headline estimand -> (plain name, digits) in the section's table and plots' captions
-ESTIMAND_TEXT: dict[str, tuple[str, int]] = {
-    "auroc.candidate.warrants_escalation": ("candidate's AUROC against the truth", 3),
-    "auprc.candidate.warrants_escalation": ("candidate's AUPRC against the truth", 3),
-    "price_of_interpretability": ("price of interpretability (AUPRC, gbm minus candidate)", 3),
-    "practice_recall": ("practice's recall of warranted referrals", 3),
-    "lead_over_practice.candidate": ("candidate's lead over practice (recall, same workload)", 3),
-    "recall_at_capacity.candidate": ("candidate's recall at the capacity cut", 3),
-    "proxy_auroc.logreg.cp_plan_12m": ("logistic AUROC, trained and evaluated on a plan (proxy)", 3),
-    "proxy_auroc.logreg.removal_12m": ("logistic AUROC, trained and evaluated on removal (proxy)", 3),
-    "proxy_recall_at_capacity.logreg.cp_plan_12m": ("plan-trained logistic model's recall of plans at the capacity cut", 3),
-    "proxy_recall_at_capacity.logreg.removal_12m": ("removal-trained logistic model's recall of removals at the capacity cut", 3),
-    "proxy_cost.logreg.cp_plan_12m": ("AUROC on the truth lost by training on the plan proxy", 3),
-    "fidelity_overlap.candidate": ("candidate's top-3 reasons overlapping the true drivers", 3),
-    "max_disparity.ethnicity": ("largest flag-rate ratio between ethnic groups", 2),
-    "max_disparity.deprivation_quintile": ("largest flag-rate ratio between deprivation quintiles", 2),
-    "n_referrals": ("referrals in the world", 0),
-    "calibration.referrals_per_10k": ("referrals per 10,000 children a year", 0),
-    "calibration_within": ("calibration figures within tolerance (of 22)", 1),
-}  # fmt: skip
+#: the publications behind the external calibration (the reference table of the project's
+#: design notes: "How well real risk models predict")
+PUBLISHED_SOURCES = (
+    "Published models reach AUROC 0.76 to 0.87 against their own proxy labels: New Zealand's "
+    "predictive risk model, 0.76 for substantiated maltreatment by age 5 (Vaithianathan et al. "
+    "2012, quoted in Gillingham 2016, British Journal of Social Work 46(4)); Los Angeles County, "
+    "0.83 for foster-care placement within 24 months (SSWR 2023, paper 51334); a California "
+    "county, 0.84 for placement within 2 years (SSWR 2022, paper 47783); Denmark, above 0.87 "
+    "for removal (Rosholm et al. 2024, PLOS ONE e0305974). What Works for Children's Social "
+    "Care found English models missing on average about 4 in 5 children at risk (Clayton et "
+    "al. 2020, Machine learning in children's services: does it work?)."
+)
 
 _PRODUCED_BY = "dvc repro sweep-observability (or secondlook sweep <design>)"
+
+
+def _num(x: Any, digits: int) -> str:
+    """``fmt_num``, with thousands separated when there are no decimals (12,195)."""
+    text = fmt_num(x, digits)
+    return f"{float(x):,.0f}" if digits == 0 and text != "not computed" else text
+
+
+def _mean_cell(stats: Mapping[str, Any], digits: int) -> str:
+    mean, se = stats.get("mean"), stats.get("mcse")
+    if mean is None:
+        return "not computed"
+    text = _num(mean, digits)
+    if se is not None:
+        text += f" ± {_num(1.96 * float(se), digits)}"
+    return text
+
+
+def _world_name(world: str) -> str:
+    """``low/20240917`` -> ``low, seed 20240917``."""
+    scenario, _, seed = str(world).partition("/")
+    return f"{plain(scenario)}, seed {seed}" if seed else plain(scenario)
+
+
+def _finding_sentence(name: str, f: Mapping[str, Any], text: str) -> str:
+    worlds, holds = int(f.get("worlds", 0)), int(f.get("holds", 0))
+    text = sentence_case(text)
+    if not worlds:
+        return f"{text}: not measurable in any world."
+    if f.get("holds_in_every_world"):
+        return f"{text}: holds in every world ({worlds} of {worlds})."
+    where = "; ".join(_world_name(w) for w in f.get("fails_in", [])[:6])
+    return f"{text}: does NOT hold in every world — {holds} of {worlds} (fails in {where})."
 
 
 def _worlds_table(path: Path) -> pd.DataFrame | None:
@@ -57,27 +83,13 @@ def _worlds_table(path: Path) -> pd.DataFrame | None:
     return frame if "scenario" in frame.columns else None
 
 
-def _mean_cell(stats: Mapping[str, Any], digits: int) -> str:
-    mean, se = stats.get("mean"), stats.get("mcse")
-    if mean is None:
-        return "not computed"
-    text = fmt_num(mean, digits)
-    if se is not None:
-        text += f" ± {fmt_num(1.96 * float(se), digits)}"
-    return text
-
-
-def _finding_sentence(name: str, f: Mapping[str, Any], text: str) -> str:
-    worlds, holds = int(f.get("worlds", 0)), int(f.get("holds", 0))
-    if not worlds:
-        return f"{text[0].upper()}{text[1:]}: not measurable in any world."
-    if f.get("holds_in_every_world"):
-        return f"{text[0].upper()}{text[1:]}: holds in every world ({worlds} of {worlds})."
-    where = ", ".join(f.get("fails_in", [])[:6])
-    return (
-        f"{text[0].upper()}{text[1:]}: does NOT hold in every world — {holds} of {worlds} "
-        f"(fails in {where})."
-    )
+def _forest_png(worlds: pd.DataFrame | None, name: str, scenarios: list[str], png: Path) -> str:
+    """The forest plot of one estimand, redrawn from the worlds' table so its axis reads in
+    words; the sweep's own PNG (code names) only when the table is absent."""
+    if worlds is None or name not in worlds.columns:
+        return png_file(png)
+    label = sentence_case(ESTIMAND_TEXT[name][0])
+    return png_data_uri(forest_figure(worlds, name, scenarios, label=label))
 
 
 def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
@@ -111,15 +123,16 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
             continue
         cells = [_mean_cell(entry.get(s, {}), digits) for s in scenarios]
         span = entry.get("range") or [None, None]
-        rows.append((label, *cells, f"{fmt_num(span[0], digits)} to {fmt_num(span[1], digits)}"))
+        rows.append((label, *cells, f"{_num(span[0], digits)} to {_num(span[1], digits)}"))
     seeds = data.get("seeds", [])
     table = Table(
-        caption=f"Each estimand by scenario: mean over {len(seeds)} worlds ± 1.96 Monte Carlo "
+        caption=f"Each figure by scenario: mean over {len(seeds)} worlds ± 1.96 Monte Carlo "
         "standard errors, and the range of the scenario means",
-        columns=("estimand", *(s.replace("_", " ") for s in scenarios), "range across scenarios"),
+        columns=("figure", *(plain(s) for s in scenarios), "range across scenarios"),
         rows=tuple(rows),
-        note="The ± is the uncertainty of the mean from the finite number of seeds, not the "
-        "spread of the worlds (the plots show every world as a dot).",
+        note="The ± is the uncertainty of the mean from the finite number of seeds (the "
+        "Monte Carlo standard error: the spread of the worlds divided by the square root of "
+        "their number), not the spread of the worlds (the plots show every world as a dot).",
     )
     findings = tuple(
         _finding_sentence(name, f, str(f.get("text") or name))
@@ -133,8 +146,8 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
             within = v.get("within")
             ext_rows.append(
                 (
-                    ESTIMAND_TEXT.get(name, (name, 3))[0],
-                    s.replace("_", " "),
+                    plain(name),
+                    plain(s),
                     fmt_num(v.get("mean"), 3),
                     ref,
                     "reference line" if within is None else ("inside" if within else "OUTSIDE"),
@@ -142,34 +155,27 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
             )
     external = Table(
         caption="External calibration: what a model trained and evaluated on a recorded proxy "
-        "scores in each scenario, beside what published models report (FACTS.md)",
+        "scores in each scenario, beside what published models report",
         columns=("figure", "scenario", "mean", "published", "band"),
         rows=tuple(ext_rows),
-        note="Published models reach AUROC 0.76-0.87 against their own proxy labels (New "
-        "Zealand, Los Angeles, a California county, Denmark); What Works for CSC (2020) found "
-        "English models missing about 4 in 5 children at risk.",
+        note=PUBLISHED_SOURCES,
     )
     figures = []
     worlds = _worlds_table(folder / "worlds.csv")
-    for name in ESTIMAND_TEXT:
+    for name, (label, digits) in ESTIMAND_TEXT.items():
         png = folder / "plots" / (name.replace(".", "-") + ".png")
         drawn = worlds is not None and name in worlds.columns
         if not (drawn or png.is_file()) or name not in estimands:
             continue
-        label = ESTIMAND_TEXT[name][0]
         span = estimands[name].get("range") or [None, None]
         figures.append(
             Figure(
-                title=f"{label[0].upper()}{label[1:]} by scenario",
-                alt=f"Forest plot of the {label}: one row per scenario "
-                f"({', '.join(scenarios)}), each world a dot, the mean a square with its "
-                f"Monte Carlo interval; the scenario means run from "
-                f"{fmt_num(span[0], 3)} to {fmt_num(span[1], 3)}.",
-                # drawn here from the worlds' table, so the axis reads in words; the sweep's own
-                # PNG (code names) only when the table is absent
-                src=png_data_uri(forest_figure(worlds, name, scenarios, label=label))
-                if worlds is not None and drawn
-                else png_file(png),
+                title=f"{sentence_case(label)}, by scenario",
+                alt=f"Forest plot: {label}, one row per scenario "
+                f"({', '.join(plain(s) for s in scenarios)}), each world a dot, the mean a "
+                f"square with its Monte Carlo interval; the scenario means run from "
+                f"{_num(span[0], digits)} to {_num(span[1], digits)}.",
+                src=_forest_png(worlds, name, scenarios, png),
             )
         )
     intro = (
@@ -202,7 +208,7 @@ def worlds_summary_point(folder: Path | None) -> str | None:
     ):
         span = est.get(name, {}).get("range")
         if span and None not in span:
-            parts.append(f"{words} from {fmt_num(span[0], 3)} to {fmt_num(span[1], 3)}")
+            parts.append(f"{words} ranges from {fmt_num(span[0], 3)} to {fmt_num(span[1], 3)}")
     if not parts:
         return None
     beats = data.get("findings", {}).get("candidate_beats_practice", {})
@@ -214,5 +220,5 @@ def worlds_summary_point(folder: Path | None) -> str | None:
     )
     return (
         f"Across the invented worlds of the “{data.get('design', '')}” sweep (section 12), the "
-        f"scenario means of {', '.join(parts)}. {verdict}"
+        f"scenario means vary: {'; '.join(parts)}. {verdict}"
     )
