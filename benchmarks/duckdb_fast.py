@@ -5,28 +5,38 @@ counts over every (decision, earlier event) pair, written to be obviously right.
 written to be fast, with the same output (checked on every benchmark run and in
 ``tests/features/test_build_oracle.py``):
 
-* **Running totals instead of pairs.** Each key's events (the child's, the household's) are
-  grouped by day and turned into running totals per key (a window ``sum`` over days); a count
-  in a window ``[lo, d)`` is the total at the last day before ``d`` minus the total at the last
-  day before ``lo``, both found by an ``ASOF JOIN`` -- a sort-merge per bound instead of a hash
-  join producing every (decision, earlier event) pair.
-* **Packed counters.** Every event is reduced once to HUGEINT words whose 16-bit lanes say
-  which counters it feeds (a ``CASE`` over type and detail); the running totals add words, and
-  the final ``SELECT`` shifts and masks the lanes out. A lane of a running total counts events
-  of one key, so a key with 2**15 events or more raises ``error()`` rather than carry.
-* **Latest events as running maxima** (the child's latest referral, the latest pregnancy
-  notification, each adult's latest join and departure) read by the same ``ASOF`` joins; the
-  household's latest referral about another child reads, for the household's latest referral
-  day before the decision, the latest earlier day on which somebody else was referred (a window
-  over runs of days on which one child alone was referred).
-* The result is ordered by decision, then fetched through Arrow.
+* **One range join per key.** Each decision is joined to the earlier events of its child
+  (``k = person_id AND day < d``; a pregnancy notification is keyed by the unborn child it
+  names) and to the earlier events of its household (``household_id`` and ``day < d``). The
+  window bounds (``lo3``, ``lo12``, ``lo36``: DuckDB's calendar-month arithmetic, as in the
+  oracle) and "another child" are decided per pair, not by extra joins.
+* **Packed counters, one word per pair and 128 bits.** Every event is reduced once to a few
+  HUGEINT words whose 16-bit lanes say which counters it feeds (a ``CASE`` over type and
+  detail). Lanes of every window share a word: per pair, a word is ANDed with a constant mask
+  chosen by where the event falls (before ``lo36``, in ``[lo36, lo12)``, in ``[lo12, lo3)``,
+  after ``lo3``; for the household also whether it is about another person), so the 55
+  counters of a decision are 7 sums of 7 columns -- the ~55 filtered counts of the oracle
+  become 7 ``sum``s. The final ``SELECT`` shifts and masks the lanes out. A lane never carries
+  into the next: each lane of a decision counts a subset of its pairs, and the query raises
+  ``error()`` if a decision has 2**15 or more pairs.
+* **Per-event conditions decided once.** Whether a bruise is recorded while the child was not
+  yet mobile depends on the event and its child only, so it is computed per event (a join of
+  the few bruise events to their child) and is one more lane.
+* **Adults as intervals of state.** Each adult's history (latest joined, latest left, ever
+  assessed) changes only on the days of their events; it becomes intervals ``[since, until)``
+  of decision dates that see one state, and each (decision, adult) pair joins the one interval
+  holding its date -- no aggregation over the adult's events per pair.
+* **A narrow sort, Arrow out.** The per-decision aggregates are joined and sorted by decision
+  before the ~90 output expressions; the result is fetched through Arrow. DuckDB runs on its
+  default threads (all cores) and without preserving insertion order (the ``ORDER BY`` fixes
+  the output order).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from typing import NamedTuple
 
+import duckdb
 import pandas as pd
 
 from secondlook.features.catalogue import (
@@ -38,215 +48,294 @@ from secondlook.features.catalogue import (
 )
 from secondlook.schema import CONCERNS, SOURCES
 
-# the oracle beside this file runs the query and holds the shared pieces (not a package)
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from duckdb_features import _q, run_sql  # noqa: E402
-
+ID_COLUMNS = ["decision_id", "person_id", "household_id", "decision_date", "referral_event_id"]
 LANE = 16  # bits per counter
-PER_WORD = 8  # lanes per HUGEINT
-LIMIT = 1 << (LANE - 1)  # events per key: keeps every lane, the top one included, below 2**15
+PER_WORD = 8  # lanes per HUGEINT word
+LANE_MASK = (1 << LANE) - 1
+LIMIT = 1 << (LANE - 1)  # pairs per decision: keeps every lane, the top one included, < 2**15
 UNEXPLAINED = ("injury_unexplained", "bruising", "fracture", "burn")
-
-# (event type, details or None) alternatives of a counter
-Test = list[tuple[str, tuple[str, ...] | None]]
+WINDOWS = (36, 12, 3)  # months; a pair's window class is how many of these hold the event
 
 
-class Lanes:
-    """Counters packed into HUGEINT words: the per-event expressions and the unpacking."""
+def _q(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _huge(bits: int) -> str:
+    """A HUGEINT constant with these 128 bits (two's complement: the top bit is the sign)."""
+    value = bits - (1 << 128) if bits >= 1 << 127 else bits
+    return f"CAST('{value}' AS HUGEINT)"
+
+
+class Counter(NamedTuple):
+    """One packed counter.
+
+    Attributes
+    ----------
+    name
+        Its name in the unpacking.
+    feeds
+        (event type, details or ``None`` for every detail) alternatives counted, or
+        ``(event type, SQL expression)`` via ``extra`` below.
+    window
+        Months of the window, or ``None`` for every earlier event.
+    other
+        Counted only for events about another person than the decision's child.
+    extra
+        A boolean SQL expression over the event ``e`` that must also hold (per event).
+    """
+
+    name: str
+    feeds: tuple[tuple[str, tuple[str, ...] | None], ...]
+    window: int | None = None
+    other: bool = False
+    extra: str | None = None
+
+
+class Packing:
+    """Counters packed into 16-bit lanes of HUGEINT words, in the order added."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.names: list[str] = []
-        self.tests: list[Test] = []
+        self.counters: list[Counter] = []
 
-    def add(self, name: str, test: Test) -> None:
-        self.names.append(name)
-        self.tests.append(test)
+    def add(self, counter: Counter) -> None:
+        self.counters.append(counter)
 
-    def _words(self) -> list[list[int]]:
-        idx = list(range(len(self.names)))
-        return [idx[i : i + PER_WORD] for i in range(0, len(idx), PER_WORD)]
+    def words(self) -> list[list[Counter]]:
+        c = self.counters
+        return [c[i : i + PER_WORD] for i in range(0, len(c), PER_WORD)]
+
+    def columns(self) -> list[str]:
+        return [f"{self.prefix}{w}" for w in range(len(self.words()))]
+
+    def types(self) -> list[str]:
+        return sorted({t for c in self.counters for t, _ in c.feeds})
 
     def event_words(self) -> list[str]:
-        """One ``CASE`` per word over the event's type and detail, as HUGEINT."""
+        """Per event: one HUGEINT per word, the lanes of the counters the event feeds."""
         out = []
-        for w, members in enumerate(self._words()):
+        for w, word in enumerate(self.words()):
             by_type: dict[str, dict[str | None, int]] = {}
-            for lane, i in enumerate(members):
+            extras: dict[str, list[str]] = {}
+            for lane, counter in enumerate(word):
                 bit = 1 << (LANE * lane)
-                for etype, details in self.tests[i]:
+                for etype, details in counter.feeds:
+                    if counter.extra is not None:
+                        extras.setdefault(etype, []).append(
+                            f"(CAST({counter.extra} AS HUGEINT) << {LANE * lane})"
+                        )
+                        continue
                     slot = by_type.setdefault(etype, {})
                     for detail in details or (None,):
                         slot[detail] = slot.get(detail, 0) | bit
             whens = []
-            for etype, slot in by_type.items():
+            for etype in sorted(set(by_type) | set(extras)):
+                slot = dict(by_type.get(etype, {}))
                 base = slot.pop(None, 0)
-                inner = " ".join(f"WHEN {_q(d)} THEN {v | base}" for d, v in slot.items())
-                value = f"CASE e.detail {inner} ELSE {base} END" if inner else str(base)
-                whens.append(f"WHEN {_q(etype)} THEN {value}")
+                parts = []
+                if slot:
+                    inner = " ".join(f"WHEN {_q(d)} THEN {v | base}" for d, v in slot.items())
+                    parts.append(f"CASE e.detail {inner} ELSE {base} END")
+                elif base:
+                    parts.append(str(base))
+                parts += extras.get(etype, [])
+                whens.append(f"WHEN {_q(etype)} THEN {' + '.join(parts)}")
             out.append(
                 f"CAST(CASE e.type {' '.join(whens)} ELSE 0 END AS HUGEINT) AS {self.prefix}{w}"
             )
         return out
 
-    def columns(self) -> list[str]:
-        return [f"{self.prefix}{w}" for w in range(len(self._words()))]
+    def _mask(self, word: list[Counter], window_class: int) -> int:
+        """The lanes of ``word`` counted for an event in window class ``window_class``."""
+        mask = 0
+        for lane, c in enumerate(word):
+            if c.window is None or WINDOWS.index(c.window) < window_class:
+                mask |= LANE_MASK << (LANE * lane)
+        return mask
 
-    def count(self, name: str, lo: str | None) -> str:
-        """The counter ``name`` before the decision, minus its value before the bound ``lo``."""
-        i = self.names.index(name)
-        w, lane = divmod(i, PER_WORD)
-        col = f"{self.prefix}.{self.prefix}{w}"
-        total = f"{col}_hi" if lo is None else f"({col}_hi - {col}_{lo})"
-        return f"CAST(({total} >> {LANE * lane}) & {(1 << LANE) - 1} AS BIGINT)"
+    def pair_sums(self) -> list[str]:
+        """Per decision: the sum over its pairs of each word ANDed with the lanes of the
+        windows that hold the event (the pair's window class ``cls``, 0 to 3)."""
+        out = []
+        for w, word in enumerate(self.words()):
+            masks = [self._mask(word, k) for k in range(len(WINDOWS) + 1)]
+            col = f"e.{self.prefix}{w}"
+            if len(set(masks)) == 1:
+                value = col
+            else:
+                whens = " ".join(f"WHEN {k} THEN {_huge(m)}" for k, m in enumerate(masks))
+                value = f"({col} & CASE cls {whens} END)"
+            out.append(f"sum({value}) AS {self.prefix}{w}")
+        return out
+
+    def _needs(self, ever: tuple[str, ...]) -> dict[str, int]:
+        """Per event type whose events count only inside a window: the widest such window
+        (months). ``ever``: types read by something else than the counters (a latest date)."""
+        out = {}
+        for etype in self.types():
+            windows = [c.window for c in self.counters if etype in {t for t, _ in c.feeds}]
+            if etype not in ever and None not in windows:
+                out[etype] = max(int(k) for k in windows if k is not None)
+        return out
+
+    def event_cuts(self, ever: tuple[str, ...] = ()) -> list[str]:
+        """Per event and window: its day when the event counts only inside that window (its
+        widest), else a day after every bound, so that one join condition per window,
+        ``cut<months> >= lo<months>``, keeps only the pairs where the event counts."""
+        needs = self._needs(ever)
+        out = []
+        for months in sorted(set(needs.values()), reverse=True):
+            types = [_q(t) for t, k in needs.items() if k == months]
+            out.append(
+                f"CASE WHEN e.type IN ({', '.join(types)}) THEN CAST(e.date AS DATE) "
+                f"ELSE DATE '9999-12-31' END AS cut{months}"
+            )
+        return out
+
+    def pair_cuts(self, ever: tuple[str, ...] = ()) -> str:
+        """The join conditions matching :meth:`event_cuts`."""
+        months = sorted(set(self._needs(ever).values()), reverse=True)
+        return "".join(f" AND e.cut{k} >= p.lo{k}" for k in months)
+
+    def event_other(self) -> str:
+        """Per event: its person when every counter it feeds counts only events about another
+        person than the decision's child, else NULL; the join condition
+        ``other IS DISTINCT FROM p.person_id`` then pairs no decision with its child's own
+        events of those kinds (events of those kinds about nobody must be dropped before)."""
+        return f"CASE WHEN e.type IN ({self.other_types()}) THEN e.person_id END AS other"
+
+    def other_types(self) -> str:
+        """The event types that feed only counters of events about another person."""
+        only, mixed = set(), set()
+        for c in self.counters:
+            for etype, _ in c.feeds:
+                (only if c.other else mixed).add(etype)
+        if only & mixed:  # pragma: no cover - the catalogue gives each kind one side
+            raise ValueError(f"event types feeding both kinds of counter: {sorted(only & mixed)}")
+        return ", ".join(_q(t) for t in sorted(only))
+
+    def unpack(self, alias: str) -> dict[str, str]:
+        """Per counter: the expression of its count from the per-decision sums (the first
+        also adds the guard column ``<prefix>_guard``, 0 or an error, so that it is kept)."""
+        out = {}
+        for w, word in enumerate(self.words()):
+            for lane, c in enumerate(word):
+                x = f"coalesce({alias}.{self.prefix}{w}, 0)"
+                if w == 0 and lane == 0:
+                    x = f"({x} + coalesce({alias}.{self.prefix}_guard, 0))"
+                if lane:
+                    x = f"({x} >> {LANE * lane})"
+                out[c.name] = f"CAST({x} & {LANE_MASK} AS BIGINT)"
+        return out
 
 
-def _lanes() -> tuple[Lanes, Lanes]:
-    """The child's counters and the household's (the latter also counts siblings' events)."""
-    own = Lanes("o")
+def _own() -> Packing:
+    """The child's own counters."""
+    own = Packing("o")
     for outcome in ("nfa", "assessment", "s47"):
-        own.add(outcome, [("referral_outcome", (outcome,))])
-    own.add("substantiated", [("s47_concluded", ("substantiated",))])
-    own.add("started", [("cp_plan_started", None)])
-    own.add("ended", [("cp_plan_ended", None)])
-    own.add("removed", [("child_removed", None)])
-    own.add("referral", [("referral", None)])
+        own.add(Counter(f"prior_{outcome}", (("referral_outcome", (outcome,)),)))
+    own.add(Counter("prior_s47_substantiated", (("s47_concluded", ("substantiated",)),)))
+    own.add(Counter("started", (("cp_plan_started", None),)))
+    own.add(Counter("ended", (("cp_plan_ended", None),)))
+    own.add(Counter("bruises", (("bruise_non_mobile", None),)))
+    for k in WINDOWS:
+        own.add(Counter(f"referrals_{k}m", (("referral", None),), k))
     for c in CONCERNS:
-        own.add(f"referral_{c}", [("referral", (c,))])
-    own.add("ed", [("ed_attendance", None)])
-    own.add("unexplained", [("ed_attendance", UNEXPLAINED)])
-    own.add("missed", [("health_contact", ("missed_appointment",))])
-    own.add("school", [("school_concern", None)])
-    hh = Lanes("h")
-    for name, test in zip(
-        own.names[: 8 + len(CONCERNS)], own.tests[: 8 + len(CONCERNS)], strict=True
-    ):
-        hh.add(name, test)
-    hh.add("police", [("police_domestic_incident", None)])
-    hh.add("joined", [("adult_joined", None)])
-    for detail, short in ADULT_CONTACT_KINDS.items():
-        hh.add(f"contact_{short}", [("adult_service_contact", (detail,))])
-    return own, hh
+        own.add(Counter(f"referrals_36m_{c}", (("referral", (c,)),), 36))
+    own.add(Counter("ed_attendances_12m", (("ed_attendance", None),), 12))
+    own.add(Counter("unexplained_injuries_12m", (("ed_attendance", UNEXPLAINED),), 12))
+    own.add(
+        Counter("missed_appointments_12m", (("health_contact", ("missed_appointment",)),), 12)
+    )
+    own.add(Counter("school_concerns_12m", (("school_concern", None),), 12))
+    return own
 
 
-def _select(own: Lanes, hh: Lanes, found: dict[str, str], guard: str) -> list[str]:
-    """The output expression of every feature, in catalogue order."""
-
-    def o(name: str, lo: str | None = None) -> str:
-        return own.count(name, lo)
-
-    def h(name: str, lo: str | None = None) -> str:
-        return hh.count(name, lo)
-
-    def sib(name: str, lo: str | None = None, hlo: str | None = None) -> str:
-        return f"({h(name, hlo)} - {o(name, lo)})"
-
-    age = "(p.dmi - p.bmi)"
-    expr: dict[str, str] = {
-        "age_months": f"greatest({age}, 0)",
-        "unborn": f"({age} < 0)",
-        "not_yet_mobile": f"({age} BETWEEN 0 AND {NON_MOBILE_MONTHS - 1})",
-        "disability": "coalesce(p.disability, false)",
-        "days_since_last_referral": f"coalesce(least(p.d - o.last_referral, "
-        f"{NO_REFERRAL_DAYS}), {NO_REFERRAL_DAYS})",
-        "cp_plan_ever": f"({o('started')} > 0)",
-        "cp_plan_active": f"({o('started')} > {o('ended')})",
-        "days_since_sibling_referral": f"coalesce(least(p.d - sr.other_day, {NO_REFERRAL_DAYS}), "
-        f"{NO_REFERRAL_DAYS})",
-        "sibling_cp_plan_ever": f"({sib('started')} > 0)",
-        "sibling_ever_removed": f"({sib('removed')} > 0)",
-        "sibling_on_plan": f"({sib('started')} - {sib('ended')} > 0)",
-        "bruising_non_mobile": "coalesce(o.bruises, 0) > 0",
-        "adults_present": "coalesce(a.adults_present, 0)",
-        "unassessed_adult_present": "coalesce(a.unassessed_present, false)",
-        "unassessed_adult_named_in_da": "coalesce(n.unassessed_named, false)",
-        "unborn_earlier_removal": f"({age} < 0 AND {sib('removed')} > 0)",
-        "months_notification_to_prebirth_referral": f"CASE WHEN {age} < 0 AND o.notified_mi "
-        "IS NOT NULL THEN p.dmi - o.notified_mi ELSE 0 END",
-        "months_prebirth_referral_before_due": f"CASE WHEN {age} < 0 THEN -{age} ELSE 0 END",
-        "deprivation_decile": f"p.deprivation_decile + {guard}",
-        "prior_s47_substantiated": o("substantiated"),
-        "sibling_prior_s47_substantiated": sib("substantiated"),
-        "ed_attendances_12m": o("ed", "12"),
-        "unexplained_injuries_12m": o("unexplained", "12"),
-        "missed_appointments_12m": o("missed", "12"),
-        "school_concerns_12m": o("school", "12"),
-        "adults_joined_12m": h("joined", "12"),
-    }
+def _household() -> Packing:
+    """The household's counters: other children's, and the household's own."""
+    hh = Packing("h")
     for outcome in ("nfa", "assessment", "s47"):
-        expr[f"prior_{outcome}"] = o(outcome)
-        expr[f"sibling_prior_{outcome}"] = sib(outcome)
-    for k in (3, 12, 36):
-        expr[f"referrals_{k}m"] = o("referral", str(k))
-        expr[f"sibling_referrals_{k}m"] = sib("referral", str(k), str(k))
+        hh.add(
+            Counter(f"sibling_prior_{outcome}", (("referral_outcome", (outcome,)),), other=True)
+        )
+    hh.add(
+        Counter(
+            "sibling_prior_s47_substantiated", (("s47_concluded", ("substantiated",)),), other=True
+        )
+    )
+    hh.add(Counter("removed", (("child_removed", None),), other=True))
+    hh.add(Counter("started", (("cp_plan_started", None),), other=True))
+    hh.add(Counter("ended", (("cp_plan_ended", None),), other=True))
+    for k in WINDOWS:
+        hh.add(Counter(f"sibling_referrals_{k}m", (("referral", None),), k, other=True))
     for c in CONCERNS:
-        expr[f"referrals_36m_{c}"] = o(f"referral_{c}", "36")
-        expr[f"sibling_referrals_36m_{c}"] = sib(f"referral_{c}", "36", "36")
+        hh.add(Counter(f"sibling_referrals_36m_{c}", (("referral", (c,)),), 36, other=True))
     for k in (12, 36):
-        expr[f"police_domestic_{k}m"] = h("police", str(k))
-    for short in ADULT_CONTACT_KINDS.values():
-        expr[f"adult_contacts_{short}_36m"] = h(f"contact_{short}", "36")
-    for f, column in found.items():
-        expr[f"assessment_found_{f}"] = f"coalesce(h.{column}, false)"
-    expr.update({f"source_{s}": f"(p.ref_source = {_q(s)})" for s in SOURCES})
-    expr.update({f"concern_{c}": f"(p.ref_concern = {_q(c)})" for c in CONCERNS})
-    select = [f"CAST({expr[name]} AS BIGINT) AS {name}" for name in feature_names()]
+        hh.add(Counter(f"police_domestic_{k}m", (("police_domestic_incident", None),), k))
+    hh.add(Counter("adults_joined_12m", (("adult_joined", None),), 12))
+    for detail, short in ADULT_CONTACT_KINDS.items():
+        hh.add(Counter(f"adult_contacts_{short}_36m", (("adult_service_contact", (detail,)),), 36))
+    for f in ASSESSMENT_FACTORS:
+        hh.add(
+            Counter(
+                f"found_{f}",
+                (("assessment_completed", None),),
+                extra=f"list_contains(string_split(e.detail, ';'), {_q(f)})",
+            )
+        )
+    return hh
 
-    return select
 
-
-def stream(key: str, events: str, cols: list[str], extras: dict[str, str]) -> str:
-    """The key's events and its decisions' four bounds in one stream; the running totals
-    at a bound (sorted before the events of its day) are the events strictly before it."""
-    zeros = ", ".join("0" for _ in cols)
-    nulls = ", ".join(f"NULL AS {x}" for x in extras)
-    probes = " UNION ALL ".join(
-        f"SELECT {key}, {bound}, 0, ord, {i}, {zeros}, {nulls} FROM p"
-        for i, bound in enumerate(("d", "lo3", "lo12", "lo36"))
-    )
+def _window_class(alias: str) -> str:
+    """How many of the windows (36, 12, 3 months) hold the event: 0 to 3."""
     return (
-        f"SELECT k, day, 1 AS kind, NULL::BIGINT AS ord, NULL::INTEGER AS bound, "
-        f"{', '.join(cols)}, {', '.join(extras)} FROM {events} UNION ALL {probes}"
-    )
-
-
-def pivot(prefix: str, cols: list[str], extras: dict[str, str]) -> str:
-    out = [
-        f"any_value({c}) FILTER (WHERE bound = {i}) AS {c}_{name}"
-        for c in cols
-        for i, name in enumerate(("hi", "3", "12", "36"))
-    ]
-    out += [f"any_value({x}) FILTER (WHERE bound = 0) AS {x}" for x in extras]
-    return ", ".join(out)
-
-
-def running(cols: list[str], extras: dict[str, str]) -> str:
-    return ", ".join(
-        [f"sum({c}) OVER w AS {c}" for c in cols]
-        + [f"{f}({x}) OVER w AS {x}" for x, f in extras.items()]
+        f"CASE WHEN {alias}.day >= p.lo3 THEN 3 WHEN {alias}.day >= p.lo12 THEN 2 "
+        f"WHEN {alias}.day >= p.lo36 THEN 1 ELSE 0 END"
     )
 
 
 def features_sql() -> str:
     """The query over the registered relations households, people, events, decisions."""
     nl = ",\n        "
-    own, hh = _lanes()
-    found = {f: f"found_{f}" for f in ASSESSMENT_FACTORS}
-    guard = (
-        f"CASE WHEN (SELECT max(n) FROM key_sizes) >= {LIMIT} THEN error('a key has too many "
-        "events for 16-bit counters') ELSE 0 END"
-    )
-    select = _select(own, hh, found, guard)
-    own_cols = own.columns()
-    hh_cols = hh.columns()
-    found_cols = [
-        f"(e.type = 'assessment_completed' AND "
-        f"list_contains(string_split(e.detail, ';'), {_q(f)})) AS {column}"
-        for f, column in found.items()
-    ]
-
-    own_extras = {"last_referral": "max", "notified_mi": "max", "bruises": "sum"}
-    hh_extras = {column: "bool_or" for column in found.values()}
+    own, hh = _own(), _household()
+    o, h = own.unpack("j"), hh.unpack("j")
+    age = "(j.dmi - j.bmi)"
+    expr: dict[str, str] = {
+        "age_months": f"greatest({age}, 0)",
+        "unborn": f"({age} < 0)",
+        "not_yet_mobile": f"({age} BETWEEN 0 AND {NON_MOBILE_MONTHS - 1})",
+        "disability": "coalesce(j.disability, false)",
+        "days_since_last_referral": f"coalesce(least(j.d - j.last_referral, "
+        f"{NO_REFERRAL_DAYS}), {NO_REFERRAL_DAYS})",
+        "cp_plan_ever": f"({o['started']} > 0)",
+        "cp_plan_active": f"({o['started']} > {o['ended']})",
+        "days_since_sibling_referral": f"coalesce(least(j.d - j.last_other_referral, "
+        f"{NO_REFERRAL_DAYS}), {NO_REFERRAL_DAYS})",
+        "sibling_cp_plan_ever": f"({h['started']} > 0)",
+        "sibling_ever_removed": f"({h['removed']} > 0)",
+        "sibling_on_plan": f"({h['started']} > {h['ended']})",
+        "bruising_non_mobile": f"({o['bruises']} > 0)",
+        "adults_present": "coalesce(j.adults_present, 0)",
+        "unassessed_adult_present": "coalesce(j.unassessed_present, false)",
+        "unassessed_adult_named_in_da": "coalesce(j.unassessed_named, false)",
+        "unborn_earlier_removal": f"({age} < 0 AND {h['removed']} > 0)",
+        "months_notification_to_prebirth_referral": f"CASE WHEN {age} < 0 AND j.notified_mi "
+        "IS NOT NULL THEN j.dmi - j.notified_mi ELSE 0 END",
+        "months_prebirth_referral_before_due": f"CASE WHEN {age} < 0 THEN -{age} ELSE 0 END",
+        "deprivation_decile": "j.deprivation_decile",
+    }
+    expr.update({f"assessment_found_{f}": f"({h['found_' + f]} > 0)" for f in ASSESSMENT_FACTORS})
+    expr.update({f"source_{s}": f"(j.ref_source = {_q(s)})" for s in SOURCES})
+    expr.update({f"concern_{c}": f"(j.ref_concern = {_q(c)})" for c in CONCERNS})
+    select = []
+    for name in feature_names():
+        found = expr.get(name) or o.get(name) or h.get(name)
+        if found is None:  # pragma: no cover - a feature this formulation does not know
+            raise KeyError(f"the fast DuckDB formulation has no definition of `{name}`")
+        select.append(f"CAST({found} AS BIGINT) AS {name}")
+    guard = f"error('a decision has {LIMIT} or more earlier events: too many for 16-bit lanes')"
     return f"""
 WITH
 p AS MATERIALIZED (
@@ -266,105 +355,85 @@ p AS MATERIALIZED (
     JOIN households x ON x.household_id = d.household_id
 ),
 own_events AS (
-    SELECT e.person_id AS k, CAST(e.date AS DATE) AS day,
-           {nl.join(own.event_words())},
-           CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS last_referral,
-           NULL::BIGINT AS notified_mi, 0 AS bruises
-    FROM events e WHERE e.person_id IS NOT NULL AND e.type IN
-        ({", ".join(sorted({_q(t) for test in own.tests for t, _ in test}))})
-    UNION ALL
-    SELECT e.related_person_id, CAST(e.date AS DATE), {", ".join("0" for _ in own_cols)},
-           NULL, year(e.date) * 12 + month(e.date), 0
-    FROM events e WHERE e.type = 'pregnancy_notified' AND e.related_person_id IS NOT NULL
-    UNION ALL
-    SELECT e.person_id, CAST(e.date AS DATE), {", ".join("0" for _ in own_cols)}, NULL, NULL, 1
-    FROM events e JOIN people c ON c.person_id = e.person_id
-    WHERE ((e.type = 'ed_attendance' AND e.detail = 'bruising')
-           OR (e.type = 'health_contact' AND e.detail = 'bruising_observed'))
-      AND (year(e.date) * 12 + month(e.date)) - (year(c.birth_month) * 12 + month(c.birth_month))
-          BETWEEN 0 AND {NON_MOBILE_MONTHS - 1}
-),
-hh_events AS (
-    SELECT e.household_id AS k, CAST(e.date AS DATE) AS day,
-           {nl.join(hh.event_words())},
-           {nl.join(found_cols)}
-    FROM events e WHERE e.household_id IS NOT NULL AND e.type IN
-        ({", ".join(sorted({_q(t) for test in hh.tests for t, _ in test} | {"'assessment_completed'"}))})
-),
-key_sizes AS (
-    SELECT count(*) AS n FROM own_events GROUP BY k
-    UNION ALL SELECT count(*) FROM hh_events GROUP BY k
+    -- the child's events; a pregnancy notification is keyed by the child it names, and a
+    -- bruise seen before the child could move becomes an event of its own kind. Events
+    -- that feed nothing are dropped.
+    SELECT * FROM (
+        SELECT e.k, CAST(e.date AS DATE) AS day,
+               CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS ref_day,
+               CASE WHEN e.type = 'pregnancy_notified' THEN year(e.date) * 12 + month(e.date)
+                    END AS notified_mi,
+               {nl.join(own.event_cuts(("referral",)))},
+               {nl.join(own.event_words())}
+        FROM (
+            SELECT person_id AS k, date, type, detail FROM events
+            WHERE type IN ({", ".join(_q(t) for t in own.types() if t != "bruise_non_mobile")})
+            UNION ALL
+            SELECT related_person_id, date, type, detail FROM events
+            WHERE type = 'pregnancy_notified'
+            UNION ALL
+            SELECT e.person_id, e.date, 'bruise_non_mobile', NULL
+            FROM events e JOIN people c ON c.person_id = e.person_id
+            WHERE ((e.type = 'ed_attendance' AND e.detail = 'bruising')
+                   OR (e.type = 'health_contact' AND e.detail = 'bruising_observed'))
+              AND (year(e.date) * 12 + month(e.date))
+                  - (year(c.birth_month) * 12 + month(c.birth_month))
+                  BETWEEN 0 AND {NON_MOBILE_MONTHS - 1}
+        ) e
+        WHERE e.k IS NOT NULL
+    )
+    WHERE {" OR ".join(f"{c} <> 0" for c in own.columns())} OR ref_day IS NOT NULL
+          OR notified_mi IS NOT NULL
 ),
 o AS (
-    SELECT ord, {pivot("o", own_cols, own_extras)}
-    FROM (SELECT ord, bound, {running(own_cols, own_extras)}
-          FROM ({stream("person_id", "own_events", own_cols, own_extras)})
-          WINDOW w AS (PARTITION BY k ORDER BY day, kind ROWS UNBOUNDED PRECEDING)
-          QUALIFY kind = 0)
+    SELECT ord, max(ref_day) AS last_referral, max(notified_mi) AS notified_mi,
+           {nl.join(own.pair_sums())},
+           CASE WHEN count(*) >= {LIMIT} THEN {guard} ELSE 0 END AS o_guard
+    FROM (SELECT p.ord, {_window_class("e")} AS cls, e.*
+          FROM p JOIN own_events e ON e.k = p.person_id AND e.day < p.d{own.pair_cuts(("referral",))}) e
     GROUP BY ord
+),
+household_events AS (
+    -- the household's events that feed something; ``other``: the person of those that count
+    -- only for the other children (a decision is not paired with its child's own; those
+    -- about nobody count for nobody)
+    SELECT * FROM (
+        SELECT e.household_id, e.person_id, CAST(e.date AS DATE) AS day,
+               CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS ref_day,
+               {nl.join(hh.event_cuts(("referral",)))}, {hh.event_other()},
+               {nl.join(hh.event_words())}
+        FROM events e
+        WHERE e.household_id IS NOT NULL AND e.type IN ({", ".join(_q(t) for t in hh.types())})
+          AND (e.person_id IS NOT NULL OR e.type NOT IN ({hh.other_types()}))
+    )
+    WHERE {" OR ".join(f"{c} <> 0" for c in hh.columns())} OR ref_day IS NOT NULL
 ),
 h AS (
-    SELECT ord, {pivot("h", hh_cols, hh_extras)}
-    FROM (SELECT ord, bound, {running(hh_cols, hh_extras)}
-          FROM ({stream("household_id", "hh_events", hh_cols, hh_extras)})
-          WINDOW w AS (PARTITION BY k ORDER BY day, kind ROWS UNBOUNDED PRECEDING)
-          QUALIFY kind = 0)
+    SELECT ord, max(ref_day) AS last_other_referral,
+           {nl.join(hh.pair_sums())},
+           CASE WHEN count(*) >= {LIMIT} THEN {guard} ELSE 0 END AS h_guard
+    FROM (SELECT p.ord, {_window_class("e")} AS cls, e.*
+          FROM p JOIN household_events e
+            ON e.household_id = p.household_id AND e.day < p.d{hh.pair_cuts(("referral",))}
+           AND e.other IS DISTINCT FROM p.person_id) e
     GROUP BY ord
 ),
-referral_days AS (
-    -- per household and day: how many children were referred, and one of them
-    SELECT household_id AS k, CAST(date AS DATE) AS day, count(DISTINCT person_id) AS children,
-           min(person_id) AS child
-    FROM events WHERE type = 'referral' AND household_id IS NOT NULL
+adult_days AS (
+    SELECT person_id, CAST(date AS DATE) AS day,
+           bool_or(type = 'adult_joined') AS joined, bool_or(type = 'adult_left') AS left_,
+           bool_or(type = 'adult_assessed') AS assessed
+    FROM events
+    WHERE type IN ('adult_joined', 'adult_left', 'adult_assessed') AND person_id IS NOT NULL
     GROUP BY ALL
 ),
-referral_runs AS (
-    -- a run: consecutive days on which the same one child alone was referred
-    SELECT *, sum(starts) OVER (PARTITION BY k ORDER BY day) AS run
-    FROM (SELECT *, lag(day) OVER (PARTITION BY k ORDER BY day) AS previous_day,
-                 CASE WHEN children = 1 AND lag(children) OVER (PARTITION BY k ORDER BY day) = 1
-                       AND lag(child) OVER (PARTITION BY k ORDER BY day) = child
-                      THEN 0 ELSE 1 END AS starts
-          FROM referral_days)
-),
-referral_other AS (
-    -- the latest earlier day on which a child other than this run's was referred
-    SELECT k, day, children, child,
-           first_value(previous_day) OVER (PARTITION BY k, run ORDER BY day) AS before_run
-    FROM referral_runs
-),
-sr AS (
-    SELECT p.ord,
-           CASE WHEN t.children > 1 OR t.child <> p.person_id THEN t.day ELSE t.before_run END
-             AS other_day
-    FROM p ASOF JOIN referral_other t ON p.household_id = t.k AND p.d > t.day
-),
-adult_days AS (
-    SELECT person_id AS k, CAST(date AS DATE) AS day,
-           max(max(CASE WHEN type = 'adult_joined' THEN CAST(date AS DATE) END)) OVER w AS joined,
-           max(max(CASE WHEN type = 'adult_left' THEN CAST(date AS DATE) END)) OVER w AS left_,
-           bool_or(bool_or(type = 'adult_assessed')) OVER w AS assessed
-    FROM events WHERE type IN ('adult_joined', 'adult_left', 'adult_assessed')
-    GROUP BY person_id, CAST(date AS DATE)
-    WINDOW w AS (PARTITION BY person_id ORDER BY CAST(date AS DATE))
-),
-members AS (
-    SELECT p.ord, p.d, x.person_id AS adult, x.role
-    FROM p JOIN people x ON x.household_id = p.household_id AND x.role <> 'child'
-),
-a AS (
-    SELECT m.ord,
-           count(*) FILTER (WHERE present) AS adults_present,
-           bool_or(present AND NOT assessed AND role <> 'mother') AS unassessed_present
-    FROM (
-        SELECT m.ord, m.role, coalesce(s.assessed, false) AS assessed,
-               CASE WHEN s.joined IS NULL AND s.left_ IS NULL THEN m.role IN ('mother', 'father')
-                    WHEN s.joined IS NULL THEN false
-                    WHEN s.left_ IS NULL THEN true
-                    ELSE s.joined > s.left_ END AS present
-        FROM members m ASOF LEFT JOIN adult_days s ON m.adult = s.k AND m.d > s.day
-    ) m
-    GROUP BY m.ord
+adult_states AS (
+    -- the state seen by a decision dated in [since, until): events strictly before it
+    SELECT person_id, day + 1 AS since, lead(day) OVER w + 1 AS until,
+           max(CASE WHEN joined THEN day END) OVER w AS last_joined,
+           max(CASE WHEN left_ THEN day END) OVER w AS last_left,
+           bool_or(assessed) OVER w AS assessed
+    FROM adult_days
+    WINDOW w AS (PARTITION BY person_id ORDER BY day)
 ),
 named AS (
     SELECT household_id, related_person_id AS adult, min(CAST(date AS DATE)) AS first_named
@@ -373,21 +442,38 @@ named AS (
       AND household_id IS NOT NULL
     GROUP BY ALL
 ),
-named_pairs AS (
-    SELECT p.ord, p.d, x.adult
-    FROM p JOIN named x ON x.household_id = p.household_id AND x.first_named < p.d
+adult_pairs AS (
+    SELECT p.ord, p.d, x.person_id AS adult, x.role, true AS member
+    FROM p JOIN people x ON x.household_id = p.household_id AND x.role <> 'child'
+    UNION ALL
+    SELECT p.ord, p.d, n.adult, NULL, false
+    FROM p JOIN named n ON n.household_id = p.household_id AND n.first_named < p.d
 ),
-n AS (
-    SELECT m.ord, bool_or(NOT coalesce(s.assessed, false)) AS unassessed_named
-    FROM named_pairs m ASOF LEFT JOIN adult_days s ON m.adult = s.k AND m.d > s.day
-    GROUP BY m.ord
+a AS (
+    SELECT ord,
+           count(*) FILTER (WHERE member AND present) AS adults_present,
+           bool_or(member AND present AND NOT assessed AND role <> 'mother')
+             AS unassessed_present,
+           bool_or(NOT member AND NOT assessed) AS unassessed_named
+    FROM (
+        SELECT x.ord, x.member, x.role, coalesce(s.assessed, false) AS assessed,
+               CASE WHEN s.last_joined IS NULL AND s.last_left IS NULL
+                         THEN x.role IN ('mother', 'father')
+                    WHEN s.last_joined IS NULL THEN false
+                    WHEN s.last_left IS NULL THEN true
+                    ELSE s.last_joined > s.last_left END AS present
+        FROM adult_pairs x LEFT JOIN adult_states s
+          ON s.person_id = x.adult AND s.since <= x.d AND (s.until IS NULL OR x.d < s.until)
+    )
+    GROUP BY ord
+),
+j AS (
+    SELECT * FROM p LEFT JOIN o USING (ord) LEFT JOIN h USING (ord) LEFT JOIN a USING (ord)
+    ORDER BY ord
 )
-SELECT p.decision_id, p.person_id, p.household_id, p.decision_date, p.referral_event_id,
+SELECT j.decision_id, j.person_id, j.household_id, j.decision_date, j.referral_event_id,
         {nl.join(select)}
-FROM p
-JOIN o USING (ord) JOIN h USING (ord)
-LEFT JOIN sr USING (ord) LEFT JOIN a USING (ord) LEFT JOIN n USING (ord)
-ORDER BY p.ord
+FROM j
 """
 
 
@@ -415,5 +501,24 @@ def duckdb_features(
     -------
     pandas.DataFrame
         The same columns and values as :func:`secondlook.features.build_features`.
+
+    Raises
+    ------
+    duckdb.Error
+        When a decision has 2**15 or more earlier events of its child or household (the
+        16-bit lanes would overflow).
     """
-    return run_sql(_SQL, households, people, events, decisions, threads=threads, arrow=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        con.register("households", households)
+        con.register("people", people)
+        con.register("events", events)
+        con.register("decisions", decisions[ID_COLUMNS])
+        out = con.sql(_SQL).to_arrow_table().to_pandas()
+    finally:
+        con.close()
+    out["decision_date"] = out["decision_date"].astype("datetime64[s]")
+    return out
