@@ -147,6 +147,21 @@ class Packing:
             )
         return out
 
+    def feeds(self, always: tuple[str, ...] = ()) -> str:
+        """Per event: whether it feeds a counter (or is of a type in ``always``)."""
+        whens = []
+        for etype in sorted(set(self.types()) | set(always)):
+            every, details = etype in always, set()
+            for c in self.counters:
+                for t, d in c.feeds:
+                    if t == etype and (d is None or c.extra is not None):
+                        every = True
+                    elif t == etype and d is not None:
+                        details |= set(d)
+            test = "true" if every else f"e.detail IN ({', '.join(map(_q, sorted(details)))})"
+            whens.append(f"WHEN {_q(etype)} THEN {test}")
+        return f"CASE e.type {' '.join(whens)} ELSE false END"
+
     def _mask(self, word: list[Counter], window_class: int) -> int:
         """The lanes of ``word`` counted for an event in window class ``window_class``."""
         mask = 0
@@ -355,35 +370,28 @@ p AS MATERIALIZED (
     JOIN households x ON x.household_id = d.household_id
 ),
 own_events AS (
-    -- the child's events; a pregnancy notification is keyed by the child it names, and a
-    -- bruise seen before the child could move becomes an event of its own kind. Events
-    -- that feed nothing are dropped.
-    SELECT * FROM (
-        SELECT e.k, CAST(e.date AS DATE) AS day,
-               CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS ref_day,
-               CASE WHEN e.type = 'pregnancy_notified' THEN year(e.date) * 12 + month(e.date)
-                    END AS notified_mi,
-               {nl.join(own.event_cuts(("referral",)))},
-               {nl.join(own.event_words())}
-        FROM (
-            SELECT person_id AS k, date, type, detail FROM events
-            WHERE type IN ({", ".join(_q(t) for t in own.types() if t != "bruise_non_mobile")})
-            UNION ALL
-            SELECT related_person_id, date, type, detail FROM events
-            WHERE type = 'pregnancy_notified'
-            UNION ALL
-            SELECT e.person_id, e.date, 'bruise_non_mobile', NULL
-            FROM events e JOIN people c ON c.person_id = e.person_id
-            WHERE ((e.type = 'ed_attendance' AND e.detail = 'bruising')
-                   OR (e.type = 'health_contact' AND e.detail = 'bruising_observed'))
-              AND (year(e.date) * 12 + month(e.date))
-                  - (year(c.birth_month) * 12 + month(c.birth_month))
-                  BETWEEN 0 AND {NON_MOBILE_MONTHS - 1}
-        ) e
-        WHERE e.k IS NOT NULL
-    )
-    WHERE {" OR ".join(f"{c} <> 0" for c in own.columns())} OR ref_day IS NOT NULL
-          OR notified_mi IS NOT NULL
+    -- the child's events that feed something; a pregnancy notification is keyed by the
+    -- child it names, and a bruise seen before the child could move is an event of its own
+    SELECT e.k, CAST(e.date AS DATE) AS day,
+           CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS ref_day,
+           CASE WHEN e.type = 'pregnancy_notified' THEN year(e.date) * 12 + month(e.date)
+                END AS notified_mi,
+           {nl.join(own.event_cuts(("referral",)))},
+           {nl.join(own.event_words())}
+    FROM (
+        SELECT CASE WHEN type = 'pregnancy_notified' THEN related_person_id ELSE person_id
+                    END AS k, date, type, detail
+        FROM events e WHERE {own.feeds(("referral", "pregnancy_notified"))}
+        UNION ALL
+        SELECT e.person_id, e.date, 'bruise_non_mobile', NULL
+        FROM events e JOIN people c ON c.person_id = e.person_id
+        WHERE ((e.type = 'ed_attendance' AND e.detail = 'bruising')
+               OR (e.type = 'health_contact' AND e.detail = 'bruising_observed'))
+          AND (year(e.date) * 12 + month(e.date))
+              - (year(c.birth_month) * 12 + month(c.birth_month))
+              BETWEEN 0 AND {NON_MOBILE_MONTHS - 1}
+    ) e
+    WHERE e.k IS NOT NULL
 ),
 o AS (
     SELECT ord, max(ref_day) AS last_referral, max(notified_mi) AS notified_mi,
@@ -397,16 +405,14 @@ household_events AS (
     -- the household's events that feed something; ``other``: the person of those that count
     -- only for the other children (a decision is not paired with its child's own; those
     -- about nobody count for nobody)
-    SELECT * FROM (
-        SELECT e.household_id, e.person_id, CAST(e.date AS DATE) AS day,
-               CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS ref_day,
-               {nl.join(hh.event_cuts(("referral",)))}, {hh.event_other()},
-               {nl.join(hh.event_words())}
-        FROM events e
-        WHERE e.household_id IS NOT NULL AND e.type IN ({", ".join(_q(t) for t in hh.types())})
-          AND (e.person_id IS NOT NULL OR e.type NOT IN ({hh.other_types()}))
-    )
-    WHERE {" OR ".join(f"{c} <> 0" for c in hh.columns())} OR ref_day IS NOT NULL
+    SELECT e.household_id, CAST(e.date AS DATE) AS day,
+           CASE WHEN e.type = 'referral' THEN CAST(e.date AS DATE) END AS ref_day,
+           {nl.join(hh.event_cuts(("referral",)))},
+           {hh.event_other()},
+           {nl.join(hh.event_words())}
+    FROM events e
+    WHERE {hh.feeds()} AND e.household_id IS NOT NULL
+      AND (e.person_id IS NOT NULL OR NOT e.type IN ({hh.other_types()}))
 ),
 h AS (
     SELECT ord, max(ref_day) AS last_other_referral,
