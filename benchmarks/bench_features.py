@@ -130,11 +130,11 @@ def bench(tables: Tables, baselines: dict[str, Callable[..., pd.DataFrame]], rep
             del out
         loads.append(load_avg())
     med = {k: statistics.median(v) for k, v in walls.items()}
-    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
     for name in impls:
         print(
             f"  {name:<16} median {med[name]:6.2f} s (min {min(walls[name]):.2f}), "
-            f"CPU {cpu[name]:6.2f} s, peak RSS "
+            f"CPU {cpu_med[name]:6.2f} s, peak RSS "
             f"{statistics.median(peaks[name]) / 2**20:,.0f} MiB "
             f"(+{statistics.median(added[name]) / 2**20:,.0f} above its start)"
         )
@@ -143,8 +143,7 @@ def bench(tables: Tables, baselines: dict[str, Callable[..., pd.DataFrame]], rep
         pairs += [("build_features", "yardstick"), ("duckdb_fast", "yardstick")]
     for a, b in pairs:
         print(
-            f"  ratio {a} / {b}: {med[a] / med[b]:.2f} wall (medians), "
-            f"{cpu[a] / cpu[b]:.2f} CPU"
+            f"  ratio {a} / {b}: {med[a] / med[b]:.2f} wall (medians), {cpu_med[a] / cpu_med[b]:.2f} CPU"
         )
     print(
         f"  outputs identical on every run; load averages (1/5/15 min) per round: {' | '.join(loads)}"

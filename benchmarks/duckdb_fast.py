@@ -136,7 +136,9 @@ class Packing:
                 base = slot.pop(None, 0)
                 parts = []
                 if slot:
-                    inner = " ".join(f"WHEN {_q(d)} THEN {v | base}" for d, v in slot.items())
+                    inner = " ".join(
+                        f"WHEN {_q(d)} THEN {v | base}" for d, v in slot.items() if d is not None
+                    )
                     parts.append(f"CASE e.detail {inner} ELSE {base} END")
                 elif base:
                     parts.append(str(base))
@@ -223,7 +225,8 @@ class Packing:
 
     def other_types(self) -> str:
         """The event types that feed only counters of events about another person."""
-        only, mixed = set(), set()
+        only: set[str] = set()
+        mixed: set[str] = set()
         for c in self.counters:
             for etype, _ in c.feeds:
                 (only if c.other else mixed).add(etype)
@@ -261,9 +264,7 @@ def _own() -> Packing:
         own.add(Counter(f"referrals_36m_{c}", (("referral", (c,)),), 36))
     own.add(Counter("ed_attendances_12m", (("ed_attendance", None),), 12))
     own.add(Counter("unexplained_injuries_12m", (("ed_attendance", UNEXPLAINED),), 12))
-    own.add(
-        Counter("missed_appointments_12m", (("health_contact", ("missed_appointment",)),), 12)
-    )
+    own.add(Counter("missed_appointments_12m", (("health_contact", ("missed_appointment",)),), 12))
     own.add(Counter("school_concerns_12m", (("school_concern", None),), 12))
     return own
 
@@ -272,9 +273,7 @@ def _household() -> Packing:
     """The household's counters: other children's, and the household's own."""
     hh = Packing("h")
     for outcome in ("nfa", "assessment", "s47"):
-        hh.add(
-            Counter(f"sibling_prior_{outcome}", (("referral_outcome", (outcome,)),), other=True)
-        )
+        hh.add(Counter(f"sibling_prior_{outcome}", (("referral_outcome", (outcome,)),), other=True))
     hh.add(
         Counter(
             "sibling_prior_s47_substantiated", (("s47_concluded", ("substantiated",)),), other=True
