@@ -1,8 +1,9 @@
 """secondlook.cli.common: the CLI catches SecondlookError once (exit 2, one line); anything else
-is a bug (exit 3)."""
+is a bug (exit 3); params.yaml is found from another folder."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ from secondlook.cli import BUG_LINE, EXIT_BUG, EXIT_USER_ERROR, app
 from secondlook.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _featurize(tmp_path: Path) -> list[str]:
@@ -93,3 +98,33 @@ def test_a_bad_option_is_a_user_error(tmp_path: Path) -> None:
 def test_typer_exits_pass_through() -> None:
     result = CliRunner().invoke(app, ["score", "--help"])
     assert result.exit_code == 0 and "Score every referral" in result.output
+
+
+def test_params_are_found_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside any repository, without --params, the message says where it looked."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["featurize", "--raw", "nowhere"])
+    assert result.exit_code == 2
+    assert "no params.yaml in" in _flat(result.output) and "--params" in result.output
+    # from a sub-folder of the repository, the repository's params.yaml is used
+    monkeypatch.chdir(REPO / "src")
+    result = CliRunner().invoke(app, ["featurize", "--raw", str(tmp_path / "nowhere")])
+    assert "no params.yaml" not in _flat(result.output)
+
+
+def test_score_outside_the_repository_uses_the_model_repositorys_params(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secondlook.cli import params_file
+
+    fake = tmp_path / "clone"
+    (fake / "models" / "logreg").mkdir(parents=True)
+    (fake / ".git").mkdir()
+    shutil.copy(REPO / "params.yaml", fake / "params.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    found = params_file(Path("params.yaml"), near=fake / "models" / "logreg")
+    assert found == fake / "params.yaml"

@@ -8,9 +8,9 @@ import pytest
 
 from secondlook.evaluate.policy import SETTINGS, policy_comparison, policy_table_markdown
 from secondlook.schema import FACTORS
+from tests.models.test_base_constraints import trap_world
 
 from ..models.conftest import fast_train_params
-from ..models.test_policy import trap_world
 
 
 def _split(n: int, seed: int) -> pd.DataFrame:

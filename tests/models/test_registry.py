@@ -1,4 +1,5 @@
-"""Each family recovers the planted signal; each margin is what its docstring says."""
+"""secondlook.models.registry: each family recovers the planted signal; each margin is what its
+docstring says."""
 
 from __future__ import annotations
 

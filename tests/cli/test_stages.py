@@ -1,11 +1,17 @@
-"""`secondlook train` / `secondlook evaluate` through the command line."""
+"""secondlook.cli.stages: the stage commands (`secondlook train`, `evaluate`, ...) through the
+command line -- defaults that name the right folder, one spelling per switch, and dvc.yaml calling
+them with the interpreter that runs dvc and no option that shadows a param."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from secondlook.cli import app
@@ -126,3 +132,60 @@ def test_train_and_evaluate_every_family_with_default_params(splits):
     assert set(metrics["families"]) == {"rules", "logreg", "tree", "ebm", "gbm"}
     assert metrics["families"]["ebm"]["auroc"] > 0.9
     assert "sarah-r01" in (r / "seed.csv").read_text()
+
+
+def test_train_out_defaults_to_the_family_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`train --family tree` without --out writes models/tree, never another family's folder."""
+    monkeypatch.setattr(model_stage, "_default_model_inputs", toy_model_inputs)
+    monkeypatch.chdir(tmp_path)
+    for name, (n, seed) in {"train": (1500, 1), "valid": (800, 2)}.items():
+        toy_feature_table(n, seed).to_parquet(tmp_path / f"{name}.parquet")
+    args = ["train", "--family", "tree", "--train", "train.parquet", "--valid", "valid.parquet"]
+    result = CliRunner().invoke(app, [*args, "--params", str(REPO / "params.yaml")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "models" / "tree" / "model.skops").is_file()
+    assert not (tmp_path / "models" / "logreg").exists()
+
+
+def _stages() -> dict[str, str]:
+    doc = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    out = {}
+    for name, stage in doc["stages"].items():
+        body = stage.get("do", stage)
+        out[name] = " ".join(str(body["cmd"]).split())
+    return out
+
+
+def test_stage_commands_run_with_the_interpreter_that_runs_dvc() -> None:
+    for name, cmd in _stages().items():
+        assert cmd.startswith("python -m secondlook "), (name, cmd)
+
+
+def test_dvc_yaml_passes_no_option_that_shadows_a_param() -> None:
+    """`dvc exp run -S score.engine=dask` must reach the stage: no hard-coded --engine."""
+    shadowing = {"--engine", "--from", "--to", "--scheduler"}
+    for name, cmd in _stages().items():
+        assert not set(re.findall(r"--[a-z-]+", cmd)) & shadowing, (name, cmd)
+    doc = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    assert "score" in doc["stages"]["score"]["params"]
+
+
+def test_one_spelling_for_the_tracking_switch() -> None:
+    for command in ("evaluate", "fairness", "explain", "report"):
+        result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+        assert "--track" in result.output and "--no-track" in result.output, command
+        assert "--mlflow" not in result.output, command
+
+
+@pytest.mark.skipif(not (Path(sys.prefix) / "bin" / "dvc").exists(), reason="needs the venv")
+def test_the_environment_puts_itself_on_path() -> None:
+    """`.venv/bin/dvc repro` without activation: its stages' `python` is the venv's."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import shutil; print(shutil.which('python'))"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert Path(done.stdout.strip()).parent == Path(sys.executable).parent

@@ -1,4 +1,5 @@
-"""The bad-input corpus: every kind of broken cohort an analyst can hand over, one parametrised test.
+"""secondlook.score.io: the bad-input corpus: every kind of broken cohort an analyst can hand over,
+one parametrised test.
 
 Each case breaks one thing in a small cohort (as CSV, as an analyst exports it, or parquet) and
 says which table and column the refusal must name. Every case must give exit code 2, exactly
