@@ -17,7 +17,9 @@ def _policy_record(family: str, setting: str, i: int) -> dict[str, Any]:
         "reasons_against_guidance": 2318 if setting == "none" else 0,
     }  # fmt: skip
     for d in range(1, 15):  # one score and flag per seed decision: the columns left out
-        rec[f"sarah-D{d:02d}_probability"], rec[f"sarah-D{d:02d}_flag"] = 0.2, False
+        rec[f"sarah-D{d:02d}_probability"], rec[f"sarah-D{d:02d}_flag"] = 0.2, d == 10
+    for d in range(1, 4):  # a third seed case, named in synth.vignettes or not
+        rec[f"amir-D{d}_probability"], rec[f"amir-D{d}_flag"] = 0.7, d == 3
     return rec
 
 
@@ -27,9 +29,17 @@ def test_policy_table_is_a_few_key_columns() -> None:
         _policy_record(f, s, i)
         for i, (s, f) in enumerate((s, f) for s in settings for f in ("gbm", "rules", "ebm"))
     ]
-    t = policy_table(records)
+    t = policy_table(records, ("sarah",))
     assert t is not None
     assert len(t.columns) == 9 and len(t.rows) == 12
+    # the seed case's last decision (D14 by number, not D09 by text), flagged or not
+    assert t.columns[-1] == "sarah-D14 flagged" and t.rows[0][-1] == "no"
+    # every case named in synth.vignettes gets its column; no hard-coded case
+    three = policy_table(records, ("sarah", "amir"))
+    assert three is not None and three.columns[-2:] == ("sarah-D14 flagged", "amir-D3 flagged")
+    assert three.rows[0][-1] == "yes"
+    plain = policy_table(records)  # no seed case named: no seed column
+    assert plain is not None and len(plain.columns) == 8
     assert [r[0] for r in t.rows[:4]] == ["no policy"] * 3 + ["guidance policy"]
     assert t.rows[0][1] == "gbm (black-box reference)"
     col = dict(zip(t.columns, t.rows[0], strict=True))
@@ -50,7 +60,8 @@ def test_explanation_tables_have_no_code_names() -> None:
     policy = policy_table(
         [{"setting": "guidance+practice-blind", "family": "logreg", "n_inputs": 75,
           "auprc_margin": 0.7, "reasons_against_guidance_share": 0.0, "john_recall": 1.0,
-          "sarah_recall": 0.817, "sarah-D08_flag": True, "sarah-D08_probability": 0.6}]
+          "sarah_recall": 0.817, "sarah-D08_flag": True, "sarah-D08_probability": 0.6}],
+        ("sarah", "john"),
     )  # fmt: skip
     assert policy is not None and len(policy.columns) == 9
     assert policy.rows[0][0] == "both" and policy.rows[0][-1] == "yes"

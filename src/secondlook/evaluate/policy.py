@@ -22,7 +22,7 @@ reported as found.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from secondlook.features.reference import clean_record_reference
 from secondlook.features.stage import read_splits
 from secondlook.models import add_group_inputs, label_column, select_inputs, train_family
 from secondlook.params import EvaluateParams, ExplainParams, SynthParams, TrainParams
-from secondlook.schema import seed_case_prefixes
+from secondlook.schema import last_seed_decisions, seed_case_prefixes
 from secondlook.synth.patterns import pattern_tables
 
 __all__ = [
@@ -256,15 +256,16 @@ def run_policy(
     )
 
 
-def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08") -> str:
+def policy_table_markdown(table: pd.DataFrame, vignettes: Sequence[str] = ()) -> str:
     """The report's table "what the policy costs and buys" as markdown.
 
     Parameters
     ----------
     table
         From :func:`policy_comparison`.
-    seed_id
-        A seed decision whose probability and flag get a column, if present.
+    vignettes
+        The seed cases' names (``synth.vignettes``): each case's last decision in ``table``
+        (the referral closest to the harm) gets a probability and a flag column.
 
     Returns
     -------
@@ -282,7 +283,8 @@ def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08"
         ("raised_observable", "fidelity (observable)"),
         ("reasons_against_guidance", "reasons against guidance"),
     ]
-    if seed_id and f"{seed_id}_probability" in table:
+    seeds = (c.removesuffix("_probability") for c in table.columns if c.endswith("_probability"))
+    for seed_id in last_seed_decisions(seeds, vignettes):
         cols += [(f"{seed_id}_probability", f"{seed_id} chance"), (f"{seed_id}_flag", "flagged")]
     cols = [(c, h) for c, h in cols if c in table]
 

@@ -7,11 +7,12 @@ plain heading, so no table is a dump of keys (and none is too wide to print).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from secondlook.report.fmt import family_name, finite, fmt_num, fmt_share
 from secondlook.report.model import Table
+from secondlook.schema import last_seed_decisions
 
 __all__ = [
     "additivity_table",
@@ -186,15 +187,33 @@ _SETTINGS = {
 }
 
 
-def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None:
-    """What the policy on reasons costs and buys, every family under every setting."""
+def policy_table(records: Any, vignettes: Sequence[str] = ()) -> Table | None:
+    """What the policy on reasons costs and buys, every family under every setting.
+
+    Parameters
+    ----------
+    records
+        The policy stage's ``policy.json`` (a list of rows; anything else gives None).
+    vignettes
+        The seed cases' names (``synth.vignettes``): each case's last decision (the referral
+        closest to the harm) gets a column saying whether it is flagged.
+
+    Returns
+    -------
+    Table or None
+        None when there is no row.
+    """
     if not isinstance(records, list):
         return None
+    keys = {k for r in records if isinstance(r, Mapping) for k in r}
+    seeds = last_seed_decisions(
+        (k.removesuffix("_flag") for k in keys if k.endswith("_flag")), vignettes
+    )
     rows = []
     for r in records:
         if not isinstance(r, Mapping):
             continue
-        flag = r.get(f"{seed_decision}_flag")
+        flags = [r.get(f"{d}_flag") for d in seeds]
         controls = [
             float(r[k])
             for k in ("control_frequent_flag_rate", "control_deprived_flag_rate")
@@ -210,7 +229,7 @@ def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None
                 _pct(r.get("sarah_recall")),
                 _pct(max(controls)) if controls else "not computed",
                 _pct(r.get("raised_all")),
-                "not computed" if flag is None else ("yes" if flag else "no"),
+                *("not computed" if flag is None else ("yes" if flag else "no") for flag in flags),
             )
         )
     if not rows:
@@ -226,7 +245,7 @@ def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None
             "Sarah-like decisions flagged",
             "controls flagged",
             "fidelity",
-            f"{seed_decision} flagged",
+            *(f"{d} flagged" for d in seeds),
         ),
         rows=tuple(rows),
         note="Guidance policy: each input may move the score only the way guidance allows. "
