@@ -133,6 +133,11 @@ def test_interval_level_and_ranking_metric_come_from_the_settings(
     assert perf.leaderboard.caption == "Leaderboard on the test split, best first by AUROC"
     assert "with its 90% bootstrap interval" in perf.intro
     assert "95%" not in render(report)
+    # the interval chart draws the ranking metric, best first as the leaderboard, chance 0.5
+    chart = perf.figures[0]
+    assert chart.title == "AUROC of each model family with its 90% interval"
+    assert "Dot-and-whisker chart of AUROC" in chart.alt and "AUPRC" not in chart.alt
+    assert chart.alt.endswith("The dashed line marks chance level, 0.50.")
 
 
 def test_printed_report_loses_no_column(toy_html: Path, tmp_path: Path) -> None:
