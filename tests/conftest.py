@@ -73,6 +73,13 @@ def tiny_world(synth_params: SynthParams) -> tuple[Any, dict[str, Any]]:
 
 #: the census years the test world's events fall into (1 April 2016 to 31 March 2026)
 YEARS = range(2017, 2027)
+#: the simulation window whose referrals all fall into the census years :data:`YEARS`
+CENSUS_WINDOW = {
+    "history_start": "2010-01-01",
+    "start": "2016-05-01",
+    "decisions_from": "2017-01-01",
+    "end": "2025-12-31",
+}
 
 
 @pytest.fixture(scope="session")
@@ -80,13 +87,7 @@ def census_world(make_synth: Callable[..., Any]) -> dict[str, pd.DataFrame]:
     """A 400-household world simulated from May 2016 to December 2025 (no seed cases)."""
     from secondlook.synth import build_world
 
-    params = make_synth(
-        history_start="2010-01-01",
-        start="2016-05-01",
-        decisions_from="2017-01-01",
-        end="2025-12-31",
-    )
-    _, tables = build_world(params, None, n_households=400)
+    _, tables = build_world(make_synth(**CENSUS_WINDOW), None, n_households=400)
     return tables
 
 

@@ -52,28 +52,6 @@ def test_train_missing_split_is_a_clear_error(tmp_path):
     assert "nope.parquet not found" in " ".join(result.output.split())  # rich wraps lines
 
 
-def test_train_unknown_family_is_a_clear_error(splits):
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "--family",
-            "forest",
-            "--train",
-            str(splits / "train.parquet"),
-            "--valid",
-            str(splits / "valid.parquet"),
-            "--out",
-            str(splits / "m"),
-            "--params",
-            PARAMS,
-        ],
-    )
-    assert result.exit_code == 2
-    out = " ".join(result.output.split())
-    assert "forest" in out and "train.families" in out
-
-
 @pytest.mark.slow
 def test_train_and_evaluate_every_family_with_default_params(splits):
     runner = CliRunner()

@@ -29,7 +29,7 @@ from secondlook.cli import app
 from secondlook.ingest import export_census, family_links, write_census
 from secondlook.ingest.export import prepare
 from secondlook.params import NO_GROUND_TRUTH
-from tests.conftest import YEARS, with_overrides
+from tests.conftest import CENSUS_WINDOW, YEARS, with_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -88,13 +88,7 @@ def run(
     from secondlook.synth import build_world
 
     root = tmp_path_factory.mktemp("cohort-run")
-    synth = make_synth(
-        history_start="2010-01-01",
-        start="2016-05-01",
-        decisions_from="2017-01-01",
-        end="2025-12-31",
-    )
-    _, world = build_world(synth, None, n_households=1500)
+    _, world = build_world(make_synth(**CENSUS_WINDOW), None, n_households=1500)
     prepared = prepare(world)
     files: list[Path] = []
     for year in YEARS:
