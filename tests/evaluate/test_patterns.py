@@ -95,3 +95,12 @@ def test_cli_names_the_missing_input(tmp_path, command, option, missing):
     result = CliRunner().invoke(app, [command, option, str(target), "--params", str(PARAMS_FILE)])
     assert result.exit_code == 2, result.output
     assert missing in result.output and "not found" in result.output
+
+
+def test_every_seed_pattern_says_what_it_is_about():
+    from secondlook.evaluate.patterns import _PATTERN_FEATURES, PATTERN_FACTORS
+    from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, PATTERNS, SEED_PATTERNS
+
+    assert SEED_PATTERNS + CONTROLS == PATTERNS
+    assert set(PATTERN_FACTORS) == set(_PATTERN_FEATURES) == set(SEED_PATTERNS)
+    assert set(CONTROL_WORDS) == set(CONTROLS)

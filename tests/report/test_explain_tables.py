@@ -67,3 +67,23 @@ def test_explanation_tables_have_no_code_names() -> None:
     assert policy.rows[0][0] == "both" and policy.rows[0][-1] == "yes"
     for t in (table, policy):
         assert not any("_" in c for c in t.columns)
+
+
+def test_pattern_columns_follow_the_pattern_list(monkeypatch) -> None:
+    # a third seed pattern gets its columns in both tables; no table lists the patterns itself
+    from secondlook.report import explain_tables
+
+    monkeypatch.setattr(explain_tables, "SEED_PATTERNS", ("sarah", "john", "amir"))
+    row = {"family": "ebm", "amir_recall": 0.25, "amir_reasons_name_pattern": 0.5,
+           "sarah_recall": 0.75, "control_frequent_flag_rate": 0.01}  # fmt: skip
+    t = explain_tables.patterns_table({"ebm": row}, ["ebm"])
+    assert t is not None
+    col = dict(zip(t.columns[5:7], t.rows[0][5:7], strict=True))
+    assert col == {"Amir-like decisions flagged": "25%", "their reasons name the pattern": "50%"}
+    assert t.columns[1] == "Sarah-like decisions flagged" and t.rows[0][1] == "75%"
+    assert t.columns[-2:] == (
+        "control: often referred, no risk, flagged",
+        "control: deprived, no risk, flagged",
+    )
+    policy = explain_tables.policy_table([{**row, "setting": "none"}])
+    assert policy is not None and "Amir-like decisions flagged" in policy.columns

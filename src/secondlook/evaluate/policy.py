@@ -41,7 +41,7 @@ from secondlook.features.stage import read_splits
 from secondlook.models import add_group_inputs, label_column, select_inputs, train_family
 from secondlook.params import EvaluateParams, ExplainParams, SynthParams, TrainParams
 from secondlook.schema import last_seed_decisions, seed_case_prefixes
-from secondlook.synth.patterns import pattern_tables
+from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, SEED_PATTERNS, pattern_tables
 
 __all__ = [
     "COMPARED",
@@ -275,10 +275,8 @@ def policy_table_markdown(table: pd.DataFrame, vignettes: Sequence[str] = ()) ->
         ("family", "family"),
         ("setting", "setting"),
         ("auprc_margin", "AUPRC (margin)"),
-        ("sarah_recall", "Sarah-pattern recall"),
-        ("john_recall", "John-pattern recall"),
-        ("control_frequent_flag_rate", "control flagged: often referred"),
-        ("control_deprived_flag_rate", "control flagged: deprived"),
+        *((f"{p}_recall", f"{p.capitalize()}-pattern recall") for p in SEED_PATTERNS),
+        *((f"{c}_flag_rate", f"control flagged: {CONTROL_WORDS[c]}") for c in CONTROLS),
         ("raised_all", "fidelity (all)"),
         ("raised_observable", "fidelity (observable)"),
         ("reasons_against_guidance", "reasons against guidance"),
@@ -308,12 +306,9 @@ COMPARED: tuple[str, ...] = (
     "raised_all",
     "raised_observable",
     "reasons_against_guidance",
-    "sarah_recall",
-    "john_recall",
-    "control_frequent_flag_rate",
-    "control_deprived_flag_rate",
-    "sarah_reasons_name_pattern",
-    "john_reasons_name_pattern",
+    *(f"{p}_recall" for p in SEED_PATTERNS),
+    *(f"{c}_flag_rate" for c in CONTROLS),
+    *(f"{p}_reasons_name_pattern" for p in SEED_PATTERNS),
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from secondlook.report.fmt import family_name, finite, fmt_num, fmt_share
 from secondlook.report.model import Table
 from secondlook.schema import last_seed_decisions
+from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, SEED_PATTERNS
 
 __all__ = [
     "additivity_table",
@@ -150,12 +151,12 @@ def patterns_table(headline: Any, order: list[str]) -> Table | None:
     rows = [
         (
             family_name(f),
-            _pct(r.get("john_recall")),
-            _pct(r.get("john_reasons_name_pattern")),
-            _pct(r.get("sarah_recall")),
-            _pct(r.get("sarah_reasons_name_pattern")),
-            _pct(r.get("control_deprived_flag_rate")),
-            _pct(r.get("control_frequent_flag_rate")),
+            *(
+                _pct(r.get(f"{p}_{m}"))
+                for p in SEED_PATTERNS
+                for m in ("recall", "reasons_name_pattern")
+            ),
+            *(_pct(r.get(f"{c}_flag_rate")) for c in CONTROLS),
         )
         for f, r in _rows(headline, order)
     ]
@@ -165,12 +166,15 @@ def patterns_table(headline: Any, order: list[str]) -> Table | None:
         caption="Seed patterns, many variants each (scored, never trained on)",
         columns=(
             "model family",
-            "John-like decisions flagged",
-            "their reasons name the pattern",
-            "Sarah-like decisions flagged",
-            "their reasons name the pattern",
-            "control: deprived, no risk, flagged",
-            "control: often referred, no risk, flagged",
+            *(
+                h
+                for p in SEED_PATTERNS
+                for h in (
+                    f"{p.capitalize()}-like decisions flagged",
+                    "their reasons name the pattern",
+                )
+            ),
+            *(f"control: {CONTROL_WORDS[c]}, no risk, flagged" for c in CONTROLS),
         ),
         rows=tuple(rows),
         note="The controls are households with nothing that warrants escalation: a deprived "
@@ -214,19 +218,14 @@ def policy_table(records: Any, vignettes: Sequence[str] = ()) -> Table | None:
         if not isinstance(r, Mapping):
             continue
         flags = [r.get(f"{d}_flag") for d in seeds]
-        controls = [
-            float(r[k])
-            for k in ("control_frequent_flag_rate", "control_deprived_flag_rate")
-            if finite(r.get(k))
-        ]
+        controls = [float(r[k]) for k in (f"{c}_flag_rate" for c in CONTROLS) if finite(r.get(k))]
         rows.append(
             (
                 _SETTINGS.get(str(r.get("setting")), str(r.get("setting"))),
                 family_name(str(r.get("family"))),
                 fmt_num(r.get("auprc_margin"), 3),
                 _pct(r.get("reasons_against_guidance_share")),
-                _pct(r.get("john_recall")),
-                _pct(r.get("sarah_recall")),
+                *(_pct(r.get(f"{p}_recall")) for p in SEED_PATTERNS),
                 _pct(max(controls)) if controls else "not computed",
                 _pct(r.get("raised_all")),
                 *("not computed" if flag is None else ("yes" if flag else "no") for flag in flags),
@@ -241,8 +240,7 @@ def policy_table(records: Any, vignettes: Sequence[str] = ()) -> Table | None:
             "model family",
             "AUPRC",
             "reasons against guidance",
-            "John-like decisions flagged",
-            "Sarah-like decisions flagged",
+            *(f"{p.capitalize()}-like decisions flagged" for p in SEED_PATTERNS),
             "controls flagged",
             "fidelity",
             *(f"{d} flagged" for d in seeds),
