@@ -128,3 +128,35 @@ def test_score_outside_the_repository_uses_the_model_repositorys_params(
     monkeypatch.chdir(elsewhere)
     found = params_file(Path("params.yaml"), near=fake / "models" / "logreg")
     assert found == fake / "params.yaml"
+
+
+def test_a_command_exit_code_passes_through_not_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`secondlook study` exits with `dvc exp run`'s code: typer's Exit is no bug (typer 0.29
+    vendors click, so click's Exit class does not catch it)."""
+    import secondlook.studies
+
+    monkeypatch.setattr(secondlook.studies, "run_study", lambda *args, **kwargs: 5)
+    result = CliRunner().invoke(app, ["study", "no-bias", "--params", str(REPO / "params.yaml")])
+    assert result.exit_code == 5, result.output
+    assert BUG_LINE not in result.output and "Traceback" not in result.output
+
+
+def test_help_shows_no_value_type_beside_a_flag() -> None:
+    """`--track/--no-track`, `--help` take no value: no `<bool>` beside them; options that take
+    one keep their type."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    seen = 0
+    pending: list[list[str]] = [[]]
+    while pending:
+        path = pending.pop()
+        node = group
+        for name in path:
+            node = node.commands[name]  # type: ignore[attr-defined]
+        result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        assert "<bool>" not in result.output, (path, result.output)
+        seen += "<path>" in result.output
+        pending += [[*path, name] for name in getattr(node, "commands", {})]
+    assert seen >= 10  # the type column is still there for options with a value
