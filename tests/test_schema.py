@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from secondlook.schema import TableError, _member, validate_tables
+from secondlook.schema import TableError, _member, last_seed_decisions, validate_tables
 
 
 @pytest.fixture
@@ -110,3 +110,11 @@ def test_membership_is_pandas_isin_with_missing_values_never_members() -> None:
     assert _member(pd.Series([1, 2, 3]), pd.Series([3, 1])).tolist() == [True, False, True]
     assert _member(pd.Series(["a", 1], dtype=object), pd.Series(["a"])).tolist() == [True, False]
     assert _member(pd.Series([], dtype="str"), pd.Series(["a"], dtype="str")).tolist() == []
+
+
+def test_last_seed_decision_of_each_named_case() -> None:
+    ids = ["sarah-D09", "x-1", "john-D02", "sarah-D10", "sarah-D01", "john-D05", "johnny-D07"]
+    # by number (D10 after D09), in the order of synth.vignettes, other ids and cases ignored
+    assert last_seed_decisions(ids, ("john", "sarah")) == ("john-D05", "sarah-D10")
+    assert last_seed_decisions(ids, ("amir", "sarah")) == ("sarah-D10",)
+    assert last_seed_decisions(ids, ()) == ()
