@@ -222,6 +222,22 @@ def _active(periods: tuple[tuple[int, int], ...], month: np.ndarray) -> np.ndarr
     return out
 
 
+def _harmed_within_a_year(
+    v: Vignette, anchor: pd.Timestamp, child_keys: list[str], dates: pd.Series
+) -> np.ndarray:
+    """Whether each decision's child suffers the case's scripted harm within 365 days after it."""
+    harm_days = {
+        k: [anchor + pd.Timedelta(days=h.day) for h in v.harm if h.person == k] for k in v.people
+    }
+    return np.array(
+        [
+            any(d < h <= d + pd.Timedelta(days=365) for h in harm_days[k])
+            for k, d in zip(child_keys, dates, strict=True)
+        ],
+        dtype=bool,
+    )
+
+
 def vignette_tables(
     v: Vignette, params: SynthParams, *, validate: bool = True
 ) -> dict[str, pd.DataFrame]:
@@ -234,10 +250,9 @@ def vignette_tables(
     params
         The ``synth`` settings (window, risk model, escalation threshold).
     validate
-        Check the tables against the contract (:func:`secondlook.schema.validate_tables`).
-        A caller that builds many cases and checks their concatenation once passes False
-        (:func:`secondlook.synth.patterns.pattern_tables`: one check instead of 240 took a
-        default-size sweep world's pattern step from 54 to about 2 CPU-seconds).
+        Check the tables against the contract (:func:`secondlook.schema.validate_tables`);
+        False for a caller that checks many cases' concatenation once
+        (:func:`secondlook.synth.patterns.pattern_tables`: 240 checks cost 51 CPU-seconds).
 
     Returns
     -------
@@ -324,16 +339,7 @@ def vignette_tables(
     truth = truth_from_state(
         state, np.full(len(decisions), v.household.deprivation_decile), age, params
     )
-    harm_days = {
-        k: [anchor + pd.Timedelta(days=h.day) for h in v.harm if h.person == k] for k in v.people
-    }
-    harmed = np.array(
-        [
-            any(d < h <= d + pd.Timedelta(days=365) for h in harm_days[k])
-            for k, d in zip(child_keys, decisions["decision_date"], strict=True)
-        ],
-        dtype=bool,
-    )
+    harmed = _harmed_within_a_year(v, anchor, child_keys, decisions["decision_date"])
     # no escalation happens in a seed case: both potential outcomes are the scripted harm
     truth = with_outcomes(truth, decisions, events, harmed, harmed, params)
     tables = {
