@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.feather as feather
 
 from secondlook.schema import (
     ADULT_ROLES,
@@ -44,10 +43,11 @@ from secondlook.schema import (
     bad_details,
     column_rules,
 )
+from secondlook.score import spill as _spill
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
-from secondlook.score.spill import Spill, UniqueIds, duplicates
+from secondlook.score.spill import Piece, Spill, UniqueIds, duplicates, read_pieces
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
 from secondlook.score.validate import placeholder_dates
@@ -91,7 +91,7 @@ class Plan:
         or after it (``referrals == referrals_in_window + referrals_before_window +
         referrals_after_window``); with decisions, the same for decisions by their date.
     files
-        Chunk -> table -> spill files.
+        Chunk -> table -> its pieces of the spill files (:data:`secondlook.score.spill.Piece`).
     """
 
     work: Path
@@ -100,7 +100,7 @@ class Plan:
     chunk_households: int
     tables: tuple[str, ...] = ("people", "events")
     counts: dict[str, int] = field(default_factory=dict)
-    files: dict[int, dict[str, list[Path]]] = field(default_factory=dict)
+    files: dict[int, dict[str, list[Piece]]] = field(default_factory=dict)
 
 
 def _vocab_check(source: TableSource, column: str, values: pa.Array) -> None:
@@ -362,6 +362,7 @@ class _Router:
             hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
         )
         self.orphan = plan.n_chunks  # the extra chunk for events of unknown households
+        self.lookup = _HouseholdLookup(self.hh_ids)
 
     def check(self, table: str, batch: pa.Table) -> np.ndarray | None:
         """Screen and check ``batch`` of ``table``, count it; its rows' chunks, shape
@@ -401,9 +402,8 @@ class _Router:
         """Each row's chunk: its household's rank // chunk size, the orphan chunk when unknown
         (a person of an unknown household refuses the cohort)."""
         hh_ids = self.hh_ids
-        rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
-        rank_np = rank.to_numpy(zero_copy_only=False)
-        unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
+        rank = self.lookup.ranks(batch.column("household_id"))
+        unknown = rank < 0
         if table == "people" and unknown.any():
             self.sources["people"].refuse(
                 "household_id",
@@ -411,11 +411,47 @@ class _Router:
                 lambda parsed, _stored: ~_mask(pc.is_in(parsed.column("household_id"), hh_ids)),
             )
         per_chunk = self.plan.chunk_households
-        return np.where(
-            unknown,
-            self.orphan,
-            np.nan_to_num(rank_np, nan=0).astype(np.int64) // per_chunk,
-        ).astype(np.int64)
+        return np.where(unknown, self.orphan, rank // per_chunk).astype(np.int64)
+
+
+class _HouseholdLookup:
+    """Each id's rank among the (sorted) household ids, or -1: one search per row.
+
+    ``pc.index_in`` builds a hash table of the value set on every call, so looking up each
+    batch in ten million households would cost a pass over the households per batch, and the
+    partition would grow with the square of the cohort. Here the households' 64-bit id hashes
+    are sorted once; a batch's ids are hashed and searched (log2 of the households steps
+    each), and every match is confirmed on the id itself, so a hash shared by two ids never
+    routes a row to the wrong household. If two household ids share a hash (astronomically
+    rare) every batch falls back to ``pc.index_in``.
+    """
+
+    def __init__(self, hh_ids: pa.ChunkedArray) -> None:
+        self.hh_ids = hh_ids.combine_chunks()
+        hashes = _spill.string_hash(self.hh_ids)
+        self.order = np.argsort(hashes, kind="stable").astype(np.int64)
+        self.sorted = hashes[self.order]
+        self.unique = not bool(np.any(self.sorted[1:] == self.sorted[:-1]))
+
+    def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        n_hh = len(self.hh_ids)
+        if not self.unique or n_hh == 0:
+            rank = pc.index_in(ids, value_set=self.hh_ids).fill_null(-1)
+            return np.asarray(rank.to_numpy(zero_copy_only=False), dtype=np.int64)
+        # a household's events come many to a batch: look up each distinct id once
+        encoded = pc.dictionary_encode(ids)
+        distinct = encoded.dictionary
+        hashes = _spill.string_hash(distinct)
+        pos = np.minimum(np.searchsorted(self.sorted, hashes), n_hh - 1)
+        rank = self.order[pos]
+        candidate = self.sorted[pos] == hashes
+        same = _spill.mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
+        found = np.append(np.where(candidate & same, rank, -1), -1)  # the last: a null id
+        codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+        return found[codes]
 
 
 def _check_something_to_score(
@@ -494,7 +530,7 @@ def load_chunk(plan: Plan, k: int) -> dict[str, pa.Table]:
     return read_chunk(*chunk_files(plan, k))
 
 
-def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Path]]]:
+def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
     """Chunk ``k`` as its households and the spill files of its people and events.
 
     What a worker process needs to read the chunk itself with :func:`read_chunk` (a few
@@ -509,13 +545,13 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Path]]]:
     return households, {table: list(files.get(table, [])) for table in plan.tables}
 
 
-def read_chunk(households: pa.Table, files: dict[str, list[Path]]) -> dict[str, pa.Table]:
+def read_chunk(households: pa.Table, files: dict[str, list[Piece]]) -> dict[str, pa.Table]:
     """A chunk's tables from :func:`chunk_files`: rows in file order, contract columns."""
     out: dict[str, pa.Table] = {"households": households}
     for table in ("people", "events", *(t for t in files if t not in ("people", "events"))):
-        paths = files.get(table, [])
-        if paths:
-            out[table] = pa.concat_tables([feather.read_table(p) for p in paths])
+        pieces = files.get(table, [])
+        if pieces:
+            out[table] = read_pieces(pieces)
         else:
             out[table] = _empty(table)
     return out

@@ -14,12 +14,20 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from secondlook.score.io import TableSource
 
-__all__ = ["Spill", "UniqueIds", "duplicates", "mask", "n_buckets", "string_hash"]
+__all__ = [
+    "Piece",
+    "Spill",
+    "UniqueIds",
+    "duplicates",
+    "mask",
+    "n_buckets",
+    "read_pieces",
+    "string_hash",
+]
 
 
 def mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -41,16 +49,31 @@ def duplicates(source: TableSource, column: str, parts: list[pa.Array]) -> None:
     )
 
 
+#: a piece of a spill file: (file, first record batch, record batches)
+Piece = tuple[Path, int, int]
+#: lz4 buffers, compressed in the calling thread (the engines already run a process per core)
+_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+
+
 class Spill:
-    """Rows routed to keys (chunks), buffered and flushed to one IPC file per key and flush."""
+    """Rows routed to keys (chunks, buckets), buffered and flushed to one Arrow IPC file per
+    flush, holding each key's rows as record batches in key order.
+
+    One file per flush, not per key and flush, keeps the number of files linear in the rows:
+    a cohort ten times larger has ten times the flushes *and* ten times the chunks, and one
+    file per chunk and flush would grow a hundredfold. ``files[key][name]`` lists the key's
+    pieces (:data:`Piece`) in flush order, so reading them back (:func:`read_pieces`) gives a
+    key's rows in the order they were added.
+    """
 
     def __init__(
-        self, work: Path, name: str, flush_rows: int, files: dict[int, dict[str, list[Path]]]
+        self, work: Path, name: str, flush_rows: int, files: dict[int, dict[str, list[Piece]]]
     ) -> None:
         self.folder, self.table, self.flush_rows, self.files = work / name, name, flush_rows, files
         self.buffers: dict[int, list[pa.Table]] = {}
         self.buffered = 0
         self.flushes = 0
+        self.paths: list[Path] = []
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
@@ -66,13 +89,41 @@ class Spill:
             self.flush()
 
     def flush(self) -> None:
-        for k, parts in sorted(self.buffers.items()):
-            path = self.folder / f"{k:06d}-{self.flushes:05d}.arrow"
-            feather.write_feather(pa.concat_tables(parts), path, compression="lz4")
-            self.files.setdefault(k, {}).setdefault(self.table, []).append(path)
+        if not self.buffers:
+            return
+        path = self.folder / f"{self.flushes:05d}.arrow"
+        schema = next(iter(self.buffers.values()))[0].schema
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            pa.ipc.new_file(sink, schema, options=_WRITE_OPTIONS) as writer,
+        ):
+            first = 0
+            for k, parts in sorted(self.buffers.items()):
+                batches = pa.concat_tables(parts).combine_chunks().to_batches()
+                for b in batches:
+                    writer.write_batch(b)
+                self.files.setdefault(k, {}).setdefault(self.table, []).append(
+                    (path, first, len(batches))
+                )
+                first += len(batches)
+        self.paths.append(path)
         self.buffers.clear()
         self.buffered = 0
         self.flushes += 1
+
+
+def read_pieces(pieces: list[Piece]) -> pa.Table:
+    """The rows of a key's pieces (:attr:`Spill.files`), in the order they were added."""
+    batches: list[pa.RecordBatch] = []
+    schema = None
+    for path, first, count in pieces:
+        with pa.OSFile(str(path), "rb") as source:
+            reader = pa.ipc.open_file(source)
+            schema = reader.schema
+            batches.extend(reader.get_batch(i) for i in range(first, first + count))
+    if schema is None:
+        raise ValueError("no pieces to read")
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 #: the multiplier of the polynomial string hash that sends ids to buckets (odd, 64-bit)
@@ -135,7 +186,7 @@ class UniqueIds:
         self, work: Path, table: str, column: str, n_buckets: int, flush_rows: int
     ) -> None:
         self.table, self.column, self.n_buckets = table, column, n_buckets
-        self.files: dict[int, dict[str, list[Path]]] = {}
+        self.files: dict[int, dict[str, list[Piece]]] = {}
         self.spill = Spill(work, f"ids-{table}-{column}", flush_rows, self.files)
 
     def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
@@ -151,15 +202,12 @@ class UniqueIds:
         self.spill.flush()
         repeated: list[np.ndarray] = []
         for k in sorted(self.files):
-            paths = self.files[k][self.spill.table]
-            hashes = np.sort(
-                np.concatenate([feather.read_table(p).column("hash").to_numpy() for p in paths])
-            )
-            for path in paths:
-                path.unlink()
+            hashes = np.sort(read_pieces(self.files[k][self.spill.table]).column("hash").to_numpy())
             same = hashes[1:] == hashes[:-1]
             if same.any():
                 repeated.append(np.unique(hashes[1:][same]))
+        for path in self.spill.paths:
+            path.unlink()
         if not repeated:
             return
         # rare: stream the column again, keeping the ids whose hash repeats, in file order
