@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from secondlook.errors import ModelFileError, ParamsError
-from secondlook.explain.contributions import explain_model
+from secondlook.explain.contributions import contributions
 from secondlook.explain.reasons import top_reason_columns
 from secondlook.models import CalibratedModel
 
@@ -112,4 +112,4 @@ def reason_columns(
     secondlook.explain.AdditivityError
         If the contributions do not add up to the margin (checked on every call).
     """
-    return top_reason_columns(explain_model(model, X, reference=reference), k)
+    return top_reason_columns(contributions(model, X, reference=reference), k)

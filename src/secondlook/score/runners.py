@@ -60,7 +60,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
     _WORKER["model"], _WORKER["settings"] = model, settings
-    import secondlook.explain  # noqa: F401 - import shap while the cohort is being partitioned
+    import secondlook.explain.scoring  # noqa: F401 - import while the cohort is being partitioned
 
 
 def _warm_up() -> None:
