@@ -250,10 +250,13 @@ def contributions(
     *,
     check_additivity: bool = True,
     reference: pd.Series | None = None,
+    margin: npt.ArrayLike | None = None,
 ) -> Contributions:
     """:func:`explain_model` as plain arrays (batch scoring reads them without shap).
 
-    Parameters, errors and values are those of :func:`explain_model`.
+    Parameters, errors and values are those of :func:`explain_model`; ``margin``, shape
+    (n_rows,), is the model's margin of ``X`` when the caller has it already (the additivity
+    check then compares with it instead of computing it again).
     """
     family = family_of(model)
     F = as_inputs(X, list(family.inputs_))
@@ -276,7 +279,7 @@ def contributions(
         feature_names=list(family.inputs_),
     )
     if check_additivity and len(F):
-        err = additivity_error(out, family.decision_function(F))
+        err = additivity_error(out, family.decision_function(F) if margin is None else margin)
         if not err <= ADDITIVITY_TOL:
             raise AdditivityError(
                 f"{family.name}: base + contributions differ from the margin by {err:.3g} "
