@@ -25,7 +25,7 @@ the cohort's size; only the ``households`` table is held whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,13 +43,20 @@ from secondlook.schema import (
     bad_details,
     column_rules,
 )
-from secondlook.score import spill as _spill
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
-from secondlook.score.spill import Piece, Spill, UniqueIds, duplicates, read_pieces
+from secondlook.score.spill import (
+    HouseholdLookup,
+    Piece,
+    Spill,
+    UniqueIds,
+    duplicates,
+    read_pieces,
+)
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
+from secondlook.score.units import Shared, partition_units, remember, units_of
 from secondlook.score.validate import placeholder_dates
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
@@ -223,6 +230,7 @@ def partition_cohort(
     batch_rows: int = 1 << 20,
     flush_rows: int = 1 << 20,
     on_batch: Callable[[str, int], Any] | None = None,
+    pool: Callable[[], Executor | None] | None = None,
 ) -> Plan:
     """Stream the cohort into household chunks under ``work``, checking it on the way.
 
@@ -244,6 +252,10 @@ def partition_cohort(
         Rows read per batch, and buffered rows that trigger writing the spill files.
     on_batch
         Called with the table name and the rows of each batch read (for progress).
+    pool
+        Called (once, when a parquet table has two units of row groups or more) for a pool of
+        one worker process that partitions every other unit (:mod:`secondlook.score.units`);
+        ``None``, or a call returning ``None``: this process alone. The plan is the same.
 
     Returns
     -------
@@ -274,17 +286,33 @@ def partition_cohort(
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
     # come in file order: the next batch is read only after this one was handed over, and
     # routing raises no error a user can cause.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
+    shared = None
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as threads:
         for table in streamed:
+            if pool is not None and len(units_of(sources[table], batch_rows)) > 1:
+                if shared is None:
+                    shared = _shared(plan, router, window, as_of, batch_rows, flush_rows, sources)
+                    executor = pool()
+                if executor is not None:
+                    partition_units(
+                        shared,
+                        sources[table],
+                        executor,
+                        findings,
+                        plan,
+                        unique_ids[table],
+                        on_batch,
+                    )
+                    continue
             spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
-            for batch in _prefetch(sources[table].batches(batch_rows), pool):
+            for batch in _prefetch(sources[table].batches(batch_rows), threads):
                 chunk = router.check(table, batch)
                 if chunk is None:  # an identifier was found: only screening goes on
                     continue
                 if routing is not None:
                     routing.result()
-                routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
+                routing = threads.submit(_route, batch, chunk, spill, unique_ids[table])
                 plan.counts[table] += batch.num_rows
                 if on_batch is not None:
                     on_batch(table, batch.num_rows)
@@ -299,6 +327,37 @@ def partition_cohort(
         plan.n_chunks += 1
     _check_something_to_score(plan, window)
     return plan
+
+
+def _shared(
+    plan: Plan,
+    router: _Router,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    as_of: pd.Timestamp | None,
+    batch_rows: int,
+    flush_rows: int,
+    sources: dict[str, TableSource],
+) -> Shared:
+    """What a unit needs; the household ids written once for the worker process."""
+    path = plan.work / "household-ids.arrow"
+    ids = plan.households.select(["household_id"]) if plan.households.num_rows else None
+    if ids is None:
+        ids = pa.table({"household_id": pa.array([], type=pa.string())})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, ids.schema) as writer:
+        writer.write_table(ids)
+    shared = Shared(
+        work=plan.work,
+        households=path,
+        chunk_households=plan.chunk_households,
+        streamed=plan.tables,
+        window=window,
+        as_of=as_of,
+        batch_rows=batch_rows,
+        flush_rows=flush_rows,
+        n_buckets={t: _n_buckets(sources[t]) for t in plan.tables},
+    )
+    remember(shared, plan, router.lookup)
+    return shared
 
 
 def _read_households(source: TableSource, batch_rows: int, findings: ScreenFindings) -> pa.Table:
@@ -354,6 +413,7 @@ class _Router:
         window: tuple[pd.Timestamp | None, pd.Timestamp | None],
         as_of: pd.Timestamp | None,
         findings: ScreenFindings,
+        lookup: HouseholdLookup | None = None,
     ) -> None:
         self.plan, self.sources, self.window, self.as_of = plan, sources, window, as_of
         self.findings = findings
@@ -362,7 +422,7 @@ class _Router:
             hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
         )
         self.orphan = plan.n_chunks  # the extra chunk for events of unknown households
-        self.lookup = _HouseholdLookup(self.hh_ids)
+        self.lookup = HouseholdLookup(self.hh_ids) if lookup is None else lookup
 
     def check(self, table: str, batch: pa.Table) -> np.ndarray | None:
         """Screen and check ``batch`` of ``table``, count it; its rows' chunks, shape
@@ -412,46 +472,6 @@ class _Router:
             )
         per_chunk = self.plan.chunk_households
         return np.where(unknown, self.orphan, rank // per_chunk).astype(np.int64)
-
-
-class _HouseholdLookup:
-    """Each id's rank among the (sorted) household ids, or -1: one search per row.
-
-    ``pc.index_in`` builds a hash table of the value set on every call, so looking up each
-    batch in ten million households would cost a pass over the households per batch, and the
-    partition would grow with the square of the cohort. Here the households' 64-bit id hashes
-    are sorted once; a batch's ids are hashed and searched (log2 of the households steps
-    each), and every match is confirmed on the id itself, so a hash shared by two ids never
-    routes a row to the wrong household. If two household ids share a hash (astronomically
-    rare) every batch falls back to ``pc.index_in``.
-    """
-
-    def __init__(self, hh_ids: pa.ChunkedArray) -> None:
-        self.hh_ids = hh_ids.combine_chunks()
-        hashes = _spill.string_hash(self.hh_ids)
-        self.order = np.argsort(hashes, kind="stable").astype(np.int64)
-        self.sorted = hashes[self.order]
-        self.unique = not bool(np.any(self.sorted[1:] == self.sorted[:-1]))
-
-    def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        n_hh = len(self.hh_ids)
-        if not self.unique or n_hh == 0:
-            rank = pc.index_in(ids, value_set=self.hh_ids).fill_null(-1)
-            return np.asarray(rank.to_numpy(zero_copy_only=False), dtype=np.int64)
-        # a household's events come many to a batch: look up each distinct id once
-        encoded = pc.dictionary_encode(ids)
-        distinct = encoded.dictionary
-        hashes = _spill.string_hash(distinct)
-        pos = np.minimum(np.searchsorted(self.sorted, hashes), n_hh - 1)
-        rank = self.order[pos]
-        candidate = self.sorted[pos] == hashes
-        same = _spill.mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
-        found = np.append(np.where(candidate & same, rank, -1), -1)  # the last: a null id
-        codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
-        return found[codes]
 
 
 def _check_something_to_score(

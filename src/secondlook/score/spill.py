@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from secondlook.score.io import TableSource
 
 __all__ = [
+    "HouseholdLookup",
     "Piece",
     "Spill",
     "UniqueIds",
@@ -67,9 +68,15 @@ class Spill:
     """
 
     def __init__(
-        self, work: Path, name: str, flush_rows: int, files: dict[int, dict[str, list[Piece]]]
+        self,
+        work: Path,
+        name: str,
+        flush_rows: int,
+        files: dict[int, dict[str, list[Piece]]],
+        folder: str | None = None,
     ) -> None:
-        self.folder, self.table, self.flush_rows, self.files = work / name, name, flush_rows, files
+        self.folder, self.table = work / (folder or name), name
+        self.flush_rows, self.files = flush_rows, files
         self.buffers: dict[int, list[pa.Table]] = {}
         self.buffered = 0
         self.flushes = 0
@@ -183,11 +190,19 @@ class UniqueIds:
     """
 
     def __init__(
-        self, work: Path, table: str, column: str, n_buckets: int, flush_rows: int
+        self,
+        work: Path,
+        table: str,
+        column: str,
+        n_buckets: int,
+        flush_rows: int,
+        tag: str = "",
     ) -> None:
         self.table, self.column, self.n_buckets = table, column, n_buckets
         self.files: dict[int, dict[str, list[Piece]]] = {}
-        self.spill = Spill(work, f"ids-{table}-{column}", flush_rows, self.files)
+        name = f"ids-{table}-{column}"
+        folder = name + (f"-{tag}" if tag else "")
+        self.spill = Spill(work, name, flush_rows, self.files, folder)
 
     def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
         """Route one batch's id hashes to their buckets."""
@@ -226,3 +241,44 @@ def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
     else:
         rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
     return max(1, -(-rows // rows_per_bucket))
+
+
+class HouseholdLookup:
+    """Each id's rank among the (sorted) household ids, or -1: one search per row.
+
+    ``pc.index_in`` builds a hash table of the value set on every call, so looking up each
+    batch in ten million households would cost a pass over the households per batch, and the
+    partition would grow with the square of the cohort. Here the households' 64-bit id hashes
+    are sorted once; a batch's ids are hashed and searched (log2 of the households steps
+    each), and every match is confirmed on the id itself, so a hash shared by two ids never
+    routes a row to the wrong household. If two household ids share a hash (astronomically
+    rare) every batch falls back to ``pc.index_in``.
+    """
+
+    def __init__(self, hh_ids: pa.ChunkedArray) -> None:
+        self.hh_ids = hh_ids.combine_chunks()
+        hashes = string_hash(self.hh_ids)
+        order = np.argsort(hashes, kind="stable")
+        self.order = order.astype(np.int32) if len(order) < 2**31 else order  # half the memory
+        self.sorted = hashes[self.order]
+        self.unique = not bool(np.any(self.sorted[1:] == self.sorted[:-1]))
+
+    def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        n_hh = len(self.hh_ids)
+        if not self.unique or n_hh == 0:
+            rank = pc.index_in(ids, value_set=self.hh_ids).fill_null(-1)
+            return np.asarray(rank.to_numpy(zero_copy_only=False), dtype=np.int64)
+        # a household's events come many to a batch: look up each distinct id once
+        encoded = pc.dictionary_encode(ids)
+        distinct = encoded.dictionary
+        hashes = string_hash(distinct)
+        pos = np.minimum(np.searchsorted(self.sorted, hashes), n_hh - 1)
+        rank = self.order[pos]
+        candidate = self.sorted[pos] == hashes
+        same = mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
+        found = np.append(np.where(candidate & same, rank, -1), -1)  # the last: a null id
+        codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+        return found[codes]
