@@ -116,3 +116,17 @@ def test_an_identifier_before_a_broken_row_is_named_after_screening_everything(
     assert isinstance(serial, IdentifierError)
     assert "`events.event_id`" in str(serial) and "`events.source`" in str(serial)
     assert str(shared) == str(serial)
+
+
+@pytest.mark.slow
+def test_a_local_cluster_partitions_and_scores_to_the_same_bytes(
+    cohort_tables: Tables, model_dir: Path, tmp_path: Path
+) -> None:
+    """``--engine dask`` without ``--scheduler``: the LocalCluster it starts also partitions."""
+    folder = _write(cohort_tables, tmp_path / "c")
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    params = score_params(batch_rows=BATCH, dask_workers=2)
+    run_score(folder, str(model_dir), one, params, workers=1, log=_quiet)
+    doc = run_score(folder, str(model_dir), two, params, engine="dask", log=_quiet)
+    assert doc["run"]["engine"] == "dask"
+    assert one.read_bytes() == two.read_bytes()

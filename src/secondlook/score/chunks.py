@@ -25,7 +25,7 @@ the cohort's size; only the ``households`` table is held whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,7 +230,7 @@ def partition_cohort(
     batch_rows: int = 1 << 20,
     flush_rows: int = 1 << 20,
     on_batch: Callable[[str, int], Any] | None = None,
-    pool: Callable[[], Executor | None] | None = None,
+    pool: Callable[[], Any] | None = None,
 ) -> Plan:
     """Stream the cohort into household chunks under ``work``, checking it on the way.
 
@@ -253,9 +253,11 @@ def partition_cohort(
     on_batch
         Called with the table name and the rows of each batch read (for progress).
     pool
-        Called (once, when a parquet table has two units of row groups or more) for a pool of
-        one worker process that partitions every other unit (:mod:`secondlook.score.units`);
-        ``None``, or a call returning ``None``: this process alone. The plan is the same.
+        Called (once, when a parquet table has two units of row groups or more) for an
+        executor (``submit(fn, *args)`` -> a future with ``result()``) whose workers partition
+        every other unit (:mod:`secondlook.score.units`): a pool of one worker process, or a
+        dask LocalCluster's client; ``None``, or a call returning ``None``: this process alone.
+        The plan is the same.
 
     Returns
     -------

@@ -290,7 +290,7 @@ def _partition_and_score(
             as_of=chunk_settings.as_of,
             batch_rows=settings.batch_rows,
             on_batch=lambda _t, n: bar.advance(reading, n),
-            pool=lambda: _early_pool(how, model, chunk_settings),
+            pool=lambda: _early_pool(how, model, chunk_settings, settings.dask_workers),
         )
         bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
         pa.default_memory_pool().release_unused()  # the batches are gone: give memory back
@@ -429,17 +429,36 @@ POOL_MIN_CHUNKS = 16
 
 
 def _early_pool(
-    how: _How, model: CalibratedModel, chunk_settings: ChunkSettings
-) -> Executor | None:
-    """The pandas engine's worker process, started while partitioning a large parquet cohort
-    (it partitions every other unit of row groups, then scores every other chunk), or None
-    when the engine runs in one process."""
-    if how.engine != "pandas" or how.workers == 1 or _cores() < 2:
+    how: _How, model: CalibratedModel, chunk_settings: ChunkSettings, dask_workers: int
+) -> Any:
+    """What partitions every other unit of row groups of a large parquet cohort, or None.
+
+    The pandas engine's worker process (started now; it then scores every other chunk), or,
+    with ``--engine dask`` on a LocalCluster this call starts, that cluster (its workers read
+    the cohort's files, which a cluster elsewhere may not see: with ``--scheduler`` or a
+    given client the partition stays in this process).
+    """
+    if how.engine == "dask":
+        if how.client is not None or how.scheduler:
+            return None
+        how.client = _connect(None, dask_workers, how.own)
+        return _DaskSubmit(how.client)
+    if how.workers == 1 or _cores() < 2:
         return None
     pool = process_pool(1, model, chunk_settings)
     how.own.append(pool)
     how.workers = 2
     return pool
+
+
+@dataclass
+class _DaskSubmit:
+    """A dask client seen as an executor (``submit`` returns a future with ``result``)."""
+
+    client: Any
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
 
 
 def _cores() -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,7 +161,7 @@ def partition_unit(
 def partition_units(
     shared: Shared,
     source: TableSource,
-    pool: Executor,
+    pool: Any,
     findings: ScreenFindings,
     plan: Any,
     uniques: list[UniqueIds],
@@ -172,7 +171,7 @@ def partition_units(
     results into ``plan``, ``uniques`` and ``findings`` in unit order (raising as the serial
     pass raises)."""
     units = units_of(source, shared.batch_rows)
-    futures: dict[int, Future[UnitResult]] = {
+    futures: dict[int, Any] = {
         u: pool.submit(partition_unit, shared, source, u, groups)
         for u, groups in enumerate(units)
         if u % 2
