@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import resource
@@ -41,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from secondlook.features import build_features
+from secondlook.fileio import file_sha256
 from secondlook.models import load_model
 from secondlook.params import load_params, load_section
 
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             cpu = _children_cpu() - cpu_before
             result = json.loads(stdout.strip().splitlines()[-1])
-            digests[engine] = _sha256(out)
+            digests[engine] = file_sha256(out)
             out.unlink()
             ratio = result["seconds"] / base_s
             print(
@@ -226,14 +226,6 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"the engines' outputs differ at {size:,} referrals: {digests}")
         if len(digests) > 1:
             print(f"{'':>6} outputs byte-identical across {', '.join(digests)}", flush=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load() -> str:

@@ -2,8 +2,9 @@
 
 This file shares no logic with ``secondlook.features.build``: it joins each decision to the
 events dated strictly before it (by person, by household, by adult) and counts with SQL filters
-and calendar-month intervals. ``tests/features/test_oracle.py`` holds the two implementations to
-exact agreement on a small world, and ``benchmarks/bench_features.py`` times them.
+and calendar-month intervals. ``tests/features/test_build_oracle.py`` holds the two
+implementations to exact agreement on a small world, and ``benchmarks/bench_features.py``
+times them.
 
 Only the vocabularies (concerns, sources, adult-contact kinds, assessment factors) and the
 documented constants come from the project, so that both sides build the same columns.

@@ -21,6 +21,7 @@ from secondlook.fileio import (  # noqa: E402
     json_text,
     png_data_uri,
     save_png,
+    staged_folder,
     write_atomically,
     write_json,
 )
@@ -82,3 +83,28 @@ def test_a_figure_gives_the_same_png_bytes_and_is_closed(tmp_path: Path) -> None
     assert len(plt.get_fignums()) == open_before
     assert save_png(_figure(), tmp_path / "p" / "f.png", dpi=50).read_bytes() == first
     assert png_data_uri(first).startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+def test_staged_folder_moves_everything_or_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("other")
+    (out / "plots").mkdir()
+    (out / "plots" / "old.png").write_text("old")
+    with staged_folder(out) as tmp:
+        (tmp / "a.txt").write_text("a")
+        (tmp / "plots").mkdir()
+        (tmp / "plots" / "new.png").write_text("new")
+    # a staged sub-folder replaces the old one whole; other entries stay
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "keep.txt", "plots"]
+    assert [p.name for p in (out / "plots").iterdir()] == ["new.png"]
+
+    def fail_half_way() -> None:
+        with staged_folder(out) as tmp:
+            (tmp / "a.txt").write_text("changed")
+            raise RuntimeError("half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        fail_half_way()
+    assert (out / "a.txt").read_text() == "a"  # nothing moved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left

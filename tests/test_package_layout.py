@@ -1,7 +1,11 @@
-"""The house rules of issue 11, deliverable 7: no module over 600 lines, no function over 120,
-ruff's complexity rule (C901, at most 15) on and never silenced.
+"""The house rules of issue 11: no module over 600 lines, no function over 120, ruff's complexity
+rule (C901, at most 15) on and never silenced (deliverable 7); tests named after the module they
+test (deliverable 6).
 
-Data tables are the exception, each named below with its reason.
+Data tables are the exception to the size rules, each named below with its reason; tests that
+span the whole package are the exception to the naming rule, each named with its reason.
+
+Cross-cutting (named by what it checks, not by a module): it checks every module and test file.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "secondlook"
+TESTS = ROOT / "tests"
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 120
 MAX_COMPLEXITY = 15
@@ -21,6 +26,46 @@ DATA_TABLES = {
     "features/catalogue.py": "the feature catalogue: one entry per feature (name, window, text)",
     "features/catalogue.py::_build": "the feature catalogue's entries, one call per feature",
 }
+
+
+#: test files that span the whole package, not one module, with the reason (each says so in its
+#: docstring)
+CROSS_CUTTING = {
+    "test_package_layout.py": "the house rules, over every module and test file",
+    "test_readme_quickstart.py": "the README's quick start, every stage from a fresh clone",
+    "ingest/test_cohort_pipeline.py": "every stage, from ingest to the report, on an imported cohort",
+    "report/test_full_report.py": "every stage run for real, then the report read in a browser",
+}
+
+#: how a test file names a module that has no name of its own
+SPECIAL = {"init": "__init__", "main": "__main__"}
+
+
+def module_of(test: Path) -> Path | None:
+    """The module ``tests/<sub>/test_<name>.py`` tests: ``src/secondlook/<sub>/<name>.py``.
+
+    ``test_init.py`` tests the package's ``__init__.py``, ``test_main.py`` its ``__main__.py``; a
+    longer name ``test_<module>_<aspect>.py`` (a module's tests split by aspect) names the longest
+    ``<module>`` that exists. None when no module matches.
+    """
+    rel = test.relative_to(TESTS)
+    parts = rel.stem.removeprefix("test_").split("_")
+    for k in range(len(parts), 0, -1):
+        name = "_".join(parts[:k])
+        module = PACKAGE / rel.parent / f"{SPECIAL.get(name, name)}.py"
+        if module.is_file():
+            return module
+    return None
+
+
+def _misnamed() -> list[str]:
+    """Test files (relative to tests/) that name no module and are not cross-cutting."""
+    return [
+        rel
+        for path in sorted(TESTS.rglob("test_*.py"))
+        if (rel := path.relative_to(TESTS).as_posix()) not in CROSS_CUTTING
+        and module_of(path) is None
+    ]
 
 
 def _violations() -> dict[str, str]:
@@ -66,3 +111,30 @@ def test_the_checker_finds_a_long_function_and_a_long_module(tmp_path, monkeypat
 
 def test_every_module_keeps_the_house_rules() -> None:
     assert _violations() == {}, "split these (or name a data table in DATA_TABLES, with its reason)"
+
+
+def test_the_naming_checker_finds_a_topic_name(tmp_path, monkeypatch) -> None:
+    # the oracle: a planted package and tests; only the test named by topic is found
+    (tmp_path / "src" / "pkg" / "models").mkdir(parents=True)
+    for module in ("__init__", "linear", "base"):
+        (tmp_path / "src" / "pkg" / "models" / f"{module}.py").write_text("")
+    (tmp_path / "tests" / "models").mkdir(parents=True)
+    names = ["test_linear", "test_base_constraints", "test_init", "test_families", "test_basement"]
+    for name in names:
+        (tmp_path / "tests" / "models" / f"{name}.py").write_text("")
+    monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path / "src" / "pkg")
+    monkeypatch.setattr(f"{__name__}.TESTS", tmp_path / "tests")
+    assert module_of(tmp_path / "tests" / "models" / "test_base_constraints.py") == (
+        tmp_path / "src" / "pkg" / "models" / "base.py"
+    )
+    assert _misnamed() == ["models/test_basement.py", "models/test_families.py"]
+
+
+def test_every_test_file_is_named_after_its_module() -> None:
+    assert _misnamed() == [], "name these after the module they test (or add to CROSS_CUTTING)"
+
+
+def test_every_cross_cutting_test_says_why() -> None:
+    for rel in CROSS_CUTTING:
+        doc = ast.get_docstring(ast.parse((TESTS / rel).read_text())) or ""
+        assert "Cross-cutting" in doc, rel

@@ -1,5 +1,9 @@
 """The README's quick start, run as written in a fresh clone (slow: it builds .venv and runs
-the whole pipeline)."""
+the whole pipeline).
+
+Cross-cutting (named by what it checks, not by a module): it tests the README against the whole
+package.
+"""
 
 from __future__ import annotations
 

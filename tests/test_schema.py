@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from secondlook.schema import TableError, validate_tables
+from secondlook.schema import TableError, last_seed_decisions, validate_tables
 
 
 @pytest.fixture
@@ -77,3 +77,11 @@ def test_wrong_type(tables) -> None:
 def test_decision_without_referral(tables) -> None:
     tables["decisions"].loc[0, "referral_event_id"] = "E-none"
     _fails(tables, "decisions", "referral_event_id", rows=[0])
+
+
+def test_last_seed_decision_of_each_named_case() -> None:
+    ids = ["sarah-D09", "x-1", "john-D02", "sarah-D10", "sarah-D01", "john-D05", "johnny-D07"]
+    # by number (D10 after D09), in the order of synth.vignettes, other ids and cases ignored
+    assert last_seed_decisions(ids, ("john", "sarah")) == ("john-D05", "sarah-D10")
+    assert last_seed_decisions(ids, ("amir", "sarah")) == ("sarah-D10",)
+    assert last_seed_decisions(ids, ()) == ()

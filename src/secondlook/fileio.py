@@ -6,6 +6,7 @@
 - Atomic writes: :func:`write_atomically` writes into a temporary file beside the target and
   renames it into place, so a reader (or DVC) never sees half a file, and a failure leaves
   nothing behind. The file gets the usual mode of a new file, not ``mkstemp``'s ``0o600``.
+  :func:`staged_folder` does the same for a folder of files written together.
 - Figures: :func:`figure_png` encodes a matplotlib Figure as PNG bytes without ``Software`` or
   date metadata (the same figure gives the same bytes) and closes it;
   :func:`png_data_uri` and :func:`save_png` build on it.
@@ -14,11 +15,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import io
 import json
 import math
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +33,32 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "file_sha256",
     "json_ready",
     "json_text",
     "write_json",
     "write_atomically",
+    "staged_folder",
     "default_file_mode",
     "figure_png",
     "png_data_uri",
     "save_png",
 ]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (the hash every manifest records).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def json_ready(x: Any) -> Any:
@@ -125,6 +147,35 @@ def write_atomically(path: str | Path, data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | Path) -> Iterator[Path]:
+    """A temporary folder to write a folder's files into, moved into ``out`` only when all are.
+
+    The temporary folder is made beside ``out`` (the same file system). When the ``with`` block
+    ends without an error, each of its entries replaces the entry of the same name in ``out``
+    (created if missing; an existing sub-folder of that name is removed first), in name order,
+    with :func:`os.replace`; other entries of ``out`` are left as they are. On an error nothing
+    is moved. The temporary folder is removed either way.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary folder.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        out.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(tmp.iterdir()):
+            if entry.is_dir() and (out / entry.name).is_dir():
+                shutil.rmtree(out / entry.name)
+            os.replace(entry, out / entry.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_json(path: str | Path, obj: Any, *, sort_keys: bool = False) -> Path:

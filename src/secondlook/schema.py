@@ -11,7 +11,7 @@ a person's birth month except events about an unborn child). Every failure is ra
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -157,6 +157,38 @@ def seed_case_prefixes(vignettes: Sequence[str]) -> tuple[str, ...]:
         ``("<name>-", ...)``, for ``Series.str.startswith``.
     """
     return tuple(f"{name}-" for name in vignettes)
+
+
+def _decision_order(decision_id: str) -> tuple[int, str]:
+    """Sort key of a seed decision id: ``<name>-D<n>`` by its number ``n``, not as text."""
+    number = decision_id.rsplit("-D", 1)[-1]
+    return (int(number), decision_id) if number.isdigit() else (-1, decision_id)
+
+
+def last_seed_decisions(decision_ids: Iterable[str], vignettes: Sequence[str]) -> tuple[str, ...]:
+    """Each seed case's last decision: the referral closest to the harm its vignette tells.
+
+    Parameters
+    ----------
+    decision_ids
+        Decision ids to pick from (any order; other ids are ignored), e.g. a table's seed rows.
+    vignettes
+        The seed cases' names (``synth.vignettes``, the file stems in ``data/vignettes``).
+
+    Returns
+    -------
+    tuple of str
+        One id per seed case that has a decision among ``decision_ids``, in the order of
+        ``vignettes``: its ``<name>-D<n>`` with the largest ``n`` (the vignette's decisions are
+        numbered in date order).
+    """
+    ids = sorted(set(map(str, decision_ids)), key=_decision_order)
+    out = []
+    for prefix in seed_case_prefixes(vignettes):
+        mine = [d for d in ids if d.startswith(prefix)]
+        if mine:
+            out.append(mine[-1])
+    return tuple(out)
 
 
 # --- schemas ---------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """secondlook.cli.common: the CLI catches SecondlookError once (exit 2, one line); anything else
-is a bug (exit 3)."""
+is a bug (exit 3); params.yaml is found from another folder."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ from secondlook.cli import BUG_LINE, EXIT_BUG, EXIT_USER_ERROR, app
 from secondlook.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _featurize(tmp_path: Path) -> list[str]:
@@ -93,3 +98,65 @@ def test_a_bad_option_is_a_user_error(tmp_path: Path) -> None:
 def test_typer_exits_pass_through() -> None:
     result = CliRunner().invoke(app, ["score", "--help"])
     assert result.exit_code == 0 and "Score every referral" in result.output
+
+
+def test_params_are_found_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside any repository, without --params, the message says where it looked."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["featurize", "--raw", "nowhere"])
+    assert result.exit_code == 2
+    assert "no params.yaml in" in _flat(result.output) and "--params" in result.output
+    # from a sub-folder of the repository, the repository's params.yaml is used
+    monkeypatch.chdir(REPO / "src")
+    result = CliRunner().invoke(app, ["featurize", "--raw", str(tmp_path / "nowhere")])
+    assert "no params.yaml" not in _flat(result.output)
+
+
+def test_score_outside_the_repository_uses_the_model_repositorys_params(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secondlook.cli import params_file
+
+    fake = tmp_path / "clone"
+    (fake / "models" / "logreg").mkdir(parents=True)
+    (fake / ".git").mkdir()
+    shutil.copy(REPO / "params.yaml", fake / "params.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    found = params_file(Path("params.yaml"), near=fake / "models" / "logreg")
+    assert found == fake / "params.yaml"
+
+
+def test_a_command_exit_code_passes_through_not_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`secondlook study` exits with `dvc exp run`'s code: typer's Exit is no bug (typer 0.29
+    vendors click, so click's Exit class does not catch it)."""
+    import secondlook.studies
+
+    monkeypatch.setattr(secondlook.studies, "run_study", lambda *args, **kwargs: 5)
+    result = CliRunner().invoke(app, ["study", "no-bias", "--params", str(REPO / "params.yaml")])
+    assert result.exit_code == 5, result.output
+    assert BUG_LINE not in result.output and "Traceback" not in result.output
+
+
+def test_help_shows_no_value_type_beside_a_flag() -> None:
+    """`--track/--no-track`, `--help` take no value: no `<bool>` beside them; options that take
+    one keep their type."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    seen = 0
+    pending: list[list[str]] = [[]]
+    while pending:
+        path = pending.pop()
+        node = group
+        for name in path:
+            node = node.commands[name]  # type: ignore[attr-defined]
+        result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        assert "<bool>" not in result.output, (path, result.output)
+        seen += "<path>" in result.output
+        pending += [[*path, name] for name in getattr(node, "commands", {})]
+    assert seen >= 10  # the type column is still there for options with a value

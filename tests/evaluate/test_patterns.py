@@ -23,14 +23,31 @@ def pattern_world(synth_params):
 
 
 def test_share_interval_resamples_variants():
-    rng = np.random.default_rng(0)
     values = np.array([1, 1, 0, 0, 1, 1], dtype=bool)
     groups = np.array(["a", "a", "b", "b", "c", "c"])
-    out = _share_ci(values, groups, 500, rng, 0.95)
+    out = _share_ci(values, groups, 500, 0, 0.95)
     assert out["value"] == pytest.approx(4 / 6) and out["n"] == 6
     assert out["lo"] == 0.0 and out["hi"] == 1.0  # a whole variant in or out at once
-    constant = _share_ci(np.ones(4, dtype=bool), np.array(list("abcd")), 100, rng, 0.95)
+    constant = _share_ci(np.ones(4, dtype=bool), np.array(list("abcd")), 100, 0, 0.95)
     assert constant["lo"] == constant["hi"] == 1.0
+    assert _share_ci(values, groups, 500, 0, 0.95) == out  # a seed, the same interval
+
+
+def test_share_interval_weights_variants_by_their_size():
+    # the oracle: the bootstrap of the pooled share, by resampling whole variants with the
+    # package's weights, computed the slow way (rows repeated by their variant's draw count)
+    from secondlook.evaluate.resample import bootstrap_weights
+
+    values = np.array([1, 0, 0, 1, 1, 1, 0], dtype=bool)
+    groups = np.array(["a", "a", "a", "b", "c", "c", "c"])
+    weights = bootstrap_weights(3, 200, 7)
+    slow = [
+        np.repeat(values, [int(w[{"a": 0, "b": 1, "c": 2}[g]]) for g in groups]).mean()
+        for w in weights
+    ]
+    out = _share_ci(values, groups, 200, 7, 0.9)
+    assert out["lo"] == pytest.approx(np.quantile(slow, 0.05))
+    assert out["hi"] == pytest.approx(np.quantile(slow, 0.95))
 
 
 def test_a_model_trained_on_the_marks_recalls_them_and_spares_the_controls(pattern_world):
@@ -78,3 +95,12 @@ def test_cli_names_the_missing_input(tmp_path, command, option, missing):
     result = CliRunner().invoke(app, [command, option, str(target), "--params", str(PARAMS_FILE)])
     assert result.exit_code == 2, result.output
     assert missing in result.output and "not found" in result.output
+
+
+def test_every_seed_pattern_says_what_it_is_about():
+    from secondlook.evaluate.patterns import _PATTERN_FEATURES, PATTERN_FACTORS
+    from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, PATTERNS, SEED_PATTERNS
+
+    assert SEED_PATTERNS + CONTROLS == PATTERNS
+    assert set(PATTERN_FACTORS) == set(_PATTERN_FEATURES) == set(SEED_PATTERNS)
+    assert set(CONTROL_WORDS) == set(CONTROLS)

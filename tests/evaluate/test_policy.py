@@ -8,9 +8,9 @@ import pytest
 
 from secondlook.evaluate.policy import SETTINGS, policy_comparison, policy_table_markdown
 from secondlook.schema import FACTORS
+from tests.models.test_base_constraints import trap_world
 
 from ..models.conftest import fast_train_params
-from ..models.test_policy import trap_world
 
 
 def _split(n: int, seed: int) -> pd.DataFrame:
@@ -59,9 +59,10 @@ def test_practice_blind_drops_the_practice_inputs(table):
     lr = table[table["family"] == "logreg"].set_index("setting")
     # the trap world has two practice columns: sibling_prior_nfa and cp_plan_active
     assert lr.loc["none", "n_inputs"] - lr.loc["practice-blind", "n_inputs"] == 2
-    md = policy_table_markdown(table)
+    md = policy_table_markdown(table, ("sarah", "john"))
     assert md.count("\n") == len(table) + 2
-    assert "| AUPRC (margin) |" in md and "sarah-D08 chance" in md
+    assert "| AUPRC (margin) |" in md and "| sarah-D08 chance | flagged |" in md
+    assert "chance" not in policy_table_markdown(table)  # no seed case named, no seed column
 
 
 def test_run_policy_names_the_missing_truth_table(tmp_path, raw_params):

@@ -10,7 +10,7 @@ import pytest
 from secondlook.ingest import export_census, import_census, write_census
 from secondlook.ingest.codes import coarsen_concern
 from secondlook.ingest.export import lea_code
-from tests.ingest.conftest import YEARS
+from tests.conftest import YEARS
 
 #: the event kinds a census return holds
 CENSUS_KINDS = (

@@ -7,6 +7,9 @@ ground truth. Each truth-dependent output must say "not available: real records 
 truth"; the figures that need only the observed labels must be real numbers.
 
 Slow: about a minute and a half (three families fitted, explained and audited).
+
+Cross-cutting (named by what it checks, not by a module): it runs every stage, from ingest to
+the report, on one imported cohort.
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ from secondlook.cli import app
 from secondlook.ingest import export_census, family_links, write_census
 from secondlook.ingest.export import prepare
 from secondlook.params import NO_GROUND_TRUTH
-from tests.conftest import with_overrides
-from tests.ingest.conftest import YEARS
+from tests.conftest import CENSUS_WINDOW, YEARS, with_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -86,13 +88,7 @@ def run(
     from secondlook.synth import build_world
 
     root = tmp_path_factory.mktemp("cohort-run")
-    synth = make_synth(
-        history_start="2010-01-01",
-        start="2016-05-01",
-        decisions_from="2017-01-01",
-        end="2025-12-31",
-    )
-    _, world = build_world(synth, None, n_households=1500)
+    _, world = build_world(make_synth(**CENSUS_WINDOW), None, n_households=1500)
     prepared = prepare(world)
     files: list[Path] = []
     for year in YEARS:

@@ -2,6 +2,8 @@
 
 Slow (about a minute and a half on a busy two-core machine): every stage runs for real,
 evaluate tracked to a throwaway MLflow store, then fairness and explain.
+
+Cross-cutting (named by what it checks, not by a module): every stage feeds the report read here.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def test_every_section_is_filled(inputs: ReportInputs, pipeline: Path) -> None:
     assert runs is not None and set(runs["runs"]) == {"rules", "logreg", "tree", "ebm", "gbm"}
     report = build_report(inputs, commit="abc", runs=runs, root=pipeline)
     # The tiny pipeline runs every stage but the simulation study over many worlds (minutes per
-    # world); that section is built from a real sweep in tests/report/test_worlds_section.py.
+    # world); that section is built from a real sweep in tests/report/test_worlds.py.
     assert [m.path for m in report.missing] == ["reports/sweep/observability/summary.json"]
     assert report.fairness.tables and report.fairness.label_bias and report.fairness.figures
     assert report.explanations.figures and report.explanations.fidelity

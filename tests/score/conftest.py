@@ -17,6 +17,17 @@ from secondlook.schema import COHORT_TABLES
 REPO = Path(__file__).resolve().parents[2]
 
 
+def score_cli(cohort: Path, model: Path | str, out: Path, *options: str) -> tuple[int, str]:
+    """`secondlook score` through the command line: (exit code, stdout and stderr together)."""
+    from typer.testing import CliRunner
+
+    from secondlook.cli import app
+
+    args = ["score", str(cohort), "--model", str(model), "--out", str(out), *options]
+    result = CliRunner().invoke(app, [*args, "--params", str(REPO / "params.yaml")])
+    return result.exit_code, result.output
+
+
 def score_params(**changes: Any) -> ScoreParams:
     """params.yaml's score section with small chunks (several chunks in a small cohort)."""
     base = load_section("score", load_params(REPO / "params.yaml"))

@@ -11,26 +11,13 @@ from typer.testing import CliRunner
 
 from secondlook.cli import app
 
-from .conftest import REPO, write_cohort
+from .conftest import score_cli, write_cohort
 
 Tables = dict[str, pd.DataFrame]
 
 
 def _run(cohort: Path, model: Path | str, out: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app,
-        [
-            "score",
-            str(cohort),
-            "--model",
-            str(model),
-            "--out",
-            str(out),
-            "--params",
-            str(REPO / "params.yaml"),
-        ],
-    )
-    return result.exit_code, result.output  # stdout and stderr together
+    return score_cli(cohort, model, out)
 
 
 def _refused(cohort: Path, model: Path | str, tmp_path: Path, *expect: str) -> str:

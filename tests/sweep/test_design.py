@@ -104,7 +104,7 @@ def test_cli_reports_an_invalid_design(tmp_path: Path) -> None:
 
     path = write_design(tmp_path, "bad", _body(scenarios={"a": {"set": {"synth.nothing": 1}}}))
     result = CliRunner().invoke(
-        app, ["sweep", str(path), "--no-mlflow", "--out", str(tmp_path / "o")]
+        app, ["sweep", str(path), "--no-track", "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2
     assert "synth.nothing" in result.output and str(path) in result.output

@@ -34,6 +34,8 @@ from secondlook.cli.common import (  # noqa: E402
     BUG_LINE,
     EXIT_BUG,
     EXIT_USER_ERROR,
+    Command,
+    Group,
     params_file,
     section,
     user_errors,
@@ -56,6 +58,7 @@ app = typer.Typer(
     "plain-language explanations for human review. Decision support: it ranks, never decides.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 
@@ -67,7 +70,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(cls=Group)
 def _main(
     show_version: Annotated[
         bool,
@@ -99,17 +102,19 @@ for _command in (
     stages.views,
     cohorts.observe,
 ):
-    app.command()(_command)
+    app.command(cls=Command)(_command)
 
 import_app = typer.Typer(
-    help="Import real formats as a canonical cohort folder.", no_args_is_help=True
+    help="Import real formats as a canonical cohort folder.", no_args_is_help=True, cls=Group
 )
-export_app = typer.Typer(help="Export a canonical cohort in a real format.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export a canonical cohort in a real format.", no_args_is_help=True, cls=Group
+)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
-import_app.command("cin-census")(cohorts.import_cin_census)
-import_app.command("annex-a")(cohorts.import_annex_a)
-export_app.command("cin-census")(cohorts.export_cin_census)
+import_app.command("cin-census", cls=Command)(cohorts.import_cin_census)
+import_app.command("annex-a", cls=Command)(cohorts.import_annex_a)
+export_app.command("cin-census", cls=Command)(cohorts.export_cin_census)
 
 
 def main() -> None:  # pragma: no cover - console entry point

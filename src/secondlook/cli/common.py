@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.console import Console
 
@@ -32,6 +31,8 @@ __all__ = [
     "require_file",
     "day",
     "separator",
+    "Command",
+    "Group",
 ]
 
 P = ParamSpec("P")
@@ -50,6 +51,30 @@ BUG_LINE = (
 )
 
 
+def _untyped_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value, yet typer 0.29 prints ``<bool>`` beside ``--flag/--no-flag`` (and
+    ``--help``) in the help's type column, as if one were expected. An empty metavar, which only
+    that column reads for a flag, leaves it blank."""
+    for param in params:
+        if param.param_type_name == "option" and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose help shows no type beside its flags (see :func:`_untyped_flags`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _untyped_flags(super().get_params(ctx))
+
+
+class Group(typer.core.TyperGroup):
+    """A group whose help shows no type beside its flags (see :func:`_untyped_flags`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _untyped_flags(super().get_params(ctx))
+
+
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Catch :class:`SecondlookError` once: one clear line and exit code 2.
 
@@ -64,7 +89,9 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except SecondlookError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(code=EXIT_USER_ERROR) from None
-        except (click.exceptions.Exit, click.exceptions.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            # typer 0.29 vendors click: its exits and usage errors are typer's classes, not
+            # click's (a `raise typer.Exit(code)` was reported as a bug, exit code 3)
             raise
         except Exception:
             err.print(traceback.format_exc(), highlight=False, markup=False, end="")

@@ -257,7 +257,7 @@ def policy(
         log=err.print,
     )
     write_json(out, table.to_dict("records"))
-    markdown.write_text(policy_table_markdown(table))
+    markdown.write_text(policy_table_markdown(table, synth.vignettes))
 
 
 @user_errors

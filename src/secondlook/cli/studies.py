@@ -73,7 +73,9 @@ def sweep(
     households: Annotated[
         int | None, typer.Option(help="Override the design's world size.")
     ] = None,
-    mlflow: Annotated[bool, typer.Option(help="Log a parent run and a run per world.")] = True,
+    track: Annotated[
+        bool, typer.Option(help="Log a parent run and a run per world to MLflow.")
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
@@ -95,7 +97,7 @@ def sweep(
         seeds=seeds,
         n_households=households,
         progress=progress,
-        mlflow=mlflow,
+        mlflow=track,
         log=err.print,
     )
 

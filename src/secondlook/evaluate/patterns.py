@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from secondlook.evaluate.resample import bootstrap_weights
 from secondlook.explain import explain_model
 from secondlook.features.catalogue import CATALOGUE
 from secondlook.features.reference import clean_record_reference
@@ -47,15 +48,17 @@ def _pattern_features(pattern: str) -> set[str]:
 
 
 def _share_ci(
-    values: np.ndarray, groups: np.ndarray, n_boot: int, rng: np.random.Generator, ci: float
+    values: np.ndarray, groups: np.ndarray, n_boot: int, seed: int, ci: float
 ) -> dict[str, float]:
+    """The share of ``values`` with a cluster-bootstrap interval: whole variants (``groups``)
+    are resampled, with the package's one bootstrap (:mod:`secondlook.evaluate.resample`)."""
     if len(values) == 0:
         return {"value": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
     labels, inv = np.unique(groups, return_inverse=True)
     sums = np.bincount(inv, weights=values.astype(float))
     counts = np.bincount(inv).astype(float)
-    draws = rng.integers(0, len(labels), size=(n_boot, len(labels)))
-    boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    weights = bootstrap_weights(len(labels), n_boot, seed)  # (n_boot, variants): draw counts
+    boot = (weights @ sums) / (weights @ counts)
     a = (1 - ci) / 2
     return {
         "value": float(values.mean()),
@@ -105,7 +108,6 @@ def pattern_metrics(
     rows = rows.merge(truth[["decision_id", "warrants_escalation"]], on="decision_id")
     out: dict[str, Any] = {}
     for family, model in models.items():
-        rng = np.random.default_rng(seed)
         inputs = list(model.family.inputs_)
         flags = np.asarray(model.flag(rows), dtype=bool)
         probs = np.asarray(model.probability(rows), dtype=float)
@@ -128,17 +130,17 @@ def pattern_metrics(
                     dtype=bool,
                 )
                 per[str(pattern)] = {
-                    "recall": _share_ci(flags[idx[m]], groups[m], n_boot, rng, ci),
-                    "reasons_name_pattern": _share_ci(hits, groups[m], n_boot, rng, ci),
+                    "recall": _share_ci(flags[idx[m]], groups[m], n_boot, seed, ci),
+                    "reasons_name_pattern": _share_ci(hits, groups[m], n_boot, seed, ci),
                     "warrants": _share_ci(
                         sub["warrants_escalation"].to_numpy(dtype=bool)[m], groups[m], n_boot,
-                        rng, ci,
+                        seed, ci,
                     ),
                     "mean_probability": float(probs[idx[m]].mean()),
                 }  # fmt: skip
             else:
                 per[str(pattern)] = {
-                    "flag_rate": _share_ci(flags[idx], groups, n_boot, rng, ci),
+                    "flag_rate": _share_ci(flags[idx], groups, n_boot, seed, ci),
                     "mean_probability": float(probs[idx].mean()),
                 }
         out[family] = per

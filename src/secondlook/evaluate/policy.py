@@ -22,7 +22,7 @@ reported as found.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,8 @@ from secondlook.features.reference import clean_record_reference
 from secondlook.features.stage import read_splits
 from secondlook.models import add_group_inputs, label_column, select_inputs, train_family
 from secondlook.params import EvaluateParams, ExplainParams, SynthParams, TrainParams
-from secondlook.schema import seed_case_prefixes
-from secondlook.synth.patterns import pattern_tables
+from secondlook.schema import last_seed_decisions, seed_case_prefixes
+from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, SEED_PATTERNS, pattern_tables
 
 __all__ = [
     "COMPARED",
@@ -256,15 +256,16 @@ def run_policy(
     )
 
 
-def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08") -> str:
+def policy_table_markdown(table: pd.DataFrame, vignettes: Sequence[str] = ()) -> str:
     """The report's table "what the policy costs and buys" as markdown.
 
     Parameters
     ----------
     table
         From :func:`policy_comparison`.
-    seed_id
-        A seed decision whose probability and flag get a column, if present.
+    vignettes
+        The seed cases' names (``synth.vignettes``): each case's last decision in ``table``
+        (the referral closest to the harm) gets a probability and a flag column.
 
     Returns
     -------
@@ -274,15 +275,14 @@ def policy_table_markdown(table: pd.DataFrame, seed_id: str | None = "sarah-D08"
         ("family", "family"),
         ("setting", "setting"),
         ("auprc_margin", "AUPRC (margin)"),
-        ("sarah_recall", "Sarah-pattern recall"),
-        ("john_recall", "John-pattern recall"),
-        ("control_frequent_flag_rate", "control flagged: often referred"),
-        ("control_deprived_flag_rate", "control flagged: deprived"),
+        *((f"{p}_recall", f"{p.capitalize()}-pattern recall") for p in SEED_PATTERNS),
+        *((f"{c}_flag_rate", f"control flagged: {CONTROL_WORDS[c]}") for c in CONTROLS),
         ("raised_all", "fidelity (all)"),
         ("raised_observable", "fidelity (observable)"),
         ("reasons_against_guidance", "reasons against guidance"),
     ]
-    if seed_id and f"{seed_id}_probability" in table:
+    seeds = (c.removesuffix("_probability") for c in table.columns if c.endswith("_probability"))
+    for seed_id in last_seed_decisions(seeds, vignettes):
         cols += [(f"{seed_id}_probability", f"{seed_id} chance"), (f"{seed_id}_flag", "flagged")]
     cols = [(c, h) for c, h in cols if c in table]
 
@@ -306,12 +306,9 @@ COMPARED: tuple[str, ...] = (
     "raised_all",
     "raised_observable",
     "reasons_against_guidance",
-    "sarah_recall",
-    "john_recall",
-    "control_frequent_flag_rate",
-    "control_deprived_flag_rate",
-    "sarah_reasons_name_pattern",
-    "john_reasons_name_pattern",
+    *(f"{p}_recall" for p in SEED_PATTERNS),
+    *(f"{c}_flag_rate" for c in CONTROLS),
+    *(f"{p}_reasons_name_pattern" for p in SEED_PATTERNS),
 )
 
 

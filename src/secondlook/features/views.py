@@ -30,6 +30,7 @@ from secondlook.schema import EVENT_TYPES
 
 __all__ = [
     "VIEWS",
+    "CENSUS_RECORDS",
     "View",
     "ViewError",
     "check_cohort",
@@ -52,7 +53,9 @@ _CSC_EVENTS = (
     "cp_plan_ended",
     "child_removed",
 )
-_CENSUS_EVENTS = (
+#: what a CIN census return (and an Ofsted Annex A workbook) records: event kinds and links, in
+#: the order the census import's manifest lists them (the one list; the importers read it here)
+CENSUS_RECORDS = (
     "referral",
     "referral_outcome",
     "assessment_completed",
@@ -60,12 +63,13 @@ _CENSUS_EVENTS = (
     "icpc",
     "cp_plan_started",
     "cp_plan_ended",
+    "disability",
 )
 #: view -> the event types and links its source records
 VIEWS: dict[str, frozenset[str]] = {
     "multi_agency": frozenset(EVENT_TYPES) | frozenset(LINKS),
     "csc_records": frozenset(_CSC_EVENTS) | {"household", "adults", "deprivation", "disability"},
-    "cin_census": frozenset(_CENSUS_EVENTS) | {"disability"},
+    "cin_census": frozenset(CENSUS_RECORDS),
 }
 
 

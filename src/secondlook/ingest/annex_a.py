@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from secondlook.features.views import CENSUS_RECORDS
 from secondlook.ingest import codes
 from secondlook.ingest.annex_a_events import LINK_DAYS, assemble
 from secondlook.ingest.annex_a_tables import COLUMNS, LABELS, NAME_COLUMN
@@ -430,18 +431,7 @@ def import_annex_a(
     )
     manifest = {
         "format": "Ofsted Annex A",
-        "records": sorted(
-            [
-                "referral",
-                "referral_outcome",
-                "assessment_completed",
-                "s47_started",
-                "icpc",
-                "cp_plan_started",
-                "cp_plan_ended",
-                "disability",
-            ]
-        ),
+        "records": sorted(CENSUS_RECORDS),
         "inputs": [
             {"file": name, "sha256": file_sha256(workbook), "lea": lea, "lists": sorted(sheets)}
         ],

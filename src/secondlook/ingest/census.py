@@ -48,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 
+from secondlook.features.views import CENSUS_RECORDS
 from secondlook.ingest.census_tables import assemble
 from secondlook.ingest.census_xml import Reader, Rows
 from secondlook.ingest.errors import ImportRefused
@@ -103,18 +104,6 @@ RULES: dict[str, str] = {
     "unmapped_element": "an element this importer does not map is counted and not written",
     "family_link": "children absent from the households file are their own household",
 }
-
-#: what a census return records (event kinds and links; see secondlook.features.views)
-CENSUS_RECORDS = (
-    "referral",
-    "referral_outcome",
-    "assessment_completed",
-    "s47_started",
-    "icpc",
-    "cp_plan_started",
-    "cp_plan_ended",
-    "disability",
-)
 
 
 @dataclass(frozen=True)

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter
-from pathlib import Path
 from typing import Any
+
+from secondlook.fileio import file_sha256
 
 __all__ = ["Findings", "file_sha256"]
 
 #: how many examples of each repair, drop or warning the manifest lists
 EXAMPLES = 5
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclasses.dataclass

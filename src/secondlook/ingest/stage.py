@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from secondlook.fileio import staged_folder
 from secondlook.ingest.errors import ImportRefused
 from secondlook.schema import COHORT_TABLES
 
@@ -54,21 +53,14 @@ def write_import(
     """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ImportRefused(str(out), "the output folder exists and is not empty")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        names = []
+    names = []
+    with staged_folder(out) as tmp:
         for name, df in {**tables, **side}.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
             names.append(f"{name}.parquet")
         text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
         (tmp / MANIFEST).write_text(text + "\n", encoding="utf-8")
         names.append(MANIFEST)
-        out.mkdir(exist_ok=True)
-        for n in names:
-            (tmp / n).replace(out / n)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return [out / n for n in names]
 
 
@@ -187,15 +179,9 @@ def run_observe(
         decisions_from=decisions_from,
         records=records,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".observe.", dir=out))
-    try:
+    with staged_folder(out) as tmp:
         decisions.to_parquet(tmp / "decisions.parquet", index=False)
         labels.to_parquet(tmp / "labels.parquet", index=False)
-        for name in ("decisions.parquet", "labels.parquet"):
-            (tmp / name).replace(out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     counts = {"decisions": len(decisions)}
     counts.update({c: int(labels[c].sum()) for c in labels.columns if c != "decision_id"})
     log(f"observe: {counts} -> {out}; labels not observable here are absent")

@@ -137,7 +137,8 @@ def constraints(columns: list[str], policy: str) -> list[int]:
 class ModelFamily(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Base class of the five families: a binary scikit-learn classifier plus ``describe``.
 
-    Subclasses set :attr:`name`, :attr:`interpretable` and :attr:`margin_scale` and implement
+    Subclasses set :attr:`name`, :attr:`interpretable`, :attr:`kind` and :attr:`margin_scale` and
+    implement
     :meth:`_fit` and :meth:`_margin` on the float64 input frame (columns :attr:`inputs_`).
 
     Inputs are either a feature table (a DataFrame: the family picks its :attr:`inputs_` by name,
@@ -159,6 +160,8 @@ class ModelFamily(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     name: ClassVar[str] = ""
     #: whether a reviewer can read the whole model (``gbm`` is the black-box reference)
     interpretable: ClassVar[bool] = True
+    #: what the family is, in a few words (the report names it ``<name> (<kind>)``)
+    kind: ClassVar[str] = ""
     #: the unit of :meth:`decision_function`: ``"log-odds"`` or ``"points"``
     margin_scale: ClassVar[str] = "log-odds"
 

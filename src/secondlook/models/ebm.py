@@ -37,6 +37,7 @@ class EBMModel(ModelFamily):
     """
 
     name = "ebm"
+    kind = "explainable boosting"
     interpretable = True
     margin_scale = "log-odds"
 

@@ -136,6 +136,7 @@ class LogRegModel(ModelFamily):
     """
 
     name = "logreg"
+    kind = "scorecard"
     interpretable = True
     margin_scale = "log-odds"
 

@@ -24,6 +24,7 @@ import numpy as np
 import skops.io as sio
 
 from secondlook.errors import MissingInputError, ModelIntegrityError, UntrustedModelError
+from secondlook.fileio import file_sha256
 from secondlook.models.calibrate import CalibratedModel
 from secondlook.models.safety import check_structure
 
@@ -130,15 +131,6 @@ def _hash_array(h: Any, body: bytes) -> None:
         part = arr if field is None else arr[field]
         h.update(f"{field}:{part.dtype.str}:{part.shape}\n".encode())
         h.update(np.ascontiguousarray(part).tobytes())
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (the data hash recorded with every model)."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _stable_zip(data: bytes) -> bytes:

@@ -125,6 +125,7 @@ class RulesModel(ModelFamily):
     """
 
     name = "rules"
+    kind = "checklist"
     interpretable = True
     margin_scale = "points"
 

@@ -51,6 +51,7 @@ class TreeModel(ModelFamily):
     """
 
     name = "tree"
+    kind = "depth ≤ 4"
     interpretable = True
     margin_scale = "log-odds"
     _cst = _cst
@@ -111,6 +112,7 @@ class GBMModel(ModelFamily):
     """
 
     name = "gbm"
+    kind = "black-box reference"
     interpretable = False
     margin_scale = "log-odds"
     _cst = _cst

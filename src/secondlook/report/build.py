@@ -340,7 +340,8 @@ def build_report(
 
     world = _world(inputs, params, root)
     fairness = fairness_section(inputs, root, candidate, load_section("fairness", params).ci)
-    explanations = explanations_section(inputs, root, candidate, order)
+    vignettes = tuple(str(v) for v in (params.get("synth") or {}).get("vignettes") or ())
+    explanations = explanations_section(inputs, root, candidate, order, vignettes)
     report = Report(
         title="secondlook: a report for the ethics panel",
         candidate=candidate,

@@ -8,7 +8,7 @@ marked "not available in this run".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -350,7 +350,11 @@ def spec_name(feature: str) -> str:
 
 
 def explanations_section(
-    inp: ReportInputs, root: Path | None, candidate: str, families: list[str]
+    inp: ReportInputs,
+    root: Path | None,
+    candidate: str,
+    families: list[str],
+    vignettes: Sequence[str] = (),
 ) -> Explanations:
     folder = inp.explanations
     missing = need([folder], "dvc repro explain (the explain stage)", root)
@@ -394,7 +398,7 @@ def explanations_section(
         t = patterns_table(read_json(inp.patterns).get("headline", {}), families)
         fidelity += [t] if t else []
     if inp.policy is not None and inp.policy.is_file():
-        t = policy_table(read_json(inp.policy))
+        t = policy_table(read_json(inp.policy), vignettes)
         fidelity += [t] if t else []
     more = [
         Missing(f"{show_path(folder, root)}/{name}", "dvc repro explain")

@@ -7,11 +7,13 @@ plain heading, so no table is a dump of keys (and none is too wide to print).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from secondlook.report.fmt import family_name, finite, fmt_num, fmt_share
 from secondlook.report.model import Table
+from secondlook.schema import last_seed_decisions
+from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, SEED_PATTERNS
 
 __all__ = [
     "additivity_table",
@@ -149,12 +151,12 @@ def patterns_table(headline: Any, order: list[str]) -> Table | None:
     rows = [
         (
             family_name(f),
-            _pct(r.get("john_recall")),
-            _pct(r.get("john_reasons_name_pattern")),
-            _pct(r.get("sarah_recall")),
-            _pct(r.get("sarah_reasons_name_pattern")),
-            _pct(r.get("control_deprived_flag_rate")),
-            _pct(r.get("control_frequent_flag_rate")),
+            *(
+                _pct(r.get(f"{p}_{m}"))
+                for p in SEED_PATTERNS
+                for m in ("recall", "reasons_name_pattern")
+            ),
+            *(_pct(r.get(f"{c}_flag_rate")) for c in CONTROLS),
         )
         for f, r in _rows(headline, order)
     ]
@@ -164,12 +166,15 @@ def patterns_table(headline: Any, order: list[str]) -> Table | None:
         caption="Seed patterns, many variants each (scored, never trained on)",
         columns=(
             "model family",
-            "John-like decisions flagged",
-            "their reasons name the pattern",
-            "Sarah-like decisions flagged",
-            "their reasons name the pattern",
-            "control: deprived, no risk, flagged",
-            "control: often referred, no risk, flagged",
+            *(
+                h
+                for p in SEED_PATTERNS
+                for h in (
+                    f"{p.capitalize()}-like decisions flagged",
+                    "their reasons name the pattern",
+                )
+            ),
+            *(f"control: {CONTROL_WORDS[c]}, no risk, flagged" for c in CONTROLS),
         ),
         rows=tuple(rows),
         note="The controls are households with nothing that warrants escalation: a deprived "
@@ -186,31 +191,44 @@ _SETTINGS = {
 }
 
 
-def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None:
-    """What the policy on reasons costs and buys, every family under every setting."""
+def policy_table(records: Any, vignettes: Sequence[str] = ()) -> Table | None:
+    """What the policy on reasons costs and buys, every family under every setting.
+
+    Parameters
+    ----------
+    records
+        The policy stage's ``policy.json`` (a list of rows; anything else gives None).
+    vignettes
+        The seed cases' names (``synth.vignettes``): each case's last decision (the referral
+        closest to the harm) gets a column saying whether it is flagged.
+
+    Returns
+    -------
+    Table or None
+        None when there is no row.
+    """
     if not isinstance(records, list):
         return None
+    keys = {k for r in records if isinstance(r, Mapping) for k in r}
+    seeds = last_seed_decisions(
+        (k.removesuffix("_flag") for k in keys if k.endswith("_flag")), vignettes
+    )
     rows = []
     for r in records:
         if not isinstance(r, Mapping):
             continue
-        flag = r.get(f"{seed_decision}_flag")
-        controls = [
-            float(r[k])
-            for k in ("control_frequent_flag_rate", "control_deprived_flag_rate")
-            if finite(r.get(k))
-        ]
+        flags = [r.get(f"{d}_flag") for d in seeds]
+        controls = [float(r[k]) for k in (f"{c}_flag_rate" for c in CONTROLS) if finite(r.get(k))]
         rows.append(
             (
                 _SETTINGS.get(str(r.get("setting")), str(r.get("setting"))),
                 family_name(str(r.get("family"))),
                 fmt_num(r.get("auprc_margin"), 3),
                 _pct(r.get("reasons_against_guidance_share")),
-                _pct(r.get("john_recall")),
-                _pct(r.get("sarah_recall")),
+                *(_pct(r.get(f"{p}_recall")) for p in SEED_PATTERNS),
                 _pct(max(controls)) if controls else "not computed",
                 _pct(r.get("raised_all")),
-                "not computed" if flag is None else ("yes" if flag else "no"),
+                *("not computed" if flag is None else ("yes" if flag else "no") for flag in flags),
             )
         )
     if not rows:
@@ -222,11 +240,10 @@ def policy_table(records: Any, seed_decision: str = "sarah-D08") -> Table | None
             "model family",
             "AUPRC",
             "reasons against guidance",
-            "John-like decisions flagged",
-            "Sarah-like decisions flagged",
+            *(f"{p.capitalize()}-like decisions flagged" for p in SEED_PATTERNS),
             "controls flagged",
             "fidelity",
-            f"{seed_decision} flagged",
+            *(f"{d} flagged" for d in seeds),
         ),
         rows=tuple(rows),
         note="Guidance policy: each input may move the score only the way guidance allows. "

@@ -228,13 +228,20 @@ def _pct(x: Any) -> str:
     return fmt_share(x) if finite(x) else "not computed"
 
 
+def _per_family(
+    doc: Mapping[str, Any], candidate: str
+) -> tuple[dict[str, Mapping[str, Any]], Mapping[str, Any] | None]:
+    """An explain output's per-family entries (those that are mappings) and the candidate's."""
+    rows = {f: v for f, v in doc.items() if isinstance(v, Mapping)}
+    return rows, rows.get(candidate)
+
+
 def fidelity_intro(fidelity: Mapping[str, Any], candidate: str) -> tuple[str, ...]:
     """Two or three plain sentences on how well the reasons match the truth's drivers."""
-    rows = {f: v for f, v in fidelity.items() if isinstance(v, Mapping)}
+    rows, c = _per_family(fidelity, candidate)
     if not rows:
         return ()
     out = []
-    c = rows.get(candidate)
     if c:
         out.append(
             f"For the candidate, {family_name(candidate)}, on average "
@@ -257,11 +264,10 @@ def fidelity_intro(fidelity: Mapping[str, Any], candidate: str) -> tuple[str, ..
 
 def stability_intro(stability: Mapping[str, Any], candidate: str) -> tuple[str, ...]:
     """Two or three plain sentences on how much the reasons move when a model is refitted."""
-    rows = {f: v for f, v in stability.items() if isinstance(v, Mapping)}
+    rows, c = _per_family(stability, candidate)
     if not rows:
         return ()
     out = []
-    c = rows.get(candidate)
     if c:
         out.append(
             f"Refitted on {c.get('n_boot', 'several')} resamples of the training data, the "

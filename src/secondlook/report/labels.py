@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from secondlook.report.plots import FAMILY_LABELS
+from secondlook.synth.patterns import CONTROL_WORDS, CONTROLS, SEED_PATTERNS
 
 _BLACK_BOX = "gbm"
 
@@ -77,12 +78,12 @@ KEY_TEXT: dict[str, str] = {
     "top_k_always_same": "decisions whose top reasons never change",
     "top_k_same_mean": "top reasons the same across refits (mean share)",
     # patterns.json / policy.json
-    "control_deprived_flag_rate": "control flagged: deprived",
-    "control_frequent_flag_rate": "control flagged: often referred",
-    "john_recall": "John-pattern recall",
-    "john_reasons_name_pattern": "John pattern named in the reasons",
-    "sarah_recall": "Sarah-pattern recall",
-    "sarah_reasons_name_pattern": "Sarah pattern named in the reasons",
+    **{f"{c}_flag_rate": f"control flagged: {CONTROL_WORDS[c]}" for c in CONTROLS},
+    **{f"{p}_recall": f"{p.capitalize()}-pattern recall" for p in SEED_PATTERNS},
+    **{
+        f"{p}_reasons_name_pattern": f"{p.capitalize()} pattern named in the reasons"
+        for p in SEED_PATTERNS
+    },
     "auprc_margin": "AUPRC (margin)",
     "n_inputs": "inputs",
     "practice_features": "practice's own records as inputs",

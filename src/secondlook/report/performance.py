@@ -66,7 +66,7 @@ def performance_section(
         intro=intro,
         leaderboard=_leaderboard(board, evaluate),
         price=_price_text(metrics),
-        figures=_performance_figures(inp, board, families, prevalence, level),
+        figures=_performance_figures(inp, board, families, prevalence, level, evaluate.select_by),
     )
 
 
@@ -127,30 +127,43 @@ def _price_text(metrics: Mapping[str, Any]) -> str:
     )
 
 
+#: the ranking metrics (``evaluate.select_by``) in words, for the interval chart's axis
+_RANKING_AXIS = {
+    "auprc": "AUPRC (area under the precision-recall curve)",
+    "auroc": "AUROC (area under the ROC curve)",
+}
+
+
 def _performance_figures(
-    inp: ReportInputs, board: pd.DataFrame, families: list[str], prevalence: float, level: str
+    inp: ReportInputs,
+    board: pd.DataFrame,
+    families: list[str],
+    prevalence: float,
+    level: str,
+    metric: str,
 ) -> tuple[Figure, ...]:
+    """The interval chart of the ranking metric (``metric``, the leaderboard's order) and the
+    ROC and precision-recall curves."""
     figs: list[Figure] = []
-    if {"auprc", "auprc_lo", "auprc_hi"} <= set(board.columns):
-        best = board.iloc[0]
+    if {metric, f"{metric}_lo", f"{metric}_hi"} <= set(board.columns):
+        best, name = board.iloc[0], metric.upper()
+        chance = prevalence if metric == "auprc" else 0.5  # AUROC's chance level is one half
         figs.append(
             Figure(
-                title=f"AUPRC of each model family with its {level} interval",
+                title=f"{name} of each model family with its {level} interval",
                 alt=(
-                    "Dot-and-whisker chart of AUPRC by model family, best first. "
+                    f"Dot-and-whisker chart of {name} by model family, best first. "
                     + "; ".join(
-                        f"{r['family']}: {fmt_interval(r['auprc'], r['auprc_lo'], r['auprc_hi'])}"
+                        f"{r['family']}: "
+                        f"{fmt_interval(r[metric], r[f'{metric}_lo'], r[f'{metric}_hi'])}"
                         for r in board.to_dict("records")
                     )
                     + f". The highest is {best['family']}. The dashed line marks chance level, "
-                    f"{fmt_num(prevalence)}."
+                    f"{fmt_num(chance)}."
                 ),
                 src=plots.png_data_uri(
                     plots.interval_figure(
-                        board,
-                        "auprc",
-                        "AUPRC (area under the precision-recall curve)",
-                        reference=prevalence,
+                        board, metric, _RANKING_AXIS.get(metric, name), reference=chance
                     )
                 ),
             )

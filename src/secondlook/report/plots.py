@@ -20,27 +20,24 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from secondlook import fileio  # noqa: E402
+from secondlook.models.registry import FAMILIES  # noqa: E402
 
 __all__ = ["curves_figure", "interval_figure", "png_data_uri", "reliability_figure", "style_of"]
 
-#: colour-blind-safe colours (Okabe–Ito), a marker and a line style per family
-_STYLES: dict[str, tuple[str, str, str]] = {
-    "rules": ("#000000", "s", ":"),
-    "logreg": ("#0072B2", "o", "-"),
-    "tree": ("#009E73", "^", "--"),
-    "ebm": ("#D55E00", "D", "-."),
-    "gbm": ("#CC79A7", "v", (0, (5, 1, 1, 1, 1, 1))),  # type: ignore[dict-item]
-}
+#: colour-blind-safe colours (Okabe–Ito), a marker and a line style, one per family in the
+#: registry's order (a family added to the registry needs a row here; a test says so)
+_PALETTE: tuple[tuple[str, str, object], ...] = (
+    ("#000000", "s", ":"),
+    ("#0072B2", "o", "-"),
+    ("#009E73", "^", "--"),
+    ("#D55E00", "D", "-."),
+    ("#CC79A7", "v", (0, (5, 1, 1, 1, 1, 1))),
+)
+_STYLES: dict[str, tuple[str, str, object]] = dict(zip(FAMILIES, _PALETTE, strict=False))
 _FALLBACK = ("#555555", "x", "-")
 
-#: how the report names each family in figures
-FAMILY_LABELS = {
-    "rules": "rules (checklist)",
-    "logreg": "logreg (scorecard)",
-    "tree": "tree (depth ≤ 4)",
-    "ebm": "ebm (explainable boosting)",
-    "gbm": "gbm (black-box reference)",
-}
+#: how the report names each family in figures: ``<name> (<kind>)``, from the registry
+FAMILY_LABELS = {name: f"{name} ({cls.kind})" for name, cls in FAMILIES.items()}
 
 
 def style_of(family: str) -> tuple[str, str, object]:

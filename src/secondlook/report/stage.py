@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from secondlook.fileio import write_atomically
 from secondlook.gitinfo import git_state
 from secondlook.report.build import ReportInputs, build_report
 from secondlook.report.render import render
@@ -127,10 +128,7 @@ def run_report(
         runs = mlflow_runs(inputs.metrics)
     report = build_report(inputs, commit=commit, runs=runs, root=root, log=log)
     html = render(report)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_atomically(out, html)
     log(
         f"report: wrote {out} ({len(html.encode()) / 1e6:.1f} MB, "
         f"{len(report.missing)} input(s) not available)"

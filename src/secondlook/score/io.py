@@ -303,9 +303,11 @@ class TableSource:
         )
         yield from reader
 
-    def _stream(self, batch_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:
-        """(leniently converted batch, stored batch): unreadable values become nulls."""
-        it = self._raw_batches(batch_rows)
+    def _readable_batches(
+        self, batch_rows: int, row_groups: list[int] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """The file's raw batches; a file that cannot be read is refused (CohortError)."""
+        it = self._raw_batches(batch_rows, row_groups)
         while True:
             try:
                 raw = next(it)
@@ -313,6 +315,11 @@ class TableSource:
                 return
             except (pa.ArrowException, OSError) as exc:
                 raise self._unreadable_file(exc) from None
+            yield raw
+
+    def _stream(self, batch_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+        """(leniently converted batch, stored batch): unreadable values become nulls."""
+        for raw in self._readable_batches(batch_rows):
             stored = pa.Table.from_batches([raw])
             parsed = [_parse(kind, raw.column(column))[0] for column, kind in self.kinds.items()]
             yield pa.Table.from_arrays(parsed, names=list(self.kinds)), stored
@@ -343,14 +350,7 @@ class TableSource:
             Naming, by file line, the rows of a column whose values cannot be read, or that
             are empty where the contract forbids it, and how many rows of the table do.
         """
-        it = self._raw_batches(batch_rows, row_groups)
-        while True:
-            try:
-                raw = next(it)
-            except StopIteration:
-                return
-            except (pa.ArrowException, OSError) as exc:
-                raise self._unreadable_file(exc) from None
+        for raw in self._readable_batches(batch_rows, row_groups):
             arrays = []
             for column, kind in self.kinds.items():
                 out, ok = _parse(kind, raw.column(column))

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from secondlook.sweep.task import ID_COLUMNS
+from secondlook.synth.patterns import CONTROLS, SEED_PATTERNS
 
 __all__ = [
     "EXTERNAL",
@@ -52,10 +53,8 @@ HEADLINE = (
     "fidelity_overlap.candidate",
     "max_disparity.ethnicity",
     "max_disparity.deprivation_quintile",
-    "pattern_recall.candidate.sarah",
-    "pattern_recall.candidate.john",
-    "control_flag_rate.candidate.control_frequent",
-    "control_flag_rate.candidate.control_deprived",
+    *(f"pattern_recall.candidate.{p}" for p in SEED_PATTERNS),
+    *(f"control_flag_rate.candidate.{c}" for c in CONTROLS),
     "n_referrals",
     "calibration.referrals_per_10k",
     "calibration_within",

@@ -16,25 +16,16 @@ import contextlib
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from secondlook.fileio import json_ready, write_atomically
 from secondlook.sweep.task import WorldTask, run_world
 
 __all__ = ["Engine", "cluster_client", "read_cached", "write_cached", "run_worlds"]
 
 Engine = Literal["pandas", "dask"]
-
-
-def _json_safe(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item"):  # numpy scalars
-        return _json_safe(x.item())
-    return x
 
 
 def read_cached(cache: Path, task: WorldTask) -> dict[str, Any] | None:
@@ -59,18 +50,8 @@ def read_cached(cache: Path, task: WorldTask) -> dict[str, Any] | None:
 
 def write_cached(cache: Path, row: dict[str, Any]) -> Path:
     """Write ``row`` to ``cache/<world_key>.json`` atomically (a temporary file, then a rename)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"{row['world_key']}.json"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=cache)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump({k: _json_safe(v) for k, v in row.items()}, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    text = json.dumps(json_ready(dict(row)), indent=1) + "\n"  # NaN -> null, numpy -> Python
+    return write_atomically(cache / f"{row['world_key']}.json", text)
 
 
 @contextlib.contextmanager

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from secondlook.fileio import save_png, staged_folder
 from secondlook.sweep.aggregate import HEADLINE, estimand_columns, summarise, summary_json
 from secondlook.sweep.design import Design, load_design
 from secondlook.sweep.engine import Engine, run_worlds
@@ -55,11 +53,8 @@ def write_outputs(design: Design, worlds: pd.DataFrame, out: Path) -> dict[str, 
     dict
         The summary written to ``summary.json``.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     summary = summary_json(design, worlds)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         worlds.to_csv(tmp / "worlds.csv", index=False, float_format="%.6g")
         summarise(worlds).to_csv(tmp / "scenarios.csv", index=False, float_format="%.6g")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -69,15 +64,7 @@ def write_outputs(design: Design, worlds: pd.DataFrame, out: Path) -> dict[str, 
             if estimand not in estimand_columns(worlds):
                 continue
             fig = forest_figure(worlds, estimand, order)
-            fig.savefig(tmp / "plots" / _plot_name(estimand), dpi=110, metadata={"Software": None})
-        out.mkdir(parents=True, exist_ok=True)
-        old_plots = out / "plots"
-        if old_plots.exists():
-            shutil.rmtree(old_plots)
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            save_png(fig, tmp / "plots" / _plot_name(estimand), dpi=110, tight=False)
     return summary
 
 

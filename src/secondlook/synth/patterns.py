@@ -43,11 +43,22 @@ from secondlook.synth.vignettes import (
     vignette_tables,
 )
 
-__all__ = ["PATTERNS", "CONTROLS", "draw_variant", "pattern_tables"]
+__all__ = [
+    "PATTERNS",
+    "SEED_PATTERNS",
+    "CONTROLS",
+    "CONTROL_WORDS",
+    "draw_variant",
+    "pattern_tables",
+]
 
-#: the seed patterns, then the negative controls
+#: the seed patterns, then the negative controls (the one list: every table of pattern figures
+#: -- policy.md, the report, the sweep's headline -- takes its columns from here)
 PATTERNS = ("sarah", "john", "control_frequent", "control_deprived")
 CONTROLS = ("control_frequent", "control_deprived")
+SEED_PATTERNS = tuple(p for p in PATTERNS if p not in CONTROLS)
+#: each negative control in a few words (households with nothing that warrants escalation)
+CONTROL_WORDS = {"control_frequent": "often referred", "control_deprived": "deprived"}
 
 _LAS = tuple(f"LA{i:02d}" for i in range(1, 9))
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from secondlook.fileio import staged_folder
 from secondlook.params import SynthParams
 from secondlook.schema import COHORT_TABLES, TABLES, seed_case_prefixes, validate_tables
 from secondlook.synth.calibration import summary
@@ -67,19 +65,13 @@ def write_tables_atomically(
     """Write ``<name>.parquet`` per table (and JSON extras) so that no partial output remains.
 
     Everything is written into a temporary folder beside ``folder`` and only then moved into
-    place, file by file with :func:`os.replace`; on any error the temporary folder is removed.
+    place, file by file (:func:`secondlook.fileio.staged_folder`).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-    try:
+    with staged_folder(folder) as tmp:
         for name, df in tables.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
         for name, obj in (extra or {}).items():
             (tmp / name).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, folder / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_generate(

@@ -1,5 +1,6 @@
-"""The labels a real service can observe, computed from an imported cohort's own events, equal
-the synthetic world's proxy labels for the same referrals (the truth the exporter planted)."""
+"""secondlook.labels: the labels a real service can observe, computed from an imported cohort's
+own events, equal the synthetic world's proxy labels for the same referrals (the truth the
+exporter planted)."""
 
 from __future__ import annotations
 

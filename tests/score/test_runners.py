@@ -1,4 +1,5 @@
-"""The dask engine gives exactly the pandas engine's output (LocalCluster on 127.0.0.1)."""
+"""secondlook.score.runners: the dask engine gives exactly the pandas engine's output
+(LocalCluster on 127.0.0.1)."""
 
 from __future__ import annotations
 

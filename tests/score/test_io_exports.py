@@ -1,5 +1,5 @@
-"""Cohorts as analysts export them: the same records, written the ways spreadsheets and
-databases write them, score exactly as the canonical parquet cohort does."""
+"""secondlook.score.io: cohorts as analysts export them: the same records, written the ways
+spreadsheets and databases write them, score exactly as the canonical parquet cohort does."""
 
 from __future__ import annotations
 

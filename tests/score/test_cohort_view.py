@@ -1,5 +1,5 @@
-"""An imported census cohort scores with a model of the census view, and is refused by one of
-the multi-agency view, naming what the census does not record."""
+"""secondlook.score.cohort_view: an imported census cohort scores with a model of the census
+view, and is refused by one of the multi-agency view, naming what the census does not record."""
 
 from __future__ import annotations
 

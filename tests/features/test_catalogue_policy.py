@@ -1,4 +1,5 @@
-"""The policy on reasons in the catalogue: direction and kind for every feature."""
+"""secondlook.features.catalogue: the policy on reasons in the catalogue: direction and kind for
+every feature."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad train/evaluate params are refused with a message naming the key."""
+"""secondlook.params.train: bad train/evaluate params are refused with a message naming the key."""
 
 from __future__ import annotations
 

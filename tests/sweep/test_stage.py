@@ -1,4 +1,5 @@
-"""A tiny design end to end on an in-process Dask cluster; a world's row is the same on every path."""
+"""secondlook.sweep.stage: a tiny design end to end on an in-process Dask cluster; a world's row
+is the same on every path."""
 
 from __future__ import annotations
 

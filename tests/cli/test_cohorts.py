@@ -1,4 +1,5 @@
-"""The command line: import, export and observe; a refusal is one clear message, exit code 2."""
+"""secondlook.cli.cohorts: import, export, observe and score through the command line; a refusal
+is one clear message, exit code 2."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from secondlook.cli import app
 from tests.conftest import PARAMS_FILE
 from tests.ingest.snippets import child, referral, s47, write_return
 
+REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def test_import_export_observe_round_trip(tmp_path: Path) -> None:
@@ -62,3 +69,27 @@ def test_a_refused_import_is_one_message_and_exit_2(tmp_path: Path) -> None:
     assert "bad.xml" in res.output and "ReferralSource" in res.output
     assert "Traceback" not in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_registry_model_without_a_store_says_so_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "cohort").mkdir()
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "cohort",
+            "--model",
+            "models:/secondlook-logreg@candidate",
+            "--out",
+            "out/s.parquet",
+            "--params",
+            str(REPO / "params.yaml"),
+        ],
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "no MLflow tracking store" in _flat(result.output), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort"]  # no experiments/mlflow.db

@@ -1,5 +1,5 @@
-"""Model files that cannot surprise: equal models hash equal, tampered trees are refused before
-they are used, and damaged files are refused cleanly -- never a crash."""
+"""secondlook.models.persist: model files that cannot surprise: equal models hash equal, tampered
+trees are refused before they are used, and damaged files are refused cleanly -- never a crash."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The bad-input corpus: every kind of broken cohort an analyst can hand over, one parametrised test.
+"""secondlook.score.io: the bad-input corpus: every kind of broken cohort an analyst can hand over,
+one parametrised test.
 
 Each case breaks one thing in a small cohort (as CSV, as an analyst exports it, or parquet) and
 says which table and column the refusal must name. Every case must give exit code 2, exactly
@@ -16,11 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from secondlook.cli import app
-
-from .conftest import REPO, write_cohort
+from .conftest import score_cli, write_cohort
 
 Tables = dict[str, pd.DataFrame]
 
@@ -432,22 +430,7 @@ CASES: dict[str, Case] = {
 
 
 def _score(cohort: Path, model: Path, out: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app,
-        [
-            "score",
-            str(cohort),
-            "--model",
-            str(model),
-            "--out",
-            str(out),
-            "--as-of",
-            "2030-01-01",
-            "--params",
-            str(REPO / "params.yaml"),
-        ],
-    )
-    return result.exit_code, result.output
+    return score_cli(cohort, model, out, "--as-of", "2030-01-01")
 
 
 def test_the_corpus_is_large() -> None:

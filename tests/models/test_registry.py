@@ -1,4 +1,5 @@
-"""Each family recovers the planted signal; each margin is what its docstring says."""
+"""secondlook.models.registry: each family recovers the planted signal; each margin is what its
+docstring says."""
 
 from __future__ import annotations
 
@@ -123,3 +124,11 @@ def test_tree_deeper_than_four_is_refused(world, inputs):
 def test_margin_before_fit_is_an_error():
     with pytest.raises(NotFittedError, match="not fitted"):
         LogRegModel().decision_function(pd.DataFrame({"a": [1.0]}))
+
+
+def test_params_know_exactly_the_registered_families():
+    from typing import get_args
+
+    from secondlook.params.train import FamilyName
+
+    assert get_args(FamilyName) == tuple(FAMILIES)

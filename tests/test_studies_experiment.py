@@ -1,4 +1,5 @@
-"""A study run as a real DVC experiment on a tiny world agrees with the policy stage's table.
+"""secondlook.studies: a study run as a real DVC experiment on a tiny world agrees with the policy
+stage's table.
 
 Slow (a few minutes on a busy two-core machine): in a fresh clone, the pipeline runs on a world of
 1,500 households with two families, the ``policy`` stage fits every setting in one process, then

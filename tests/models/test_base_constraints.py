@@ -1,4 +1,5 @@
-"""The guidance policy: every family respects the catalogue's directions when asked.
+"""secondlook.models.base (constraints): the guidance policy: every family respects the catalogue's
+directions when asked.
 
 A toy world plants the trap the policy exists for: earlier decisions of no further action about
 siblings *lower* the planted risk (practice's "start again" read as reassurance), so an

@@ -1,5 +1,6 @@
-"""The report from a fast run (evaluate outputs only): sections marked missing, determinism,
-accessibility, escaping, errors a user can hit, and the page in a real browser."""
+"""secondlook.report.stage: the report from a fast run (evaluate outputs only) -- sections marked
+missing, determinism, accessibility, escaping, errors a user can hit, and the page in a real
+browser."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from typer.testing import CliRunner
 
 from secondlook.cli import app
 from secondlook.report import SECTION_IDS, ReportInputs, build_report, render, run_report
-from secondlook.report.fmt import json_tables
-from secondlook.report.model import Figure, Table
 from tests.report.conftest import ARTIFACTS
 from tests.report.helpers import (
     assert_accessible,
@@ -108,28 +107,6 @@ def test_missing_evaluate_output_is_a_clear_error(toy_inputs: ReportInputs, tmp_
     assert "metrics.json" in result.output and "dvc repro evaluate" in result.output
 
 
-def test_json_tables_fold_intervals_and_word_nulls() -> None:
-    tables = json_tables(
-        {
-            "logreg": {"tau": 0.5, "tau_lo": 0.4, "tau_hi": 0.6, "overlap": None},
-            "ebm": {"tau": 0.7, "tau_lo": 0.65, "tau_hi": 0.75, "overlap": 0.3},
-        },
-        "stability",
-        none_text="suppressed",
-    )
-    (t,) = tables
-    assert t.columns == ("", "tau", "overlap")
-    assert t.rows[0] == ("logreg (scorecard)", "0.500 (0.400 to 0.600)", "suppressed")
-    assert t.rows[1][2] == "0.300"
-
-
-def test_model_refuses_figures_without_alt_and_ragged_tables() -> None:
-    with pytest.raises(ValueError, match="alt"):
-        Figure(title="x", alt=" ", src="data:image/png;base64,")
-    with pytest.raises(ValueError, match="cells"):
-        Table(caption="t", columns=("a", "b"), rows=(("1",),))
-
-
 def test_report_in_a_real_browser(toy_html: Path) -> None:
     binary = browser_or_skip()
     shot = ARTIFACTS / "ethics-panel-partial.png"
@@ -156,6 +133,11 @@ def test_interval_level_and_ranking_metric_come_from_the_settings(
     assert perf.leaderboard.caption == "Leaderboard on the test split, best first by AUROC"
     assert "with its 90% bootstrap interval" in perf.intro
     assert "95%" not in render(report)
+    # the interval chart draws the ranking metric, best first as the leaderboard, chance 0.5
+    chart = perf.figures[0]
+    assert chart.title == "AUROC of each model family with its 90% interval"
+    assert "Dot-and-whisker chart of AUROC" in chart.alt and "AUPRC" not in chart.alt
+    assert chart.alt.endswith("The dashed line marks chance level, 0.50.")
 
 
 def test_printed_report_loses_no_column(toy_html: Path, tmp_path: Path) -> None:
@@ -183,3 +165,14 @@ def test_printed_report_loses_no_column(toy_html: Path, tmp_path: Path) -> None:
     lost = printed_gaps(wide.read_text(), tmp_path / "wide.pdf")
     assert "column: too wide › column11" in lost
     assert "column: too wide › column0" not in lost
+
+
+def test_code_name_scan_catches_what_it_should() -> None:
+    html = (
+        "<p>row proxy_recall_at_capacity.logreg.removal_12m and top_k_exact</p>"
+        '<img alt="plot of auroc.candidate.x" src="data:image/png;base64,AA">'
+        "<p>see <code>dvc_repro</code>, reports/policy.json, 0.95 and 1.25</p>"
+    )
+    assert code_names(html) == [
+        "proxy_recall_at_capacity.logreg.removal_12m", "top_k_exact", "auroc.candidate.x"
+    ]  # fmt: skip

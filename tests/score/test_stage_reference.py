@@ -1,5 +1,6 @@
-"""A score's reasons are measured against what the case review packs use (``explain.reference``):
-the clean-record reference stored with the model by default, the training mean on request."""
+"""secondlook.score.stage: a score's reasons are measured against what the case review packs use
+(``explain.reference``): the clean-record reference stored with the model by default, the
+training mean on request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad params give one clear error naming the key."""
+"""secondlook.params: bad params give one clear error naming the key."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_without_planted_biases_switches_off_only_the_biases(make_synth: Callabl
     assert params.bias.surveillance > 0  # the original is untouched (frozen)
 
 
-SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "params.schema.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "params.schema.json"
 
 
 def test_published_schema_is_current() -> None:

@@ -1,4 +1,5 @@
-"""The disparity figure: every model drawn is in the legend, nothing is written over the data."""
+"""secondlook.evaluate.fairness_stage: the disparity figure: every model drawn is in the legend,
+nothing is written over the data."""
 
 from __future__ import annotations
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from secondlook.report.model import Table
 from secondlook.report.worlds import worlds_section, worlds_summary_point
 from secondlook.sweep.stage import write_outputs
+from tests.report.helpers import code_names
 
 
 @dataclasses.dataclass
@@ -73,3 +76,35 @@ def test_section_without_a_sweep_says_what_is_missing(tmp_path: Path) -> None:
     assert not section.available
     assert section.missing[0].path == "nowhere/summary.json"
     assert worlds_summary_point(tmp_path / "nowhere") is None
+
+
+def _strings(x: Any) -> list[str]:
+    if isinstance(x, str):
+        return [x]
+    if isinstance(x, Table) or dataclasses.is_dataclass(x):
+        return [
+            s
+            for f in dataclasses.fields(x)  # type: ignore[arg-type]
+            if f.name != "src"
+            for s in _strings(getattr(x, f.name))
+        ]
+    if isinstance(x, tuple | list):
+        return [s for v in x for s in _strings(v)]
+    return []
+
+
+def test_cross_world_section_is_in_plain_words(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep" / "observability"
+    worlds = _worlds()
+    worlds["proxy_recall_at_capacity.logreg.removal_12m"] = 0.25
+    worlds["fidelity_overlap.candidate"] = 0.4
+    write_outputs(_Design(), worlds, folder)  # type: ignore[arg-type]
+    section = worlds_section(folder, tmp_path)
+    text = " ".join(_strings(section)) + " " + (worlds_summary_point(folder) or "")
+    found = code_names(f"<p>{text}</p>")
+    assert found == [], found
+    assert "FACTS" not in text and "Rosholm et al. 2024" in text
+    assert "MCSE" not in text
+    assert section.figures and all("the its" not in f.alt for f in section.figures)
+    point = worlds_summary_point(folder) or ""
+    assert "scenario means vary: the candidate's AUROC ranges from" in point
