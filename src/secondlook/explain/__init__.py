@@ -13,6 +13,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# functions named as their modules are bound eagerly: importing the module ``fidelity`` would
+# otherwise leave the package attribute ``fidelity`` pointing at the module, not the function
+from secondlook.explain.fidelity import fidelity
+from secondlook.explain.stability import global_importance, stability
+
 if TYPE_CHECKING:
     from secondlook.explain.contributions import (
         ADDITIVITY_TOL,
@@ -21,7 +26,6 @@ if TYPE_CHECKING:
         explain_model,
         margin_scale,
     )
-    from secondlook.explain.fidelity import fidelity
     from secondlook.explain.packs import CaseReview, build_case_review, render_case_review
     from secondlook.explain.reasons import (
         FACTOR_WORDS,
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
         reason_sentence,
         top_reasons,
     )
-    from secondlook.explain.stability import global_importance, stability
     from secondlook.explain.stage import explain_split, run_explain
 
 __all__ = [
@@ -60,7 +63,6 @@ _WHERE: dict[str, str] = {
     "additivity_error": "secondlook.explain.contributions",
     "explain_model": "secondlook.explain.contributions",
     "margin_scale": "secondlook.explain.contributions",
-    "fidelity": "secondlook.explain.fidelity",
     "CaseReview": "secondlook.explain.packs",
     "build_case_review": "secondlook.explain.packs",
     "render_case_review": "secondlook.explain.packs",
@@ -68,8 +70,6 @@ _WHERE: dict[str, str] = {
     "factor_contributions": "secondlook.explain.reasons",
     "reason_sentence": "secondlook.explain.reasons",
     "top_reasons": "secondlook.explain.reasons",
-    "global_importance": "secondlook.explain.stability",
-    "stability": "secondlook.explain.stability",
     "explain_split": "secondlook.explain.stage",
     "run_explain": "secondlook.explain.stage",
 }
