@@ -56,7 +56,7 @@ from secondlook.score.spill import (
 )
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
-from secondlook.score.units import Shared, partition_units, remember, units_of
+from secondlook.score.units import Shared, forget, partition_units, remember, units_of
 from secondlook.score.validate import placeholder_dates
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
@@ -288,7 +288,7 @@ def partition_cohort(
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
     # come in file order: the next batch is read only after this one was handed over, and
     # routing raises no error a user can cause.
-    shared = None
+    shared, executor = None, None
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as threads:
         for table in streamed:
             if pool is not None and len(units_of(sources[table], batch_rows)) > 1:
@@ -321,6 +321,8 @@ def partition_cohort(
             if routing is not None:
                 routing.result()
             spill.flush()
+    if shared is not None:
+        _forget_everywhere(executor)
     findings.raise_if_any()
     for table in streamed:
         for unique in unique_ids[table]:
@@ -329,6 +331,18 @@ def partition_cohort(
         plan.n_chunks += 1
     _check_something_to_score(plan, window)
     return plan
+
+
+def _forget_everywhere(executor: Any) -> None:
+    """Drop the cached households here and in the executor's workers."""
+    forget()
+    if executor is None:
+        return
+    broadcast = getattr(executor, "broadcast", None)
+    if broadcast is not None:
+        broadcast(forget)
+    else:  # the pandas engine's pool: one worker process
+        executor.submit(forget).result()
 
 
 def _shared(

@@ -460,6 +460,10 @@ class _DaskSubmit:
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)
 
+    def broadcast(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on every worker."""
+        self.client.run(fn)
+
 
 def _cores() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

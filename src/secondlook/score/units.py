@@ -33,7 +33,7 @@ from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings
 from secondlook.score.spill import HouseholdLookup, Piece, Spill, UniqueIds
 
-__all__ = ["Shared", "UnitResult", "partition_unit", "units_of"]
+__all__ = ["Shared", "UnitResult", "forget", "partition_unit", "units_of"]
 
 
 def units_of(source: TableSource, batch_rows: int) -> list[list[int]]:
@@ -96,6 +96,12 @@ _CACHE: dict[Path, tuple[Any, Any]] = {}
 def remember(shared: Shared, plan: Any, lookup: Any) -> None:
     """Give this process's own plan and lookup to its units (no second copy)."""
     _CACHE[shared.households] = (plan, lookup)
+
+
+def forget() -> None:
+    """Drop this process's cached households (hundreds of megabytes at ten million referrals)
+    once the partition is done: scoring never needs them."""
+    _CACHE.clear()
 
 
 def _context(shared: Shared) -> tuple[Any, Any]:
