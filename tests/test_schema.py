@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from secondlook.schema import TableError, last_seed_decisions, validate_tables
+from secondlook.schema import TableError, _member, last_seed_decisions, validate_tables
 
 
 @pytest.fixture
@@ -77,6 +77,39 @@ def test_wrong_type(tables) -> None:
 def test_decision_without_referral(tables) -> None:
     tables["decisions"].loc[0, "referral_event_id"] = "E-none"
     _fails(tables, "decisions", "referral_event_id", rows=[0])
+
+
+def test_person_in_a_household_that_does_not_exist(tables) -> None:
+    tables["people"].loc[2, "household_id"] = "H-none"
+    _fails(tables, "people", "household_id", rows=[2])
+
+
+def test_event_about_a_related_person_that_does_not_exist(tables) -> None:
+    ev = tables["events"]
+    i = ev.index[ev["related_person_id"].notna()][0]
+    ev.loc[i, "related_person_id"] = "P-none"
+    _fails(tables, "events", "related_person_id", rows=[i])
+
+
+def test_truth_for_a_decision_that_does_not_exist(tables) -> None:
+    tables["truth"].loc[4, "decision_id"] = "D-none"
+    _fails(tables, "truth", "decision_id", rows=[4])
+
+
+def test_membership_is_pandas_isin_with_missing_values_never_members() -> None:
+    # the identifier checks hash the allowed set in Arrow (pandas' isin on Arrow strings was
+    # 11 s of a default-size world); the answer must be pandas' own
+    values = pd.Series(["a", "b", None, "c", "a"], dtype="str")
+    allowed = pd.Index(["a", "c", "z"], dtype="str")
+    got = _member(values, allowed)
+    assert got.dtype == bool and got.tolist() == [True, False, False, True, True]
+    assert (got == (values.isin(allowed) & values.notna()).to_numpy()).all()
+    assert _member(values, pd.Series(["b", None], dtype="str")).tolist() == [
+        False, True, False, False, False,
+    ]  # fmt: skip
+    assert _member(pd.Series([1, 2, 3]), pd.Series([3, 1])).tolist() == [True, False, True]
+    assert _member(pd.Series(["a", 1], dtype=object), pd.Series(["a"])).tolist() == [True, False]
+    assert _member(pd.Series([], dtype="str"), pd.Series(["a"], dtype="str")).tolist() == []
 
 
 def test_last_seed_decision_of_each_named_case() -> None:

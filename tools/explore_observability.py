@@ -27,7 +27,7 @@ from secondlook.params import load_params  # noqa: E402
 from secondlook.sweep.task import WorldTask, run_world  # noqa: E402
 from secondlook.synth.calibration import TARGETS  # noqa: E402
 
-KEY = ("referrals_per_10k", "rereferral_12m", "s47_per_referral", "icpc_per_s47", "plans_per_referral", "on_plan_per_10k")  # fmt: skip
+KEY = ("referrals_per_10k", "rereferral_12m", "nfa_share", "s47_per_referral", "icpc_per_s47", "plans_per_referral", "on_plan_per_10k", "plan_under1_share")  # fmt: skip
 
 
 def _set(params: dict, dotted: str, value: object) -> None:

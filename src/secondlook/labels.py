@@ -48,13 +48,17 @@ def proxy_labels(decisions: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         One boolean column per proxy label, aligned with ``decisions``.
     """
     d = decisions["decision_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    # the events of every kind needed, selected and their people coded once (not per label:
+    # the seed patterns call this for each of 240 tiny variants)
+    e = events.loc[events["type"].isin(list(LABEL_NEEDS.values())), ["person_id", "date", "type"]]
+    codes, _ = pd.factorize(pd.concat([e["person_id"], decisions["person_id"]]))
+    ep, dp = codes[: len(e)].astype(np.int64), codes[len(e) :].astype(np.int64)
+    ed = e["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    etypes = e["type"].to_numpy(dtype=object)
     out = {}
     for label, etype in LABEL_NEEDS.items():
-        e = events.loc[events["type"] == etype, ["person_id", "date"]]
-        codes, uniques = pd.factorize(pd.concat([e["person_id"], decisions["person_id"]]))
-        ep, dp = codes[: len(e)].astype(np.int64), codes[len(e) :].astype(np.int64)
-        ed = e["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        key = np.sort(ep * 10**6 + ed)
+        m = etypes == etype
+        key = np.sort(ep[m] * 10**6 + ed[m])
         lo = np.searchsorted(key, dp * 10**6 + d, side="right")
         hi = np.searchsorted(key, dp * 10**6 + d + 365, side="right")
         out[label] = hi > lo

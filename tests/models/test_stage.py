@@ -87,3 +87,30 @@ def test_retraining_gives_byte_identical_model_files(tmp_path, splits, cfg):
         run_train(cfg, "logreg", splits["train"], splits["valid"], out, log=lambda _: None)
         digests.append({f.name: f.read_bytes() for f in sorted(out.iterdir())})
     assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("family", ["rules", "logreg", "tree", "ebm", "gbm"])
+def test_fit_family_is_train_familys_model_without_the_metadata(world, cfg, family):
+    # a sweep world fits with fit_family (no calibration comparison, no clean-record
+    # reference): its model must be train_family's, to the bit
+    import numpy as np
+
+    from secondlook.models import fit_family, train_family
+
+    inputs = select_inputs(list(world["train"].columns), False, toy_model_inputs)
+    trained, _ = train_family(family, cfg, world["train"], world["valid"], inputs)
+    fitted = fit_family(family, cfg, world["train"], world["valid"], inputs)
+    test = world["test"]
+    np.testing.assert_array_equal(fitted.decision_function(test), trained.decision_function(test))
+    np.testing.assert_array_equal(fitted.probability(test), trained.probability(test))
+    np.testing.assert_array_equal(fitted.flag(test), trained.flag(test))
+    assert fitted.threshold_ == trained.threshold_
+
+
+def test_fit_family_names_a_missing_label(world, cfg):
+    from secondlook.models import fit_family
+
+    cfg = dataclasses.replace(cfg, label="cp_plan_12m")
+    train = world["train"].drop(columns=["label_cp_plan_12m"])
+    with pytest.raises(ValueError, match="train split has no column label_cp_plan_12m"):
+        fit_family("rules", cfg, train, world["valid"], ["a"])

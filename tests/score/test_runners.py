@@ -49,8 +49,18 @@ def test_dask_worker_processes_give_identical_bytes(
         assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
         pids = set(client.run(os.getpid).values())
         assert len(pids) == 2 and os.getpid() not in pids  # two processes, not this one
+        # by its address, as `secondlook score --scheduler tcp://…` reaches a real cluster
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
         doc = run_score(
-            cohort_dir, str(model_dir), b, score_params(), engine="dask", client=client, log=_quiet
+            cohort_dir,
+            str(model_dir),
+            b,
+            score_params(),
+            engine="dask",
+            scheduler=address,
+            log=_quiet,
         )
+        assert doc["run"]["scheduler"] == address
     assert doc["settings"]["chunks"] > 2  # does not fit one chunk
     assert a.read_bytes() == b.read_bytes()

@@ -9,6 +9,7 @@ import pytest
 from secondlook.evaluate.metrics import Scores
 from secondlook.sweep.estimands import (
     disparity_estimands,
+    flag_rate_ratios,
     pattern_estimands,
     practice_estimands,
     rank_metrics,
@@ -64,6 +65,33 @@ def test_disparity_on_planted_flags() -> None:
     even = disparity_estimands(same, test, "warrants_escalation", ["colour"], 10, seed=0)
     assert even["max_disparity.colour"] == pytest.approx(1.0)
     assert even["outside_band.colour"] == 0.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flag_rate_ratios_are_the_fairness_tables(seed: int) -> None:
+    # the sweep's light path must give group_table's flag-rate ratios and suppression exactly:
+    # groups of very different sizes, one small enough to be suppressed (with the complementary
+    # suppression of the next smallest), a missing group, and a reference whose flag rate may be 0
+    from secondlook.evaluate.fairness import group_table
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    groups = rng.choice(["a", "b", "c", "d", None], n, p=[0.6, 0.25, 0.1, 0.004, 0.046])
+    y = (rng.random(n) < 0.2).astype(np.int64)
+    rate = {"a": 0.0 if seed == 5 else 0.1, "b": 0.15, "c": 0.3, "d": 0.5, None: 0.2}
+    flag = rng.random(n) < np.array([rate[g] for g in groups])
+    table = group_table(y, {"m": Scores(flag * 0.5, flag)}, groups, n_boot=0, seed=0, min_cell=10)
+    keep = (
+        (table["metric"] == "flag_rate")
+        & table["ratio"].notna()
+        & (table["group"] != table["reference"])
+    )
+    expected = dict(zip(table.loc[keep, "group"], table.loc[keep, "ratio"], strict=True))
+    got = flag_rate_ratios(y, flag, groups, min_cell=10)
+    finite = {k: v for k, v in got.items() if np.isfinite(v)}
+    assert finite == expected
+    assert "d" not in got  # suppressed: four cells below 10
+    assert (seed == 5) == (len(finite) == 0)  # the reference flags nobody: no ratio at all
 
 
 class _FlagFirstColumn:

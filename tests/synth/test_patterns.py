@@ -62,3 +62,28 @@ def test_sarah_variants_show_the_pattern_in_the_features(tables):
 def test_unknown_pattern_is_refused(synth_params):
     with pytest.raises(ValueError, match="unknown pattern"):
         draw_variant("nobody", 0, np.random.default_rng(0), synth_params)
+
+
+def test_variants_are_checked_against_the_contract(synth_params, monkeypatch):
+    # pattern_tables checks the variants' concatenated tables once (not each variant): a
+    # variant that breaks the contract is still refused, naming the table, column and value
+    from secondlook.errors import VignetteError
+    from secondlook.synth import patterns
+
+    real = patterns.vignette_tables
+    calls = []
+
+    def broken_third(v, params, *, validate=True):
+        assert validate is False  # the check is the concatenation's
+        tables = real(v, params, validate=validate)
+        calls.append(v.name)
+        if len(calls) == 3:
+            tables["events"].loc[1, "type"] = "visit"
+        return tables
+
+    monkeypatch.setattr(patterns, "vignette_tables", broken_third)
+    with pytest.raises(
+        VignetteError, match=r"(?s)pattern variants: .*`events`, column `type`.*visit"
+    ):
+        pattern_tables(2, seed=11, params=synth_params)
+    assert len(calls) == 2 * len(PATTERNS)

@@ -35,12 +35,12 @@ How each family is decomposed (all exact, none sampled):
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shap
 
 from secondlook.models import (
     CalibratedModel,
@@ -55,11 +55,16 @@ from secondlook.models import (
 from secondlook.models.rules import ITEM_COLUMNS
 from secondlook.models.trees import LEAF_CLIP
 
+if TYPE_CHECKING:  # shap (and matplotlib with it) is imported where it is used: batch scoring
+    import shap  # of logreg, ebm and rules never needs it, and it costs seconds per process
+
 __all__ = [
     "ADDITIVITY_TOL",
     "RULE_ITEM_FEATURES",
     "AdditivityError",
+    "Contributions",
     "additivity_error",
+    "contributions",
     "explain_model",
     "family_of",
     "margin_scale",
@@ -118,6 +123,8 @@ _EXPLAINERS: weakref.WeakKeyDictionary[Any, shap.TreeExplainer] = weakref.WeakKe
 
 
 def _tree_log_odds_explainer(model: TreeModel) -> shap.TreeExplainer:
+    import shap
+
     est = model.tree_
     if est not in _EXPLAINERS:
         t = est.tree_
@@ -147,6 +154,8 @@ def _tree(model: TreeModel, F: pd.DataFrame) -> tuple[Array, Array]:
 
 
 def _gbm(model: GBMModel, F: pd.DataFrame) -> tuple[Array, Array]:
+    import shap
+
     est = model.gbm_
     if est not in _EXPLAINERS:
         _EXPLAINERS[est] = shap.TreeExplainer(est)  # tree_path_dependent, raw log-odds
@@ -190,7 +199,7 @@ _DISPATCH: dict[type[ModelFamily], Any] = {
 }
 
 
-def additivity_error(explanation: shap.Explanation, margin: npt.ArrayLike) -> float:
+def additivity_error(explanation: shap.Explanation | Contributions, margin: npt.ArrayLike) -> float:
     """The largest |base + sum of contributions - margin| over the rows.
 
     Parameters
@@ -210,6 +219,73 @@ def additivity_error(explanation: shap.Explanation, margin: npt.ArrayLike) -> fl
         return 0.0
     total = np.asarray(explanation.base_values) + np.asarray(explanation.values).sum(axis=1)
     return float(np.max(np.abs(total - m)))
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """Exact contributions as plain arrays: what :func:`explain_model` wraps in a
+    ``shap.Explanation`` (the same attributes), without importing shap.
+
+    Attributes
+    ----------
+    values
+        Shape (n_rows, n_inputs), margin units.
+    base_values
+        Shape (n_rows,).
+    data
+        The inputs as float64, shape (n_rows, n_inputs).
+    feature_names
+        The model's inputs, in order.
+    """
+
+    values: Array
+    base_values: Array
+    data: Array
+    feature_names: list[str]
+
+
+def contributions(
+    model: ModelFamily | CalibratedModel,
+    X: pd.DataFrame,
+    *,
+    check_additivity: bool = True,
+    reference: pd.Series | None = None,
+    margin: npt.ArrayLike | None = None,
+) -> Contributions:
+    """:func:`explain_model` as plain arrays (batch scoring reads them without shap).
+
+    Parameters, errors and values are those of :func:`explain_model`; ``margin``, shape
+    (n_rows,), is the model's margin of ``X`` when the caller has it already (the additivity
+    check then compares with it instead of computing it again).
+    """
+    family = family_of(model)
+    F = as_inputs(X, list(family.inputs_))
+    handler = next((h for cls, h in _DISPATCH.items() if isinstance(family, cls)), None)
+    if handler is None:
+        raise TypeError(f"no exact explainer for the {type(family).__name__} family")
+    if len(F) == 0:
+        values, base = np.zeros((0, F.shape[1])), np.zeros(0)
+    elif reference is not None:
+        from secondlook.explain.baseline import baseline_explanation
+
+        values, ref_margin = baseline_explanation(family, F, reference)
+        base = np.full(len(F), ref_margin)
+    else:
+        values, base = handler(family, F)
+    out = Contributions(
+        values=np.ascontiguousarray(values, dtype=np.float64),
+        base_values=np.asarray(base, dtype=np.float64),
+        data=F.to_numpy(dtype=np.float64),
+        feature_names=list(family.inputs_),
+    )
+    if check_additivity and len(F):
+        err = additivity_error(out, family.decision_function(F) if margin is None else margin)
+        if not err <= ADDITIVITY_TOL:
+            raise AdditivityError(
+                f"{family.name}: base + contributions differ from the margin by {err:.3g} "
+                f"(> {ADDITIVITY_TOL:g})"
+            )
+    return out
 
 
 def explain_model(
@@ -249,31 +325,12 @@ def explain_model(
     AdditivityError
         If the decomposition does not reproduce the margin.
     """
-    family = family_of(model)
-    F = as_inputs(X, list(family.inputs_))
-    handler = next((h for cls, h in _DISPATCH.items() if isinstance(family, cls)), None)
-    if handler is None:
-        raise TypeError(f"no exact explainer for the {type(family).__name__} family")
-    if len(F) == 0:
-        values, base = np.zeros((0, F.shape[1])), np.zeros(0)
-    elif reference is not None:
-        from secondlook.explain.baseline import baseline_explanation
+    import shap
 
-        values, ref_margin = baseline_explanation(family, F, reference)
-        base = np.full(len(F), ref_margin)
-    else:
-        values, base = handler(family, F)
-    explanation = shap.Explanation(
-        values=np.ascontiguousarray(values, dtype=np.float64),
-        base_values=np.asarray(base, dtype=np.float64),
-        data=F.to_numpy(dtype=np.float64),
-        feature_names=list(family.inputs_),
+    c = contributions(model, X, check_additivity=check_additivity, reference=reference)
+    return shap.Explanation(
+        values=c.values,
+        base_values=c.base_values,
+        data=c.data,
+        feature_names=c.feature_names,
     )
-    if check_additivity and len(F):
-        err = additivity_error(explanation, family.decision_function(F))
-        if not err <= ADDITIVITY_TOL:
-            raise AdditivityError(
-                f"{family.name}: base + contributions differ from the margin by {err:.3g} "
-                f"(> {ADDITIVITY_TOL:g})"
-            )
-    return explanation

@@ -18,17 +18,19 @@ cannot see, and fidelity counts that against it on purpose.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shap
 from scipy.stats import spearmanr
 
 from secondlook.errors import InputError
 from secondlook.explain.reasons import factor_contributions
 from secondlook.schema import FACTORS
+
+if TYPE_CHECKING:
+    import shap
 
 __all__ = [
     "DRIVER_PREFIX",

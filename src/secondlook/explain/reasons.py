@@ -13,15 +13,19 @@ compares with the truth's drivers and what a case review pack shows as "what the
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shap
 
 from secondlook.features import CATALOGUE, reason_text
 from secondlook.schema import FACTORS
+
+if TYPE_CHECKING:
+    import shap
+
+    from secondlook.explain.contributions import Contributions
 
 __all__ = [
     "FACTOR_WORDS",
@@ -88,7 +92,7 @@ def reason_sentence(feature: str, value: float, contribution: float) -> str:
 
 
 def _top(
-    explanation: shap.Explanation, k: int
+    explanation: shap.Explanation | Contributions, k: int
 ) -> tuple[
     list[str],
     npt.NDArray[np.intp],
@@ -166,7 +170,7 @@ def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str
 
 
 def top_reason_columns(
-    explanation: shap.Explanation, k: int = 5
+    explanation: shap.Explanation | Contributions, k: int = 5
 ) -> list[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64]]]:
     """:func:`top_reasons` as columns: for each rank, every row's feature, sentence, contribution.
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from secondlook.errors import ModelFileError, ParamsError
-from secondlook.explain.contributions import explain_model
+from secondlook.explain.contributions import contributions
 from secondlook.explain.reasons import top_reason_columns
 from secondlook.models import CalibratedModel
 
@@ -86,7 +86,11 @@ def saved_reference(
 
 
 def reason_columns(
-    model: CalibratedModel, X: pd.DataFrame, k: int, reference: pd.Series | None = None
+    model: CalibratedModel,
+    X: pd.DataFrame,
+    k: int,
+    reference: pd.Series | None = None,
+    margin: npt.ArrayLike | None = None,
 ) -> list[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64]]]:
     """The top ``k`` reasons of every row, as columns, measured against ``reference``.
 
@@ -100,6 +104,9 @@ def reason_columns(
         Reasons per row.
     reference
         From :func:`saved_reference`; None: against the training mean.
+    margin
+        The model's margin of ``X``, shape (n_rows,), when the caller has it (checked
+        against instead of computed again).
 
     Returns
     -------
@@ -112,4 +119,4 @@ def reason_columns(
     secondlook.explain.AdditivityError
         If the contributions do not add up to the margin (checked on every call).
     """
-    return top_reason_columns(explain_model(model, X, reference=reference), k)
+    return top_reason_columns(contributions(model, X, reference=reference, margin=margin), k)

@@ -17,17 +17,19 @@ construction; it is reported for completeness.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shap
 from scipy.stats import kendalltau
 
 from secondlook.explain.contributions import explain_model
 from secondlook.explain.fidelity import top_sets
 from secondlook.models import CalibratedModel, ModelFamily
+
+if TYPE_CHECKING:
+    import shap
 
 __all__ = ["global_importance", "stability"]
 

@@ -28,6 +28,7 @@ from secondlook.models.registry import FAMILIES, INTERPRETABLE, make_family
 from secondlook.models.rules import RULE_COLUMNS, RulesModel
 from secondlook.models.stage import (
     add_group_inputs,
+    fit_family,
     label_column,
     run_train,
     select_inputs,
@@ -56,6 +57,7 @@ __all__ = [
     "as_inputs",
     "capacity_cut",
     "file_sha256",
+    "fit_family",
     "label_column",
     "load_metadata",
     "load_model",

@@ -28,6 +28,7 @@ __all__ = [
     "add_group_inputs",
     "label_column",
     "select_inputs",
+    "fit_family",
     "train_family",
     "run_train",
 ]
@@ -112,6 +113,43 @@ def select_inputs(
     if forbidden:  # the contract says never; a bug upstream must not leak the label
         raise ValueError(f"label or practice columns offered as inputs: {forbidden}")
     return inputs
+
+
+def fit_family(
+    family: str,
+    cfg: TrainParams,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    inputs: list[str],
+) -> CalibratedModel:
+    """Fit ``family`` on ``train``, calibrate it and set its cut on ``valid``: the model only.
+
+    The same model :func:`train_family` returns, without its metadata (the comparison of
+    calibrations by cross-fitting, the clean-record reference): for callers that discard them,
+    such as a sweep world (:func:`secondlook.sweep.task.run_world`).
+
+    Parameters
+    ----------
+    family, cfg, train, valid, inputs
+        As for :func:`train_family`.
+
+    Returns
+    -------
+    CalibratedModel
+
+    Raises
+    ------
+    InputError
+        If a split has no column for ``cfg.label``.
+    """
+    label = label_column(cfg.label)
+    for name, frame in (("train", train), ("valid", valid)):
+        if label not in frame.columns:
+            raise InputError(f"the {name} split has no column {label} (train.label)")
+    fitted = make_family(family, cfg).fit(train[inputs], train[label].to_numpy())
+    model = CalibratedModel(fitted, method=cfg.calibration, capacity=cfg.capacity)
+    model.fit(valid, valid[label].to_numpy())
+    return model
 
 
 def train_family(

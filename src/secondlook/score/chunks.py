@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.feather as feather
 
 from secondlook.schema import (
     ADULT_ROLES,
@@ -47,9 +46,17 @@ from secondlook.schema import (
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
-from secondlook.score.spill import Spill, UniqueIds, duplicates
+from secondlook.score.spill import (
+    HouseholdLookup,
+    Piece,
+    Spill,
+    UniqueIds,
+    duplicates,
+    read_pieces,
+)
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
+from secondlook.score.units import Shared, forget, partition_units, remember, units_of
 from secondlook.score.validate import placeholder_dates
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
@@ -91,7 +98,7 @@ class Plan:
         or after it (``referrals == referrals_in_window + referrals_before_window +
         referrals_after_window``); with decisions, the same for decisions by their date.
     files
-        Chunk -> table -> spill files.
+        Chunk -> table -> its pieces of the spill files (:data:`secondlook.score.spill.Piece`).
     """
 
     work: Path
@@ -100,7 +107,7 @@ class Plan:
     chunk_households: int
     tables: tuple[str, ...] = ("people", "events")
     counts: dict[str, int] = field(default_factory=dict)
-    files: dict[int, dict[str, list[Path]]] = field(default_factory=dict)
+    files: dict[int, dict[str, list[Piece]]] = field(default_factory=dict)
 
 
 def _vocab_check(source: TableSource, column: str, values: pa.Array) -> None:
@@ -223,6 +230,7 @@ def partition_cohort(
     batch_rows: int = 1 << 20,
     flush_rows: int = 1 << 20,
     on_batch: Callable[[str, int], Any] | None = None,
+    pool: Callable[[], Any] | None = None,
 ) -> Plan:
     """Stream the cohort into household chunks under ``work``, checking it on the way.
 
@@ -244,6 +252,12 @@ def partition_cohort(
         Rows read per batch, and buffered rows that trigger writing the spill files.
     on_batch
         Called with the table name and the rows of each batch read (for progress).
+    pool
+        Called (once, when a parquet table has two units of row groups or more) for an
+        executor (``submit(fn, *args)`` -> a future with ``result()``) whose workers partition
+        every other unit (:mod:`secondlook.score.units`): a pool of one worker process, or a
+        dask LocalCluster's client; ``None``, or a call returning ``None``: this process alone.
+        The plan is the same.
 
     Returns
     -------
@@ -274,23 +288,41 @@ def partition_cohort(
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
     # come in file order: the next batch is read only after this one was handed over, and
     # routing raises no error a user can cause.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as pool:
+    shared, executor = None, None
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as threads:
         for table in streamed:
+            if pool is not None and len(units_of(sources[table], batch_rows)) > 1:
+                if shared is None:
+                    shared = _shared(plan, router, window, as_of, batch_rows, flush_rows, sources)
+                    executor = pool()
+                if executor is not None:
+                    partition_units(
+                        shared,
+                        sources[table],
+                        executor,
+                        findings,
+                        plan,
+                        unique_ids[table],
+                        on_batch,
+                    )
+                    continue
             spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
-            for batch in _prefetch(sources[table].batches(batch_rows), pool):
+            for batch in _prefetch(sources[table].batches(batch_rows), threads):
                 chunk = router.check(table, batch)
                 if chunk is None:  # an identifier was found: only screening goes on
                     continue
                 if routing is not None:
                     routing.result()
-                routing = pool.submit(_route, batch, chunk, spill, unique_ids[table])
+                routing = threads.submit(_route, batch, chunk, spill, unique_ids[table])
                 plan.counts[table] += batch.num_rows
                 if on_batch is not None:
                     on_batch(table, batch.num_rows)
             if routing is not None:
                 routing.result()
             spill.flush()
+    if shared is not None:
+        _forget_everywhere(executor)
     findings.raise_if_any()
     for table in streamed:
         for unique in unique_ids[table]:
@@ -299,6 +331,49 @@ def partition_cohort(
         plan.n_chunks += 1
     _check_something_to_score(plan, window)
     return plan
+
+
+def _forget_everywhere(executor: Any) -> None:
+    """Drop the cached households here and in the executor's workers."""
+    forget()
+    if executor is None:
+        return
+    broadcast = getattr(executor, "broadcast", None)
+    if broadcast is not None:
+        broadcast(forget)
+    else:  # the pandas engine's pool: one worker process
+        executor.submit(forget).result()
+
+
+def _shared(
+    plan: Plan,
+    router: _Router,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    as_of: pd.Timestamp | None,
+    batch_rows: int,
+    flush_rows: int,
+    sources: dict[str, TableSource],
+) -> Shared:
+    """What a unit needs; the household ids written once for the worker process."""
+    path = plan.work / "household-ids.arrow"
+    ids = plan.households.select(["household_id"]) if plan.households.num_rows else None
+    if ids is None:
+        ids = pa.table({"household_id": pa.array([], type=pa.string())})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, ids.schema) as writer:
+        writer.write_table(ids)
+    shared = Shared(
+        work=plan.work,
+        households=path,
+        chunk_households=plan.chunk_households,
+        streamed=plan.tables,
+        window=window,
+        as_of=as_of,
+        batch_rows=batch_rows,
+        flush_rows=flush_rows,
+        n_buckets={t: _n_buckets(sources[t]) for t in plan.tables},
+    )
+    remember(shared, plan, router.lookup)
+    return shared
 
 
 def _read_households(source: TableSource, batch_rows: int, findings: ScreenFindings) -> pa.Table:
@@ -354,6 +429,7 @@ class _Router:
         window: tuple[pd.Timestamp | None, pd.Timestamp | None],
         as_of: pd.Timestamp | None,
         findings: ScreenFindings,
+        lookup: HouseholdLookup | None = None,
     ) -> None:
         self.plan, self.sources, self.window, self.as_of = plan, sources, window, as_of
         self.findings = findings
@@ -362,6 +438,7 @@ class _Router:
             hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
         )
         self.orphan = plan.n_chunks  # the extra chunk for events of unknown households
+        self.lookup = HouseholdLookup(self.hh_ids) if lookup is None else lookup
 
     def check(self, table: str, batch: pa.Table) -> np.ndarray | None:
         """Screen and check ``batch`` of ``table``, count it; its rows' chunks, shape
@@ -401,9 +478,8 @@ class _Router:
         """Each row's chunk: its household's rank // chunk size, the orphan chunk when unknown
         (a person of an unknown household refuses the cohort)."""
         hh_ids = self.hh_ids
-        rank = pc.index_in(batch.column("household_id"), value_set=hh_ids)
-        rank_np = rank.to_numpy(zero_copy_only=False)
-        unknown = np.isnan(rank_np) if rank_np.dtype.kind == "f" else rank_np < 0
+        rank = self.lookup.ranks(batch.column("household_id"))
+        unknown = rank < 0
         if table == "people" and unknown.any():
             self.sources["people"].refuse(
                 "household_id",
@@ -411,11 +487,7 @@ class _Router:
                 lambda parsed, _stored: ~_mask(pc.is_in(parsed.column("household_id"), hh_ids)),
             )
         per_chunk = self.plan.chunk_households
-        return np.where(
-            unknown,
-            self.orphan,
-            np.nan_to_num(rank_np, nan=0).astype(np.int64) // per_chunk,
-        ).astype(np.int64)
+        return np.where(unknown, self.orphan, rank // per_chunk).astype(np.int64)
 
 
 def _check_something_to_score(
@@ -494,7 +566,7 @@ def load_chunk(plan: Plan, k: int) -> dict[str, pa.Table]:
     return read_chunk(*chunk_files(plan, k))
 
 
-def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Path]]]:
+def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
     """Chunk ``k`` as its households and the spill files of its people and events.
 
     What a worker process needs to read the chunk itself with :func:`read_chunk` (a few
@@ -509,13 +581,13 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Path]]]:
     return households, {table: list(files.get(table, [])) for table in plan.tables}
 
 
-def read_chunk(households: pa.Table, files: dict[str, list[Path]]) -> dict[str, pa.Table]:
+def read_chunk(households: pa.Table, files: dict[str, list[Piece]]) -> dict[str, pa.Table]:
     """A chunk's tables from :func:`chunk_files`: rows in file order, contract columns."""
     out: dict[str, pa.Table] = {"households": households}
     for table in ("people", "events", *(t for t in files if t not in ("people", "events"))):
-        paths = files.get(table, [])
-        if paths:
-            out[table] = pa.concat_tables([feather.read_table(p) for p in paths])
+        pieces = files.get(table, [])
+        if pieces:
+            out[table] = read_pieces(pieces)
         else:
             out[table] = _empty(table)
     return out

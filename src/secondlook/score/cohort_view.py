@@ -45,6 +45,8 @@ def cohort_folder_records(
         "people": ["household_id", "role", "disability"],
         "events": ["type"],
     }
+    if all((folder / f"{name}.parquet").is_file() for name in columns):
+        return _parquet_records(folder, columns)
     tables = {}
     for name, cols in columns.items():
         source = (sources or {}).get(name)
@@ -64,6 +66,50 @@ def cohort_folder_records(
         path = parquet if (folder / "events.parquet").is_file() else folder / "events.csv"
         raise CohortError(f"table `events` ({path}) has no rows: there is nothing to score")
     return cohort_records(tables)
+
+
+def _parquet_records(folder: Path, columns: Mapping[str, list[str]]) -> frozenset[str]:
+    """:func:`secondlook.features.views.cohort_records` of parquet tables, read in batches.
+
+    The same answer as reading the columns whole, in the memory of one batch: ten million
+    referrals bring some two hundred million event types, which as one pandas column would
+    take gigabytes. Only whether a household holds several people may need one column whole:
+    when no batch of ``people`` repeats a household (one person per household, nearly).
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    def batches(name: str) -> Any:
+        pf = pq.ParquetFile(folder / f"{name}.parquet")
+        return pf.iter_batches(batch_size=1 << 20, columns=columns[name], use_threads=False)
+
+    found: set[Any] = set()
+    events = 0
+    for b in batches("events"):
+        events += b.num_rows
+        found.update(pc.unique(b.column("type")).to_pylist())
+    if not events:
+        raise CohortError(
+            f"table `events` ({folder / 'events.parquet'}) has no rows: there is nothing to score"
+        )
+    found.discard(None)
+    for b in batches("people"):
+        # a missing role counts as not a child, as pandas' `!=` counts it
+        if not pc.all(pc.fill_null(pc.equal(b.column("role"), "child"), False)).as_py():
+            found.add("adults")
+        if b.column("disability").null_count < b.num_rows:
+            found.add("disability")
+        ids = b.column("household_id")
+        if len(pc.unique(ids)) < len(ids):
+            found.add("household")
+    for b in batches("households"):
+        if b.column("deprivation_decile").null_count < b.num_rows:
+            found.add("deprivation")
+    if "household" not in found:  # households split across batches: the whole column once
+        ids = pq.read_table(folder / "people.parquet", columns=["household_id"])
+        if len(pc.unique(ids.column("household_id"))) < ids.num_rows:
+            found.add("household")
+    return frozenset(found)
 
 
 def check_view(

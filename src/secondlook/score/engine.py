@@ -147,12 +147,13 @@ def _reasons(
     X: pd.DataFrame,
     k: int,
     reference: tuple[tuple[str, float], ...] | None = None,
+    margin: npt.NDArray[np.float64] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per rank: each row's reason feature, sentence and contribution (as ``top_reasons``)."""
     from secondlook.explain.scoring import reason_columns
 
     ref = None if reference is None else pd.Series(dict(reference), dtype=np.float64)
-    return reason_columns(model, X, k, ref)
+    return reason_columns(model, X, k, ref, margin)
 
 
 def _group_inputs(features: pd.DataFrame, people: pd.DataFrame, inputs: list[str]) -> None:
@@ -301,7 +302,7 @@ def _scores(
         probability[scored], probability_low[scored], probability_high[scored] = point, low, high
         flag[scored] = margin >= model.margin_threshold_
         if settings.reasons:
-            ranks = _reasons(model, features, settings.top_k, settings.reference)
+            ranks = _reasons(model, features, settings.top_k, settings.reference, margin)
             for i, (feature, sentence, contribution) in enumerate(ranks, start=1):
                 reason_cols[f"reason_{i}_feature"][scored] = feature
                 reason_cols[f"reason_{i}_sentence"][scored] = sentence

@@ -13,19 +13,19 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
+from secondlook.score.spill import Piece
 
 __all__ = ["local_cluster", "process_pool", "run_dask", "run_pandas", "run_pool"]
 
 
 ChunkLoader = Callable[[int], dict[str, pa.Table]]
-ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Path]]]]
+ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Piece]]]]
 
 
 def run_pandas(
@@ -60,14 +60,14 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
     _WORKER["model"], _WORKER["settings"] = model, settings
-    import secondlook.explain  # noqa: F401 - import shap while the cohort is being partitioned
+    import secondlook.explain.scoring  # noqa: F401 - import while the cohort is being partitioned
 
 
 def _warm_up() -> None:
     """A task that only makes the pool start a worker (and run its initializer)."""
 
 
-def _score_files(households: pa.Table, files: dict[str, list[Path]]) -> pa.Table:
+def _score_files(households: pa.Table, files: dict[str, list[Piece]]) -> pa.Table:
     from secondlook.score.chunks import read_chunk
 
     return score_chunk(read_chunk(households, files), _WORKER["model"], _WORKER["settings"])

@@ -14,12 +14,21 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from secondlook.score.io import TableSource
 
-__all__ = ["Spill", "UniqueIds", "duplicates", "mask", "n_buckets", "string_hash"]
+__all__ = [
+    "HouseholdLookup",
+    "Piece",
+    "Spill",
+    "UniqueIds",
+    "duplicates",
+    "mask",
+    "n_buckets",
+    "read_pieces",
+    "string_hash",
+]
 
 
 def mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -41,16 +50,37 @@ def duplicates(source: TableSource, column: str, parts: list[pa.Array]) -> None:
     )
 
 
+#: a piece of a spill file: (file, first record batch, record batches)
+Piece = tuple[Path, int, int]
+#: lz4 buffers, compressed in the calling thread (the engines already run a process per core)
+_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+
+
 class Spill:
-    """Rows routed to keys (chunks), buffered and flushed to one IPC file per key and flush."""
+    """Rows routed to keys (chunks, buckets), buffered and flushed to one Arrow IPC file per
+    flush, holding each key's rows as record batches in key order.
+
+    One file per flush, not per key and flush, keeps the number of files linear in the rows:
+    a cohort ten times larger has ten times the flushes *and* ten times the chunks, and one
+    file per chunk and flush would grow a hundredfold. ``files[key][name]`` lists the key's
+    pieces (:data:`Piece`) in flush order, so reading them back (:func:`read_pieces`) gives a
+    key's rows in the order they were added.
+    """
 
     def __init__(
-        self, work: Path, name: str, flush_rows: int, files: dict[int, dict[str, list[Path]]]
+        self,
+        work: Path,
+        name: str,
+        flush_rows: int,
+        files: dict[int, dict[str, list[Piece]]],
+        folder: str | None = None,
     ) -> None:
-        self.folder, self.table, self.flush_rows, self.files = work / name, name, flush_rows, files
+        self.folder, self.table = work / (folder or name), name
+        self.flush_rows, self.files = flush_rows, files
         self.buffers: dict[int, list[pa.Table]] = {}
         self.buffered = 0
         self.flushes = 0
+        self.paths: list[Path] = []
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
@@ -66,13 +96,41 @@ class Spill:
             self.flush()
 
     def flush(self) -> None:
-        for k, parts in sorted(self.buffers.items()):
-            path = self.folder / f"{k:06d}-{self.flushes:05d}.arrow"
-            feather.write_feather(pa.concat_tables(parts), path, compression="lz4")
-            self.files.setdefault(k, {}).setdefault(self.table, []).append(path)
+        if not self.buffers:
+            return
+        path = self.folder / f"{self.flushes:05d}.arrow"
+        schema = next(iter(self.buffers.values()))[0].schema
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            pa.ipc.new_file(sink, schema, options=_WRITE_OPTIONS) as writer,
+        ):
+            first = 0
+            for k, parts in sorted(self.buffers.items()):
+                batches = pa.concat_tables(parts).combine_chunks().to_batches()
+                for b in batches:
+                    writer.write_batch(b)
+                self.files.setdefault(k, {}).setdefault(self.table, []).append(
+                    (path, first, len(batches))
+                )
+                first += len(batches)
+        self.paths.append(path)
         self.buffers.clear()
         self.buffered = 0
         self.flushes += 1
+
+
+def read_pieces(pieces: list[Piece]) -> pa.Table:
+    """The rows of a key's pieces (:attr:`Spill.files`), in the order they were added."""
+    batches: list[pa.RecordBatch] = []
+    schema = None
+    for path, first, count in pieces:
+        with pa.OSFile(str(path), "rb") as source:
+            reader = pa.ipc.open_file(source)
+            schema = reader.schema
+            batches.extend(reader.get_batch(i) for i in range(first, first + count))
+    if schema is None:
+        raise ValueError("no pieces to read")
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 #: the multiplier of the polynomial string hash that sends ids to buckets (odd, 64-bit)
@@ -132,11 +190,19 @@ class UniqueIds:
     """
 
     def __init__(
-        self, work: Path, table: str, column: str, n_buckets: int, flush_rows: int
+        self,
+        work: Path,
+        table: str,
+        column: str,
+        n_buckets: int,
+        flush_rows: int,
+        tag: str = "",
     ) -> None:
         self.table, self.column, self.n_buckets = table, column, n_buckets
-        self.files: dict[int, dict[str, list[Path]]] = {}
-        self.spill = Spill(work, f"ids-{table}-{column}", flush_rows, self.files)
+        self.files: dict[int, dict[str, list[Piece]]] = {}
+        name = f"ids-{table}-{column}"
+        folder = name + (f"-{tag}" if tag else "")
+        self.spill = Spill(work, name, flush_rows, self.files, folder)
 
     def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
         """Route one batch's id hashes to their buckets."""
@@ -151,15 +217,12 @@ class UniqueIds:
         self.spill.flush()
         repeated: list[np.ndarray] = []
         for k in sorted(self.files):
-            paths = self.files[k][self.spill.table]
-            hashes = np.sort(
-                np.concatenate([feather.read_table(p).column("hash").to_numpy() for p in paths])
-            )
-            for path in paths:
-                path.unlink()
+            hashes = np.sort(read_pieces(self.files[k][self.spill.table]).column("hash").to_numpy())
             same = hashes[1:] == hashes[:-1]
             if same.any():
                 repeated.append(np.unique(hashes[1:][same]))
+        for path in self.spill.paths:
+            path.unlink()
         if not repeated:
             return
         # rare: stream the column again, keeping the ids whose hash repeats, in file order
@@ -178,3 +241,44 @@ def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
     else:
         rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
     return max(1, -(-rows // rows_per_bucket))
+
+
+class HouseholdLookup:
+    """Each id's rank among the (sorted) household ids, or -1: one search per row.
+
+    ``pc.index_in`` builds a hash table of the value set on every call, so looking up each
+    batch in ten million households would cost a pass over the households per batch, and the
+    partition would grow with the square of the cohort. Here the households' 64-bit id hashes
+    are sorted once; a batch's ids are hashed and searched (log2 of the households steps
+    each), and every match is confirmed on the id itself, so a hash shared by two ids never
+    routes a row to the wrong household. If two household ids share a hash (astronomically
+    rare) every batch falls back to ``pc.index_in``.
+    """
+
+    def __init__(self, hh_ids: pa.ChunkedArray) -> None:
+        self.hh_ids = hh_ids.combine_chunks()
+        hashes = string_hash(self.hh_ids)
+        order = np.argsort(hashes, kind="stable")
+        self.order = order.astype(np.int32) if len(order) < 2**31 else order  # half the memory
+        self.sorted = hashes[self.order]
+        self.unique = not bool(np.any(self.sorted[1:] == self.sorted[:-1]))
+
+    def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        n_hh = len(self.hh_ids)
+        if not self.unique or n_hh == 0:
+            rank = pc.index_in(ids, value_set=self.hh_ids).fill_null(-1)
+            return np.asarray(rank.to_numpy(zero_copy_only=False), dtype=np.int64)
+        # a household's events come many to a batch: look up each distinct id once
+        encoded = pc.dictionary_encode(ids)
+        distinct = encoded.dictionary
+        hashes = string_hash(distinct)
+        pos = np.minimum(np.searchsorted(self.sorted, hashes), n_hh - 1)
+        rank = self.order[pos]
+        candidate = self.sorted[pos] == hashes
+        same = mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
+        found = np.append(np.where(candidate & same, rank, -1), -1)  # the last: a null id
+        codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+        return found[codes]

@@ -290,6 +290,7 @@ def _partition_and_score(
             as_of=chunk_settings.as_of,
             batch_rows=settings.batch_rows,
             on_batch=lambda _t, n: bar.advance(reading, n),
+            pool=lambda: _early_pool(how, model, chunk_settings, settings.dask_workers),
         )
         bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
         pa.default_memory_pool().release_unused()  # the batches are gone: give memory back
@@ -338,9 +339,12 @@ def _results(
             client = _connect(how.scheduler, settings.dask_workers, how.own)
         return run_dask(plan.n_chunks, load, model, chunk_settings, client)
     if engine == "pandas" and workers is not None and workers > 1 and plan.n_chunks > 1:
-        # started only now, so that idle workers do not add to the partition's memory
-        pool = process_pool(workers - 1, model, chunk_settings)
-        how.own.append(pool)
+        # started only now (unless it partitioned), so that idle workers do not add to the
+        # partition's memory
+        pool = next((p for p in how.own if isinstance(p, Executor)), None)
+        if pool is None:
+            pool = process_pool(workers - 1, model, chunk_settings)
+            how.own.append(pool)
         return run_pool(
             plan.n_chunks,
             lambda k: chunk_files(plan, k),
@@ -424,10 +428,51 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 POOL_MIN_CHUNKS = 16
 
 
+def _early_pool(
+    how: _How, model: CalibratedModel, chunk_settings: ChunkSettings, dask_workers: int
+) -> Any:
+    """What partitions every other unit of row groups of a large parquet cohort, or None.
+
+    The pandas engine's worker process (started now; it then scores every other chunk), or,
+    with ``--engine dask`` on a LocalCluster this call starts, that cluster (its workers read
+    the cohort's files, which a cluster elsewhere may not see: with ``--scheduler`` or a
+    given client the partition stays in this process).
+    """
+    if how.engine == "dask":
+        if how.client is not None or how.scheduler:
+            return None
+        how.client = _connect(None, dask_workers, how.own)
+        return _DaskSubmit(how.client)
+    if how.workers == 1 or _cores() < 2:
+        return None
+    pool = process_pool(1, model, chunk_settings)
+    how.own.append(pool)
+    how.workers = 2
+    return pool
+
+
+@dataclass
+class _DaskSubmit:
+    """A dask client seen as an executor (``submit`` returns a future with ``result``)."""
+
+    client: Any
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def broadcast(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on every worker."""
+        self.client.run(fn)
+
+
+def _cores() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def _default_workers(n_chunks: int) -> int:
     """Two processes for a cohort of many chunks on a machine with two cores, else 1."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 2 if (cores or 1) >= 2 and n_chunks >= POOL_MIN_CHUNKS else 1
+    return 2 if _cores() >= 2 and n_chunks >= POOL_MIN_CHUNKS else 1
 
 
 def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:

@@ -3,7 +3,7 @@
 :func:`run_world` runs generate -> featurize -> train -> evaluate -> fidelity in-process, with
 no plots, packs, report or files, by calling the stages' own pure functions
 (:func:`secondlook.synth.stage.build_world`, :func:`secondlook.features.stage.assemble`,
-:func:`secondlook.models.train_family`, :mod:`secondlook.sweep.estimands`). A :class:`WorldTask`
+:func:`secondlook.models.fit_family`, :mod:`secondlook.sweep.estimands`). A :class:`WorldTask`
 holds plain data only, so it pickles to a Dask worker on another machine; its :attr:`key`
 hashes the params, the seed, the world size, the families, the seed cases and the package's
 code, so a finished world can be cached and a rerun skips it.
@@ -28,7 +28,8 @@ from secondlook.params import load_section
 __all__ = ["ID_COLUMNS", "WorldTask", "code_hash", "make_tasks", "run_world", "world_tables"]
 
 #: fewest decisions of either class in the train and valid splits for a proxy-trained model
-#: (the calibration comparison in train_family splits the valid split into 5 stratified folds)
+#: (set when a world ran train_family, whose calibration comparison splits the valid split into
+#: 5 stratified folds; kept so that the same tiny worlds have a proxy model)
 MIN_CLASS = 5
 
 #: identifying columns that lead every row (the estimands follow)
@@ -211,7 +212,7 @@ def _fit_models(
         A proxy with fewer than :data:`MIN_CLASS` decisions of either class in the train or
         valid split (tiny worlds: removals are rare) has no model.
     """
-    from secondlook.models import label_column, select_inputs, train_family
+    from secondlook.models import fit_family, label_column, select_inputs
     from secondlook.sweep.estimands import PROXY_TRAINED
 
     params = task.world_params()
@@ -221,9 +222,11 @@ def _fit_models(
     inputs = select_inputs(list(train.columns), train_cfg.include_group_attributes)
 
     def fit(family: str, label: str | None = None) -> Any:
-        return train_family(family, _train_cfg(params, label), train, valid, inputs)[0]
+        return fit_family(family, _train_cfg(params, label), train, valid, inputs)
 
-    models = {f: train_family(f, train_cfg, train, valid, inputs)[0] for f in task.families}
+    # fit_family: the model without train_family's metadata (calibrations compared by
+    # cross-fitting, the clean-record reference), which a world never reads
+    models = {f: fit_family(f, train_cfg, train, valid, inputs) for f in task.families}
     if train_cfg.label == truth_label and "logreg" in models:
         truth_logreg = models["logreg"]
     else:

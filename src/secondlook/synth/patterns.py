@@ -31,8 +31,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from secondlook.errors import TableError, VignetteError
 from secondlook.params import SynthParams
-from secondlook.schema import ETHNICITIES
+from secondlook.schema import ETHNICITIES, validate_tables
 from secondlook.synth.vignettes import (
     VEvent,
     VHarm,
@@ -300,6 +301,13 @@ def pattern_tables(n: int, seed: int, params: SynthParams) -> dict[str, pd.DataF
     dict of str to pandas.DataFrame
         ``households``, ``people``, ``events``, ``decisions``, ``truth`` and ``marks``
         (``decision_id``, ``pattern``, ``variant``, ``marked``: the pattern's marked decision).
+
+    Raises
+    ------
+    VignetteError
+        If the variants' tables break the contract (checked once, on their concatenation: the
+        variants' identifiers are distinct, so this is at least as strict as one check per
+        variant).
     """
     rng = np.random.default_rng(seed)
     parts: dict[str, list[pd.DataFrame]] = {}
@@ -307,7 +315,7 @@ def pattern_tables(n: int, seed: int, params: SynthParams) -> dict[str, pd.DataF
     for pattern in PATTERNS:
         for i in range(n):
             v, marked_days = draw_variant(pattern, i, rng, params)
-            tables = vignette_tables(v, params)
+            tables = vignette_tables(v, params, validate=False)
             for k, t in tables.items():
                 parts.setdefault(k, []).append(t)
             ev = tables["events"].set_index("event_id")
@@ -326,5 +334,9 @@ def pattern_tables(n: int, seed: int, params: SynthParams) -> dict[str, pd.DataF
                 )
             )
     out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
+    try:
+        validate_tables(out, (params.history_start, params.end))
+    except TableError as exc:
+        raise VignetteError(f"pattern variants: their tables break the contract: {exc}") from None
     out["marks"] = pd.concat(marks, ignore_index=True)
     return out

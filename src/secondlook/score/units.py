@@ -1,0 +1,243 @@
+"""The partition of a large parquet table in two processes: units of row groups.
+
+:func:`secondlook.score.chunks.partition_cohort` streams each table through one process's
+threads. A parquet table of several row groups can instead be cut into **units** -- runs of
+whole row groups of at least ``batch_rows`` rows -- that this process and a worker process
+(the pandas engine's :func:`~secondlook.score.runners.process_pool`) partition at once, each
+reading its own units from the file: the same checks (:class:`~secondlook.score.chunks._Router`)
+and the same routing, into spill files of its own. Only paths, counts and findings travel
+between the processes.
+
+The results are merged in unit order, so the plan is the serial one: each chunk's pieces in
+file order (rows of a chunk keep their file order, and the output its bytes), counts summed,
+and errors raised as the serial pass raises them -- the first unit's error in file order, unless
+an identifier was found before it, when only the screening goes on (and a unit that stopped at
+a check error is screened on here from the batch after it, as the serial pass would have).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from secondlook.errors import SecondlookError
+from secondlook.schema import TableError
+from secondlook.score.io import TableSource
+from secondlook.score.screen import ScreenFindings
+from secondlook.score.spill import HouseholdLookup, Piece, Spill, UniqueIds
+
+__all__ = ["Shared", "UnitResult", "forget", "partition_unit", "units_of"]
+
+
+def units_of(source: TableSource, batch_rows: int) -> list[list[int]]:
+    """The table's units: runs of whole row groups of at least ``batch_rows`` rows each.
+
+    Returns one unit or none for a CSV file or a parquet file of one row group (nothing to
+    share: the serial pass reads it).
+    """
+    if source.fmt != "parquet":
+        return []
+    meta = pq.ParquetFile(source.path).metadata
+    units: list[list[int]] = []
+    current: list[int] = []
+    rows = 0
+    for i in range(meta.num_row_groups):
+        current.append(i)
+        rows += meta.row_group(i).num_rows
+        if rows >= batch_rows:
+            units.append(current)
+            current, rows = [], 0
+    if current:
+        units.append(current)
+    return units
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every unit needs besides its rows: small, pickled with each task."""
+
+    work: Path
+    households: Path  # an Arrow IPC file of the sorted household ids
+    chunk_households: int
+    streamed: tuple[str, ...]
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None]
+    as_of: pd.Timestamp | None
+    batch_rows: int
+    flush_rows: int
+    n_buckets: dict[str, int]
+
+
+@dataclass
+class UnitResult:
+    """What one unit found and wrote."""
+
+    counts: dict[str, int]
+    files: dict[int, dict[str, list[Piece]]]
+    ids: list[tuple[dict[int, dict[str, list[Piece]]], list[Path]]]  # per id column
+    findings: ScreenFindings
+    error: Exception | None = None
+    # the batch the error stopped at, and whether that batch was screened first
+    stopped: int = -1
+    screened_stop: bool = False
+    rows: list[int] = field(default_factory=list)  # rows of each routed batch
+
+
+#: per process: the households' plan and router lookup, by the households file
+_CACHE: dict[Path, tuple[Any, Any]] = {}
+
+
+def remember(shared: Shared, plan: Any, lookup: Any) -> None:
+    """Give this process's own plan and lookup to its units (no second copy)."""
+    _CACHE[shared.households] = (plan, lookup)
+
+
+def forget() -> None:
+    """Drop this process's cached households (hundreds of megabytes at ten million referrals)
+    once the partition is done: scoring never needs them."""
+    _CACHE.clear()
+
+
+def _context(shared: Shared) -> tuple[Any, Any]:
+    from secondlook.score.chunks import _new_plan
+
+    if shared.households not in _CACHE:
+        _CACHE.clear()  # one cohort at a time
+        with pa.OSFile(str(shared.households), "rb") as f:
+            hh = pa.ipc.open_file(f).read_all()
+        plan = _new_plan(shared.work, hh, shared.chunk_households, shared.streamed)
+        _CACHE[shared.households] = (plan, HouseholdLookup(hh.column("household_id")))
+    return _CACHE[shared.households]
+
+
+def partition_unit(
+    shared: Shared, source: TableSource, unit: int, row_groups: list[int]
+) -> UnitResult:
+    """Check and route one unit's batches into spill files of its own.
+
+    Never raises an error a user can cause: the first one stops the unit and is returned, for
+    the merge to raise in file order.
+    """
+    from secondlook.score.chunks import _UNIQUE, _route, _Router
+
+    base, lookup = _context(shared)
+    table = source.name
+    plan = dataclasses.replace(base, counts=dict.fromkeys(base.counts, 0), files={})
+    findings = ScreenFindings()
+    router = _Router(plan, {table: source}, shared.window, shared.as_of, findings, lookup)
+    tag = f"u{unit:05d}"
+    spill = Spill(shared.work, table, shared.flush_rows, plan.files, f"{table}-{tag}")
+    uniques = [
+        UniqueIds(shared.work, table, c, shared.n_buckets[table], shared.flush_rows, tag=tag)
+        for c in _UNIQUE[table]
+    ]
+    out = UnitResult(counts=plan.counts, files=plan.files, ids=[], findings=findings)
+    batches = source.batches(shared.batch_rows, row_groups=row_groups)
+    i = 0
+    while True:
+        checking = False
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            checking = True
+            chunk = router.check(table, batch)
+        except (SecondlookError, TableError) as exc:
+            out.error, out.stopped, out.screened_stop = exc, i, checking
+            break
+        i += 1
+        if chunk is None:  # an identifier was found: only screening goes on
+            continue
+        _route(batch, chunk, spill, uniques)
+        plan.counts[table] += batch.num_rows
+        out.rows.append(batch.num_rows)
+    spill.flush()
+    for u in uniques:
+        u.spill.flush()
+        out.ids.append((u.files, u.spill.paths))
+    return out
+
+
+def partition_units(
+    shared: Shared,
+    source: TableSource,
+    pool: Any,
+    findings: ScreenFindings,
+    plan: Any,
+    uniques: list[UniqueIds],
+    on_batch: Callable[[str, int], Any] | None,
+) -> None:
+    """Partition ``source`` in this process (even units) and ``pool`` (odd ones), merging the
+    results into ``plan``, ``uniques`` and ``findings`` in unit order (raising as the serial
+    pass raises)."""
+    units = units_of(source, shared.batch_rows)
+    futures: dict[int, Any] = {
+        u: pool.submit(partition_unit, shared, source, u, groups)
+        for u, groups in enumerate(units)
+        if u % 2
+    }
+    try:
+        for u, groups in enumerate(units):
+            result = futures.pop(u).result() if u % 2 else partition_unit(shared, source, u, groups)
+            _merge(result, source, groups, shared, findings, plan, uniques, on_batch)
+    finally:
+        for f in futures.values():
+            f.cancel()
+
+
+def _merge(
+    result: UnitResult,
+    source: TableSource,
+    groups: list[int],
+    shared: Shared,
+    findings: ScreenFindings,
+    plan: Any,
+    uniques: list[UniqueIds],
+    on_batch: Callable[[str, int], Any] | None,
+) -> None:
+    table = source.name
+    earlier = bool(findings)
+    for key, kinds in result.findings.found.items():
+        for kind, count in kinds.items():
+            findings.add(*key, kind, count)
+    if result.error is not None:
+        if not earlier or not result.screened_stop:
+            raise result.error
+        # the serial pass would only have screened this unit after an earlier identifier
+        _screen_from(source, groups, result.stopped + 1, shared, findings)
+    if findings:
+        return
+    for k, v in result.counts.items():
+        plan.counts[k] += v
+    for chunk, tables in result.files.items():
+        for name, pieces in tables.items():
+            plan.files.setdefault(chunk, {}).setdefault(name, []).extend(pieces)
+    for unique, (files, paths) in zip(uniques, result.ids, strict=True):
+        for bucket, named in files.items():
+            for pieces in named.values():
+                unique.files.setdefault(bucket, {}).setdefault(unique.spill.table, []).extend(
+                    pieces
+                )
+        unique.spill.paths.extend(paths)
+    if on_batch is not None:
+        for rows in result.rows:
+            on_batch(table, rows)
+
+
+def _screen_from(
+    source: TableSource, groups: list[int], first: int, shared: Shared, findings: ScreenFindings
+) -> None:
+    from secondlook.score.chunks import _Router
+
+    base, lookup = _context(shared)
+    router = _Router(base, {source.name: source}, shared.window, shared.as_of, findings, lookup)
+    batches: Iterator[pa.Table] = source.batches(shared.batch_rows, row_groups=groups)
+    for i, batch in enumerate(batches):
+        if i >= first:
+            router._screen(source.name, batch)
