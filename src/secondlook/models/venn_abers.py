@@ -99,6 +99,8 @@ class VennAbersMap(BaseEstimator):  # type: ignore[misc]
             raise ModelInputError("the margin holds missing or infinite values")
         # the package's convex-hull walk divides by zero and takes nanmin of all-NaN slices
         # by design (vertical segments of the cumulative sum diagram); silence only those
+        # (catch_warnings is not thread-safe before Python 3.14: two fits in threads of one
+        # Dask worker can restore each other's filters, so the warning may still be shown)
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
             p0, p1, c = calc_p0p1(np.column_stack([-m, m]), target.astype(np.float64))
