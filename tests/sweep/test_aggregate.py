@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from secondlook.sweep.aggregate import findings, mcse, ranges, summarise
+from secondlook.sweep.aggregate import findings, interval_half_width, mcse, ranges, summarise
 
 
 def test_mcse_matches_a_hand_computation() -> None:
@@ -18,6 +18,16 @@ def test_mcse_matches_a_hand_computation() -> None:
     assert mcse(values) == pytest.approx(sd / 2, abs=1e-15)
     assert mcse([0.5]) != mcse([0.5])  # NaN with one world
     assert mcse([0.1, np.nan, 0.3]) == pytest.approx(math.sqrt(0.02) / math.sqrt(2), abs=1e-15)
+
+
+def test_interval_uses_students_t_for_few_worlds() -> None:
+    # t(0.975, 2) = 4.302652729749464 and t(0.975, 19) = 2.093024054408263 (printed tables)
+    assert interval_half_width(0.1, 3) == pytest.approx(0.4302652729749464, abs=1e-12)
+    assert interval_half_width(1.0, 20) == pytest.approx(2.093024054408263, abs=1e-12)
+    assert interval_half_width(1.0, 100_000) == pytest.approx(1.959977, abs=1e-4)
+    assert interval_half_width(0.05, 3, level=0.9) == pytest.approx(0.05 * 2.919986, abs=1e-6)
+    assert math.isnan(interval_half_width(0.1, 1))
+    assert math.isnan(interval_half_width(math.nan, 5))
 
 
 def _worlds() -> pd.DataFrame:

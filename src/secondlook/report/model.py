@@ -384,7 +384,8 @@ class Worlds(_Section):
     intro
         What was repeated, in how many worlds, and how to read it.
     table
-        Headline estimands by scenario (mean ± 1.96 Monte Carlo SE) and their range.
+        Headline estimands by scenario (mean ± Student's t times the Monte Carlo SE) and
+        their range.
     findings
         One sentence per directional finding: holds in every world, or where it fails.
     external

@@ -8,6 +8,7 @@ to, with the worlds where it fails.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from secondlook.report.fmt import fmt_num, png_file
 from secondlook.report.labels import ESTIMAND_TEXT, plain, sentence_case
 from secondlook.report.model import Figure, Table, Worlds
 from secondlook.report.plots import png_data_uri
+from secondlook.sweep.aggregate import interval_half_width
 from secondlook.sweep.plots import forest_figure
 
 __all__ = ["ESTIMAND_TEXT", "PUBLISHED_SOURCES", "worlds_section", "worlds_summary_point"]
@@ -46,12 +48,13 @@ def _num(x: Any, digits: int) -> str:
 
 
 def _mean_cell(stats: Mapping[str, Any], digits: int) -> str:
-    mean, se = stats.get("mean"), stats.get("mcse")
+    mean, se, n = stats.get("mean"), stats.get("mcse"), stats.get("n")
     if mean is None:
         return "not computed"
     text = _num(mean, digits)
-    if se is not None:
-        text += f" ± {_num(1.96 * float(se), digits)}"
+    half = math.nan if se is None or n is None else interval_half_width(float(se), int(n))
+    if math.isfinite(half):
+        text += f" ± {_num(half, digits)}"
     return text
 
 
@@ -126,13 +129,16 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
         rows.append((label, *cells, f"{_num(span[0], digits)} to {_num(span[1], digits)}"))
     seeds = data.get("seeds", [])
     table = Table(
-        caption=f"Each figure by scenario: mean over {len(seeds)} worlds ± 1.96 Monte Carlo "
-        "standard errors, and the range of the scenario means",
+        caption=f"Each figure by scenario: mean over {len(seeds)} worlds ± its 95% interval, "
+        "and the range of the scenario means",
         columns=("figure", *(plain(s) for s in scenarios), "range across scenarios"),
         rows=tuple(rows),
-        note="The ± is the uncertainty of the mean from the finite number of seeds (the "
-        "Monte Carlo standard error: the spread of the worlds divided by the square root of "
-        "their number), not the spread of the worlds (the plots show every world as a dot).",
+        note="The ± is the uncertainty of the mean from the finite number of seeds, not the "
+        "spread of the worlds (the plots show every world as a dot): the Monte Carlo standard "
+        "error (the spread of the worlds divided by the square root of their number) times "
+        f"Student's t for {len(seeds)} worlds"
+        + (f" ({_num(interval_half_width(1.0, len(seeds)), 2)})" if len(seeds) > 1 else "")
+        + ". With so few worlds it is wide: a scenario mean is known to about this much.",
     )
     findings = tuple(
         _finding_sentence(name, f, str(f.get("text") or name))

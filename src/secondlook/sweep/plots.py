@@ -1,8 +1,9 @@
 """Forest plots of a sweep: one estimand, one line per scenario.
 
-Each scenario's worlds are drawn as small dots; the scenario mean is a square with a bar of
-± 1.96 Monte Carlo standard errors (the uncertainty of the mean from the finite number of
-seeds, not the spread of worlds). Estimands with a published reference
+Each scenario's worlds are drawn as small dots; the scenario mean is a square with the bar of its
+95% interval: Student's t times the Monte Carlo standard error
+(:func:`~secondlook.sweep.aggregate.interval_half_width`; the uncertainty of the mean from the
+finite number of seeds, not the spread of worlds). Estimands with a published reference
 (:data:`secondlook.sweep.aggregate.EXTERNAL`) carry it as a shaded band or a dashed line. Plot functions return a Figure and never show it.
 """
 
@@ -18,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from secondlook.sweep.aggregate import EXTERNAL, mcse  # noqa: E402
+from secondlook.sweep.aggregate import EXTERNAL, interval_half_width, mcse  # noqa: E402
 
 __all__ = ["forest_figure"]
 
@@ -65,8 +66,8 @@ def forest_figure(
             continue
         jitter = np.linspace(-0.12, 0.12, v.size) if v.size > 1 else np.zeros(1)
         ax.scatter(v, y + jitter, s=10, color="#999999", zorder=2)
-        se = mcse(v)
-        half = 1.96 * se if np.isfinite(se) else 0.0
+        half = interval_half_width(mcse(v), v.size)
+        half = half if np.isfinite(half) else 0.0
         ax.errorbar(
             v.mean(), y, xerr=half, fmt="s", color="#1f4e79", capsize=3, zorder=3, markersize=6
         )
@@ -77,7 +78,7 @@ def forest_figure(
     ax.set_title(
         "each world a dot; the mean a square, with its 95% Monte Carlo interval"
         if label
-        else f"{estimand}: worlds (dots), mean ± 1.96 MCSE",
+        else f"{estimand}: worlds (dots), mean with its 95% t interval",
         fontsize=9,
     )
     if estimand in EXTERNAL:
