@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -222,6 +223,30 @@ def _tiny_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return clone, env
 
 
+def _queue_evidence(
+    clone: Path,
+    status: str,
+    failed: list[str],
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> str:
+    """Everything a failed queued study leaves behind, also written to ``queue-evidence.txt``:
+    ``dvc queue logs`` of each failed study (its stages' stdout and stderr, so a secondlook
+    traceback, exit code 3, is in it), DVC's own error if it has none, every experiment's run
+    log and the celery workers' logs (DVC deletes the experiments' temporary copies)."""
+    parts = [status]
+    for study in failed:
+        logs = run("dvc", "queue", "logs", study)
+        parts.append(f"=== dvc queue logs {study} (exit {logs.returncode})\n{logs.stdout}")
+        parts.append(logs.stderr)
+    exps = clone / ".dvc" / "tmp" / "exps"
+    for out in sorted(exps.glob("run/*/*.out")) + sorted(exps.glob("celery/*.out")):
+        parts.append(f"=== {out.relative_to(clone)}\n{out.read_text(errors='replace')}")
+    text = "\n".join(parts)
+    (tmp_path / "queue-evidence.txt").write_text(text)
+    return text
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
@@ -269,9 +294,8 @@ def test_two_studies_queued_on_a_fresh_clone_lose_no_run_and_leave_one_candidate
         time.sleep(10)
     rows = {line.split()[1]: line.split()[-1] for line in status.splitlines() if line[:1].isalnum()}
     failed = [study for study in studies if rows.get(study) != "Success"]
-    if failed:  # the whole log of each, untruncated (an assertion message would be cut short)
-        logs = "\n".join(run("dvc", "queue", "logs", s).stdout[-20000:] for s in failed)
-        pytest.fail(f"{status}\n{logs}", pytrace=False)
+    if failed:  # the evidence, untruncated (an assertion message would be cut short)
+        pytest.fail(_queue_evidence(clone, status, failed, run, tmp_path), pytrace=False)
 
     uri = f"sqlite:///{clone / 'experiments' / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=uri)
