@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -222,16 +223,109 @@ def _tiny_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return clone, env
 
 
+def _queue_evidence(
+    clone: Path,
+    status: str,
+    failed: list[str],
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> str:
+    """Everything a failed queued study leaves behind, also written to ``queue-evidence.txt``:
+    ``dvc queue logs`` of each failed study (its stages' stdout and stderr, so a secondlook
+    traceback, exit code 3, is in it), DVC's own error if it has none, every experiment's run
+    log and the celery workers' logs (DVC deletes the experiments' temporary copies)."""
+    parts = [status]
+    for study in failed:
+        logs = run("dvc", "queue", "logs", study)
+        parts.append(f"=== dvc queue logs {study} (exit {logs.returncode})\n{logs.stdout}")
+        parts.append(logs.stderr)
+    exps = clone / ".dvc" / "tmp" / "exps"
+    for out in sorted(exps.glob("run/*/*.out")) + sorted(exps.glob("celery/*.out")):
+        parts.append(f"=== {out.relative_to(clone)}\n{out.read_text(errors='replace')}")
+    text = "\n".join(parts)
+    (tmp_path / "queue-evidence.txt").write_text(text)
+    return text
+
+
+def _start_workers(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """`dvc queue start -j 2`, its output in ``queue-start.txt``: not through pipes, which the
+    workers DVC daemonises inherit, so that reading them would wait for the last worker to exit
+    (and forever for a worker whose idle monitor died, see :func:`_stop_workers`)."""
+    log = tmp_path / "queue-start.txt"
+    with log.open("w") as out:
+        started = subprocess.run(
+            [sys.executable, "-m", "dvc", "queue", "start", "-j", "2"],
+            cwd=clone,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    assert started.returncode == 0, log.read_text()[-3000:]
+
+
+def _status_rows(status: str) -> dict[str, str]:
+    """``{experiment name: status}`` from `dvc queue status`'s table."""
+    rows = [line.split() for line in status.splitlines() if line[:1].isalnum()]
+    return {row[1]: row[-1] for row in rows if len(row) >= 4 and row[0] != "Task"}
+
+
+def _wait_for(
+    studies: tuple[str, ...], run: Callable[..., subprocess.CompletedProcess[str]]
+) -> str:
+    """Poll `dvc queue status` until every study is listed and none is queued or running.
+
+    The table is read whatever the exit code: the command prints it, then may fail asking the
+    workers for their state when two of them wrote the reply file at once (dvc-task#73)."""
+    import time
+
+    deadline = time.monotonic() + 3600
+    while True:
+        status = run("dvc", "queue", "status")
+        rows = _status_rows(status.stdout)
+        if set(studies) <= set(rows) and not {"Queued", "Running"} & set(rows.values()):
+            return status.stdout
+        assert time.monotonic() < deadline, status.stdout + status.stderr
+        time.sleep(10)
+
+
+def _stop_workers(
+    clone: Path, run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """`dvc queue stop`, then any worker still alive a minute later is terminated.
+
+    A worker leaves by itself when the queue is empty, unless its idle monitor thread died:
+    kombu's filesystem broker can hand it a control message another worker is still writing
+    (``JSONDecodeError: Expecting value`` in ``dvc_task/worker/temporary.py``'s monitor, seen in
+    this test; treeverse/dvc#10428, celery/kombu#1551), and the worker then idles forever.
+    Such workers are named in ``queue-workers.txt``; they are DVC's, not a lost run."""
+    import json
+    import signal
+    import time
+
+    run("dvc", "queue", "stop")
+    infos = sorted((clone / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.json"))
+    deadline = time.monotonic() + 60
+    alive: dict[str, int] = {}
+    while True:
+        alive = {}
+        for info in infos:
+            pid = json.loads(info.read_text())["pid"]
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            if cmdline.exists() and b"queue-worker" in cmdline.read_bytes():
+                alive[info.stem] = pid
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    for pid in alive.values():
+        os.kill(pid, signal.SIGTERM)
+    lines = [
+        f"{name}: pid {pid} still alive after `dvc queue stop`, terminated"
+        for name, pid in alive.items()
+    ]
+    (tmp_path / "queue-workers.txt").write_text("\n".join(lines or ["every worker left"]) + "\n")
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "In 1 of 5 runs (session 3, load 3-12) one queued study's evaluate stage exited 3 (an "
-        "unexpected exception in secondlook) after the cache race was fixed; its traceback was "
-        "lost with the clone, so the cause is undiagnosed. The failure message now carries each "
-        "failed study's queue log."
-    ),
-)
 def test_two_studies_queued_on_a_fresh_clone_lose_no_run_and_leave_one_candidate(
     tmp_path: Path,
 ) -> None:
@@ -239,9 +333,12 @@ def test_two_studies_queued_on_a_fresh_clone_lose_no_run_and_leave_one_candidate
     tracking store yet): both experiments succeed, both evaluate runs land in the clone's own
     store (not the temporary copies DVC deletes), and one model holds `candidate`. Both build
     the same generate and featurize outputs at the same moment: the race replayed in
-    ``test_a_commit_survives_another_experiment_adding_the_same_output``."""
-    import time
+    ``test_a_commit_survives_another_experiment_adding_the_same_output``.
 
+    Once (1 of 17 runs, before the evidence below was kept) a study's evaluate stage exited 3
+    and its traceback was lost; it has not been seen since. A failure now prints, and writes
+    to ``queue-evidence.txt`` beside the clone, each failed study's queue log (its stages'
+    stderr, so a secondlook traceback), every experiment's run log and the workers' logs."""
     import mlflow
 
     clone, env = _tiny_clone(tmp_path)
@@ -258,20 +355,23 @@ def test_two_studies_queued_on_a_fresh_clone_lose_no_run_and_leave_one_candidate
         queued = run("secondlook", "study", study, "--queue", "--stage", "evaluate")
         assert queued.returncode == 0, queued.stderr[-3000:]
     assert not (clone / "experiments" / "mlflow.db").exists()
-    started = run("dvc", "queue", "start", "-j", "2")
-    assert started.returncode == 0, started.stderr[-3000:]
-    deadline = time.monotonic() + 3600
-    while True:
-        status = run("dvc", "queue", "status").stdout
-        if not any(word in status for word in ("Queued", "Running")):
-            break
-        assert time.monotonic() < deadline, status
-        time.sleep(10)
-    rows = {line.split()[1]: line.split()[-1] for line in status.splitlines() if line[:1].isalnum()}
+    _start_workers(clone, env, tmp_path)
+    try:
+        status = _wait_for(studies, run)
+    finally:
+        _stop_workers(clone, run, tmp_path)
+    rows = _status_rows(status)
     failed = [study for study in studies if rows.get(study) != "Success"]
-    if failed:  # the whole log of each, untruncated (an assertion message would be cut short)
-        logs = "\n".join(run("dvc", "queue", "logs", s).stdout[-20000:] for s in failed)
-        pytest.fail(f"{status}\n{logs}", pytrace=False)
+    if failed:  # the evidence, untruncated (an assertion message would be cut short)
+        evidence = _queue_evidence(clone, status, failed, run, tmp_path)
+        sys.stderr.write(evidence + "\n")
+        # a study that crashed is not the store losing a run: it is recorded as an expected
+        # failure with its evidence (1 in 17 runs so far, cause not yet seen), while a stored
+        # run lost or a second candidate below fails the test
+        pytest.xfail(
+            f"queued studies {failed} did not finish (seen 1 in 17 runs; evidence in "
+            f"{tmp_path / 'queue-evidence.txt'} and on stderr)"
+        )
 
     uri = f"sqlite:///{clone / 'experiments' / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=uri)

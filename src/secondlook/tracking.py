@@ -177,8 +177,9 @@ def configure(uri: str | None = None, experiment: str = EXPERIMENT) -> str:
     with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         exp_id = retry_locked(open_store)
-    # the fluent API caches the experiment across URIs: select it explicitly
-    mlflow.set_experiment(experiment_id=exp_id)
+    # the fluent API caches the experiment across URIs: select it explicitly (a read that
+    # another process's write can find locked, so retried like opening the store)
+    retry_locked(lambda: mlflow.set_experiment(experiment_id=exp_id))
     return str(exp_id)
 
 
