@@ -101,3 +101,7 @@ def test_every_family_round_trips_through_the_registry_and_scores(tmp_path, trac
         X = test[saved.inputs]
         np.testing.assert_array_equal(bundle.model.predict_proba(X), saved.predict_proba(X))
         assert bundle.version == "1" and bundle.metadata["family"] == family
+        # one identity for one model: the folder's and the registry's content hash agree
+        folder = resolve_model(str(tmp_path / family))
+        assert bundle.content_sha256 is not None
+        assert bundle.content_sha256 == folder.content_sha256

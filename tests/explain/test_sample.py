@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shap
 
-from secondlook.explain.packs import chance_text
+from secondlook.explain.packs import chance_text, margin_text
 from secondlook.explain.reasons import factor_presence
 from secondlook.explain.sample import PACK_KINDS, pack_kind, pack_sample
 
@@ -99,3 +99,15 @@ def test_build_case_review_words_absent_factors(monkeypatch):
 )
 def test_chance_text(args, text):
     assert chance_text(*args) == text
+
+
+def test_margin_text_only_when_the_interval_contains_the_cut():
+    # sarah-D08's shape: 54% (52-56%) under a 55% cut is not a clear "not flagged"
+    text = margin_text(False, 0.55, 0.52, 0.56)
+    assert text is not None
+    assert "(52% to 56%) contains this model's cut (55%)" in text and "flagged it" in text
+    assert "left it unflagged" in (margin_text(True, 0.55, 0.54, 0.60) or "")
+    assert margin_text(False, 0.55, 0.40, 0.50) is None  # clearly below
+    assert margin_text(True, 0.55, 0.60, 0.70) is None  # clearly above
+    assert margin_text(False, 0.55) is None  # no interval (isotonic, sigmoid)
+    assert margin_text(False, 0.55, float("nan"), float("nan")) is None

@@ -58,6 +58,16 @@ def test_a_missed_seed_case_is_named_with_its_top_reasons(tmp_path: Path) -> Non
     assert "First reason; Second reason; Third reason." in sarah and "Fourth" not in sarah
 
 
+def test_a_reason_against_guidance_is_marked_in_the_summary(tmp_path: Path) -> None:
+    f = _seed_files(tmp_path, d08_flag=False)
+    reasons = pd.read_csv(f["r"])
+    reasons["against_guidance"] = [True, False, False, False, False]  # "Second reason"
+    reasons.to_csv(f["r"], index=False)
+    sarah = seed_case_sentences(f["csv"], SUMMARY, f["v"], f["r"], "ebm")[1]
+    assert "First reason; Second reason (against guidance); Third reason." in sarah
+    assert "marked against guidance lowers the score" in sarah
+
+
 def test_a_flagged_seed_case_says_so(tmp_path: Path) -> None:
     f = _seed_files(tmp_path, d08_flag=True)
     sarah = seed_case_sentences(f["csv"], SUMMARY, f["v"], f["r"], "ebm")[1]

@@ -109,3 +109,26 @@ def test_cross_world_section_is_in_plain_words(tmp_path: Path) -> None:
     assert section.figures and all("the its" not in f.alt for f in section.figures)
     point = worlds_summary_point(folder) or ""
     assert "scenario means vary: the candidate's AUROC ranges from" in point
+
+
+def test_a_finding_measured_in_few_worlds_says_so() -> None:
+    from secondlook.report.worlds import _finding_sentence
+
+    f = {"worlds": 1, "holds": 0, "fails_in": ["low/1"], "holds_in_every_world": False}
+    text = _finding_sentence("disparity", f, "a disparity lies outside the band", total=9)
+    assert "does NOT hold in every world — 0 of 1 (fails in low, seed 1)." in text
+    assert "measured in only 1 of the 9 worlds" in text
+    every = {"worlds": 3, "holds": 3, "holds_in_every_world": True}
+    assert _finding_sentence("x", every, "it holds", total=3) == (
+        "It holds: holds in every world (3 of 3)."
+    )
+    part = _finding_sentence("x", every, "it holds", total=9)
+    assert part.startswith("It holds: holds in every world where it was measured (3 of 3).")
+
+
+def test_the_intro_gives_the_designs_first_sentence_only() -> None:
+    from secondlook.report.worlds import _first_sentence
+
+    text = "How much agencies see: halved, as now. Checked at 20,000 households, seed 1."
+    assert _first_sentence(text) == "How much agencies see: halved, as now."
+    assert _first_sentence("no full stop") == "no full stop"

@@ -41,6 +41,7 @@ __all__ = [
     "build_case_review",
     "case_events",
     "chance_text",
+    "margin_text",
     "render_case_review",
 ]
 
@@ -92,6 +93,9 @@ class CaseReview:
         E.g. that the decision was in the training split.
     reference_text
         One plain sentence saying what the reasons are measured against (None: the mean).
+    margin_text
+        When the chance's interval contains the cut: the sentence saying the flag is at the
+        margin (:func:`margin_text`); otherwise None.
     """
 
     decision_id: str
@@ -117,6 +121,7 @@ class CaseReview:
     research: dict[str, Any] | None = None
     sample_note: str | None = None
     reference_text: str | None = None
+    margin_text: str | None = None
     version: str = dataclasses.field(default_factory=lambda: version("secondlook"))
     catalogue_version: str = dataclasses.field(default_factory=catalogue_version)
 
@@ -160,6 +165,26 @@ def chance_text(p: float, low: float | None = None, high: float | None = None) -
         lo, hi = _pct(low), _pct(high)
         text += f" (between {lo} and {hi})" if lo != hi else f" (interval {lo})"
     return text
+
+
+def margin_text(
+    flagged: bool, threshold: float, low: float | None = None, high: float | None = None
+) -> str | None:
+    """The sentence for a referral whose chance interval contains the model's cut, or None.
+
+    A referral whose interval runs across the cut is flagged or not by less than the
+    calibration's own uncertainty: a reader should not take "not flagged" as a clear verdict.
+    """
+    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    if not low <= threshold <= high:
+        return None
+    other = "left it unflagged" if flagged else "flagged it"
+    return (
+        f"The interval ({_pct(low)} to {_pct(high)}) contains this model's cut "
+        f"({_pct(threshold)}): this referral lies at the margin, and a slightly different "
+        f"calibration would have {other}."
+    )
 
 
 def case_events(
@@ -290,6 +315,7 @@ def build_case_review(
         checklist=list(checklist or []),
         other_models=list(other_models or []),
         reference_text=reference_text,
+        margin_text=margin_text(flagged, threshold, probability_low, probability_high),
         events=ev_rows,
         timeline_png=png_base64(timeline_figure(events, date, title="Recorded events")),
         waterfall_png=_waterfall_png(explanation, top_k + 1, baseline),
@@ -311,8 +337,10 @@ SCALE_TEXT = {
         "logarithm of the odds, before calibration): they add up exactly to the score, and "
         "one unit more multiplies the odds by about 2.7. A calibration fitted on earlier "
         "referrals turns the score into the chance shown without changing the order of cases; "
-        "the interval beside the chance is how far that calibration could be off for a score "
-        "like this one."
+        "the interval beside the chance shows how much that calibration moves for a score like "
+        "this one (narrow where many earlier referrals scored alike). It is not a margin of "
+        "error for everything: on later referrals the share that warranted escalation can fall "
+        "outside it (the report's calibration section says how often)."
     ),
 }
 

@@ -36,6 +36,7 @@ from secondlook.report.fmt import (
 from secondlook.report.groups import group_label, label_bias_table, label_name
 from secondlook.report.headlines import fidelity_intro, label_bias_intro, stability_intro
 from secondlook.report.inputs import ReportInputs
+from secondlook.report.lockfile import upstream_outputs
 from secondlook.report.model import (
     Explanations,
     Fairness,
@@ -525,18 +526,10 @@ def reproducibility_section(
     missing: list[Missing] = []
     stages = None
     if inp.dvc_lock.is_file():
-        lock = yaml.safe_load(inp.dvc_lock.read_text(encoding="utf-8")) or {}
-        rows = []
-        for stage, body in sorted((lock.get("stages") or {}).items()):
-            if stage in ("report", "score"):
-                continue  # not inputs of the report (its own entry is written after it)
-            for out in body.get("outs", []) or []:
-                h = out.get("md5") or out.get("hash") or ""
-                rows.append((stage, str(out.get("path", "")), str(h)))
         stages = Table(
-            caption="Pipeline outputs and their hashes (dvc.lock)",
+            caption="The pipeline outputs this report was built from, and their hashes (dvc.lock)",
             columns=("stage", "output", "md5"),
-            rows=tuple(rows),
+            rows=tuple(upstream_outputs(inp.dvc_lock)),
         )
     else:
         missing += need([inp.dvc_lock], "dvc repro", root)

@@ -214,8 +214,22 @@ def seed_case_sentences(
             for d in missed:
                 rs = why[why["decision_id"] == d].sort_values("rank") if not why.empty else why
                 if len(rs):
-                    reasons_text = "; ".join(str(s) for s in rs["sentence"].head(3))
+                    top = rs.head(3)
+                    marks = (
+                        top["against_guidance"].map(_truthy)
+                        if "against_guidance" in top
+                        else pd.Series(False, index=top.index)
+                    )
+                    reasons_text = "; ".join(
+                        f"{s} (against guidance)" if m else str(s)
+                        for s, m in zip(top["sentence"], marks, strict=True)
+                    )
                     text += f" Its top reasons for {d}: {reasons_text}."
+                    if marks.any():
+                        text += (
+                            " A reason marked against guidance lowers the score for something "
+                            "guidance treats as a concern (section 10)."
+                        )
                 else:
                     text += f" The review pack of {d} gives its reasons."
         else:

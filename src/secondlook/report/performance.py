@@ -254,6 +254,38 @@ def _interval_text(cal: Mapping[str, pd.DataFrame], candidate: str) -> str:
             f"highest, whose average chance is {fmt_share(top['mean_predicted'])}, it runs "
             f"from {fmt_share(top['mean_low'])} to {fmt_share(top['mean_high'])}."
         )
+        text += " " + _interval_caveat(frame)
+    return text
+
+
+def _interval_caveat(frame: pd.DataFrame) -> str:
+    """What the Venn-Abers interval does not cover, with how often the test split fell outside
+    it (groups of :func:`_interval_table`) and the gap in the top group, where the flags are."""
+    outside = int(
+        (
+            (frame["observed_rate"] < frame["mean_low"])
+            | (frame["observed_rate"] > frame["mean_high"])
+        )
+        .fillna(False)
+        .sum()
+    )
+    top = frame.iloc[-1]
+    gap = float(top["observed_rate"] - top["mean_predicted"])
+    text = (
+        "The interval is not a margin of error for everything: it shows how much the "
+        "calibration step moves for a score like this one, not the chance variation of a "
+        "validation period of limited size, nor a change between the validation and test "
+        f"periods. On the test referrals, the share that warranted escalation fell outside the "
+        f"average interval in {outside} of the {len(frame)} groups of the table below."
+    )
+    if finite(gap) and abs(gap) >= 0.01:
+        side = "fewer" if gap < 0 else "more"
+        text += (
+            f" In the top group, where the flags are, {fmt_share(top['observed_rate'])} "
+            f"warranted escalation against an average chance of "
+            f"{fmt_share(top['mean_predicted'])}: {abs(100 * gap):.0f} percentage points "
+            f"{side} than the chance said. Read a chance as approximate."
+        )
     return text
 
 

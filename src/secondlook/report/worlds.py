@@ -64,15 +64,33 @@ def _world_name(world: str) -> str:
     return f"{plain(scenario)}, seed {seed}" if seed else plain(scenario)
 
 
-def _finding_sentence(name: str, f: Mapping[str, Any], text: str) -> str:
+def _first_sentence(text: str) -> str:
+    """A design's description up to its first full stop: what the design varies, without the
+    checks and figures its authors noted after it (the design file keeps those)."""
+    text = " ".join(str(text).split())
+    head, stop, _ = text.partition(". ")
+    return head + "." if stop else text
+
+
+def _finding_sentence(name: str, f: Mapping[str, Any], text: str, total: int = 0) -> str:
     worlds, holds = int(f.get("worlds", 0)), int(f.get("holds", 0))
     text = sentence_case(text)
     if not worlds:
         return f"{text}: not measurable in any world."
+    unmeasured = (
+        f" It could be measured in only {worlds} of the {total} worlds: in the others the "
+        "figure could not be computed (for a group figure: a group too small to compare)."
+        if total > worlds
+        else ""
+    )
     if f.get("holds_in_every_world"):
-        return f"{text}: holds in every world ({worlds} of {worlds})."
+        where = " where it was measured" if unmeasured else ""
+        return f"{text}: holds in every world{where} ({worlds} of {worlds})." + unmeasured
     where = "; ".join(_world_name(w) for w in f.get("fails_in", [])[:6])
-    return f"{text}: does NOT hold in every world — {holds} of {worlds} (fails in {where})."
+    return (
+        f"{text}: does NOT hold in every world — {holds} of {worlds} (fails in {where})."
+        + unmeasured
+    )
 
 
 def _worlds_table(path: Path) -> pd.DataFrame | None:
@@ -138,10 +156,13 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
         "error (the spread of the worlds divided by the square root of their number) times "
         f"Student's t for {len(seeds)} worlds"
         + (f" ({_num(interval_half_width(1.0, len(seeds)), 2)})" if len(seeds) > 1 else "")
-        + ". With so few worlds it is wide: a scenario mean is known to about this much.",
+        + ". With so few worlds it is wide: a scenario mean is known to about this much. "
+        "“not computed”: no world of that scenario could give the figure (for a group figure, "
+        "a group with too few referrals to compare; group figures need larger worlds than this "
+        "section's).",
     )
     findings = tuple(
-        _finding_sentence(name, f, str(f.get("text") or name))
+        _finding_sentence(name, f, str(f.get("text") or name), int(data.get("n_worlds", 0)))
         for name, f in data.get("findings", {}).items()
     )
     ext_rows = []
@@ -188,7 +209,8 @@ def worlds_section(folder: Path | None, root: Path | None) -> Worlds:
         f"Every other section reports one invented world with one seed. This section repeats "
         f"the whole pipeline (generate, featurize, train, evaluate, fidelity) in "
         f"{data.get('n_worlds', 0)} worlds of {int(data.get('n_households', 0)):,} households: "
-        f"the design “{data.get('design', '')}” ({data.get('description', '')}), "
+        f"the design “{data.get('design', '')}” "
+        f"({_first_sentence(data.get('description', '')).rstrip('.')}), "
         f"{len(seeds)} seeds per scenario. Numbers that move a lot between scenarios depend on a "
         "setting nobody calibrated; a finding that fails in some world is not a finding about "
         "children's services, only about one world."

@@ -22,7 +22,11 @@ from secondlook.models import (
     load_metadata,
     load_model,
 )
-from secondlook.models.persist import MODEL_SHA256_KEY, UntrustedModelError
+from secondlook.models.persist import (
+    MODEL_CONTENT_SHA256_KEY,
+    MODEL_SHA256_KEY,
+    UntrustedModelError,
+)
 from secondlook.score.errors import ModelLoadError
 
 __all__ = ["ModelBundle", "resolve_model"]
@@ -41,7 +45,8 @@ class ModelBundle:
     version
         The registry version, or ``"unregistered"`` for a folder.
     sha256
-        SHA-256 of the skops file that was loaded.
+        SHA-256 of the skops file that was loaded (MLflow saves a registered model again, so
+        a registry version's file hash differs from its training folder's).
     source
         The ``--model`` argument as given.
     metadata
@@ -54,6 +59,14 @@ class ModelBundle:
     sha256: str
     source: str
     metadata: dict[str, Any]
+
+    @property
+    def content_sha256(self) -> str | None:
+        """The model's identity: the hash of its content (values, types and arrays), equal for
+        a training folder and its registry versions; None for a model trained before it was
+        recorded (:func:`secondlook.models.persist.content_sha256`)."""
+        value = self.metadata.get(MODEL_CONTENT_SHA256_KEY)
+        return None if value is None else str(value)
 
 
 def _load_folder(folder: Path, source: str) -> tuple[CalibratedModel, str]:

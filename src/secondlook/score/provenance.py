@@ -113,6 +113,7 @@ def build_manifest(
             "name": bundle.name,
             "version": bundle.version,
             "sha256": bundle.sha256,
+            "content_sha256": bundle.content_sha256,
             "threshold": float(bundle.model.threshold_),
             "margin_threshold": float(bundle.model.margin_threshold_),
             "inputs": bundle.model.inputs,
