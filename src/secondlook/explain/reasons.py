@@ -175,7 +175,10 @@ def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str
 
 #: one rank of :func:`top_reason_columns`: every row's feature, sentence, contribution and mark
 ReasonColumns = tuple[
-    npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64], npt.NDArray[np.object_]
+    npt.NDArray[np.object_],
+    npt.NDArray[np.object_],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.object_],
 ]
 
 
