@@ -134,7 +134,7 @@ def test_a_reason_against_guidance_is_marked_as_the_packs_mark_it(
     model = load_model(model_dir)
     meta = load_metadata(model_dir)
     lr = model.family.pipeline_.named_steps["logreg"]  # type: ignore[attr-defined]
-    lr.coef_[0, model.inputs.index(planted)] = -25.0
+    lr.coef_[0, model.inputs.index(planted)] = -8.0
     folder = save_model(model, tmp_path / "planted" / "logreg", meta)
     out = tmp_path / "planted.parquet"
     run_score(cohort_dir, str(folder), out, score_params(), log=_quiet)
