@@ -115,3 +115,34 @@ def test_fidelity_names_a_missing_driver(toy, toy_models) -> None:
     expl = explain_model(toy_models["rules"], toy["test"])
     with pytest.raises(ValueError, match="driver_drug"):
         fidelity(expl, pd.DataFrame(index=toy["test"].index))
+
+
+def test_reason_columns_mark_a_reason_against_guidance_as_the_packs_do() -> None:
+    from secondlook.explain.reasons import against_guidance, top_reason_columns
+
+    # prior_s47 may only raise concern: here 6 enquiries lowered the score (row 0) or raised it
+    # (row 1); age_months is not ordered by guidance; row 2 has a single reason
+    names = ["prior_s47", "age_months", "police_domestic_12m"]
+    e = _expl(
+        [[-0.9, 0.3, 0.0], [0.9, -0.3, 0.0], [0.0, 0.0, -0.2]],
+        [[6, 40, 0], [6, 40, 0], [0, 40, 2]],
+        names,
+    )
+    clean = {"prior_s47": 0.0, "age_months": 30.0, "police_domestic_12m": 0.0}
+    (f1, s1, c1, a1), (f2, _, _, a2) = top_reason_columns(e, 2, clean)
+    assert list(f1) == ["prior_s47", "prior_s47", "police_domestic_12m"]
+    assert s1[0] == "6 earlier child protection enquiries about this child — lowers the score"
+    assert list(a1) == [True, False, True]
+    assert list(a2) == [False, False, None] and f2[2] is None
+    # the very rule the packs use, reason by reason
+    for rank, (feature, _, contribution, against) in enumerate(top_reason_columns(e, 2, clean)):
+        for row, reasons in enumerate(top_reasons(e, 2)):
+            if rank < len(reasons):
+                r = reasons[rank]
+                want = against_guidance(
+                    r["feature"], r["contribution"], r["value"], clean[r["feature"]]
+                )
+                assert against[row] is (want is not None)
+                assert feature[row] == r["feature"] and contribution[row] == r["contribution"]
+    # without a reference to compare the value with, the mark is not known
+    assert all(a is None for col in top_reason_columns(e, 2) for a in col[3])

@@ -87,7 +87,14 @@ def _reasons_text(packs: Path, prefix: str) -> str:
 
 def test_sarah_packs_cite_sibling_history_and_drug_misuse(stage_run: dict[str, Any]) -> None:
     text = _reasons_text(stage_run["packs"], "sarah-")
-    assert "referrals about siblings" in text or "referrals of siblings" in text
+    assert any(
+        words in text
+        for words in (
+            "referrals about siblings",
+            "referral about a sibling",
+            "referrals of siblings",
+        )
+    )
     assert "drug" in text
 
 

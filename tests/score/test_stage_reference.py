@@ -118,3 +118,67 @@ def test_saved_reference_checks_its_input() -> None:
         saved_reference(meta, ["a", "d"], source="model m")
     with pytest.raises(ParamsError, match="explain.reference"):
         saved_reference(meta, ["a"], "median")
+
+
+def test_a_reason_against_guidance_is_marked_as_the_packs_mark_it(
+    cohort_dir: Path, cohort_tables: dict[str, pd.DataFrame], model_dir: Path, tmp_path: Path
+) -> None:
+    from secondlook.explain.reasons import against_guidance
+    from secondlook.features.catalogue import directions
+    from secondlook.models import save_model
+
+    k = score_params().top_k
+    # plant a model that counts a raise-only feature (earlier referrals) as lowering the score
+    planted = "referrals_12m"
+    assert directions([planted])[planted] == 1
+    model = load_model(model_dir)
+    meta = load_metadata(model_dir)
+    lr = model.family.pipeline_.named_steps["logreg"]  # type: ignore[attr-defined]
+    lr.coef_[0, model.inputs.index(planted)] = -8.0
+    folder = save_model(model, tmp_path / "planted" / "logreg", meta)
+    out = tmp_path / "planted.parquet"
+    run_score(cohort_dir, str(folder), out, score_params(), log=_quiet)
+    got = pd.read_parquet(out)
+    marks = [f"reason_{i}_against_guidance" for i in range(1, k + 1)]
+    assert all(str(got[c].dtype) == "boolean" for c in marks)
+    first = got[got["reason_1_feature"] == planted]
+    assert len(first) > 0  # the planted feature leads where the child has earlier referrals
+    assert first["reason_1_sentence"].str.endswith("lowers the score").all()
+    assert first["reason_1_against_guidance"].eq(True).all()
+    # every mark is the packs' own: against_guidance of the same reason against the same record
+    stored = meta[METADATA_KEY]
+    reference = pd.Series({c: stored[c] for c in model.inputs}, dtype=np.float64)
+    t = cohort_tables
+    feats = build_features(
+        t["households"], t["people"], t["events"], start=pd.Timestamp(score_params().start)
+    )
+    packs = {
+        str(d): [
+            against_guidance(r["feature"], r["contribution"], r["value"], reference[r["feature"]])
+            is not None
+            for r in rs
+        ]
+        for d, rs in zip(
+            feats["decision_id"],
+            top_reasons(explain_model(model, feats, reference=reference), k),
+            strict=True,
+        )
+    }
+    assert sum(map(sum, packs.values())) > 0
+    for d, row in zip(got["decision_id"], got[marks].to_numpy(), strict=True):
+        assert [bool(m) for m in row if not pd.isna(m)] == packs[str(d)]
+    # a row without a reason at a rank has no mark there
+    for i in range(1, k + 1):
+        none = got[f"reason_{i}_feature"].isna()
+        assert got.loc[none, f"reason_{i}_against_guidance"].isna().all()
+    # against the training mean scoring cannot compare a value with it: the mark is unknown
+    run_score(
+        cohort_dir,
+        str(folder),
+        tmp_path / "mean.parquet",
+        score_params(),
+        reference="mean",
+        log=_quiet,
+    )
+    mean = pd.read_parquet(tmp_path / "mean.parquet")
+    assert mean[marks].isna().all().all()

@@ -12,6 +12,7 @@ import pandas as pd
 
 from secondlook.explain.contributions import explain_model, family_of
 from secondlook.explain.packs import (
+    OUTCOME_SHORT,
     build_case_review,
     case_events,
     chance_text,
@@ -51,6 +52,13 @@ def pack_family(cfg: ExplainParams, models: Mapping[str, CalibratedModel]) -> st
     ``train.families`` order); the packs and their index both name this one.
     """
     return cfg.pack_family if cfg.pack_family in models else next(iter(models))
+
+
+def _practice_words(outcome: Any) -> str:
+    """What practice decided, in the index's few words (the code itself if it has none)."""
+    if not isinstance(outcome, str) or not outcome:  # None, NaN or NA: nothing recorded
+        return "not recorded"
+    return OUTCOME_SHORT.get(str(outcome), str(outcome))
 
 
 def _kind_note(kind: str) -> str | None:
@@ -155,7 +163,7 @@ def write_packs(
                 "decision_date": review.decision_date,
                 "probability": review.probability_text,
                 "flagged": review.flagged,
-                "practice": str(row.get("practice_outcome", "")),
+                "practice": _practice_words(row.get("practice_outcome")),
                 "kind": str(row.get("pack_kind", SEED_KIND)),
             }
         )

@@ -37,6 +37,7 @@ from secondlook.schema import FACTORS
 
 __all__ = [
     "CaseReview",
+    "OUTCOME_SHORT",
     "OUTCOME_WORDS",
     "build_case_review",
     "case_events",
@@ -52,6 +53,13 @@ OUTCOME_WORDS = {
     "not a child protection enquiry.",
     "s47": "A child protection enquiry (section 47): the escalation this model looks for.",
 }
+#: practice's decision in a few words, as the packs' index lists it
+OUTCOME_SHORT = {
+    "nfa": "no further action",
+    "assessment": "social work assessment (section 17)",
+    "s47": "child protection enquiry (section 47)",
+}
+assert set(OUTCOME_SHORT) == set(OUTCOME_WORDS), "every outcome needs its short words"
 
 
 @dataclasses.dataclass

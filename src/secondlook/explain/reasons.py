@@ -13,6 +13,7 @@ compares with the truth's drivers and what a case review pack shows as "what the
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,9 +29,12 @@ if TYPE_CHECKING:
     from secondlook.explain.contributions import Contributions
 
 __all__ = [
+    "AGAINST_GUIDANCE",
     "FACTOR_WORDS",
     "RAISES",
     "LOWERS",
+    "ReasonColumns",
+    "against_guidance",
     "evidence_map",
     "factor_contributions",
     "factor_presence",
@@ -169,13 +173,27 @@ def top_reasons(explanation: shap.Explanation, k: int = 5) -> list[list[dict[str
     return out
 
 
+#: one rank of :func:`top_reason_columns`: every row's feature, sentence, contribution and mark
+ReasonColumns = tuple[
+    npt.NDArray[np.object_],
+    npt.NDArray[np.object_],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.object_],
+]
+
+
 def top_reason_columns(
-    explanation: shap.Explanation | Contributions, k: int = 5
-) -> list[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64]]]:
-    """:func:`top_reasons` as columns: for each rank, every row's feature, sentence, contribution.
+    explanation: shap.Explanation | Contributions,
+    k: int = 5,
+    compare_to: Mapping[str, float] | None = None,
+) -> list[ReasonColumns]:
+    """:func:`top_reasons` as columns: for each rank, every row's feature, sentence, contribution
+    and whether the reason goes against guidance.
 
     The same reasons as :func:`top_reasons`, without a Python object per row: each sentence is
-    written once per distinct (feature, value, direction) of a rank, for batch scoring.
+    written once per distinct (feature, value, direction) of a rank, for batch scoring. The mark
+    is :func:`against_guidance`, the rule the case review packs use, with the case's value
+    compared with ``compare_to``.
 
     Parameters
     ----------
@@ -183,12 +201,16 @@ def top_reason_columns(
         Shape (n_rows, n_features).
     k
         Reasons per row, >= 1.
+    compare_to
+        The reference's value of each input (the packs' ``compare_to``: the clean record, or
+        the training mean). None: the mark is not known (``None`` in every row).
 
     Returns
     -------
-    list of (features, sentences, contributions)
-        ``min(k, n_features)`` triples of arrays of shape (n_rows,): object arrays of strings
-        (``None`` where a row has fewer reasons) and float64 (``NaN`` there).
+    list of (features, sentences, contributions, against_guidance)
+        ``min(k, n_features)`` tuples of arrays of shape (n_rows,): object arrays of strings
+        (``None`` where a row has fewer reasons), float64 (``NaN`` there) and an object array
+        of ``True``/``False`` (``None`` there, or everywhere without ``compare_to``).
     """
     names, top, top_values, top_data, keep = _top(explanation, k)
     n = top.shape[0]
@@ -199,6 +221,7 @@ def top_reason_columns(
         feature = np.full(n, None, dtype=object)
         sentence = np.full(n, None, dtype=object)
         contribution = np.full(n, np.nan)
+        against = np.full(n, None, dtype=object)
         if len(rows):
             cols, value, contrib = top[rows, j], top_data[rows, j], top_values[rows, j]
             # the bit pattern of the value, so that distinct floats never share a sentence
@@ -214,7 +237,22 @@ def top_reason_columns(
             feature[rows] = name_of[cols]
             sentence[rows] = texts[inverse.reshape(-1)]
             contribution[rows] = contrib
-        out.append((feature, sentence, contribution))
+            if compare_to is not None:
+                marks = np.array(
+                    [
+                        against_guidance(
+                            names[cols[r]],
+                            float(contrib[r]),
+                            float(value[r]),
+                            compare_to.get(names[cols[r]]),
+                        )
+                        is not None
+                        for r in first.tolist()
+                    ],
+                    dtype=object,
+                )
+                against[rows] = marks[inverse.reshape(-1)]
+        out.append((feature, sentence, contribution, against))
     return out
 
 

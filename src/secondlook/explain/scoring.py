@@ -19,7 +19,7 @@ import pandas as pd
 
 from secondlook.errors import ModelFileError, ParamsError
 from secondlook.explain.contributions import contributions
-from secondlook.explain.reasons import top_reason_columns
+from secondlook.explain.reasons import ReasonColumns, top_reason_columns
 from secondlook.models import CalibratedModel
 
 __all__ = ["METADATA_KEY", "REFERENCES", "reason_columns", "saved_reference"]
@@ -91,8 +91,13 @@ def reason_columns(
     k: int,
     reference: pd.Series | None = None,
     margin: npt.ArrayLike | None = None,
-) -> list[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64]]]:
+) -> list[ReasonColumns]:
     """The top ``k`` reasons of every row, as columns, measured against ``reference``.
+
+    Each reason is marked as the case review packs mark it when it goes against guidance
+    (:func:`secondlook.explain.reasons.against_guidance`, the case's value compared with the
+    clean record). Against the training mean (``reference`` None) batch scoring has no
+    training data to compare a value with, so the mark is left unknown (None).
 
     Parameters
     ----------
@@ -110,7 +115,7 @@ def reason_columns(
 
     Returns
     -------
-    list of (features, sentences, contributions)
+    list of (features, sentences, contributions, against_guidance)
         As :func:`secondlook.explain.reasons.top_reason_columns`: the same reasons
         :func:`secondlook.explain.reasons.top_reasons` gives the case review packs.
 
@@ -119,4 +124,7 @@ def reason_columns(
     secondlook.explain.AdditivityError
         If the contributions do not add up to the margin (checked on every call).
     """
-    return top_reason_columns(contributions(model, X, reference=reference, margin=margin), k)
+    compare_to = None if reference is None else {str(c): float(v) for c, v in reference.items()}
+    return top_reason_columns(
+        contributions(model, X, reference=reference, margin=margin), k, compare_to
+    )

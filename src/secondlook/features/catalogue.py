@@ -15,16 +15,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from typing import Literal
 
 from secondlook.schema import CONCERNS, FACTORS, SOURCES
 
 __all__ = [
     "CATALOGUE",
+    "CONCERN_WORDS",
     "LINKS",
     "DIRECTIONS",
     "PRACTICE_FEATURES",
     "FAMILIES",
+    "SOURCE_WORDS",
     "NO_REFERRAL_DAYS",
     "NON_MOBILE_MONTHS",
     "FeatureSpec",
@@ -75,7 +78,9 @@ class FeatureSpec:
     unit
         ``months``, ``days``, ``count``, ``yes/no`` (0/1) or ``decile``.
     reason
-        Template for a reason sentence; ``{value}`` is replaced by the formatted value.
+        Template for a reason sentence; ``{value}`` is replaced by the formatted value, and
+        each ``[one|many]`` by ``one`` when the value is 1, else by ``many`` (number
+        agreement: ``"{value} [adult was|adults were] living in the household"``).
     evidence_of
         The hidden factor (one of :data:`secondlook.schema.FACTORS`) the feature is evidence
         of, or ``None``.
@@ -164,6 +169,37 @@ def _words(concern: str) -> str:
     return concern.replace("_", " ")
 
 
+#: each referral concern of :data:`secondlook.schema.CONCERNS` in words that read after "for"
+#: or "about" (``sexual`` alone is not a concern a reader can name)
+CONCERN_WORDS: dict[str, str] = {
+    "physical_injury": "physical injury",
+    "neglect": "neglect",
+    "domestic_abuse": "domestic abuse",
+    "parental_drug_misuse": "parental drug misuse",
+    "parental_alcohol_misuse": "parental alcohol misuse",
+    "parental_mental_health": "parental mental ill-health",
+    "emotional": "emotional abuse",
+    "sexual": "sexual abuse",
+    "other": "another kind of concern",
+}
+#: each referral source of :data:`secondlook.schema.SOURCES` in words that read after "from"
+SOURCE_WORDS: dict[str, str] = {
+    "police": "the police",
+    "health_visitor": "a health visitor",
+    "gp": "a GP",
+    "hospital": "a hospital",
+    "school": "a school",
+    "probation": "the probation service",
+    "adult_services": "adult social care services",
+    "housing": "a housing service",
+    "self_family": "the child or the family themselves",
+    "anonymous": "an anonymous referrer",
+    "other": "another source",
+}
+assert set(CONCERN_WORDS) == set(CONCERNS), "every concern needs its words"
+assert set(SOURCE_WORDS) == set(SOURCES), "every source needs its words"
+
+
 def _yes_no(
     name: str, family: str, description: str, yes: str, no: str, evidence_of: str | None = None
 ) -> FeatureSpec:
@@ -189,7 +225,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "child",
             "Age in completed calendar months on the decision date (0 for an unborn child).",
             "months",
-            "the child was {value} months old",
+            "the child was {value} [month|months] old",
             reason_zero="the child was under one month old or not yet born",
         ),
         _yes_no(
@@ -224,7 +260,8 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "history",
                 f"Earlier referrals about this child in the {months} months before the decision "
                 "date (the current referral excluded).",
-                f"{{value}} earlier referrals about this child in the last {months} months",
+                f"{{value}} earlier [referral|referrals] about this child in the last {months} "
+                "months",
                 f"no earlier referrals about this child in the last {months} months",
             )
         )
@@ -235,10 +272,10 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "history",
                 f"Earlier referrals about this child whose concern was {_words(concern)}, in the "
                 "36 months before the decision date.",
-                f"{{value}} earlier referrals about this child for {_words(concern)} in the "
-                "last 36 months",
-                f"no earlier referrals about this child for {_words(concern)} in the last 36 "
-                "months",
+                f"{{value}} earlier [referral|referrals] about this child for "
+                f"{CONCERN_WORDS[concern]} in the last 36 months",
+                f"no earlier referrals about this child for {CONCERN_WORDS[concern]} in the last "
+                "36 months",
                 _DRIVER_OF_CONCERN[concern],
             )
         )
@@ -249,7 +286,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             f"Days since this child's most recent earlier referral; {NO_REFERRAL_DAYS} when "
             f"there is none (and the cap for longer gaps).",
             "days",
-            "the previous referral about this child was {value} days earlier",
+            "the previous referral about this child was {value} [day|days] earlier",
             sentinel=NO_REFERRAL_DAYS,
             reason_sentinel="no earlier referral about this child is recorded",
         ),
@@ -258,28 +295,29 @@ def _build() -> tuple[FeatureSpec, ...]:
             "history",
             "Earlier referrals about this child that ended in no further action (outcomes "
             "recorded before the decision date).",
-            "{value} earlier referrals about this child ended in no further action",
+            "{value} earlier [referral|referrals] about this child ended in no further action",
             "no earlier referral about this child ended in no further action",
         ),
         _count(
             "prior_assessment",
             "history",
             "Earlier referrals about this child that led to a social work assessment.",
-            "{value} earlier referrals about this child led to an assessment",
+            "{value} earlier [referral|referrals] about this child led to an assessment",
             "no earlier referral about this child led to an assessment",
         ),
         _count(
             "prior_s47",
             "history",
             "Earlier referrals about this child that led to a child protection (s47) enquiry.",
-            "{value} earlier child protection enquiries about this child",
+            "{value} earlier child protection [enquiry|enquiries] about this child",
             "no earlier child protection enquiry about this child",
         ),
         _count(
             "prior_s47_substantiated",
             "history",
             "Earlier child protection enquiries about this child concluded as substantiated.",
-            "{value} earlier child protection enquiries about this child were substantiated",
+            "{value} earlier child protection [enquiry|enquiries] about this child "
+            "[was|were] substantiated",
             "no earlier child protection enquiry about this child was substantiated",
         ),
         _yes_no(
@@ -307,7 +345,8 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "siblings",
                 f"Referrals about the other children of the household in the {months} months "
                 "before the decision date.",
-                f"{{value}} referrals about siblings in the last {months} months",
+                f"{{value}} [referral about a sibling|referrals about siblings] in the last "
+                f"{months} months",
                 f"no referrals about siblings in the last {months} months",
             )
         )
@@ -318,8 +357,9 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "siblings",
                 f"Referrals about the other children of the household whose concern was "
                 f"{_words(concern)}, in the 36 months before the decision date.",
-                f"{{value}} referrals about siblings for {_words(concern)} in the last 36 months",
-                f"no referrals about siblings for {_words(concern)} in the last 36 months",
+                f"{{value}} [referral about a sibling|referrals about siblings] for "
+                f"{CONCERN_WORDS[concern]} in the last 36 months",
+                f"no referrals about siblings for {CONCERN_WORDS[concern]} in the last 36 months",
                 _DRIVER_OF_CONCERN[concern],
             )
         )
@@ -330,7 +370,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             f"Days since the most recent earlier referral about another child of the household; "
             f"{NO_REFERRAL_DAYS} when there is none (and the cap for longer gaps).",
             "days",
-            "the previous referral about a sibling was {value} days earlier",
+            "the previous referral about a sibling was {value} [day|days] earlier",
             sentinel=NO_REFERRAL_DAYS,
             reason_sentinel="no earlier referral about a sibling is recorded",
         ),
@@ -339,7 +379,8 @@ def _build() -> tuple[FeatureSpec, ...]:
             "siblings",
             "Earlier referrals about the other children of the household that ended in no "
             "further action (outcomes recorded before the decision date).",
-            "{value} earlier referrals about siblings ended in no further action",
+            "{value} earlier [referral about a sibling|referrals about siblings] ended in no "
+            "further action",
             "no earlier referral about a sibling ended in no further action",
         ),
         _count(
@@ -347,7 +388,8 @@ def _build() -> tuple[FeatureSpec, ...]:
             "siblings",
             "Earlier referrals about the other children of the household that led to a social "
             "work assessment.",
-            "{value} earlier referrals about siblings led to an assessment",
+            "{value} earlier [referral about a sibling|referrals about siblings] led to an "
+            "assessment",
             "no earlier referral about a sibling led to an assessment",
         ),
         _count(
@@ -355,7 +397,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "siblings",
             "Earlier referrals about the other children of the household that led to a child "
             "protection (s47) enquiry.",
-            "{value} earlier child protection enquiries about siblings",
+            "{value} earlier child protection [enquiry about a sibling|enquiries about siblings]",
             "no referral about a sibling was ever escalated to a child protection enquiry",
         ),
         _count(
@@ -363,7 +405,8 @@ def _build() -> tuple[FeatureSpec, ...]:
             "siblings",
             "Earlier child protection enquiries about the other children of the household "
             "concluded as substantiated.",
-            "{value} earlier child protection enquiries about siblings were substantiated",
+            "{value} earlier child protection [enquiry about a sibling was|enquiries about "
+            "siblings were] substantiated",
             "no earlier child protection enquiry about a sibling was substantiated",
         ),
         _yes_no(
@@ -399,8 +442,8 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "household",
                 f"Police reports of domestic incidents in the household in the {months} months "
                 "before the decision date.",
-                f"{{value}} police reports of domestic incidents in the household in the last "
-                f"{months} months",
+                f"{{value}} police [report of a domestic incident|reports of domestic incidents] "
+                f"in the household in the last {months} months",
                 f"no police report of a domestic incident in the household in the last {months} "
                 "months",
                 "domestic_abuse",
@@ -413,8 +456,8 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "household",
                 f"Adult service contacts of kind {_words(detail)} for adults of the household "
                 "in the 36 months before the decision date.",
-                f"{{value}} {_words(detail)} contacts for adults in the household in the last "
-                "36 months",
+                f"{{value}} {_words(detail)} [contact for an adult|contacts for adults] in the "
+                "household in the last 36 months",
                 f"no {_words(detail)} contacts for adults in the household in the last 36 months",
                 _DRIVER_OF_CONTACT[kind],
             )
@@ -426,8 +469,8 @@ def _build() -> tuple[FeatureSpec, ...]:
                 "household",
                 f"An earlier assessment of a child in the household recorded "
                 f"{_words(concern)} as a factor.",
-                f"an earlier assessment in the household recorded {_words(concern)}",
-                f"no earlier assessment in the household recorded {_words(concern)}",
+                f"an earlier assessment in the household recorded {CONCERN_WORDS[concern]}",
+                f"no earlier assessment in the household recorded {CONCERN_WORDS[concern]}",
                 _DRIVER_OF_CONCERN[concern],
             )
         )
@@ -437,7 +480,8 @@ def _build() -> tuple[FeatureSpec, ...]:
             "household",
             "This child's emergency department attendances in the 12 months before the "
             "decision date.",
-            "{value} emergency department attendances for the child in the last 12 months",
+            "{value} emergency department [attendance|attendances] for the child in the last "
+            "12 months",
             "no emergency department attendance for the child in the last 12 months",
         ),
         _count(
@@ -446,7 +490,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "This child's emergency department attendances in the last 12 months for an injury "
             "without an accidental explanation (unexplained injury, bruising, fracture or "
             "burn).",
-            "{value} injuries without an accidental explanation in the last 12 months",
+            "{value} [injury|injuries] without an accidental explanation in the last 12 months",
             "no injury without an accidental explanation in the last 12 months",
         ),
         _yes_no(
@@ -461,14 +505,14 @@ def _build() -> tuple[FeatureSpec, ...]:
             "missed_appointments_12m",
             "household",
             "This child's missed health appointments in the 12 months before the decision date.",
-            "{value} missed health appointments in the last 12 months",
+            "{value} missed health [appointment|appointments] in the last 12 months",
             "no missed health appointments in the last 12 months",
         ),
         _count(
             "school_concerns_12m",
             "household",
             "Concerns raised by this child's school in the 12 months before the decision date.",
-            "{value} school concerns in the last 12 months",
+            "{value} school [concern|concerns] in the last 12 months",
             "no school concerns in the last 12 months",
         ),
     ]
@@ -478,7 +522,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "adults_joined_12m",
             "adults",
             "Adults who joined the household in the 12 months before the decision date.",
-            "{value} adults joined the household in the last 12 months",
+            "{value} [adult|adults] joined the household in the last 12 months",
             "no adult joined the household in the last 12 months",
             "unassessed_violent_adult",
         ),
@@ -487,7 +531,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "adults",
             "Adults living in the household the day before the decision: mother and father "
             "unless recorded as having left, other adults from when they joined until they left.",
-            "{value} adults were living in the household",
+            "{value} [adult was|adults were] living in the household",
             "no adult was recorded as living in the household",
         ),
         _yes_no(
@@ -526,7 +570,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "For a pre-birth referral: calendar months from the pregnancy notification to the "
             "referral (0 when not a pre-birth referral or no notification is recorded).",
             "months",
-            "the pre-birth referral came {value} months after the pregnancy was notified",
+            "the pre-birth referral came {value} [month|months] after the pregnancy was notified",
             reason_zero="not a pre-birth referral made after a pregnancy notification",
         ),
         FeatureSpec(
@@ -535,7 +579,7 @@ def _build() -> tuple[FeatureSpec, ...]:
             "For a pre-birth referral: calendar months between the referral and the expected "
             "birth month (0 when not a pre-birth referral, or in the month of the birth).",
             "months",
-            "the pre-birth referral came {value} months before the due date",
+            "the pre-birth referral came {value} [month|months] before the due date",
             reason_zero="not a pre-birth referral made before the month of the due date",
         ),
     ]
@@ -545,9 +589,9 @@ def _build() -> tuple[FeatureSpec, ...]:
             _yes_no(
                 f"source_{source}",
                 "referral",
-                f"The current referral was made by {_words(source)}.",
-                f"the referral came from {_words(source)}",
-                f"the referral did not come from {_words(source)}",
+                f"The current referral was made by {SOURCE_WORDS[source]}.",
+                f"the referral came from {SOURCE_WORDS[source]}",
+                f"the referral did not come from {SOURCE_WORDS[source]}",
             )
         )
     for concern in CONCERNS:
@@ -556,8 +600,8 @@ def _build() -> tuple[FeatureSpec, ...]:
                 f"concern_{concern}",
                 "referral",
                 f"The current referral's primary concern is {_words(concern)}.",
-                f"the referral's concern is {_words(concern)}",
-                f"the referral's concern is not {_words(concern)}",
+                f"the referral is about {CONCERN_WORDS[concern]}",
+                f"the referral is not about {CONCERN_WORDS[concern]}",
                 _DRIVER_OF_CONCERN[concern],
             )
         )
@@ -807,6 +851,15 @@ def _format(value: float) -> str:
     return f"{value:.1f}"
 
 
+#: ``[one|many]`` in a reason template: the words for a value of 1, and for any other value
+_NUMBER = re.compile(r"\[([^|\]]*)\|([^\]]*)\]")
+
+
+def _agree(template: str, one: bool) -> str:
+    """``template`` with each ``[one|many]`` resolved for a value that is (not) 1."""
+    return _NUMBER.sub(lambda m: m.group(1) if one else m.group(2), template)
+
+
 def reason_text(name: str, value: float) -> str:
     """The plain-language reason sentence for a feature at a value.
 
@@ -830,7 +883,7 @@ def reason_text(name: str, value: float) -> str:
         return s.reason_zero
     if s.unit == "yes/no":
         return s.reason
-    return s.reason.format(value=_format(value))
+    return _agree(s.reason, value == 1).format(value=_format(value))
 
 
 def render_markdown() -> str:
@@ -879,7 +932,7 @@ def render_markdown() -> str:
         ]
         for s in members:
             lines.append(
-                f"| `{s.name}` | {s.unit} | {cell(s.description)} | {cell(s.reason)} | "
+                f"| `{s.name}` | {s.unit} | {cell(s.description)} | {cell(_agree(s.reason, False))} | "
                 f"{s.evidence_of or '—'} | {s.direction} | {s.kind} | {cell(s.why or '—')} |"
             )
     return "\n".join(lines) + "\n"

@@ -100,8 +100,11 @@ def output_schema(top_k: int) -> pa.Schema:
     Parameters
     ----------
     top_k
-        Reasons per row; each adds ``reason_<i>_feature``, ``reason_<i>_sentence`` and
-        ``reason_<i>_contribution`` (margin units: log-odds, or points for ``rules``).
+        Reasons per row; each adds ``reason_<i>_feature``, ``reason_<i>_sentence``,
+        ``reason_<i>_contribution`` (margin units: log-odds, or points for ``rules``) and
+        ``reason_<i>_against_guidance`` (a nullable boolean: True where the reason moved the
+        score against the catalogue's direction, as the case review packs mark it; null where
+        there is no reason, or when reasons are measured against the training mean).
 
     Returns
     -------
@@ -126,6 +129,7 @@ def output_schema(top_k: int) -> pa.Schema:
             pa.field(f"reason_{i}_feature", pa.string()),
             pa.field(f"reason_{i}_sentence", pa.string()),
             pa.field(f"reason_{i}_contribution", pa.float64()),
+            pa.field(f"reason_{i}_against_guidance", pa.bool_()),
         ]
     fields += [
         pa.field(name, pa.string(), nullable=False)
@@ -148,8 +152,9 @@ def _reasons(
     k: int,
     reference: tuple[tuple[str, float], ...] | None = None,
     margin: npt.NDArray[np.float64] | None = None,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per rank: each row's reason feature, sentence and contribution (as ``top_reasons``)."""
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per rank: each row's reason feature, sentence, contribution (as ``top_reasons``) and
+    whether it goes against guidance (as the packs mark it; None when not known)."""
     from secondlook.explain.scoring import reason_columns
 
     ref = None if reference is None else pd.Series(dict(reference), dtype=np.float64)
@@ -280,6 +285,7 @@ def _scores(
         reason_cols[f"reason_{i}_feature"] = np.full(n, None, dtype=object)
         reason_cols[f"reason_{i}_sentence"] = np.full(n, None, dtype=object)
         reason_cols[f"reason_{i}_contribution"] = np.full(n, np.nan)
+        reason_cols[f"reason_{i}_against_guidance"] = np.full(n, None, dtype=object)
     scored = np.flatnonzero(ok)
     if len(scored):
         chosen = refs.iloc[scored]
@@ -303,10 +309,11 @@ def _scores(
         flag[scored] = margin >= model.margin_threshold_
         if settings.reasons:
             ranks = _reasons(model, features, settings.top_k, settings.reference, margin)
-            for i, (feature, sentence, contribution) in enumerate(ranks, start=1):
+            for i, (feature, sentence, contribution, against) in enumerate(ranks, start=1):
                 reason_cols[f"reason_{i}_feature"][scored] = feature
                 reason_cols[f"reason_{i}_sentence"][scored] = sentence
                 reason_cols[f"reason_{i}_contribution"][scored] = contribution
+                reason_cols[f"reason_{i}_against_guidance"][scored] = against
     return {
         "probability": np.where(ok, probability, np.nan),
         "probability_low": probability_low,
