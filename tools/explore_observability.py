@@ -3,12 +3,14 @@
 Usage::
 
     .venv/bin/python tools/explore_observability.py [--households 10000] [--seeds 1]
-        [-S synth.practice.icpc=0.3 ...] [--scenario name ...]
+        [--design experiments/designs/observability.yaml --scenario low]
+        [-S synth.practice.icpc=0.3 ...]
 
 Prints, per world, the proxy-trained, proxy-evaluated logistic AUROC on ``cp_plan_12m`` and
 ``removal_12m`` (the sweep's ``proxy_auroc.logreg.<proxy>``), the calibration figures outside
-their tolerance, and a few key figures. Each ``-S key=value`` overrides params.yaml (a dotted
-key, YAML value), as ``dvc exp run -S`` does.
+their tolerance, and a few key figures. ``--scenario`` starts from that scenario of ``--design``
+(its ``set`` and ``scale`` applied to params.yaml); each ``-S key=value`` then overrides a dotted
+key (YAML value), as ``dvc exp run -S`` does.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import yaml  # noqa: E402
 
 from secondlook.params import load_params  # noqa: E402
+from secondlook.sweep.design import load_design  # noqa: E402
 from secondlook.sweep.task import WorldTask, run_world  # noqa: E402
 from secondlook.synth.calibration import TARGETS  # noqa: E402
 
@@ -43,13 +46,19 @@ def main() -> None:
     ap.add_argument("--households", type=int, default=10000)
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--families", default="logreg")
+    ap.add_argument("--design", default="experiments/designs/observability.yaml")
+    ap.add_argument("--scenario", default=None, help="a scenario of --design to start from")
+    ap.add_argument("--first-seed", type=int, default=None, help="default: synth.seed")
     ap.add_argument("-S", action="append", default=[], help="dotted.key=value")
     args = ap.parse_args()
     params = copy.deepcopy(load_params("params.yaml"))
+    if args.scenario:
+        scenarios = {sc.name: sc for sc in load_design(args.design, params).scenarios}
+        params = copy.deepcopy(dict(scenarios[args.scenario].params))
     for item in args.S:
         key, value = item.split("=", 1)
         _set(params, key, yaml.safe_load(value))
-    base_seed = params["synth"]["seed"]
+    base_seed = params["synth"]["seed"] if args.first_seed is None else args.first_seed
     for seed in range(base_seed, base_seed + args.seeds):
         task = WorldTask(
             "explore", "x", params, seed, args.households, tuple(args.families.split(","))
