@@ -137,17 +137,20 @@ def _bad_detail(batch: pa.Table) -> np.ndarray:
         indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         codes.append(indices.astype(np.int64) + 1)
     width = len(vocabularies[1]) + 1
-    pairs, inverse = np.unique(codes[0] * width + codes[1], return_inverse=True)
+    # the pairs present, without sorting a million codes: a table of every possible pair
+    pair = codes[0] * width + codes[1]
+    present = np.zeros((len(vocabularies[0]) + 1) * width, dtype=bool)
+    present[pair] = True
+    pairs = np.flatnonzero(present)
 
     def values(vocabulary: pa.Array, code: np.ndarray) -> pd.Series:
         text = np.array([None, *vocabulary.to_pylist()], dtype=object)[code]
         return pd.Series(text, dtype="str")
 
     types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    return np.asarray(
-        bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)],
-        dtype=bool,
-    )
+    bad = np.zeros(len(present), dtype=bool)
+    bad[pairs] = np.asarray(bad_details(types, values(vocabularies[1], pairs % width)), dtype=bool)
+    return bad[pair]
 
 
 def _detail_check(source: TableSource, batch: pa.Table) -> None:
