@@ -133,22 +133,19 @@ def _bad_detail(batch: pa.Table) -> np.ndarray:
     for column in ("type", "detail"):
         encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
         vocabularies.append(encoded.dictionary)
-        # 0 for a missing value, 1 + the position in the dictionary otherwise
         indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        codes.append(indices.astype(np.int64) + 1)
+        codes.append(indices.astype(np.int64) + 1)  # 0: missing; else 1 + dictionary position
     width = len(vocabularies[1]) + 1
-    # the pairs present, without sorting a million codes: a table of every possible pair
-    pair = codes[0] * width + codes[1]
-    present = np.zeros((len(vocabularies[0]) + 1) * width, dtype=bool)
-    present[pair] = True
-    pairs = np.flatnonzero(present)
+    pair = codes[0] * width + codes[1]  # the pairs present, found without sorting the codes
+    bad = np.zeros((len(vocabularies[0]) + 1) * width, dtype=bool)
+    bad[pair] = True
+    pairs = np.flatnonzero(bad)
 
     def values(vocabulary: pa.Array, code: np.ndarray) -> pd.Series:
         text = np.array([None, *vocabulary.to_pylist()], dtype=object)[code]
         return pd.Series(text, dtype="str")
 
     types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    bad = np.zeros(len(present), dtype=bool)
     bad[pairs] = np.asarray(bad_details(types, values(vocabularies[1], pairs % width)), dtype=bool)
     return bad[pair]
 
