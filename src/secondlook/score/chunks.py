@@ -573,10 +573,10 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
     thousand short rows and a list of paths, instead of the chunk's rows).
     """
     base = plan.households
-    if k * plan.chunk_households < base.num_rows:
-        households = base.slice(k * plan.chunk_households, plan.chunk_households)
-    else:
-        households = base.slice(0, 0)
+    first = k * plan.chunk_households
+    n = max(0, min(plan.chunk_households, base.num_rows - first))
+    # a copy, not a slice: a pickled slice carries every household of the cohort to a worker
+    households = base.take(pa.array(first + np.arange(n)))
     files = plan.files.get(k, {})
     return households, {table: list(files.get(table, [])) for table in plan.tables}
 
