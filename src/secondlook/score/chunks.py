@@ -133,21 +133,21 @@ def _bad_detail(batch: pa.Table) -> np.ndarray:
     for column in ("type", "detail"):
         encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
         vocabularies.append(encoded.dictionary)
-        # 0 for a missing value, 1 + the position in the dictionary otherwise
         indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        codes.append(indices.astype(np.int64) + 1)
+        codes.append(indices.astype(np.int64) + 1)  # 0: missing; else 1 + dictionary position
     width = len(vocabularies[1]) + 1
-    pairs, inverse = np.unique(codes[0] * width + codes[1], return_inverse=True)
+    pair = codes[0] * width + codes[1]  # the pairs present, found without sorting the codes
+    bad = np.zeros((len(vocabularies[0]) + 1) * width, dtype=bool)
+    bad[pair] = True
+    pairs = np.flatnonzero(bad)
 
     def values(vocabulary: pa.Array, code: np.ndarray) -> pd.Series:
         text = np.array([None, *vocabulary.to_pylist()], dtype=object)[code]
         return pd.Series(text, dtype="str")
 
     types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    return np.asarray(
-        bad_details(types, values(vocabularies[1], pairs % width))[inverse.reshape(-1)],
-        dtype=bool,
-    )
+    bad[pairs] = np.asarray(bad_details(types, values(vocabularies[1], pairs % width)), dtype=bool)
+    return bad[pair]
 
 
 def _detail_check(source: TableSource, batch: pa.Table) -> None:
@@ -573,10 +573,10 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
     thousand short rows and a list of paths, instead of the chunk's rows).
     """
     base = plan.households
-    if k * plan.chunk_households < base.num_rows:
-        households = base.slice(k * plan.chunk_households, plan.chunk_households)
-    else:
-        households = base.slice(0, 0)
+    first = k * plan.chunk_households
+    n = max(0, min(plan.chunk_households, base.num_rows - first))
+    # a copy, not a slice: a pickled slice carries every household of the cohort to a worker
+    households = base.take(pa.array(first + np.arange(n)))
     files = plan.files.get(k, {})
     return households, {table: list(files.get(table, [])) for table in plan.tables}
 

@@ -21,7 +21,7 @@ from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
 from secondlook.score.spill import Piece
 
-__all__ = ["local_cluster", "process_pool", "run_dask", "run_pandas", "run_pool"]
+__all__ = ["local_cluster", "process_pool", "run_dask", "run_pandas", "run_pool", "score_files"]
 
 
 ChunkLoader = Callable[[int], dict[str, pa.Table]]
@@ -68,9 +68,19 @@ def _warm_up() -> None:
 
 
 def _score_files(households: pa.Table, files: dict[str, list[Piece]]) -> pa.Table:
+    return score_files(households, files, _WORKER["model"], _WORKER["settings"])
+
+
+def score_files(
+    households: pa.Table,
+    files: dict[str, list[Piece]],
+    model: CalibratedModel,
+    settings: ChunkSettings,
+) -> pa.Table:
+    """:func:`score_chunk` of a chunk read here from its spill files (a worker that sees them)."""
     from secondlook.score.chunks import read_chunk
 
-    return score_chunk(read_chunk(households, files), _WORKER["model"], _WORKER["settings"])
+    return score_chunk(read_chunk(households, files), model, settings)
 
 
 def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> Executor:
@@ -196,11 +206,15 @@ def run_dask(
     client: Any,
     *,
     in_flight: int | None = None,
+    files: ChunkFiles | None = None,
 ) -> Iterator[pa.Table]:
     """Score the chunks on a dask.distributed cluster, yielding results in chunk order.
 
     At most ``in_flight`` chunks are read and sent ahead of the one being written, so the
-    client's memory stays bounded whatever the cohort's size.
+    client's memory stays bounded whatever the cohort's size. With ``files`` (workers that see
+    this machine's spill folder: a LocalCluster) each worker reads its chunk itself from the
+    spill files, as the pandas engine's worker process does, and only the chunk's households
+    and the files' pieces travel; the rows and the function are the same, so is the output.
 
     Parameters
     ----------
@@ -210,6 +224,9 @@ def run_dask(
         A connected ``distributed.Client``.
     in_flight
         Chunks submitted ahead; default twice the number of worker threads (at least 2).
+    files
+        Chunk index -> its households and spill files (:func:`secondlook.score.chunks.chunk_files`),
+        for workers that can read them; ``None``: this process reads each chunk (``load``).
 
     Yields
     ------
@@ -225,16 +242,18 @@ def run_dask(
     try:
         for k in range(n_chunks):
             while next_k < n_chunks and next_k < k + in_flight:
-                # scattered, not embedded in the task: a chunk is megabytes of rows
-                data = client.scatter([load(next_k)], hash=False)[0]  # a dict would name keys
-                futures[next_k] = client.submit(
-                    score_chunk,
-                    data,
-                    remote_model,
-                    settings,
-                    key=f"secondlook-score-chunk-{next_k}-{id(futures)}",
-                    pure=False,
-                )
+                key = f"secondlook-score-chunk-{next_k}-{id(futures)}"
+                if files is not None:
+                    households, pieces = files(next_k)
+                    futures[next_k] = client.submit(
+                        score_files, households, pieces, remote_model, settings, key=key, pure=False
+                    )
+                else:
+                    # scattered, not embedded in the task: a chunk is megabytes of rows
+                    data = client.scatter([load(next_k)], hash=False)[0]  # a dict names keys
+                    futures[next_k] = client.submit(
+                        score_chunk, data, remote_model, settings, key=key, pure=False
+                    )
                 next_k += 1
             result = futures.pop(k).result()
             yield result

@@ -337,7 +337,12 @@ def _results(
     if engine == "dask":
         if client is None:
             client = _connect(how.scheduler, settings.dask_workers, how.own)
-        return run_dask(plan.n_chunks, load, model, chunk_settings, client)
+        # a LocalCluster this call started sees the spill folder: its workers read their chunks
+        from distributed import LocalCluster
+
+        local = any(isinstance(thing, LocalCluster) for thing in how.own)
+        files = (lambda k: chunk_files(plan, k)) if local else None
+        return run_dask(plan.n_chunks, load, model, chunk_settings, client, files=files)
     if engine == "pandas" and workers is not None and workers > 1 and plan.n_chunks > 1:
         # started only now (unless it partitioned), so that idle workers do not add to the
         # partition's memory

@@ -5,7 +5,7 @@ threads. A parquet table of several row groups can instead be cut into **units**
 whole row groups of at least ``batch_rows`` rows -- that this process and a worker process
 (the pandas engine's :func:`~secondlook.score.runners.process_pool`) partition at once, each
 reading its own units from the file: the same checks (:class:`~secondlook.score.chunks._Router`)
-and the same routing, into spill files of its own. Only paths, counts and findings travel
+and the same routing, into spill files of its own process. Only paths, counts and findings travel
 between the processes.
 
 The results are merged in unit order, so the plan is the serial one: each chunk's pieces in
@@ -31,7 +31,7 @@ from secondlook.errors import SecondlookError
 from secondlook.schema import TableError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings
-from secondlook.score.spill import HouseholdLookup, Piece, Spill, UniqueIds
+from secondlook.score.spill import HouseholdLookup, Piece, Spill, UniqueIds, writer_tag
 
 __all__ = ["Shared", "UnitResult", "forget", "partition_unit", "units_of"]
 
@@ -119,7 +119,7 @@ def _context(shared: Shared) -> tuple[Any, Any]:
 def partition_unit(
     shared: Shared, source: TableSource, unit: int, row_groups: list[int]
 ) -> UnitResult:
-    """Check and route one unit's batches into spill files of its own.
+    """Check and route one unit's batches into this process's (and thread's) spill files.
 
     Never raises an error a user can cause: the first one stops the unit and is returned, for
     the merge to raise in file order.
@@ -131,7 +131,9 @@ def partition_unit(
     plan = dataclasses.replace(base, counts=dict.fromkeys(base.counts, 0), files={})
     findings = ScreenFindings()
     router = _Router(plan, {table: source}, shared.window, shared.as_of, findings, lookup)
-    tag = f"u{unit:05d}"
+    # one folder per writing process (and thread), not per unit: a chunk's rows then lie in
+    # one file per writer, whatever the number of units
+    tag = writer_tag()
     spill = Spill(shared.work, table, shared.flush_rows, plan.files, f"{table}-{tag}")
     uniques = [
         UniqueIds(shared.work, table, c, shared.n_buckets[table], shared.flush_rows, tag=tag)
