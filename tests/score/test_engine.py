@@ -36,7 +36,8 @@ def test_reason_columns_equal_top_reasons(k: int) -> None:
     want = top_reasons(expl, k)
     got = top_reason_columns(expl, k)
     assert len(got) == min(k, p)
-    for j, (feature, sentence, contribution) in enumerate(got):
+    for j, (feature, sentence, contribution, against) in enumerate(got):
+        assert all(a is None for a in against)  # no reference given: the mark is unknown
         for i, row in enumerate(want):
             if j < len(row):
                 assert feature[i] == row[j]["feature"]
