@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from secondlook.score.screen import (
+    _ANY,
     ScreenFindings,
+    could_hold_identifiers,
     identifier_column_kind,
     nhs_check_digit_ok,
     screen_values,
@@ -75,3 +80,31 @@ def test_opaque_ids_and_vocabulary_pass() -> None:
     ]
     screen_values("t", "c", pa.array(values), found)
     assert not found
+
+
+_ALPHABET = "0123456789 -@.+'\nAaBbEeHhMmPpRrSsZz_"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=_ALPHABET, max_size=14),
+            st.sampled_from(["SW1A 1AA", "M11AE", "07700900123", "+441234567890", "Mr Smith"]),
+        ),
+        max_size=6,
+    )
+)
+def test_the_joined_search_never_misses_a_value_that_matches(values: list[str]) -> None:
+    # the cheap whole-column search is a necessary condition for any per-value match
+    per_value = pc.match_substring_regex(pa.array(values, pa.string()), _ANY)
+    if pc.any(per_value).as_py():
+        assert could_hold_identifiers(pa.array(values, pa.string()))
+
+
+@pytest.mark.parametrize("value", ["07700900123", "SW1A1AA", "Jane Doe", "a@b.co", "9434765919"])
+def test_the_joined_search_finds_a_value_at_either_end_of_a_column(value: str) -> None:
+    ids = [f"P{i:07d}-c{i % 7}" for i in range(1000)]
+    assert not could_hold_identifiers(pa.chunked_array([ids[:500], ids[500:]]))
+    for column in ([value, *ids], [*ids, value], [*ids[:500], value, *ids[500:]]):
+        assert could_hold_identifiers(pa.chunked_array([column], pa.large_string()))
