@@ -181,21 +181,25 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
     -------
     distributed.LocalCluster
     """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=processes,
-        host="127.0.0.1",
-        protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
-        dashboard_address=None,
-        # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
-        # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
-        # An ephemeral loopback port never collides.
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-    )
+    # the workers' statistical profiler samples every thread's stack every 10 ms (for the
+    # dashboard, which is off); the nannies pass this setting on to the worker processes
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=processes,
+            host="127.0.0.1",
+            protocol="tcp",  # also for in-process workers: the loopback interface, never inproc
+            dashboard_address=None,
+            # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
+            # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
+            # An ephemeral loopback port never collides.
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+        )
 
 
 def run_dask(
