@@ -215,7 +215,7 @@ def could_hold_identifiers(values: pa.Array | pa.ChunkedArray) -> bool:
     Parameters
     ----------
     values
-        A string array without nulls, at most 2**31 values.
+        A string array without nulls.
 
     Returns
     -------
@@ -235,8 +235,9 @@ def screen_values(
 ) -> None:
     """Record the identifier-like values of one string column.
 
-    The column is searched with one combined RE2 pattern (cheaper than hashing a column of
-    unique ids to deduplicate it first); only the rare hits are deduplicated and classified one
+    The column is searched with one combined RE2 pattern, first once over the joined column
+    (:func:`could_hold_identifiers`), then value by value when that search matches (cheaper
+    than hashing a column of unique ids to deduplicate it first); only the rare hits are deduplicated and classified one
     pattern at a time, so each count is of distinct values.
 
     Parameters
