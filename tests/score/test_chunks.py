@@ -20,7 +20,7 @@ from secondlook.schema import (
 from secondlook.score import chunks as chunks_mod
 from secondlook.score import run_score
 from secondlook.score import spill as spill_mod
-from secondlook.score.chunks import _bad_detail
+from secondlook.score.row_checks import bad_detail
 from secondlook.score.spill import string_hash as _string_hash
 from secondlook.score.validate import check_chunk
 
@@ -115,7 +115,7 @@ def test_a_duplicate_is_found_even_among_colliding_hashes(
 def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Tables) -> None:
     ev = cohort_tables["events"][["event_id", "type", "detail"]].copy()
     batch = pa.Table.from_pandas(ev, preserve_index=False)
-    assert not _bad_detail(batch).any()  # the simulated cohort is clean
+    assert not bad_detail(batch).any()  # the simulated cohort is clean
     ev = ev.copy()
     bad_rows = [7, len(ev) // 2, len(ev) - 1]
     ev.loc[bad_rows[0], "detail"] = "not_a_detail"
@@ -125,7 +125,7 @@ def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Table
     ev.loc[bad_rows[2], "detail"] = "neglect"
     oracle = bad_details(ev["type"].to_numpy(dtype=object), ev["detail"])
     assert sorted(np.flatnonzero(oracle).tolist()) == sorted(bad_rows)
-    got = _bad_detail(pa.Table.from_pandas(ev, preserve_index=False))
+    got = bad_detail(pa.Table.from_pandas(ev, preserve_index=False))
     assert np.flatnonzero(got).tolist() == sorted(bad_rows)
 
 

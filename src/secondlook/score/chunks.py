@@ -5,7 +5,8 @@ histories, and the adults of its household), so a cohort can be scored one group
 at a time. :func:`partition_cohort` makes those groups without holding the cohort in memory:
 
 1. the ``households`` table is read whole (one short row per household), checked, sorted by
-   ``household_id`` and cut into chunks of ``chunk_households``;
+   ``household_id`` and written to the work folder in chunks of ``chunk_households``; only
+   the sorted ids stay in memory;
 2. ``people`` and ``events`` are streamed in batches; each batch is converted to the contract's
    types, screened for identifiers, checked row by row against the vocabularies, and its rows
    are appended to their chunk's spill files (Arrow IPC, lz4) in a work folder -- reading the
@@ -19,7 +20,7 @@ Events (and decisions) whose household is not in ``households`` go to one extra,
 where their referrals (and decisions) are rejected (the other events refuse the cohort). A
 ``decisions`` table, when the cohort has one, is streamed, checked and routed like ``events``.
 Memory is bounded by the batch and flush sizes and by one bucket of id hashes (8 bytes for each of about four million ids), whatever
-the cohort's size; only the ``households`` table is held whole.
+the cohort's size; only the households' ids are held whole.
 """
 
 from __future__ import annotations
@@ -37,14 +38,17 @@ import pyarrow.compute as pc
 
 from secondlook.schema import (
     ADULT_ROLES,
-    MAX_PRENATAL_MONTHS,
     ROLES,
-    SCHEMAS,
-    bad_details,
-    column_rules,
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
+from secondlook.score.row_checks import (
+    VOCAB,
+    birth_check,
+    check_households,
+    detail_check,
+    vocab_check,
+)
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
 from secondlook.score.spill import (
     HouseholdLookup,
@@ -53,20 +57,15 @@ from secondlook.score.spill import (
     UniqueIds,
     duplicates,
     read_pieces,
+    restored_columns,
+    spilled_columns,
 )
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
 from secondlook.score.units import Shared, forget, partition_units, remember, units_of
-from secondlook.score.validate import placeholder_dates
 
 __all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
 
-_VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
-    (table, column): tuple(rules["allowed_values"])
-    for table in ("people", "events", "decisions")
-    for column in SCHEMAS[table].columns
-    if "allowed_values" in (rules := column_rules(table, column))
-}
 #: the id columns of each streamed table that must be unique across the whole table
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "people": ("person_id",),
@@ -87,7 +86,9 @@ class Plan:
     n_chunks
         Household chunks, plus one last chunk for events of unknown households when any.
     households
-        The households table, sorted by ``household_id``.
+        While partitioning, the households' ids (one column, ``household_id``), sorted;
+        empty once the plan is returned. The whole rows lie in the work folder, a chunk per
+        record batch (:func:`chunk_files` reads them).
     chunk_households
         Households per chunk.
     tables
@@ -110,95 +111,8 @@ class Plan:
     files: dict[int, dict[str, list[Piece]]] = field(default_factory=dict)
 
 
-def _vocab_check(source: TableSource, column: str, values: pa.Array) -> None:
-    allowed = _VOCAB[(source.name, column)]
-    ok = pc.is_in(values, pa.array(allowed))
-    if not pc.all(ok).as_py():
-
-        def bad(parsed: pa.Table, stored: pa.Table) -> np.ndarray:
-            col = parsed.column(column)
-            return ~_mask(pc.is_in(col, pa.array(allowed))) & _mask(pc.is_valid(col))
-
-        source.refuse(column, f"one of {', '.join(allowed)}", bad)
-
-
-def _bad_detail(batch: pa.Table) -> np.ndarray:
-    """Whether each event's ``detail`` is not allowed for its type (as ``schema.bad_details``).
-
-    The rule reads one row at a time, so it is decided once per distinct (type, detail) pair
-    -- a few hundred in a million events -- and spread back to the rows.
-    """
-    codes = []
-    vocabularies = []
-    for column in ("type", "detail"):
-        encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
-        vocabularies.append(encoded.dictionary)
-        indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        codes.append(indices.astype(np.int64) + 1)  # 0: missing; else 1 + dictionary position
-    width = len(vocabularies[1]) + 1
-    pair = codes[0] * width + codes[1]  # the pairs present, found without sorting the codes
-    bad = np.zeros((len(vocabularies[0]) + 1) * width, dtype=bool)
-    bad[pair] = True
-    pairs = np.flatnonzero(bad)
-
-    def values(vocabulary: pa.Array, code: np.ndarray) -> pd.Series:
-        text = np.array([None, *vocabulary.to_pylist()], dtype=object)[code]
-        return pd.Series(text, dtype="str")
-
-    types = values(vocabularies[0], pairs // width).to_numpy(dtype=object)
-    bad[pairs] = np.asarray(bad_details(types, values(vocabularies[1], pairs % width)), dtype=bool)
-    return bad[pair]
-
-
-def _detail_check(source: TableSource, batch: pa.Table) -> None:
-    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``)."""
-    if _bad_detail(batch).any():
-        source.refuse(
-            "detail",
-            "allowed detail for the event type",
-            lambda parsed, _stored: _bad_detail(parsed),
-            show=("type", "detail"),
-        )
-
-
-def _birth_check(source: TableSource, batch: pa.Table, as_of: pd.Timestamp | None) -> None:
-    """Birth months are not placeholders, nor more than ten months after the extract date."""
-    latest = None
-    if as_of is not None:
-        latest = pd.Timestamp(as_of) + pd.DateOffset(months=MAX_PRENATAL_MONTHS)
-
-    def bad(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
-        births = parsed.column("birth_month").to_numpy(zero_copy_only=False)
-        out = placeholder_dates(births)
-        if latest is not None:
-            out |= births > np.datetime64(latest.date(), "s")
-        return np.asarray(out, dtype=bool)
-
-    if bad(batch, batch).any():
-        check = "not a placeholder (1900-01-01 or earlier, the year 9999)"
-        if latest is not None:
-            check += f" nor after {latest.date()} (ten months after --as-of)"
-        source.refuse("birth_month", check, bad)
-
-
-def _check_households(source: TableSource, hh: pa.Table) -> None:
-    def bad_la(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
-        la = parsed.column("local_authority")
-        return ~_mask(
-            pc.match_substring_regex(la, column_rules("households", "local_authority")["pattern"])
-        )
-
-    def bad_decile(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
-        dec = parsed.column("deprivation_decile")
-        return _mask(pc.or_(pc.less(dec, 1), pc.greater(dec, 10)))
-
-    if bad_la(hh, hh).any():
-        source.refuse("local_authority", "LA code (LA and two or three digits)", bad_la)
-    if bad_decile(hh, hh).any():
-        source.refuse("deprivation_decile", "from 1 to 10, or unknown", bad_decile)
-
-
-def _route(batch: pa.Table, chunk: np.ndarray, spill: Spill, ids: list[UniqueIds]) -> None:
+def _route(routed: tuple[np.ndarray, pa.Table], spill: Spill, ids: list[UniqueIds]) -> None:
+    chunk, batch = routed
     for unique in ids:
         unique.add(batch.column(unique.column))
     spill.add(batch, chunk)
@@ -273,9 +187,10 @@ def partition_cohort(
         On a broken row: the table, the column and the first offending rows.
     """
     findings = ScreenFindings()
-    hh = _read_households(sources["households"], batch_rows, findings)
+    work = Path(work)
+    hh = _read_households(sources["households"], batch_rows, findings, work, chunk_households)
     streamed = ("people", "events", *(["decisions"] if "decisions" in sources else []))
-    plan = _new_plan(Path(work), hh, chunk_households, streamed)
+    plan = _new_plan(work, hh, chunk_households, streamed)
     unique_ids = {
         table: [
             UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
@@ -309,12 +224,12 @@ def partition_cohort(
             spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
             for batch in _prefetch(sources[table].batches(batch_rows), threads):
-                chunk = router.check(table, batch)
-                if chunk is None:  # an identifier was found: only screening goes on
+                routed = router.check(table, batch)
+                if routed is None:  # an identifier was found: only screening goes on
                     continue
                 if routing is not None:
                     routing.result()
-                routing = threads.submit(_route, batch, chunk, spill, unique_ids[table])
+                routing = threads.submit(_route, routed, spill, unique_ids[table])
                 plan.counts[table] += batch.num_rows
                 if on_batch is not None:
                     on_batch(table, batch.num_rows)
@@ -330,6 +245,9 @@ def partition_cohort(
     if router.orphan in plan.files:
         plan.n_chunks += 1
     _check_something_to_score(plan, window)
+    # scoring reads each chunk's households from the work folder: drop the ids (and with
+    # them the router's lookup), hundreds of megabytes at ten million referrals
+    plan.households = plan.households.schema.empty_table()
     return plan
 
 
@@ -376,18 +294,46 @@ def _shared(
     return shared
 
 
-def _read_households(source: TableSource, batch_rows: int, findings: ScreenFindings) -> pa.Table:
-    """The households table, screened and checked, sorted by ``household_id``."""
+#: the sorted households, one record batch per chunk, in the work folder
+_HOUSEHOLDS_FILE = "households.arrow"
+
+
+def _read_households(
+    source: TableSource,
+    batch_rows: int,
+    findings: ScreenFindings,
+    work: Path,
+    chunk_households: int,
+) -> pa.Table:
+    """The households' ids, screened, checked and sorted; the sorted households written to
+    ``work`` one chunk per record batch (:func:`chunk_files` reads a chunk's batch).
+
+    Only the ids stay in memory (the lookup of every streamed row's household needs them):
+    the other columns are read back a chunk at a time, and at ten million referrals (some
+    thirteen million households) the table is hundreds of megabytes. Duplicates are found
+    beside each other in the sorted ids, without hashing every id again.
+    """
     parts = [b for b in source.batches(batch_rows)]
     hh = pa.concat_tables(parts) if parts else pa.table({})
+    del parts
     if not hh.num_rows:
         return hh
     for column in ("household_id", "local_authority"):
         screen_values("households", column, hh.column(column), findings)
+    order = pc.sort_indices(hh.column("household_id"))
+    ids = hh.column("household_id").take(order).combine_chunks()
     if not findings:
-        duplicates(source, "household_id", list(hh.column("household_id").chunks))
-        _check_households(source, hh)
-    return hh.sort_by("household_id").combine_chunks()
+        if pc.any(pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
+            duplicates(source, "household_id", list(hh.column("household_id").chunks))
+        check_households(source, hh)
+    with (
+        pa.OSFile(str(work / _HOUSEHOLDS_FILE), "wb") as sink,
+        pa.ipc.new_file(sink, hh.schema) as writer,
+    ):
+        for first in range(0, hh.num_rows, chunk_households):
+            part = hh.take(order.slice(first, chunk_households)).combine_chunks()
+            writer.write_batch(part.to_batches()[0])
+    return pa.table({"household_id": ids})
 
 
 def _new_plan(work: Path, hh: pa.Table, chunk_households: int, streamed: tuple[str, ...]) -> Plan:
@@ -440,33 +386,39 @@ class _Router:
         self.orphan = plan.n_chunks  # the extra chunk for events of unknown households
         self.lookup = HouseholdLookup(self.hh_ids) if lookup is None else lookup
 
-    def check(self, table: str, batch: pa.Table) -> np.ndarray | None:
-        """Screen and check ``batch`` of ``table``, count it; its rows' chunks, shape
-        (rows,), or ``None`` once an identifier was found (the rest is then only screened)."""
+    def check(self, table: str, batch: pa.Table) -> tuple[np.ndarray, pa.Table] | None:
+        """Screen and check ``batch`` of ``table``, and count it.
+
+        Returns its rows' chunks, shape (rows,), and the batch as it is spilled
+        (:func:`~secondlook.score.spill.spilled_columns`); or ``None`` once an identifier was
+        found (the rest is then only screened).
+        """
         source = self.sources[table]
         self._screen(table, batch)
         if self.findings:  # name every identifier column, then stop before any other check
             return None
         if table == "people":
-            _birth_check(source, batch, self.as_of)
-        for column in source.kinds:
-            if (table, column) in _VOCAB:
-                _vocab_check(source, column, batch.column(column).combine_chunks())
-        chunk = self._chunks(table, batch)
+            birth_check(source, batch, self.as_of)
+        encoded = {
+            column: vocab_check(source, column, batch.column(column).combine_chunks())
+            for column in source.kinds
+            if (table, column) in VOCAB
+        }
+        chunk, local = self._chunks(table, batch)
         if table == "events":
-            _detail_check(source, batch)
+            detail_check(source, batch)
             _count_referrals(batch, self.window, self.plan.counts)
         if table == "decisions":
             _count_in_window(batch, "decision_date", self.window, self.plan.counts, "decisions")
-        return chunk
+        return chunk, spilled_columns(batch, local, encoded)
 
     def _screen(self, table: str, batch: pa.Table) -> None:
         """Look for identifier-like values in the free text columns and the birth months."""
         for column, kind in self.sources[table].kinds.items():
             if kind == "text":
                 values = batch.column(column)
-                if (table, column) in _VOCAB:  # screen what the vocabulary does not hold
-                    allowed = pa.array(_VOCAB[(table, column)])
+                if (table, column) in VOCAB:  # screen what the vocabulary does not hold
+                    allowed = pa.array(VOCAB[(table, column)])
                     values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
                 screen_values(table, column, values, self.findings)
         if table == "people":
@@ -474,9 +426,10 @@ class _Router:
             days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
             screen_birth_months(table, "birth_month", days, self.findings)
 
-    def _chunks(self, table: str, batch: pa.Table) -> np.ndarray:
-        """Each row's chunk: its household's rank // chunk size, the orphan chunk when unknown
-        (a person of an unknown household refuses the cohort)."""
+    def _chunks(self, table: str, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's chunk -- its household's rank // chunk size, the orphan chunk when unknown
+        (a person of an unknown household refuses the cohort) -- and its household's position
+        among the chunk's households (-1 when unknown)."""
         hh_ids = self.hh_ids
         rank = self.lookup.ranks(batch.column("household_id"))
         unknown = rank < 0
@@ -487,7 +440,9 @@ class _Router:
                 lambda parsed, _stored: ~_mask(pc.is_in(parsed.column("household_id"), hh_ids)),
             )
         per_chunk = self.plan.chunk_households
-        return np.where(unknown, self.orphan, rank // per_chunk).astype(np.int64)
+        chunk, local = np.divmod(rank, per_chunk)
+        chunk[unknown], local[unknown] = self.orphan, -1
+        return chunk.astype(np.int64), local
 
 
 def _check_something_to_score(
@@ -572,13 +527,25 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
     What a worker process needs to read the chunk itself with :func:`read_chunk` (a few
     thousand short rows and a list of paths, instead of the chunk's rows).
     """
-    base = plan.households
-    first = k * plan.chunk_households
-    n = max(0, min(plan.chunk_households, base.num_rows - first))
-    # a copy, not a slice: a pickled slice carries every household of the cohort to a worker
-    households = base.take(pa.array(first + np.arange(n)))
+    households = _households_of(plan.work, k)
     files = plan.files.get(k, {})
     return households, {table: list(files.get(table, [])) for table in plan.tables}
+
+
+def _households_of(work: Path, k: int) -> pa.Table:
+    """Chunk ``k``'s households, read from the work folder (none for the orphan chunk)."""
+    from secondlook.score.io import _ARROW, COLUMN_KINDS
+
+    path = work / _HOUSEHOLDS_FILE
+    if path.is_file():
+        with pa.OSFile(str(path), "rb") as f:
+            reader = pa.ipc.open_file(f)
+            if k < reader.num_record_batches:
+                return pa.Table.from_batches([reader.get_batch(k)])
+            schema = reader.schema
+        return schema.empty_table()
+    kinds = COLUMN_KINDS["households"]
+    return pa.table({c: pa.array([], type=_ARROW[k]) for c, k in kinds.items()})
 
 
 def read_chunk(households: pa.Table, files: dict[str, list[Piece]]) -> dict[str, pa.Table]:
@@ -587,7 +554,7 @@ def read_chunk(households: pa.Table, files: dict[str, list[Piece]]) -> dict[str,
     for table in ("people", "events", *(t for t in files if t not in ("people", "events"))):
         pieces = files.get(table, [])
         if pieces:
-            out[table] = read_pieces(pieces)
+            out[table] = restored_columns(read_pieces(pieces), households)
         else:
             out[table] = _empty(table)
     return out

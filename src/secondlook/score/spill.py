@@ -30,6 +30,8 @@ __all__ = [
     "mask",
     "n_buckets",
     "read_pieces",
+    "restored_columns",
+    "spilled_columns",
     "string_hash",
     "writer_tag",
 ]
@@ -119,7 +121,7 @@ class Spill:
             return
         for k, parts in sorted(self.buffers.items()):
             path = self.folder / f"{k:05d}.arrows"
-            table = pa.concat_tables(parts).combine_chunks()
+            table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
                 writer.write_table(table)
@@ -156,7 +158,80 @@ def read_pieces(pieces: list[Piece]) -> pa.Table:
     finally:
         for f in handles.values():
             f.close()
-    return pa.concat_tables(tables)
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+#: the spilled column that stands for ``household_id``: the household's position among its
+#: chunk's households (int32), -1 for a household the cohort does not hold
+_LOCAL = "household_position"
+
+
+def spilled_columns(batch: pa.Table, local: np.ndarray, encoded: dict[str, pa.Array]) -> pa.Table:
+    """A checked batch as it goes to the spill files, in fewer and narrower columns.
+
+    Routing reorders every row (``take``), compresses and writes it, and reading a chunk back
+    decodes it, so a spilled string costs several passes over its bytes. ``household_id``
+    becomes the household's position among its chunk's households (an ``int32`` column; the
+    id text is kept too, only in a batch holding a household the cohort does not hold, whose
+    rows go to the orphan chunk), and a vocabulary column its dictionary encoding.
+
+    Parameters
+    ----------
+    batch
+        Rows of a streamed table in the contract's columns and types, shape (rows, columns).
+    local
+        Each row's household position in its chunk, -1 for an unknown household; shape (rows,).
+    encoded
+        Column -> its dictionary encoding on the contract's vocabulary (same length).
+
+    Returns
+    -------
+    pyarrow.Table
+        What :func:`restored_columns` turns back into ``batch``'s columns and types.
+    """
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in batch.column_names:
+        if name == "household_id":
+            columns[_LOCAL] = pa.array(local.astype(np.int32))
+            if (local < 0).any():
+                columns[name] = batch.column(name)
+        else:
+            columns[name] = encoded.get(name, batch.column(name))
+    return pa.table(columns)
+
+
+def restored_columns(spilled: pa.Table, households: pa.Table) -> pa.Table:
+    """A chunk's rows in the contract's columns and types, from its spilled pieces.
+
+    Parameters
+    ----------
+    spilled
+        The chunk's pieces (:func:`spilled_columns`, read with :func:`read_pieces`).
+    households
+        The chunk's households (empty for the orphan chunk, whose ids were kept).
+
+    Returns
+    -------
+    pyarrow.Table
+        The rows as they were checked, in file order: ``household_id`` and each vocabulary
+        column as ``string`` again.
+    """
+    names, columns = [], []
+    for name in spilled.column_names:
+        if name == "household_id" and _LOCAL in spilled.column_names:
+            continue  # the orphan chunk's ids, taken where the position stood
+        column = spilled.column(name)
+        if name == _LOCAL:
+            name = "household_id"
+            if households.num_rows:  # a household chunk: every row's household is in it
+                column = households.column(name).take(column.combine_chunks())
+            else:  # the orphan chunk: the ids were kept
+                column = spilled.column(name)
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        names.append(name)
+        columns.append(column)
+    return pa.table(columns, names=names)
 
 
 #: the multiplier of the polynomial string hash that sends ids to buckets (odd, 64-bit)

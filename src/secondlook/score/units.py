@@ -149,14 +149,14 @@ def partition_unit(
             if batch is None:
                 break
             checking = True
-            chunk = router.check(table, batch)
+            routed = router.check(table, batch)
         except (SecondlookError, TableError) as exc:
             out.error, out.stopped, out.screened_stop = exc, i, checking
             break
         i += 1
-        if chunk is None:  # an identifier was found: only screening goes on
+        if routed is None:  # an identifier was found: only screening goes on
             continue
-        _route(batch, chunk, spill, uniques)
+        _route(routed, spill, uniques)
         plan.counts[table] += batch.num_rows
         out.rows.append(batch.num_rows)
     spill.flush()
