@@ -15,12 +15,10 @@ from secondlook.schema import (
     MAX_PRENATAL_MONTHS,
     PRENATAL_EVENTS,
     TableError,
-    bad_details,
 )
 from secondlook.score import chunks as chunks_mod
 from secondlook.score import run_score
 from secondlook.score import spill as spill_mod
-from secondlook.score.row_checks import bad_detail
 from secondlook.score.spill import string_hash as _string_hash
 from secondlook.score.validate import check_chunk
 
@@ -110,23 +108,6 @@ def test_a_duplicate_is_found_even_among_colliding_hashes(
         run_score(folder, str(model_dir), tmp_path / "s.parquet", score_params(), log=_quiet)
     assert info.value.rows["event_id"].tolist() == [t["events"].loc[3000, "event_id"]] * 2
     assert info.value.rows.index.tolist() == ["row 101", "row 3001"]
-
-
-def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Tables) -> None:
-    ev = cohort_tables["events"][["event_id", "type", "detail"]].copy()
-    batch = pa.Table.from_pandas(ev, preserve_index=False)
-    assert not bad_detail(batch).any()  # the simulated cohort is clean
-    ev = ev.copy()
-    bad_rows = [7, len(ev) // 2, len(ev) - 1]
-    ev.loc[bad_rows[0], "detail"] = "not_a_detail"
-    ev.loc[bad_rows[1], "type"] = "assessment_completed"
-    ev.loc[bad_rows[1], "detail"] = "neglect;bogus"
-    ev.loc[bad_rows[2], "type"] = "child_removed"
-    ev.loc[bad_rows[2], "detail"] = "neglect"
-    oracle = bad_details(ev["type"].to_numpy(dtype=object), ev["detail"])
-    assert sorted(np.flatnonzero(oracle).tolist()) == sorted(bad_rows)
-    got = bad_detail(pa.Table.from_pandas(ev, preserve_index=False))
-    assert np.flatnonzero(got).tolist() == sorted(bad_rows)
 
 
 def _oracle_check_chunk(

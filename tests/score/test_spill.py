@@ -1,0 +1,141 @@
+"""Spill files: a chunk's rows come back from the compact spilled columns exactly as they were
+checked (the oracle: the cohort's own rows of the chunk's households, read with pandas)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
+from secondlook.score.io import open_cohort
+from secondlook.score.spill import Spill, read_pieces, restored_columns, spilled_columns
+
+from .conftest import write_cohort
+
+Tables = dict[str, pd.DataFrame]
+PER_CHUNK = 60
+
+
+def _plan(tables: Tables, tmp_path: Path) -> object:
+    folder = write_cohort(tables, tmp_path / "cohort")
+    work = tmp_path / "work"
+    work.mkdir()
+    return partition_cohort(
+        open_cohort(folder),
+        work,
+        chunk_households=PER_CHUNK,
+        window=(None, None),
+        as_of=pd.Timestamp("2030-01-01"),
+        batch_rows=700,  # many batches, some with a household the cohort lacks, some without
+        flush_rows=1500,
+    )
+
+
+def _rows(df: pd.DataFrame, sort: list[str]) -> pd.DataFrame:
+    return df.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def test_every_chunk_reads_back_its_households_rows_exactly(
+    cohort_tables: Tables, tmp_path: Path
+) -> None:
+    t = {k: v.copy() for k, v in cohort_tables.items()}
+    # events of households the cohort does not hold go to the orphan chunk, with their ids
+    ev = t["events"]
+    orphans = [5, len(ev) // 3, len(ev) - 2]
+    ev.loc[orphans, "household_id"] = ["H-none-1", "H-none-2", "H-none-1"]
+    plan = _plan(t, tmp_path)
+    hh = _rows(t["households"], ["household_id"])
+    ids = hh["household_id"].to_numpy()
+    assert plan.n_chunks == -(-len(hh) // PER_CHUNK) + 1  # the orphan chunk last
+    assert plan.households.num_rows == 0  # the ids are dropped once partitioned
+    seen = {"people": 0, "events": 0}
+    for k in range(plan.n_chunks):
+        chunk = load_chunk(plan, k)
+        mine = ids[k * PER_CHUNK : (k + 1) * PER_CHUNK]
+        got_hh = chunk["households"].to_pandas()
+        pd.testing.assert_frame_equal(
+            got_hh.reset_index(drop=True),
+            hh.iloc[k * PER_CHUNK : (k + 1) * PER_CHUNK].reset_index(drop=True),
+            check_dtype=False,
+        )
+        for name in ("people", "events"):
+            got = chunk[name]
+            assert got.schema.field("household_id").type == pa.string()
+            for column in ("type", "source", "role", "sex", "ethnicity"):
+                if column in got.column_names:
+                    assert got.schema.field(column).type == pa.string()
+            stored = pq.read_table(tmp_path / "cohort" / f"{name}.parquet")
+            home = stored.column("household_id").to_numpy(zero_copy_only=False)
+            keep = np.isin(home, mine) if len(mine) else ~np.isin(home, ids)
+            want = stored.filter(pa.array(keep)).select(got.column_names).cast(got.schema)
+            assert got.column_names == list(t[name].columns)
+            assert got.equals(want)  # the same rows in file order, value for value
+            seen[name] += got.num_rows
+    assert seen == {"people": len(t["people"]), "events": len(ev)}
+    orphan = load_chunk(plan, plan.n_chunks - 1)["events"].to_pandas()
+    assert orphan["household_id"].tolist() == ["H-none-1", "H-none-2", "H-none-1"]
+
+
+def test_a_chunks_households_are_a_copy_read_from_the_work_folder(
+    cohort_tables: Tables, tmp_path: Path
+) -> None:
+    plan = _plan(cohort_tables, tmp_path)
+    households, _files = chunk_files(plan, 1)
+    assert households.num_rows == PER_CHUNK
+    # a pickled chunk carries only its own households
+    assert len(pickle.dumps(households)) < 20_000
+    last, _ = chunk_files(plan, plan.n_chunks)  # past the last household chunk: none
+    assert last.num_rows == 0
+    assert last.schema.names == ["household_id", "local_authority", "deprivation_decile"]
+
+
+@pytest.mark.parametrize("with_orphans", [False, True])
+def test_spilled_columns_round_trip_through_a_spill(tmp_path: Path, with_orphans: bool) -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    households = pa.table({"household_id": [f"H{i:04d}" for i in range(40)]})
+    local = rng.integers(0, 40, n).astype(np.int64)
+    if with_orphans:
+        local[rng.choice(2000, 25, replace=False)] = -1  # later batches hold none
+    vocab = pa.array(["referral", "assessment_completed", "s47_started"])
+    codes = rng.integers(0, 3, n)
+    ids = np.array([f"H{i:04d}" for i in local], dtype=object)
+    ids[local < 0] = "H-unknown"
+    batch = pa.table(
+        {
+            "event_id": [f"E{i}" for i in range(n)],
+            "household_id": pa.array(ids, type=pa.string()),
+            "type": vocab.take(pa.array(codes)),
+        }
+    )
+    encoded = {"type": pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int8()), vocab)}
+    files: dict[int, dict[str, list]] = {}
+    spill = Spill(tmp_path, "events", 1200, files)
+    chunk = np.where(local < 0, 1, 0)  # chunk 0 holds the 40 households, chunk 1 the orphans
+    for a in range(0, n, 1000):  # batches of both shapes: with and without the id text
+        part = slice(a, a + 1000)
+        spill.add(
+            spilled_columns(batch.slice(a, 1000), local[part], _encoded_slice(encoded, a)),
+            chunk[part],
+        )
+    spill.flush()
+    known = restored_columns(read_pieces(files[0]["events"]), households)
+    want = batch.filter(pa.array(local >= 0))
+    assert known.schema == batch.schema
+    assert known.equals(want.combine_chunks()) or known.to_pandas().equals(want.to_pandas())
+    if with_orphans:
+        empty = households.schema.empty_table()
+        unknown = restored_columns(read_pieces(files[1]["events"]), empty)
+        assert unknown.to_pandas().equals(batch.filter(pa.array(local < 0)).to_pandas())
+    else:
+        assert 1 not in files
+
+
+def _encoded_slice(encoded: dict[str, pa.Array], a: int) -> dict[str, pa.Array]:
+    return {k: v.slice(a, 1000) for k, v in encoded.items()}
