@@ -64,3 +64,35 @@ def test_dask_worker_processes_give_identical_bytes(
         assert doc["run"]["scheduler"] == address
     assert doc["settings"]["chunks"] > 2  # does not fit one chunk
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_shared_in_order_runs_each_task_once_and_yields_in_order() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from secondlook.score.runners import shared_in_order
+
+    ran: list[tuple[str, int]] = []
+    started = threading.Event()  # the worker is late: it starts once this process ran five
+
+    def work(k: int) -> int:
+        started.wait(timeout=10)
+        return k * k
+
+    def here(k: int) -> int:
+        ran.append(("here", k))
+        if sum(w == "here" for w, _ in ran) == 5:
+            started.set()
+        return k * k
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def there(k: int) -> object:
+            ran.append(("there", k))
+            return pool.submit(work, k)
+
+        out = list(shared_in_order(40, here, there, ahead=2))
+    assert out == [k * k for k in range(40)]
+    assert sorted(k for _, k in ran) == list(range(40))  # each task once
+    # while the worker was late this process went on with later tasks
+    assert [k for w, k in ran if w == "here"][:5] == [2, 3, 4, 5, 6]

@@ -15,6 +15,7 @@ from secondlook.score import run_score
 from secondlook.score.chunks import load_chunk, partition_cohort
 from secondlook.score.errors import IdentifierError
 from secondlook.score.io import open_cohort
+from secondlook.score.stage import FLUSH_BATCHES
 from secondlook.score.units import units_of
 
 from .conftest import score_params
@@ -46,6 +47,7 @@ def _partition(folder: Path, work: Path, parallel: bool) -> object:
             window=(None, None),
             as_of=pd.Timestamp("2030-01-01"),
             batch_rows=BATCH,
+            flush_rows=BATCH,
             pool=(lambda: pool) if parallel else None,
         )
 
@@ -74,7 +76,7 @@ def test_two_processes_give_the_serial_plan_and_bytes(
             assert b[table].equals(a[table]), (k, table)  # same rows, same (file) order
     # end to end, with a spawned worker process partitioning and scoring
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
-    params = score_params(batch_rows=BATCH)
+    params = score_params(batch_rows=BATCH // FLUSH_BATCHES)  # units of BATCH rows
     run_score(folder, str(model_dir), one, params, workers=1, log=_quiet)
     doc = run_score(folder, str(model_dir), two, params, log=_quiet)
     assert doc["run"]["workers"] == 2
@@ -125,7 +127,7 @@ def test_a_local_cluster_partitions_and_scores_to_the_same_bytes(
     """``--engine dask`` without ``--scheduler``: the LocalCluster it starts also partitions."""
     folder = _write(cohort_tables, tmp_path / "c")
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
-    params = score_params(batch_rows=BATCH, dask_workers=2)
+    params = score_params(batch_rows=BATCH // FLUSH_BATCHES, dask_workers=2)  # units of BATCH
     run_score(folder, str(model_dir), one, params, workers=1, log=_quiet)
     doc = run_score(folder, str(model_dir), two, params, engine="dask", log=_quiet)
     assert doc["run"]["engine"] == "dask"

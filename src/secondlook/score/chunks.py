@@ -206,7 +206,8 @@ def partition_cohort(
     shared, executor = None, None
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as threads:
         for table in streamed:
-            if pool is not None and len(units_of(sources[table], batch_rows)) > 1:
+            unit_rows = max(batch_rows, flush_rows)
+            if pool is not None and len(units_of(sources[table], unit_rows)) > 1:
                 if shared is None:
                     shared = _shared(plan, router, window, as_of, batch_rows, flush_rows, sources)
                     executor = pool()

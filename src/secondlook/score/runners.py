@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -21,11 +21,74 @@ from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
 from secondlook.score.spill import Piece
 
-__all__ = ["local_cluster", "process_pool", "run_dask", "run_pandas", "run_pool", "score_files"]
+__all__ = [
+    "local_cluster",
+    "process_pool",
+    "run_dask",
+    "run_pandas",
+    "run_pool",
+    "score_files",
+    "shared_in_order",
+]
 
 
 ChunkLoader = Callable[[int], dict[str, pa.Table]]
 ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Piece]]]]
+
+
+T = TypeVar("T")
+
+
+def shared_in_order(
+    n: int,
+    here: Callable[[int], T],
+    there: Callable[[int], Any],
+    *,
+    ahead: int = 2,
+) -> Iterator[T]:
+    """The results of tasks ``0 .. n-1`` in order, each run here or elsewhere, whichever is
+    free first.
+
+    Tasks are claimed in order: up to ``ahead`` at a time are submitted elsewhere (``there``:
+    a worker process, a dask cluster), and this process runs the next unclaimed task itself
+    (``here``) whenever the result due next is not ready. So a worker that starts late (a
+    spawned interpreter importing scikit-learn) or a slower process (this one also writes the
+    output) never holds the other up, as a fixed even/odd split did. Which process ran a task
+    does not change its result, so neither does the order of the results.
+
+    Parameters
+    ----------
+    n
+        Tasks.
+    here
+        Task index -> its result, computed in this process.
+    there
+        Task index -> a future of its result (``result()``, ``done()``, ``cancel()``).
+    ahead
+        Tasks submitted elsewhere and not yet collected, at most.
+
+    Yields
+    ------
+    The results of tasks ``0 .. n-1``, in order.
+    """
+    pending: dict[int, Any] = {}
+    done: dict[int, T] = {}
+    claimed = 0
+    try:
+        for k in range(n):
+            while k not in done:
+                while claimed < n and len(pending) < ahead:
+                    pending[claimed] = there(claimed)
+                    claimed += 1
+                if k in pending and (pending[k].done() or claimed >= n):
+                    done[k] = pending.pop(k).result()
+                elif claimed < n:
+                    done[claimed] = here(claimed)
+                    claimed += 1
+            yield done.pop(k)
+    finally:
+        for future in pending.values():
+            future.cancel()
 
 
 def run_pandas(
@@ -123,12 +186,13 @@ def run_pool(
 ) -> Iterator[pa.Table]:
     """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
 
-    Chunk ``k`` is scored here when ``k % processes == 0`` and by a worker of ``pool``
-    (:func:`process_pool` with ``processes - 1`` workers) otherwise; each reads its chunk from
-    the spill files and runs :func:`score_chunk` -- the same function on the same rows as
-    :func:`run_pandas` -- so the results are identical. Scoring here as well, rather than
-    leaving this process idle, saves one process's memory. At most ``2 * processes`` chunks
-    are submitted ahead of the one being yielded (bounded memory).
+    Chunks are shared as :func:`shared_in_order` shares tasks: each worker of ``pool``
+    (:func:`process_pool` with ``processes - 1`` workers) has a chunk in hand and the next
+    queued, and this process scores the next unclaimed chunk whenever the one due is not
+    ready. Each reads its chunk from the spill files and runs :func:`score_chunk` -- the same
+    function on the same rows as :func:`run_pandas` -- so the results are identical. Scoring
+    here as well, rather than leaving this process idle, saves one process's memory; at most
+    ``2 * processes`` chunks are in hand at once (bounded memory).
 
     Parameters
     ----------
@@ -150,21 +214,14 @@ def run_pool(
     """
     from secondlook.score.chunks import read_chunk
 
-    futures: dict[int, Future[pa.Table]] = {}
-    next_k = 0
-    try:
-        for k in range(n_chunks):
-            while next_k < n_chunks and next_k < k + 2 * processes:
-                if next_k % processes:
-                    futures[next_k] = pool.submit(_score_files, *files(next_k))
-                next_k += 1
-            if k % processes:
-                yield futures.pop(k).result()
-            else:
-                yield score_chunk(read_chunk(*files(k)), model, settings)
-    finally:
-        for f in futures.values():
-            f.cancel()
+    def here(k: int) -> pa.Table:
+        return score_chunk(read_chunk(*files(k)), model, settings)
+
+    def there(k: int) -> Future[pa.Table]:
+        return pool.submit(_score_files, *files(k))
+
+    # each worker scores one chunk and has the next one queued
+    yield from shared_in_order(n_chunks, here, there, ahead=2 * (processes - 1))
 
 
 def local_cluster(n_workers: int, *, processes: bool = True) -> Any:

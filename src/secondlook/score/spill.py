@@ -95,6 +95,7 @@ class Spill:
         self.buffered = 0
         self.flushes = 0
         self.paths: list[Path] = []
+        self._paths: dict[int, Path] = {}
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
@@ -120,7 +121,9 @@ class Spill:
         if not self.buffers:
             return
         for k, parts in sorted(self.buffers.items()):
-            path = self.folder / f"{k:05d}.arrows"
+            path = self._paths.get(k)
+            if path is None:  # one Path per file, shared by its pieces: a plan lists many
+                path = self._paths[k] = self.folder / f"{k:05d}.arrows"
             table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:

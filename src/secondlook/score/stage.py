@@ -289,6 +289,9 @@ def _partition_and_score(
             window=(chunk_settings.start, chunk_settings.end),
             as_of=chunk_settings.as_of,
             batch_rows=settings.batch_rows,
+            # a chunk's buffered rows are written every few batches (the default batch of
+            # 262,144 rows: every 1,048,576), and the two processes share units that long
+            flush_rows=FLUSH_BATCHES * settings.batch_rows,
             on_batch=lambda _t, n: bar.advance(reading, n),
             pool=lambda: _early_pool(how, model, chunk_settings, settings.dask_workers),
         )
@@ -426,6 +429,9 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
     return _to_pandas(table)
 
+
+#: batches whose routed rows are buffered before they are written to the spill files
+FLUSH_BATCHES = 4
 
 #: chunks from which the pandas engine scores in two processes by default: spawning a worker
 #: (a fresh interpreter importing scikit-learn and shap) costs about as much as scoring eight

@@ -2,7 +2,7 @@
 
 :func:`secondlook.score.chunks.partition_cohort` streams each table through one process's
 threads. A parquet table of several row groups can instead be cut into **units** -- runs of
-whole row groups of at least ``batch_rows`` rows -- that this process and a worker process
+whole row groups of at least ``flush_rows`` rows (and ``batch_rows``) -- that this process and a worker process
 (the pandas engine's :func:`~secondlook.score.runners.process_pool`) partition at once, each
 reading its own units from the file: the same checks (:class:`~secondlook.score.chunks._Router`)
 and the same routing, into spill files of its own process. Only paths, counts and findings travel
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,12 @@ from secondlook.score.spill import HouseholdLookup, Piece, Spill, UniqueIds, wri
 __all__ = ["Shared", "UnitResult", "forget", "partition_unit", "units_of"]
 
 
-def units_of(source: TableSource, batch_rows: int) -> list[list[int]]:
-    """The table's units: runs of whole row groups of at least ``batch_rows`` rows each.
+def units_of(source: TableSource, unit_rows: int) -> list[list[int]]:
+    """The table's units: runs of whole row groups of at least ``unit_rows`` rows each.
+
+    The partition passes ``max(batch_rows, flush_rows)``: a unit ends with a flush of its
+    spill files, so a unit shorter than ``flush_rows`` would only add pieces (a plan at ten
+    million referrals lists each chunk's piece of every unit).
 
     Returns one unit or none for a CSV file or a parquet file of one row group (nothing to
     share: the serial pass reads it).
@@ -51,7 +56,7 @@ def units_of(source: TableSource, batch_rows: int) -> list[list[int]]:
     for i in range(meta.num_row_groups):
         current.append(i)
         rows += meta.row_group(i).num_rows
-        if rows >= batch_rows:
+        if rows >= unit_rows:
             units.append(current)
             current, rows = [], 0
     if current:
@@ -175,22 +180,26 @@ def partition_units(
     uniques: list[UniqueIds],
     on_batch: Callable[[str, int], Any] | None,
 ) -> None:
-    """Partition ``source`` in this process (even units) and ``pool`` (odd ones), merging the
-    results into ``plan``, ``uniques`` and ``findings`` in unit order (raising as the serial
-    pass raises)."""
-    units = units_of(source, shared.batch_rows)
-    futures: dict[int, Any] = {
-        u: pool.submit(partition_unit, shared, source, u, groups)
-        for u, groups in enumerate(units)
-        if u % 2
-    }
-    try:
-        for u, groups in enumerate(units):
-            result = futures.pop(u).result() if u % 2 else partition_unit(shared, source, u, groups)
-            _merge(result, source, groups, shared, findings, plan, uniques, on_batch)
-    finally:
-        for f in futures.values():
-            f.cancel()
+    """Partition ``source`` in this process and ``pool``, merging the results into ``plan``,
+    ``uniques`` and ``findings`` in unit order (raising as the serial pass raises).
+
+    Units are claimed in order by whichever is free (:func:`~secondlook.score.runners.shared_in_order`):
+    the worker starts seconds late (a spawned interpreter importing scikit-learn) and this
+    process also merges, so a fixed even/odd split left one of them waiting.
+    """
+    from secondlook.score.runners import shared_in_order
+
+    units = units_of(source, max(shared.batch_rows, shared.flush_rows))
+
+    def here(u: int) -> UnitResult:
+        return partition_unit(shared, source, u, units[u])
+
+    def there(u: int) -> Any:
+        return pool.submit(partition_unit, shared, source, u, units[u])
+
+    with closing(shared_in_order(len(units), here, there)) as results:  # an error cancels
+        for u, result in enumerate(results):
+            _merge(result, source, units[u], shared, findings, plan, uniques, on_batch)
 
 
 def _merge(
