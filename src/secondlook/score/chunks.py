@@ -167,11 +167,11 @@ def partition_cohort(
     on_batch
         Called with the table name and the rows of each batch read (for progress).
     pool
-        Called (once, when a parquet table has two units of row groups or more) for an
-        executor (``submit(fn, *args)`` -> a future with ``result()``) whose workers partition
-        every other unit (:mod:`secondlook.score.units`): a pool of one worker process, or a
-        dask LocalCluster's client; ``None``, or a call returning ``None``: this process alone.
-        The plan is the same.
+        Called (once, before the households are read, when a streamed parquet table has two
+        units of row groups or more) for an executor (``submit(fn, *args)`` -> a future with
+        ``result()``) whose workers share the units (:mod:`secondlook.score.units`): a pool of
+        one worker process, or a dask LocalCluster's client; ``None``, or a call returning
+        ``None``: this process alone. The plan is the same.
 
     Returns
     -------
@@ -188,8 +188,12 @@ def partition_cohort(
     """
     findings = ScreenFindings()
     work = Path(work)
-    hh = _read_households(sources["households"], batch_rows, findings, work, chunk_households)
     streamed = ("people", "events", *(["decisions"] if "decisions" in sources else []))
+    unit_rows = max(batch_rows, flush_rows)
+    shared_tables = [t for t in streamed if len(units_of(sources[t], unit_rows)) > 1]
+    # started before the households are read: a worker process spends seconds importing
+    executor = pool() if pool is not None and shared_tables else None
+    hh = _read_households(sources["households"], batch_rows, findings, work, chunk_households)
     plan = _new_plan(work, hh, chunk_households, streamed)
     unique_ids = {
         table: [
@@ -203,25 +207,16 @@ def partition_cohort(
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
     # come in file order: the next batch is read only after this one was handed over, and
     # routing raises no error a user can cause.
-    shared, executor = None, None
+    shared = None
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="secondlook-partition") as threads:
         for table in streamed:
-            unit_rows = max(batch_rows, flush_rows)
-            if pool is not None and len(units_of(sources[table], unit_rows)) > 1:
+            if executor is not None and table in shared_tables:
                 if shared is None:
                     shared = _shared(plan, router, window, as_of, batch_rows, flush_rows, sources)
-                    executor = pool()
-                if executor is not None:
-                    partition_units(
-                        shared,
-                        sources[table],
-                        executor,
-                        findings,
-                        plan,
-                        unique_ids[table],
-                        on_batch,
-                    )
-                    continue
+                partition_units(
+                    shared, sources[table], executor, findings, plan, unique_ids[table], on_batch
+                )
+                continue
             spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
             for batch in _prefetch(sources[table].batches(batch_rows), threads):

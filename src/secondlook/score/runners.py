@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -45,7 +45,7 @@ def shared_in_order(
     there: Callable[[int], Any],
     *,
     ahead: int = 2,
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """The results of tasks ``0 .. n-1`` in order, each run here or elsewhere, whichever is
     free first.
 
