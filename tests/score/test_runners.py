@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,52 @@ def test_shared_in_order_runs_each_task_once_and_yields_in_order() -> None:
     assert sorted(k for _, k in ran) == list(range(40))  # each task once
     # while the worker was late this process went on with later tasks
     assert [k for w, k in ran if w == "here"][:5] == [2, 3, 4, 5, 6]
+
+
+def test_shared_in_order_stops_working_here_once_a_worker_has_started() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from secondlook.score.runners import shared_in_order
+
+    ran: list[tuple[str, int]] = []
+    started = threading.Event()
+
+    def work(k: int) -> int:
+        started.wait(timeout=10)  # starting: busy until this process ran three tasks
+        return -k
+
+    def here(k: int) -> int:
+        ran.append(("here", k))
+        if len(ran) >= 5:
+            started.set()
+        time.sleep(0.1)  # a task takes a while: the workers' results arrive meanwhile
+        return -k
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+
+        def there(k: int) -> object:
+            ran.append(("there", k))
+            return pool.submit(work, k)
+
+        out = list(shared_in_order(30, here, there, ahead=2, until_started=True))
+    assert out == [-k for k in range(30)]
+    assert sorted(k for _, k in ran) == list(range(30))
+    here_tasks = [k for w, k in ran if w == "here"]
+    assert here_tasks == [2, 3, 4]  # then the workers had started: all the rest went there
+    # and with no task run here at all, every task is sent elsewhere
+    assert list(shared_in_order(7, None, lambda k: _Done(k))) == list(range(7))
+
+
+class _Done:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> int:
+        return self.value
+
+    def cancel(self) -> bool:
+        return False

@@ -197,7 +197,11 @@ def partition_units(
     def there(u: int) -> Any:
         return pool.submit(partition_unit, shared, source, u, units[u])
 
-    with closing(shared_in_order(len(units), here, there)) as results:  # an error cancels
+    # a dask cluster's workers use every core once started: this process then only merges
+    started = not getattr(pool, "partitions_here", True)
+    ahead = getattr(pool, "ahead", 2)
+    shared_units = shared_in_order(len(units), here, there, ahead=ahead, until_started=started)
+    with closing(shared_units) as results:  # an error cancels what was sent
         for u, result in enumerate(results):
             _merge(result, source, units[u], shared, findings, plan, uniques, on_batch)
 

@@ -139,7 +139,8 @@ def check_chunk(
     codes = np.array([code for code, _ in rules], dtype=object)
     rejected = pd.Series(
         codes[reason[rejected_mask]].astype(str),
-        index=pd.Index(events["event_id"].to_numpy()[rejected_mask], name="event_id"),
+        # the few rejected ids only, not every id as a Python string
+        index=pd.Index(events["event_id"][rejected_mask].to_numpy(), name="event_id"),
         dtype="str",
         name="rejection_reason",
     )
