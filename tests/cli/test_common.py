@@ -160,3 +160,29 @@ def test_help_shows_no_value_type_beside_a_flag() -> None:
         seen += "<path>" in result.output
         pending += [[*path, name] for name in getattr(node, "commands", {})]
     assert seen >= 10  # the type column is still there for options with a value
+
+
+def test_terminate_cleanly_turns_sigterm_into_exit_143_after_the_clean_up() -> None:
+    import os
+    import signal
+
+    import typer
+
+    from secondlook.cli.common import EXIT_TERMINATED, terminate_cleanly
+
+    before = signal.getsignal(signal.SIGTERM)
+    cleaned = []
+
+    def run() -> None:
+        with terminate_cleanly():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                pytest.fail("SIGTERM was not raised as an exception")  # pragma: no cover
+            finally:
+                cleaned.append(True)
+
+    with pytest.raises(typer.Exit) as info:
+        run()
+    assert info.value.exit_code == EXIT_TERMINATED == 143
+    assert cleaned == [True]
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back

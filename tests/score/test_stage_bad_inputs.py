@@ -243,3 +243,54 @@ def test_bad_options(cohort_dir: Path, model_dir: Path, tmp_path: Path, option: 
     flag, value = option
     assert flag in result.output and repr(value) in result.output, result.output
     assert not out.parent.exists()
+
+
+def test_a_terminated_run_leaves_nothing_behind(
+    cohort_tables: dict[str, pd.DataFrame], model_dir: Path, tmp_path: Path
+) -> None:
+    """SIGTERM (``kill``, a scheduler's time limit) mid-run: exit 143, no output, no temporary
+    file, no spill folder, and no worker process left running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+    import yaml
+
+    from .conftest import REPO
+
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    for name, df in cohort_tables.items():  # many row groups: two processes share the work
+        df.to_parquet(cohort / f"{name}.parquet", index=False, row_group_size=200)
+    values = yaml.safe_load((REPO / "params.yaml").read_text())
+    values["score"].update(chunk_households=60, batch_rows=200)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(values))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "out" / "scores.parquet"
+    cmd = [sys.executable, "-m", "secondlook", "score", str(cohort), "--model", str(model_dir)]
+    cmd += ["--out", str(out), "--params", str(params)]
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    workers: list[psutil.Process] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        if any(scratch.glob("secondlook-score-*")) and any(
+            "spawn_main" in " ".join(w.cmdline()) for w in workers
+        ):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be terminated"
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 143, output
+    assert "terminated" in output
+    assert not any(scratch.glob("secondlook-score-*"))  # the spill folder
+    assert not out.exists() and not list(out.parent.glob(".*.tmp"))
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]

@@ -16,6 +16,7 @@ from secondlook.cli.common import (
     params_file,
     section,
     separator,
+    terminate_cleanly,
     user_errors,
 )
 from secondlook.errors import OptionError
@@ -74,22 +75,23 @@ def score(
         raise OptionError(f"--engine must be pandas or dask, got {engine!r}")
     if scheduler and (engine or settings.engine) != "dask":
         raise OptionError("--scheduler needs --engine dask")
-    run_score(
-        cohort,
-        model,
-        out,
-        settings,
-        start=day(date_from, "--from"),
-        end=day(date_to, "--to"),
-        engine=engine,  # type: ignore[arg-type]
-        scheduler=scheduler,
-        manifest=manifest,
-        as_of=day(as_of, "--as-of"),
-        delimiter=separator(sep),
-        reference=reference,
-        progress=err.is_terminal,
-        log=err.print,
-    )
+    with terminate_cleanly():
+        run_score(
+            cohort,
+            model,
+            out,
+            settings,
+            start=day(date_from, "--from"),
+            end=day(date_to, "--to"),
+            engine=engine,  # type: ignore[arg-type]
+            scheduler=scheduler,
+            manifest=manifest,
+            as_of=day(as_of, "--as-of"),
+            delimiter=separator(sep),
+            reference=reference,
+            progress=err.is_terminal,
+            log=err.print,
+        )
 
 
 @user_errors

@@ -6,8 +6,10 @@ with its help text; a command gives its own default, as typer requires.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import signal
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,8 @@ from secondlook.params import load_params, load_section
 __all__ = [
     "BUG_LINE",
     "EXIT_BUG",
+    "EXIT_TERMINATED",
+    "terminate_cleanly",
     "EXIT_USER_ERROR",
     "err",
     "user_errors",
@@ -73,6 +77,49 @@ class Group(typer.core.TyperGroup):
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _untyped_flags(super().get_params(ctx))
+
+
+#: the exit code after a SIGTERM (128 + 15, as a shell reports a process it terminated)
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM (see
+    :func:`terminate_cleanly`); a BaseException, so no ``except Exception`` swallows it."""
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Any:
+    """Turn SIGTERM into an exception while the block runs, so its clean-up still happens.
+
+    Python's default action for SIGTERM (``kill``, a job scheduler's time limit) ends the
+    process at once: no ``finally`` runs, so a scoring run left its temporary output, its spill
+    folder and a worker process that went on running. Inside the block SIGTERM raises
+    :class:`Terminated` in the main thread instead; every ``finally`` on the way out runs
+    (worker processes and clusters are stopped, temporary files removed), and the command
+    exits with :data:`EXIT_TERMINATED`. Outside the main thread it does nothing.
+
+    Raises
+    ------
+    typer.Exit
+        With :data:`EXIT_TERMINATED`, after a SIGTERM.
+    """
+
+    def _raise(_signum: int, _frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    except Terminated:
+        err.print("[bold red]terminated[/] (SIGTERM): nothing was written", markup=True)
+        raise typer.Exit(code=EXIT_TERMINATED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
