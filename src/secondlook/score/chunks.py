@@ -48,6 +48,7 @@ from secondlook.score.row_checks import (
     check_households,
     detail_check,
     vocab_check,
+    vocab_codes,
 )
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
 from secondlook.score.spill import (
@@ -390,16 +391,18 @@ class _Router:
         found (the rest is then only screened).
         """
         source = self.sources[table]
-        self._screen(table, batch)
+        # each vocabulary column's codes, found once: screening looks at the values they miss
+        codes = {
+            column: vocab_codes(table, column, batch.column(column))
+            for column in source.kinds
+            if (table, column) in VOCAB
+        }
+        self._screen(table, batch, codes)
         if self.findings:  # name every identifier column, then stop before any other check
             return None
         if table == "people":
             birth_check(source, batch, self.as_of)
-        encoded = {
-            column: vocab_check(source, column, batch.column(column).combine_chunks())
-            for column in source.kinds
-            if (table, column) in VOCAB
-        }
+        encoded = {column: vocab_check(source, column, c) for column, c in codes.items()}
         chunk, local = self._chunks(table, batch)
         if table == "events":
             detail_check(source, batch)
@@ -408,14 +411,17 @@ class _Router:
             _count_in_window(batch, "decision_date", self.window, self.plan.counts, "decisions")
         return chunk, spilled_columns(batch, local, encoded)
 
-    def _screen(self, table: str, batch: pa.Table) -> None:
-        """Look for identifier-like values in the free text columns and the birth months."""
+    def _screen(
+        self, table: str, batch: pa.Table, codes: dict[str, pa.Array] | None = None
+    ) -> None:
+        """Look for identifier-like values in the free text columns and the birth months
+        (``codes``: the vocabulary columns' :func:`vocab_codes`, when already found)."""
         for column, kind in self.sources[table].kinds.items():
             if kind == "text":
                 values = batch.column(column)
                 if (table, column) in VOCAB:  # screen what the vocabulary does not hold
-                    allowed = pa.array(VOCAB[(table, column)])
-                    values = pc.filter(values, pc.invert(pc.is_in(values, allowed)))
+                    found = codes[column] if codes else vocab_codes(table, column, values)
+                    values = pc.filter(values, pc.is_null(found))
                 screen_values(table, column, values, self.findings)
         if table == "people":
             births = batch.column("birth_month")
@@ -530,8 +536,6 @@ def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
 
 def _households_of(work: Path, k: int) -> pa.Table:
     """Chunk ``k``'s households, read from the work folder (none for the orphan chunk)."""
-    from secondlook.score.io import _ARROW, COLUMN_KINDS
-
     path = work / _HOUSEHOLDS_FILE
     if path.is_file():
         with pa.OSFile(str(path), "rb") as f:
@@ -540,8 +544,7 @@ def _households_of(work: Path, k: int) -> pa.Table:
                 return pa.Table.from_batches([reader.get_batch(k)])
             schema = reader.schema
         return schema.empty_table()
-    kinds = COLUMN_KINDS["households"]
-    return pa.table({c: pa.array([], type=_ARROW[k]) for c, k in kinds.items()})
+    return _empty("households")
 
 
 def read_chunk(households: pa.Table, files: dict[str, list[Piece]]) -> dict[str, pa.Table]:

@@ -18,7 +18,15 @@ from secondlook.score.io import TableSource
 from secondlook.score.spill import mask as _mask
 from secondlook.score.validate import placeholder_dates
 
-__all__ = ["VOCAB", "bad_detail", "birth_check", "check_households", "detail_check", "vocab_check"]
+__all__ = [
+    "VOCAB",
+    "bad_detail",
+    "birth_check",
+    "check_households",
+    "detail_check",
+    "vocab_check",
+    "vocab_codes",
+]
 
 #: the closed vocabulary of each streamed column that has one
 VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
@@ -29,8 +37,26 @@ VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def vocab_check(source: TableSource, column: str, values: pa.Array) -> pa.DictionaryArray:
+def vocab_codes(table: str, column: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value's position in the column's vocabulary (:data:`VOCAB`), null when the value
+    is missing or outside it; shape (rows,)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    allowed = pa.array(VOCAB[(table, column)], type=pa.string())
+    return pc.index_in(values, value_set=allowed)
+
+
+def vocab_check(source: TableSource, column: str, codes: pa.Array) -> pa.DictionaryArray:
     """Refuse a value outside the column's vocabulary; the column encoded on that vocabulary.
+
+    Parameters
+    ----------
+    source
+        The streamed table (its refusal names the failing rows by file line).
+    column
+        A column with a vocabulary.
+    codes
+        The batch's :func:`vocab_codes` of the column.
 
     Returns
     -------
@@ -39,7 +65,6 @@ def vocab_check(source: TableSource, column: str, values: pa.Array) -> pa.Dictio
         dictionary, so a chunk's pieces concatenate without unifying dictionaries).
     """
     allowed = pa.array(VOCAB[(source.name, column)], type=pa.string())
-    codes = pc.index_in(values, value_set=allowed)
     if codes.null_count:
 
         def bad(parsed: pa.Table, stored: pa.Table) -> np.ndarray:
