@@ -14,7 +14,13 @@ import pytest
 
 from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
 from secondlook.score.io import open_cohort
-from secondlook.score.spill import Spill, read_pieces, restored_columns, spilled_columns
+from secondlook.score.spill import (
+    SortedHashes,
+    Spill,
+    read_pieces,
+    restored_columns,
+    spilled_columns,
+)
 
 from .conftest import write_cohort
 
@@ -139,3 +145,28 @@ def test_spilled_columns_round_trip_through_a_spill(tmp_path: Path, with_orphans
 
 def _encoded_slice(encoded: dict[str, pa.Array], a: int) -> dict[str, pa.Array]:
     return {k: v.slice(a, 1000) for k, v in encoded.items()}
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000, 200_000])
+@pytest.mark.parametrize("spread", ["uniform", "clustered"])
+def test_sorted_hashes_search_as_numpy_searchsorted(n: int, spread: str) -> None:
+    # the oracle: np.searchsorted; clustered hashes fill a few buckets (many halvings), and
+    # the queries include every stored hash, its neighbours, repeats and both extremes
+    rng = np.random.default_rng(n)
+    top = np.iinfo(np.uint64).max
+    if spread == "uniform":
+        stored = rng.integers(0, top, n, dtype=np.uint64, endpoint=True)
+    else:
+        stored = rng.integers(0, 1 << 20, n, dtype=np.uint64) * np.uint64(3) + np.uint64(1 << 40)
+    stored = np.sort(np.concatenate([stored, stored[: n // 10]]))  # repeated hashes too
+    queries = np.concatenate(
+        [
+            rng.integers(0, top, 5000, dtype=np.uint64, endpoint=True),
+            stored,
+            stored + np.uint64(1),
+            stored - np.uint64(1),
+            np.array([0, 1, top - 1, top], dtype=np.uint64),
+        ]
+    )
+    got = SortedHashes(stored).left(queries)
+    np.testing.assert_array_equal(got, np.searchsorted(stored, queries, side="left"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +23,7 @@ from secondlook.score.io import TableSource
 __all__ = [
     "HouseholdLookup",
     "Piece",
+    "SortedHashes",
     "Spill",
     "UniqueIds",
     "duplicates",
@@ -142,25 +142,35 @@ class Spill:
         self.flushes += 1
 
 
+#: a key's pieces are many small streams (a flush spreads its rows over every key): decoded in
+#: the calling thread, as Arrow's thread pool woke a thread per buffer of every piece (at ten
+#: million referrals, thousands of context switches a chunk and a tenth of the kernel's time)
+_READ_OPTIONS = pa.ipc.IpcReadOptions(use_threads=False)
+
+
 def read_pieces(pieces: list[Piece]) -> pa.Table:
     """The rows of a key's pieces (:attr:`Spill.files`), in the order they were added.
 
-    Each file is opened once and read forward (a key's pieces of one file come in file order).
+    Each file's pieces are read from it with one read (a key's pieces of one file come in file
+    order and lie together), then decoded one stream at a time.
     """
     if not pieces:
         raise ValueError("no pieces to read")
-    tables: list[pa.Table] = []
-    handles: dict[Path, Any] = {}
-    try:
-        for path, offset, size in pieces:
-            f = handles.get(path)
-            if f is None:
-                f = handles[path] = path.open("rb")
-            f.seek(offset)
-            tables.append(pa.ipc.open_stream(pa.py_buffer(f.read(size))).read_all())
-    finally:
-        for f in handles.values():
-            f.close()
+    spans: dict[Path, tuple[int, int]] = {}
+    for path, offset, size in pieces:
+        lo, hi = spans.get(path, (offset, offset + size))
+        spans[path] = (min(lo, offset), max(hi, offset + size))
+    buffers: dict[Path, pa.Buffer] = {}
+    for path, (lo, hi) in spans.items():
+        with path.open("rb") as f:
+            f.seek(lo)
+            buffers[path] = pa.py_buffer(f.read(hi - lo))
+    tables = [
+        pa.ipc.open_stream(
+            buffers[path].slice(offset - spans[path][0], size), options=_READ_OPTIONS
+        ).read_all()
+        for path, offset, size in pieces
+    ]
     return pa.concat_tables(tables, promote_options="permissive")
 
 
@@ -347,6 +357,67 @@ def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
     return max(1, -(-rows // rows_per_bucket))
 
 
+class SortedHashes:
+    """``np.searchsorted(sorted, hashes)`` through an index of the hashes' leading bits.
+
+    Hashes are near uniform, so the leading ``bits`` of a hash name a bucket of a few
+    neighbouring entries (``bits``: four to eight entries a bucket), and a search reads the
+    bucket's bounds and halves the bucket a few times. ``np.searchsorted`` halves the whole
+    array instead: at thirteen million households (100 MB of hashes) each of its 24 steps is a
+    cache miss, and it was the partition's largest single cost at ten million referrals
+    (``perf``: 7% of the partition's CPU). The index costs 4 bytes a bucket (8 MB at thirteen
+    million households).
+
+    Parameters
+    ----------
+    sorted_hashes
+        Sorted 64-bit hashes, shape (n,).
+    """
+
+    def __init__(self, sorted_hashes: np.ndarray) -> None:
+        self.sorted = sorted_hashes
+        n = len(sorted_hashes)
+        self.bits = max(0, min(30, n.bit_length() - 3))
+        self.shift = np.uint64(64 - self.bits)
+        buckets = self._bucket(sorted_hashes)
+        counts = np.bincount(buckets, minlength=1 << self.bits)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        self.starts = starts.astype(np.int32) if n < 2**31 else starts
+        #: halvings that empty the largest bucket
+        self.steps = int(counts.max()).bit_length() if n else 0
+
+    def _bucket(self, hashes: np.ndarray) -> np.ndarray:
+        if not self.bits:
+            return np.zeros(len(hashes), dtype=np.intp)
+        return (hashes >> self.shift).astype(np.intp)
+
+    def left(self, hashes: np.ndarray) -> np.ndarray:
+        """Where each hash would be inserted to keep the order, the leftmost such place.
+
+        Parameters
+        ----------
+        hashes
+            64-bit hashes, shape (m,), in any order.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``np.searchsorted(sorted_hashes, hashes, side="left")``: int64, shape (m,),
+            each in ``0 .. n``.
+        """
+        b = self._bucket(hashes)
+        lo = self.starts[b].astype(np.int64)
+        hi = self.starts[b + 1].astype(np.int64)
+        last = max(len(self.sorted) - 1, 0)
+        for _ in range(self.steps):
+            mid = (lo + hi) >> 1
+            active = lo < hi
+            right = active & (self.sorted[np.minimum(mid, last)] < hashes)
+            lo = np.where(right, mid + 1, lo)
+            hi = np.where(active & ~right, mid, hi)
+        return lo
+
+
 class HouseholdLookup:
     """Each id's rank among the (sorted) household ids, or -1: one search per row.
 
@@ -366,6 +437,7 @@ class HouseholdLookup:
         self.order = order.astype(np.int32) if len(order) < 2**31 else order  # half the memory
         self.sorted = hashes[self.order]
         self.unique = not bool(np.any(self.sorted[1:] == self.sorted[:-1]))
+        self.search = SortedHashes(self.sorted)
 
     def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
         """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
@@ -379,7 +451,7 @@ class HouseholdLookup:
         encoded = pc.dictionary_encode(ids)
         distinct = encoded.dictionary
         hashes = string_hash(distinct)
-        pos = np.minimum(np.searchsorted(self.sorted, hashes), n_hh - 1)
+        pos = np.minimum(self.search.left(hashes), n_hh - 1)
         rank = self.order[pos]
         candidate = self.sorted[pos] == hashes
         same = mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
