@@ -323,12 +323,24 @@ def _read_households(
         if pc.any(pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
             duplicates(source, "household_id", list(hh.column("household_id").chunks))
         check_households(source, hh)
+    # sorted once and then sliced: a take per chunk from the table's many record batches
+    # concatenated the whole table each time (36 s at ten million referrals, 640 chunks)
+    # (a column at a time, each unsorted column let go once sorted: memory)
+    schema = hh.schema
+    columns = {n: hh.column(n) for n in schema.names if n != "household_id"}
+    del hh
+    for n in columns:
+        columns[n] = pa.chunked_array([columns[n].take(order).combine_chunks()])
+    ordered = pa.Table.from_arrays(
+        [pa.chunked_array([ids]) if n == "household_id" else columns[n] for n in schema.names],
+        schema=schema,
+    )
     with (
         pa.OSFile(str(work / _HOUSEHOLDS_FILE), "wb") as sink,
-        pa.ipc.new_file(sink, hh.schema) as writer,
+        pa.ipc.new_file(sink, schema) as writer,
     ):
-        for first in range(0, hh.num_rows, chunk_households):
-            part = hh.take(order.slice(first, chunk_households)).combine_chunks()
+        for first in range(0, ordered.num_rows, chunk_households):
+            part = ordered.slice(first, chunk_households).combine_chunks()
             writer.write_batch(part.to_batches()[0])
     return pa.table({"household_id": ids})
 
