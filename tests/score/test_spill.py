@@ -20,6 +20,7 @@ from secondlook.score.spill import (
     read_pieces,
     restored_columns,
     spilled_columns,
+    string_hash,
 )
 
 from .conftest import write_cohort
@@ -170,3 +171,16 @@ def test_sorted_hashes_search_as_numpy_searchsorted(n: int, spread: str) -> None
     )
     got = SortedHashes(stored).left(queries)
     np.testing.assert_array_equal(got, np.searchsorted(stored, queries, side="left"))
+
+
+def test_string_hash_is_the_same_for_either_offset_width() -> None:
+    # the households' ids are kept with 32-bit offsets, a batch's with 64-bit ones: a
+    # household must hash alike in both, sliced or not, with missing and empty values
+    values = ["H000001-c0", "", None, "H1", "ü-ö", "H000001-c0"] * 50
+    wide = pa.array(values, type=pa.large_string())
+    narrow = pa.array(values, type=pa.string())
+    np.testing.assert_array_equal(string_hash(narrow), string_hash(wide))
+    np.testing.assert_array_equal(
+        string_hash(narrow.slice(7, 100)), string_hash(wide.slice(7, 100))
+    )
+    assert string_hash(narrow)[0] == string_hash(narrow)[5] != string_hash(narrow)[3]

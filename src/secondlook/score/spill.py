@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -262,14 +263,17 @@ def string_hash(values: pa.Array) -> np.ndarray:
     Vectorised over Arrow's offsets and data buffers: ``len + sum(byte_i * BASE**(i+1))``
     modulo 2**64, then mixed. Equal strings get equal hashes, which is all bucketing needs.
     """
-    if values.type != pa.large_string():
+    if values.type not in (pa.string(), pa.large_string()):
         values = values.cast(pa.large_string())
     n = len(values)
     out = np.zeros(n, dtype=np.uint64)
     if n == 0:
         return out
     buffers = values.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[values.offset : values.offset + n + 1]
+    width = np.int64 if values.type == pa.large_string() else np.int32
+    offsets: npt.NDArray[np.int64] = np.frombuffer(buffers[1], dtype=width)[
+        values.offset : values.offset + n + 1
+    ].astype(np.int64)
     data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
     step = 1 << 16  # strings per pass, to bound the temporaries
     with np.errstate(over="ignore"):
