@@ -439,9 +439,9 @@ class HouseholdLookup:
         hashes = string_hash(self.hh_ids)
         order = np.argsort(hashes, kind="stable")
         self.order = order.astype(np.int32) if len(order) < 2**31 else order  # half the memory
-        self.sorted = hashes[self.order]
-        self.unique = not bool(np.any(self.sorted[1:] == self.sorted[:-1]))
-        self.search = SortedHashes(self.sorted)
+        self.search = SortedHashes(hashes[self.order])
+        ordered = self.search.sorted
+        self.unique = not bool(np.any(ordered[1:] == ordered[:-1]))
 
     def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
         """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
@@ -457,7 +457,7 @@ class HouseholdLookup:
         hashes = string_hash(distinct)
         pos = np.minimum(self.search.left(hashes), n_hh - 1)
         rank = self.order[pos]
-        candidate = self.sorted[pos] == hashes
+        candidate = self.search.sorted[pos] == hashes
         same = mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
         found = np.append(np.where(candidate & same, rank, -1), -1)  # the last: a null id
         codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
