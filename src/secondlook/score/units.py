@@ -77,6 +77,7 @@ class Shared:
     batch_rows: int
     flush_rows: int
     n_buckets: dict[str, int]
+    households_clean: bool = True  # the households' ids held no identifier (see _Router)
 
 
 @dataclass
@@ -135,7 +136,15 @@ def partition_unit(
     table = source.name
     plan = dataclasses.replace(base, counts=dict.fromkeys(base.counts, 0), files={})
     findings = ScreenFindings()
-    router = _Router(plan, {table: source}, shared.window, shared.as_of, findings, lookup)
+    router = _Router(
+        plan,
+        {table: source},
+        shared.window,
+        shared.as_of,
+        findings,
+        lookup,
+        shared.households_clean,
+    )
     # one folder per writing process (and thread), not per unit: a chunk's rows then lie in
     # one file per writer, whatever the number of units
     tag = writer_tag()
@@ -251,7 +260,15 @@ def _screen_from(
     from secondlook.score.chunks import _Router
 
     base, lookup = _context(shared)
-    router = _Router(base, {source.name: source}, shared.window, shared.as_of, findings, lookup)
+    router = _Router(
+        base,
+        {source.name: source},
+        shared.window,
+        shared.as_of,
+        findings,
+        lookup,
+        shared.households_clean,
+    )
     batches: Iterator[pa.Table] = source.batches(shared.batch_rows, row_groups=groups)
     for i, batch in enumerate(batches):
         if i >= first:
