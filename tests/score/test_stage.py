@@ -3,6 +3,7 @@ engine make no difference, atomic writes, a deterministic output and manifest.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -132,6 +133,9 @@ def test_rerun_is_byte_identical_and_manifest_differs_only_under_run(
     }
     assert m1["run"]["seconds"] >= 0 and "git_commit" in m1["run"]["code"]
     assert set(m1["inputs"]) == {"households", "people", "events"}
+    for name, entry in m1["inputs"].items():  # hashed in a thread beside the partition
+        assert entry["path"] == str(cohort_dir / f"{name}.parquet")
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
 
 
 def test_interrupted_run_leaves_no_partial_file(

@@ -57,7 +57,7 @@ def host() -> dict[str, str]:
 
 def build_manifest(
     *,
-    sources: dict[str, Path],
+    inputs: dict[str, dict[str, str]],
     counts: dict[str, int],
     stats: dict[str, Any],
     bundle: Any,
@@ -70,14 +70,14 @@ def build_manifest(
     run: dict[str, Any],
 ) -> dict[str, Any]:
     """The manifest of one scoring run (see the module docstring): its ``run`` entries are the
-    only ones that differ between identical reruns."""
+    only ones that differ between identical reruns; ``inputs``: :func:`input_hashes`."""
 
     def day(value: pd.Timestamp | None) -> str | None:
         return None if value is None else str(value.date())
 
     return {
         "output": {"path": str(out), "rows": stats["rows"]},
-        "inputs": input_hashes(sources),
+        "inputs": inputs,
         "counts": {
             "households": counts["households"],
             "people": counts["people"],
