@@ -194,12 +194,13 @@ def run_pool(
     """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
 
     Chunks are shared as :func:`shared_in_order` shares tasks: each worker of ``pool``
-    (:func:`process_pool` with ``processes - 1`` workers) has a chunk in hand and the next
+    (:func:`process_pool` with ``processes - 1`` workers) has a chunk in hand and three
     queued, and this process scores the next unclaimed chunk whenever the one due is not
     ready. Each reads its chunk from the spill files and runs :func:`score_chunk` -- the same
     function on the same rows as :func:`run_pandas` -- so the results are identical. Scoring
-    here as well, rather than leaving this process idle, saves one process's memory; at most
-    ``2 * processes`` chunks are in hand at once (bounded memory).
+    here as well, rather than leaving this process idle, saves one process's memory; a worker
+    has at most four chunks in hand (one read at a time; the others are their output rows, or
+    queued).
 
     Parameters
     ----------
@@ -227,8 +228,10 @@ def run_pool(
     def there(k: int) -> Future[pa.Table]:
         return pool.submit(_score_files, *files(k))
 
-    # each worker scores one chunk and has the next one queued
-    yield from shared_in_order(n_chunks, here, there, ahead=2 * (processes - 1))
+    # each worker scores one chunk and has three queued: this process submits only between
+    # its own chunks, and with one queued the worker idled 30 s of 290 at ten million
+    # referrals (a worker's results are a chunk's output rows: small)
+    yield from shared_in_order(n_chunks, here, there, ahead=4 * (processes - 1))
 
 
 def local_cluster(n_workers: int, *, processes: bool = True) -> Any:

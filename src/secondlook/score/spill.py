@@ -153,7 +153,8 @@ def read_pieces(pieces: list[Piece]) -> pa.Table:
     """The rows of a key's pieces (:attr:`Spill.files`), in the order they were added.
 
     Each file's pieces are read from it with one read (a key's pieces of one file come in file
-    order and lie together), then decoded one stream at a time.
+    order and lie together), then decoded one stream at a time; the table returned has one
+    chunk per column.
     """
     if not pieces:
         raise ValueError("no pieces to read")
@@ -172,7 +173,9 @@ def read_pieces(pieces: list[Piece]) -> pa.Table:
         ).read_all()
         for path, offset, size in pieces
     ]
-    return pa.concat_tables(tables, promote_options="permissive")
+    # one chunk per column: at ten million referrals a chunk has hundreds of pieces, and every
+    # later step paid for each of them (scoring a chunk of 1,400 pieces: a quarter slower)
+    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
 
 
 #: the spilled column that stands for ``household_id``: the household's position among its
