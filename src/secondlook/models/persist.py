@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import skops.io as sio
 
 from secondlook.errors import MissingInputError, ModelIntegrityError, UntrustedModelError
 from secondlook.fileio import file_sha256
@@ -201,8 +202,6 @@ def save_model(model: CalibratedModel, folder: str | Path, metadata: dict[str, A
     UntrustedModelError
         If the model holds a type outside :data:`TRUSTED_TYPES`.
     """
-    import skops.io as sio  # here, not at the top: 1.3 s of imports a scoring worker never needs
-
     data = _stable_zip(sio.dumps(model))
     extra = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
     if extra:
@@ -278,8 +277,6 @@ def load_model(folder: str | Path) -> CalibratedModel:
             f"{folder / METADATA_FILE} ({MODEL_SHA256_KEY} {recorded}); restore the file or "
             "retrain the model"
         )
-    import skops.io as sio  # see save_model
-
     untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
     if untrusted:
         raise UntrustedModelError(f"{path} holds untrusted types: {', '.join(untrusted)}")
