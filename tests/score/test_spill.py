@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from secondlook.score import spill as spill_mod
 from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
 from secondlook.score.io import open_cohort
 from secondlook.score.spill import (
@@ -171,6 +172,22 @@ def test_sorted_hashes_search_as_numpy_searchsorted(n: int, spread: str) -> None
     )
     got = SortedHashes(stored).left(queries)
     np.testing.assert_array_equal(got, np.searchsorted(stored, queries, side="left"))
+
+
+@pytest.mark.parametrize("pieces", [3, 65, 130])
+def test_many_pieces_read_back_in_order_as_one_chunk(tmp_path: Path, pieces: int) -> None:
+    files: dict[int, dict[str, list[tuple[Path, int, int]]]] = {}
+    spill = Spill(tmp_path, "events", 1, files)  # a flush, so a piece, per batch
+    rows = np.arange(pieces * 7)
+    for part in np.array_split(rows, pieces):
+        batch = pa.table({"row": part, "text": [f"e{r}" for r in part]})
+        spill.add(batch, np.zeros(len(part), dtype=np.int64))
+    assert len(files[0]["events"]) == pieces
+    table = read_pieces(files[0]["events"])
+    assert table.column("row").to_pylist() == rows.tolist()
+    assert table.column("text").to_pylist() == [f"e{r}" for r in rows]
+    combined = pieces > spill_mod.COMBINE_PIECES
+    assert {c.num_chunks for c in table.columns} == ({1} if combined else {pieces})
 
 
 def test_string_hash_is_the_same_for_either_offset_width() -> None:

@@ -149,12 +149,16 @@ class Spill:
 _READ_OPTIONS = pa.ipc.IpcReadOptions(use_threads=False)
 
 
+#: pieces above which :func:`read_pieces` combines a key's rows into one chunk per column
+COMBINE_PIECES = 64
+
+
 def read_pieces(pieces: list[Piece]) -> pa.Table:
     """The rows of a key's pieces (:attr:`Spill.files`), in the order they were added.
 
     Each file's pieces are read from it with one read (a key's pieces of one file come in file
     order and lie together), then decoded one stream at a time; the table returned has one
-    chunk per column.
+    chunk per column when there are more than :data:`COMBINE_PIECES` pieces.
     """
     if not pieces:
         raise ValueError("no pieces to read")
@@ -173,9 +177,11 @@ def read_pieces(pieces: list[Piece]) -> pa.Table:
         ).read_all()
         for path, offset, size in pieces
     ]
-    # one chunk per column: at ten million referrals a chunk has hundreds of pieces, and every
-    # later step paid for each of them (scoring a chunk of 1,400 pieces: a quarter slower)
-    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+    table = pa.concat_tables(tables, promote_options="permissive")
+    # at ten million referrals a chunk has hundreds of pieces, and every later step paid for
+    # each of them (a chunk of 1,400 pieces scored a third faster once combined); at a million
+    # (some 25 pieces) the copy cost more than it saved (1M: 45.5 s uncombined, 47.8-49.0 s)
+    return table.combine_chunks() if len(tables) > COMBINE_PIECES else table
 
 
 #: the spilled column that stands for ``household_id``: the household's position among its
