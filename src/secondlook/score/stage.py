@@ -170,8 +170,7 @@ def run_score(
     hashes = _hash_inputs({n: s.path for n, s in sources.items()})
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
-    how = _How(engine, client, scheduler, workers)
-    published = False
+    how, published = _How(engine, client, scheduler, workers), False
     try:
         plan, stats = _partition_and_score(
             sources, work, tmp_out, bundle.model, chunk_settings, settings, progress, how
