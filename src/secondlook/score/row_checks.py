@@ -9,6 +9,8 @@ runs them on every batch it routes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -40,12 +42,18 @@ VOCAB: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+@functools.cache
+def _vocabulary(table: str, column: str) -> pa.Array:
+    """The column's vocabulary (:data:`VOCAB`) as an Arrow ``string`` array, built once."""
+    return pa.array(VOCAB[(table, column)], type=pa.string())
+
+
 def vocab_codes(table: str, column: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each value's position in the column's vocabulary (:data:`VOCAB`), null when the value
     is missing or outside it; shape (rows,)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    allowed = pa.array(VOCAB[(table, column)], type=pa.string())
+    allowed = _vocabulary(table, column)
     return pc.index_in(values, value_set=allowed)
 
 
@@ -67,7 +75,7 @@ def vocab_check(source: TableSource, column: str, codes: pa.Array) -> pa.Diction
         ``int8`` positions in the contract's vocabulary (every chunk's spill files share the
         dictionary, so a chunk's pieces concatenate without unifying dictionaries).
     """
-    allowed = pa.array(VOCAB[(source.name, column)], type=pa.string())
+    allowed = _vocabulary(source.name, column)
     if codes.null_count:
 
         def bad(parsed: pa.Table, stored: pa.Table) -> np.ndarray:
@@ -89,7 +97,7 @@ def bad_detail(batch: pa.Table, type_codes: pa.Array | None = None) -> np.ndarra
     vocabularies = []
     for column in ("type", "detail"):
         if column == "type" and type_codes is not None:
-            vocabulary, indices = pa.array(VOCAB[("events", "type")], type=pa.string()), type_codes
+            vocabulary, indices = _vocabulary("events", "type"), type_codes
         else:
             encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
             vocabulary, indices = encoded.dictionary, encoded.indices
