@@ -33,6 +33,40 @@ def test_dask_in_process_cluster_gives_identical_bytes(
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_groups_of_chunks_give_identical_bytes_in_every_engine(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks spilled and read in groups (as at ten million referrals) score to the same bytes:
+    in this process, with a spawned worker process, and on dask."""
+    from distributed import Client
+
+    from secondlook.score import chunks
+
+    one = tmp_path / "one.parquet"
+    doc = run_score(cohort_dir, str(model_dir), one, score_params(), workers=1, log=_quiet)
+    n_chunks = doc["settings"]["chunks"]
+    monkeypatch.setattr(chunks, "SPILL_KEYS", 3)
+    assert chunks.chunks_per_group(n_chunks) > 1
+    grouped = {name: tmp_path / f"{name}.parquet" for name in ("serial", "pool", "dask")}
+    run_score(cohort_dir, str(model_dir), grouped["serial"], score_params(), workers=1, log=_quiet)
+    doc = run_score(
+        cohort_dir, str(model_dir), grouped["pool"], score_params(), workers=2, log=_quiet
+    )
+    assert doc["run"]["workers"] == 2 and doc["settings"]["chunks"] == n_chunks
+    with local_cluster(2, processes=False) as cluster, Client(cluster) as client:
+        run_score(
+            cohort_dir,
+            str(model_dir),
+            grouped["dask"],
+            score_params(),
+            engine="dask",
+            client=client,
+            log=_quiet,
+        )
+    for path in grouped.values():
+        assert path.read_bytes() == one.read_bytes(), path.name
+
+
 @pytest.mark.slow
 def test_dask_worker_processes_give_identical_bytes(
     cohort_dir: Path, model_dir: Path, tmp_path: Path

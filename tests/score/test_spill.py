@@ -12,12 +12,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from secondlook.score import chunks as chunks_mod
 from secondlook.score import spill as spill_mod
-from secondlook.score.chunks import chunk_files, load_chunk, partition_cohort
+from secondlook.score.chunks import chunks_per_group, partition_cohort
 from secondlook.score.io import open_cohort
+from secondlook.score.reading import group_files, load_chunk, load_group
 from secondlook.score.spill import (
     SortedHashes,
     Spill,
+    chunks_of_group,
+    decoded_pieces,
     read_pieces,
     restored_columns,
     spilled_columns,
@@ -49,9 +53,13 @@ def _rows(df: pd.DataFrame, sort: list[str]) -> pd.DataFrame:
     return df.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
+@pytest.mark.parametrize("spill_keys", [None, 3])
 def test_every_chunk_reads_back_its_households_rows_exactly(
-    cohort_tables: Tables, tmp_path: Path
+    cohort_tables: Tables, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spill_keys: int | None
 ) -> None:
+    """One spill key per chunk, and (3 keys at most) groups of several chunks split on reading."""
+    if spill_keys is not None:
+        monkeypatch.setattr(chunks_mod, "SPILL_KEYS", spill_keys)
     t = {k: v.copy() for k, v in cohort_tables.items()}
     # events of households the cohort does not hold go to the orphan chunk, with their ids
     ev = t["events"]
@@ -62,9 +70,18 @@ def test_every_chunk_reads_back_its_households_rows_exactly(
     ids = hh["household_id"].to_numpy()
     assert plan.n_chunks == -(-len(hh) // PER_CHUNK) + 1  # the orphan chunk last
     assert plan.households.num_rows == 0  # the ids are dropped once partitioned
+    n_hh_chunks = plan.n_chunks - 1
+    assert plan.group_chunks == (1 if spill_keys is None else -(-n_hh_chunks // 3)) >= 1
+    assert plan.n_groups == -(-n_hh_chunks // plan.group_chunks) + 1
+    assert sorted(plan.files) == list(range(plan.n_groups))  # a spill key per group
+    groups = [load_group(plan, g) for g in range(plan.n_groups)]
+    assert [len(g) for g in groups] == [len(plan.chunks_of(g)) for g in range(plan.n_groups)]
+    assert sum(len(g) for g in groups) == plan.n_chunks
     seen = {"people": 0, "events": 0}
     for k in range(plan.n_chunks):
         chunk = load_chunk(plan, k)
+        in_group = groups[plan.group_of(k)][k - plan.chunks_of(plan.group_of(k)).start]
+        assert all(in_group[name].equals(chunk[name]) for name in chunk)
         mine = ids[k * PER_CHUNK : (k + 1) * PER_CHUNK]
         got_hh = chunk["households"].to_pandas()
         pd.testing.assert_frame_equal(
@@ -94,13 +111,24 @@ def test_a_chunks_households_are_a_copy_read_from_the_work_folder(
     cohort_tables: Tables, tmp_path: Path
 ) -> None:
     plan = _plan(cohort_tables, tmp_path)
-    households, _files = chunk_files(plan, 1)
+    assert plan.group_chunks == 1
+    (households,), _files = group_files(plan, 1)
     assert households.num_rows == PER_CHUNK
     # a pickled chunk carries only its own households
     assert len(pickle.dumps(households)) < 20_000
-    last, _ = chunk_files(plan, plan.n_chunks)  # past the last household chunk: none
+    (last,), _ = group_files(plan, plan.n_chunks)  # past the last household chunk: none
     assert last.num_rows == 0
     assert last.schema.names == ["household_id", "local_authority", "deprivation_decile"]
+
+
+@pytest.mark.parametrize(
+    ("n_chunks", "keys", "per_group"), [(1, 128, 1), (128, 128, 1), (129, 128, 2), (636, 128, 5)]
+)
+def test_chunks_are_grouped_to_at_most_the_spill_keys(
+    n_chunks: int, keys: int, per_group: int
+) -> None:
+    assert chunks_per_group(n_chunks, keys) == per_group
+    assert -(-n_chunks // per_group) <= keys
 
 
 @pytest.mark.parametrize("with_orphans", [False, True])
@@ -201,3 +229,27 @@ def test_string_hash_is_the_same_for_either_offset_width() -> None:
         string_hash(narrow.slice(7, 100)), string_hash(wide.slice(7, 100))
     )
     assert string_hash(narrow)[0] == string_hash(narrow)[5] != string_hash(narrow)[3]
+
+
+def test_a_groups_pieces_come_back_as_each_chunks_rows_in_file_order(tmp_path: Path) -> None:
+    """Rows spilled under one group key, ordered by chunk within each batch, are cut back
+    into their chunks: each chunk's rows in the order they were added, positions made the
+    chunk's; a chunk without rows comes back empty."""
+    rng = np.random.default_rng(11)
+    n, per_chunk, n_chunks = 3000, 10, 4
+    position = rng.integers(0, 3 * per_chunk, n).astype(np.int32)  # no row in the last chunk
+    batch = pa.table({"event_id": [f"E{i}" for i in range(n)], "household_position": position})
+    files: dict[int, dict[str, list[tuple[Path, int, int]]]] = {}
+    spill = Spill(tmp_path, "events", 700, files)  # several flushes: many pieces, many runs
+    for a in range(0, n, 250):
+        spill.add(batch.slice(a, 250), np.zeros(250, dtype=np.int64), position[a : a + 250] // 10)
+    spill.flush()
+    assert len(files[0]["events"]) > 3
+    got = list(chunks_of_group(decoded_pieces(files[0]["events"]), n_chunks, per_chunk))
+    assert len(got) == n_chunks
+    for j, rows in enumerate(got):
+        mine = position // per_chunk == j
+        assert rows.column("event_id").to_pylist() == np.array(batch["event_id"])[mine].tolist()
+        want = (position[mine] - j * per_chunk).tolist()
+        assert rows.column("household_position").to_pylist() == want
+    assert got[-1].num_rows == 0 and got[-1].schema == batch.schema

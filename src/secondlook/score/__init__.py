@@ -11,11 +11,12 @@ This package never imports :mod:`secondlook.synth`: real cohorts have no simulat
 
 from __future__ import annotations
 
-from secondlook.score.chunks import Plan, load_chunk, partition_cohort
+from secondlook.score.chunks import Plan, partition_cohort
 from secondlook.score.engine import ChunkSettings, output_schema, score_chunk
 from secondlook.score.errors import CohortError, IdentifierError, ModelLoadError, ScoreError
 from secondlook.score.io import open_cohort
 from secondlook.score.model import ModelBundle, resolve_model
+from secondlook.score.reading import load_chunk
 from secondlook.score.stage import manifest_path, run_score
 from secondlook.score.validate import REJECTION_REASONS
 

@@ -42,6 +42,7 @@ from secondlook.schema import (
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
+from secondlook.score.reading import HOUSEHOLDS_FILE
 from secondlook.score.row_checks import (
     VOCAB,
     bad_detail,
@@ -60,15 +61,13 @@ from secondlook.score.spill import (
     Spill,
     UniqueIds,
     duplicates,
-    read_pieces,
-    restored_columns,
     spilled_columns,
 )
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
 from secondlook.score.units import Shared, forget, partition_units, remember, units_of
 
-__all__ = ["Plan", "chunk_files", "load_chunk", "partition_cohort", "read_chunk"]
+__all__ = ["SPILL_KEYS", "Plan", "chunks_per_group", "partition_cohort"]
 
 #: the id columns of each streamed table that must be unique across the whole table
 _UNIQUE: dict[str, tuple[str, ...]] = {
@@ -92,7 +91,7 @@ class Plan:
     households
         While partitioning, the households' ids (one column, ``household_id``), sorted;
         empty once the plan is returned. The whole rows lie in the work folder, a chunk per
-        record batch (:func:`chunk_files` reads them).
+        record batch (:mod:`secondlook.score.reading` reads them).
     chunk_households
         Households per chunk.
     tables
@@ -103,7 +102,10 @@ class Plan:
         or after it (``referrals == referrals_in_window + referrals_before_window +
         referrals_after_window``); with decisions, the same for decisions by their date.
     files
-        Chunk -> table -> its pieces of the spill files (:data:`secondlook.score.spill.Piece`).
+        Group -> table -> its pieces of the spill files (:data:`secondlook.score.spill.Piece`).
+    group_chunks
+        Household chunks per group: the spill files' unit, and the engines'
+        (:func:`chunks_per_group`). The orphan chunk is a group of its own, the last.
     """
 
     work: Path
@@ -113,13 +115,68 @@ class Plan:
     tables: tuple[str, ...] = ("people", "events")
     counts: dict[str, int] = field(default_factory=dict)
     files: dict[int, dict[str, list[Piece]]] = field(default_factory=dict)
+    group_chunks: int = 1
+    #: chunks of households (the orphan chunk, when there is one, comes after them)
+    household_chunks: int = 0
+
+    @property
+    def n_groups(self) -> int:
+        """Groups: of household chunks, and the orphan chunk's own when it has rows."""
+        groups = -(-self.household_chunks // self.group_chunks)
+        return groups + (self.n_chunks > self.household_chunks)
+
+    def chunks_of(self, g: int) -> range:
+        """The chunks of group ``g``: ``group_chunks`` household chunks, or the orphan chunk."""
+        first = g * self.group_chunks
+        if first >= self.household_chunks:  # the orphan group
+            return range(self.household_chunks, self.household_chunks + 1)
+        return range(first, min(first + self.group_chunks, self.household_chunks))
+
+    def group_of(self, k: int) -> int:
+        """The group of chunk ``k``."""
+        if k >= self.household_chunks:
+            return -(-self.household_chunks // self.group_chunks)
+        return k // self.group_chunks
 
 
-def _route(routed: tuple[np.ndarray, pa.Table], spill: Spill, ids: list[UniqueIds]) -> None:
-    chunk, batch = routed
+#: spill keys (groups of chunks) a cohort is cut into, at most, when its chunks are more
+SPILL_KEYS = 128
+
+
+def chunks_per_group(n_chunks: int, spill_keys: int | None = None) -> int:
+    """Household chunks per spill group: one, unless the chunks are more than ``spill_keys``.
+
+    A flush of the spill buffers appends one piece to every key's file, so the pieces are
+    keys x flushes, and both grow with the cohort: at ten million referrals (636 chunks,
+    20,000 households each) one key per chunk made 327,000 pieces of 25 kB, and writing and
+    reading each one had a fixed cost (a third of a millisecond to write: a file opened, an
+    Arrow IPC stream begun, its lz4 frames). Grouped to at most :data:`SPILL_KEYS` keys, the
+    pieces stay the size they are at a million referrals (64 chunks, one each); a group is
+    read once, by the process that scores its chunks, and split into its chunks there.
+
+    Parameters
+    ----------
+    n_chunks
+        Household chunks.
+    spill_keys
+        Keys at most; default :data:`SPILL_KEYS`.
+
+    Returns
+    -------
+    int
+        ``ceil(n_chunks / spill_keys)``, at least 1.
+    """
+    keys = SPILL_KEYS if spill_keys is None else spill_keys
+    return max(1, -(-n_chunks // keys))
+
+
+def _route(
+    routed: tuple[np.ndarray, np.ndarray, pa.Table], spill: Spill, ids: list[UniqueIds]
+) -> None:
+    group, chunk, batch = routed
     for unique in ids:
         unique.add(batch.column(unique.column))
-    spill.add(batch, chunk)
+    spill.add(batch, group, order_by=chunk)
 
 
 def _prefetch(batches: Iterator[pa.Table], pool: ThreadPoolExecutor) -> Iterator[pa.Table]:
@@ -244,7 +301,7 @@ def partition_cohort(
         for unique in unique_ids[table]:
             unique.check(sources[table], batch_rows)
     if router.orphan in plan.files:
-        plan.n_chunks += 1
+        plan.n_chunks += 1  # the orphan chunk
     _check_something_to_score(plan, window)
     # scoring reads each chunk's households from the work folder: drop the ids (and with
     # them the router's lookup), hundreds of megabytes at ten million referrals
@@ -291,13 +348,10 @@ def _shared(
         flush_rows=flush_rows,
         n_buckets={t: _n_buckets(sources[t]) for t in plan.tables},
         households_clean=router.households_clean,
+        group_chunks=plan.group_chunks,
     )
     remember(shared, plan, router.lookup)
     return shared
-
-
-#: the sorted households, one record batch per chunk, in the work folder
-_HOUSEHOLDS_FILE = "households.arrow"
 
 
 def _read_households(
@@ -308,7 +362,8 @@ def _read_households(
     chunk_households: int,
 ) -> pa.Table:
     """The households' ids, screened, checked and sorted; the sorted households written to
-    ``work`` one chunk per record batch (:func:`chunk_files` reads a chunk's batch).
+    ``work`` one chunk per record batch (:func:`~secondlook.score.reading.group_files` reads
+    them).
 
     Only the ids stay in memory (the lookup of every streamed row's household needs them):
     the other columns are read back a chunk at a time, and at ten million referrals (some
@@ -341,7 +396,7 @@ def _read_households(
         schema=schema,
     )
     with (
-        pa.OSFile(str(work / _HOUSEHOLDS_FILE), "wb") as sink,
+        pa.OSFile(str(work / HOUSEHOLDS_FILE), "wb") as sink,
         pa.ipc.new_file(sink, schema) as writer,
     ):
         for first in range(0, ordered.num_rows, chunk_households):
@@ -354,15 +409,25 @@ def _read_households(
     return pa.table({"household_id": ids})
 
 
-def _new_plan(work: Path, hh: pa.Table, chunk_households: int, streamed: tuple[str, ...]) -> Plan:
-    """The plan before streaming: the chunks of the households, every count at zero."""
+def _new_plan(
+    work: Path,
+    hh: pa.Table,
+    chunk_households: int,
+    streamed: tuple[str, ...],
+    grouped: int | None = None,
+) -> Plan:
+    """The plan before streaming: the chunks of the households (``grouped`` to a spill key,
+    default :func:`chunks_per_group`), every count at zero."""
     n_hh = hh.num_rows
+    n_chunks = max(1, -(-n_hh // chunk_households))
     plan = Plan(
         work=work,
-        n_chunks=max(1, -(-n_hh // chunk_households)),
+        n_chunks=n_chunks,
         households=hh,
         chunk_households=chunk_households,
         tables=streamed,
+        group_chunks=chunks_per_group(n_chunks) if grouped is None else grouped,
+        household_chunks=n_chunks,
     )
     plan.counts = {
         "households": n_hh,
@@ -405,15 +470,15 @@ class _Router:
         self.hh_ids = (
             hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
         )
-        self.orphan = plan.n_chunks  # the extra chunk for events of unknown households
+        self.orphan = plan.group_of(plan.n_chunks)  # events of unknown households: a last group
         self.lookup = HouseholdLookup(self.hh_ids) if lookup is None else lookup
 
-    def check(self, table: str, batch: pa.Table) -> tuple[np.ndarray, pa.Table] | None:
+    def check(self, table: str, batch: pa.Table) -> tuple[np.ndarray, np.ndarray, pa.Table] | None:
         """Screen and check ``batch`` of ``table``, and count it.
 
-        Returns its rows' chunks, shape (rows,), and the batch as it is spilled
-        (:func:`~secondlook.score.spill.spilled_columns`); or ``None`` once an identifier was
-        found (the rest is then only screened).
+        Returns its rows' spill groups and chunks, shape (rows,) each, and the batch as it is
+        spilled (:func:`~secondlook.score.spill.spilled_columns`); or ``None`` once an
+        identifier was found (the rest is then only screened).
         """
         source = self.sources[table]
         # each vocabulary column's codes, found once: screening looks at the values they miss
@@ -430,13 +495,13 @@ class _Router:
         if table == "people":
             birth_check(source, batch, self.as_of)
         encoded = {column: vocab_check(source, column, c) for column, c in codes.items()}
-        chunk, local = self._chunks(table, rank)
+        group, chunk, local = self._chunks(table, rank)
         if table == "events":
             detail_check(source, batch, bad)
             count_referrals(batch, self.window, self.plan.counts)
         if table == "decisions":
             count_in_window(batch, "decision_date", self.window, self.plan.counts, "decisions")
-        return chunk, spilled_columns(batch, local, encoded)
+        return group, chunk, spilled_columns(batch, local, encoded)
 
     def _screen(
         self,
@@ -472,11 +537,11 @@ class _Router:
             days = pc.day(births.drop_null()).to_numpy(zero_copy_only=False)
             screen_birth_months(table, "birth_month", days, self.findings)
 
-    def _chunks(self, table: str, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's chunk -- its household's rank (:meth:`HouseholdLookup.ranks`) // chunk
-        size, the orphan chunk when unknown (a person of an unknown household refuses the
-        cohort) -- and its household's position among the chunk's households (-1 when
-        unknown)."""
+    def _chunks(self, table: str, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's spill group and chunk -- its household's rank
+        (:meth:`HouseholdLookup.ranks`) // the group's (the chunk's) households, the orphan
+        group and chunk when unknown (a person of an unknown household refuses the cohort) --
+        and its household's position among the group's households (-1 when unknown)."""
         hh_ids = self.hh_ids
         unknown = rank < 0
         if table == "people" and unknown.any():
@@ -485,10 +550,12 @@ class _Router:
                 "refers to a household that exists",
                 lambda parsed, _stored: ~_mask(pc.is_in(parsed.column("household_id"), hh_ids)),
             )
-        per_chunk = self.plan.chunk_households
-        chunk, local = np.divmod(rank, per_chunk)
-        chunk[unknown], local[unknown] = self.orphan, -1
-        return chunk.astype(np.int64), local
+        plan = self.plan
+        per_group = plan.chunk_households * plan.group_chunks
+        group, local = np.divmod(rank, per_group)
+        chunk = rank // plan.chunk_households
+        group[unknown], chunk[unknown], local[unknown] = self.orphan, plan.household_chunks, -1
+        return group.astype(np.int64), chunk.astype(np.int64), local
 
 
 def _check_something_to_score(
@@ -519,57 +586,3 @@ def _window_text(window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> str
     a = "any date" if lo is None else str(lo.date())
     b = "any date" if hi is None else str(hi.date())
     return f"from {a} to {b}"
-
-
-def load_chunk(plan: Plan, k: int) -> dict[str, pa.Table]:
-    """The households, people and events of chunk ``k`` (the last may be the orphan chunk).
-
-    Returns
-    -------
-    dict of str to pyarrow.Table
-        In the contract's column order; rows in file order.
-    """
-    return read_chunk(*chunk_files(plan, k))
-
-
-def chunk_files(plan: Plan, k: int) -> tuple[pa.Table, dict[str, list[Piece]]]:
-    """Chunk ``k`` as its households and the spill files of its people and events.
-
-    What a worker process needs to read the chunk itself with :func:`read_chunk` (a few
-    thousand short rows and a list of paths, instead of the chunk's rows).
-    """
-    households = _households_of(plan.work, k)
-    files = plan.files.get(k, {})
-    return households, {table: list(files.get(table, [])) for table in plan.tables}
-
-
-def _households_of(work: Path, k: int) -> pa.Table:
-    """Chunk ``k``'s households, read from the work folder (none for the orphan chunk)."""
-    path = work / _HOUSEHOLDS_FILE
-    if path.is_file():
-        with pa.OSFile(str(path), "rb") as f:
-            reader = pa.ipc.open_file(f)
-            if k < reader.num_record_batches:
-                return pa.Table.from_batches([reader.get_batch(k)])
-            schema = reader.schema
-        return schema.empty_table()
-    return _empty("households")
-
-
-def read_chunk(households: pa.Table, files: dict[str, list[Piece]]) -> dict[str, pa.Table]:
-    """A chunk's tables from :func:`chunk_files`: rows in file order, contract columns."""
-    out: dict[str, pa.Table] = {"households": households}
-    for table in ("people", "events", *(t for t in files if t not in ("people", "events"))):
-        pieces = files.get(table, [])
-        if pieces:
-            out[table] = restored_columns(read_pieces(pieces), households)
-        else:
-            out[table] = _empty(table)
-    return out
-
-
-def _empty(table: str) -> pa.Table:
-    from secondlook.score.io import _ARROW, COLUMN_KINDS
-
-    kinds = COLUMN_KINDS[table]
-    return pa.table({c: pa.array([], type=_ARROW[k]) for c, k in kinds.items()})

@@ -2,16 +2,17 @@
 
 In this process (:func:`run_pandas`), in this process and spawned worker processes
 (:func:`run_pool`, the pandas engine on a large cohort), or on dask.distributed
-(:func:`run_dask`, on a :func:`local_cluster` or a real cluster's scheduler). Every engine feeds
-the chunks in the same order and yields the results in chunk order, so their outputs are
-identical.
+(:func:`run_dask`, on a :func:`local_cluster` or a real cluster's scheduler). A task is a spill
+group (:mod:`secondlook.score.reading`): one chunk, or a few at ten million referrals, read
+together and scored one chunk at a time. Every engine feeds the groups in the same order and
+yields the results in chunk order, so their outputs are identical.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
+from secondlook.score.reading import GroupFiles
 from secondlook.score.spill import Piece
 
 __all__ = [
@@ -28,12 +30,15 @@ __all__ = [
     "run_pandas",
     "run_pool",
     "score_files",
+    "score_group",
     "shared_in_order",
 ]
 
 
-ChunkLoader = Callable[[int], dict[str, pa.Table]]
-ChunkFiles = Callable[[int], tuple[pa.Table, dict[str, list[Piece]]]]
+#: group index -> the tables of each of its chunks
+GroupLoader = Callable[[int], list[dict[str, pa.Table]]]
+#: group index -> its chunks' households and its spill files
+GroupNamer = Callable[[int], GroupFiles]
 
 
 T = TypeVar("T")
@@ -98,9 +103,21 @@ def shared_in_order(
             future.cancel()
 
 
+def _flat(groups: Iterable[list[pa.Table]]) -> Iterator[pa.Table]:
+    for tables in groups:
+        yield from tables
+
+
+def score_group(
+    chunks: Iterable[dict[str, pa.Table]], model: CalibratedModel, settings: ChunkSettings
+) -> list[pa.Table]:
+    """:func:`score_chunk` of each chunk of a group, in order."""
+    return [score_chunk(tables, model, settings) for tables in chunks]
+
+
 def run_pandas(
-    n_chunks: int,
-    load: ChunkLoader,
+    n_groups: int,
+    load: GroupLoader,
     model: CalibratedModel,
     settings: ChunkSettings,
 ) -> Iterator[pa.Table]:
@@ -108,10 +125,10 @@ def run_pandas(
 
     Parameters
     ----------
-    n_chunks
-        How many chunks.
+    n_groups
+        How many spill groups (:attr:`secondlook.score.chunks.Plan.n_groups`).
     load
-        Chunk index -> its tables (read from the spill files).
+        Group index -> the tables of each of its chunks (read from the spill files).
     model, settings
         As :func:`score_chunk`.
 
@@ -120,8 +137,9 @@ def run_pandas(
     pyarrow.Table
         One per chunk, in order.
     """
-    for k in range(n_chunks):
-        yield score_chunk(load(k), model, settings)
+    for g in range(n_groups):
+        for tables in load(g):
+            yield score_chunk(tables, model, settings)
 
 
 #: the model and settings of a worker process of :func:`process_pool`
@@ -137,20 +155,21 @@ def _warm_up() -> None:
     """A task that only makes the pool start a worker (and run its initializer)."""
 
 
-def _score_files(households: pa.Table, files: dict[str, list[Piece]]) -> pa.Table:
+def _score_files(households: list[pa.Table], files: dict[str, list[Piece]]) -> list[pa.Table]:
     return score_files(households, files, _WORKER["model"], _WORKER["settings"])
 
 
 def score_files(
-    households: pa.Table,
+    households: list[pa.Table],
     files: dict[str, list[Piece]],
     model: CalibratedModel,
     settings: ChunkSettings,
-) -> pa.Table:
-    """:func:`score_chunk` of a chunk read here from its spill files (a worker that sees them)."""
-    from secondlook.score.chunks import read_chunk
+) -> list[pa.Table]:
+    """:func:`score_group` of a group read here from its spill files (a worker that sees
+    them; :func:`secondlook.score.reading.group_files` names them)."""
+    from secondlook.score.reading import read_group
 
-    return score_chunk(read_chunk(households, files), model, settings)
+    return score_group(read_group(households, files), model, settings)
 
 
 def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> Executor:
@@ -183,8 +202,8 @@ def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) 
 
 
 def run_pool(
-    n_chunks: int,
-    files: ChunkFiles,
+    n_groups: int,
+    files: GroupNamer,
     pool: Executor,
     model: CalibratedModel,
     settings: ChunkSettings,
@@ -193,21 +212,22 @@ def run_pool(
 ) -> Iterator[pa.Table]:
     """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
 
-    Chunks are shared as :func:`shared_in_order` shares tasks: each worker of ``pool``
-    (:func:`process_pool` with ``processes - 1`` workers) has a chunk in hand and three
-    queued, and this process scores the next unclaimed chunk whenever the one due is not
-    ready. Each reads its chunk from the spill files and runs :func:`score_chunk` -- the same
-    function on the same rows as :func:`run_pandas` -- so the results are identical. Scoring
-    here as well, rather than leaving this process idle, saves one process's memory; a worker
-    has at most four chunks in hand (one read at a time; the others are their output rows, or
-    queued).
+    Groups of chunks are shared as :func:`shared_in_order` shares tasks: each worker of
+    ``pool`` (:func:`process_pool` with ``processes - 1`` workers) has a group in hand and
+    three queued, and this process scores the next unclaimed group whenever the one due is not
+    ready. Each reads its group from the spill files and runs :func:`score_chunk` on each of
+    its chunks -- the same function on the same rows as :func:`run_pandas` -- so the results
+    are identical. Scoring here as well, rather than leaving this process idle, saves one
+    process's memory; a worker has at most four groups in hand (one read at a time; the others
+    are their output rows, or queued).
 
     Parameters
     ----------
-    n_chunks
-        How many chunks.
+    n_groups
+        How many spill groups.
     files
-        Chunk index -> its households and spill files (:func:`secondlook.score.chunks.chunk_files`).
+        Group index -> its chunks' households and its spill files
+        (:func:`secondlook.score.reading.group_files`).
     pool
         From :func:`process_pool`.
     model, settings
@@ -220,18 +240,17 @@ def run_pool(
     pyarrow.Table
         One per chunk, in order.
     """
-    from secondlook.score.chunks import read_chunk
 
-    def here(k: int) -> pa.Table:
-        return score_chunk(read_chunk(*files(k)), model, settings)
+    def here(g: int) -> list[pa.Table]:
+        return score_files(*files(g), model, settings)
 
-    def there(k: int) -> Future[pa.Table]:
-        return pool.submit(_score_files, *files(k))
+    def there(g: int) -> Future[list[pa.Table]]:
+        return pool.submit(_score_files, *files(g))
 
-    # each worker scores one chunk and has three queued: this process submits only between
-    # its own chunks, and with one queued the worker idled 30 s of 290 at ten million
-    # referrals (a worker's results are a chunk's output rows: small)
-    yield from shared_in_order(n_chunks, here, there, ahead=4 * (processes - 1))
+    # each worker scores one group and has three queued: this process submits only between
+    # its own groups, and with one queued the worker idled 30 s of 290 at ten million
+    # referrals (a worker's results are its chunks' output rows: small)
+    yield from _flat(shared_in_order(n_groups, here, there, ahead=4 * (processes - 1)))
 
 
 def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
@@ -278,34 +297,36 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
 
 
 def run_dask(
-    n_chunks: int,
-    load: ChunkLoader,
+    n_groups: int,
+    load: GroupLoader,
     model: CalibratedModel,
     settings: ChunkSettings,
     client: Any,
     *,
     in_flight: int | None = None,
-    files: ChunkFiles | None = None,
+    files: GroupNamer | None = None,
 ) -> Iterator[pa.Table]:
     """Score the chunks on a dask.distributed cluster, yielding results in chunk order.
 
-    At most ``in_flight`` chunks are read and sent ahead of the one being written, so the
-    client's memory stays bounded whatever the cohort's size. With ``files`` (workers that see
-    this machine's spill folder: a LocalCluster) each worker reads its chunk itself from the
-    spill files, as the pandas engine's worker process does, and only the chunk's households
-    and the files' pieces travel; the rows and the function are the same, so is the output.
+    At most ``in_flight`` groups of chunks are read and sent ahead of the one being written,
+    so the client's memory stays bounded whatever the cohort's size. With ``files`` (workers
+    that see this machine's spill folder: a LocalCluster) each worker reads its group itself
+    from the spill files, as the pandas engine's worker process does, and only the chunks'
+    households and the files' pieces travel; the rows and the function are the same, so is the
+    output.
 
     Parameters
     ----------
-    n_chunks, load, model, settings
+    n_groups, load, model, settings
         As :func:`run_pandas`.
     client
         A connected ``distributed.Client``.
     in_flight
-        Chunks submitted ahead; default twice the number of worker threads (at least 2).
+        Groups submitted ahead; default twice the number of worker threads (at least 2).
     files
-        Chunk index -> its households and spill files (:func:`secondlook.score.chunks.chunk_files`),
-        for workers that can read them; ``None``: this process reads each chunk (``load``).
+        Group index -> its chunks' households and its spill files
+        (:func:`secondlook.score.reading.group_files`), for workers that can read them;
+        ``None``: this process reads each group (``load``).
 
     Yields
     ------
@@ -317,25 +338,24 @@ def run_dask(
         in_flight = max(2, 2 * threads)
     remote_model = client.scatter(model, broadcast=True)
     futures: dict[int, Any] = {}
-    next_k = 0
+    next_g = 0
     try:
-        for k in range(n_chunks):
-            while next_k < n_chunks and next_k < k + in_flight:
-                key = f"secondlook-score-chunk-{next_k}-{id(futures)}"
+        for g in range(n_groups):
+            while next_g < n_groups and next_g < g + in_flight:
+                key = f"secondlook-score-group-{next_g}-{id(futures)}"
                 if files is not None:
-                    households, pieces = files(next_k)
-                    futures[next_k] = client.submit(
+                    households, pieces = files(next_g)
+                    futures[next_g] = client.submit(
                         score_files, households, pieces, remote_model, settings, key=key, pure=False
                     )
                 else:
                     # scattered, not embedded in the task: a chunk is megabytes of rows
-                    data = client.scatter([load(next_k)], hash=False)[0]  # a dict names keys
-                    futures[next_k] = client.submit(
-                        score_chunk, data, remote_model, settings, key=key, pure=False
+                    data = client.scatter([load(next_g)], hash=False)[0]  # one piece of data
+                    futures[next_g] = client.submit(
+                        score_group, data, remote_model, settings, key=key, pure=False
                     )
-                next_k += 1
-            result = futures.pop(k).result()
-            yield result
+                next_g += 1
+            yield from futures.pop(g).result()
     finally:
         for f in futures.values():
             f.cancel()

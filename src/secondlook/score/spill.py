@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = [
     "duplicates",
     "mask",
     "n_buckets",
+    "chunks_of_group",
+    "decoded_pieces",
     "read_pieces",
     "restored_columns",
     "spilled_columns",
@@ -99,13 +102,17 @@ class Spill:
         self._paths: dict[int, Path] = {}
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def add(self, batch: pa.Table, chunk: np.ndarray) -> None:
-        # keys fit 16 bits but for the largest cohorts: numpy's stable sort of 16-bit
-        # integers is a radix sort, a sixth of the CPU of sorting int64
+    def add(self, batch: pa.Table, chunk: np.ndarray, order_by: np.ndarray | None = None) -> None:
+        """Buffer each row of ``batch`` under its key (``chunk``, shape (rows,)), the rows
+        of each key in ``order_by`` order (default the keys; its order must keep the keys'),
+        ties in batch order; flush when :attr:`flush_rows` rows are buffered."""
         if not len(chunk):
             return
-        small = chunk.min() >= 0 and chunk.max() < 1 << 16
-        order = np.argsort(chunk.astype(np.uint16) if small else chunk, kind="stable")
+        by = chunk if order_by is None else order_by
+        # keys fit 16 bits but for the largest cohorts: numpy's stable sort of 16-bit
+        # integers is a radix sort, a sixth of the CPU of sorting int64
+        small = by.min() >= 0 and by.max() < 1 << 16
+        order = np.argsort(by.astype(np.uint16) if small else by, kind="stable")
         sorted_chunks = chunk[order]
         batch = batch.take(pa.array(order))
         # the keys and where each starts, from the sorted keys (np.unique would sort again)
@@ -156,9 +163,25 @@ COMBINE_PIECES = 64
 def read_pieces(pieces: list[Piece]) -> pa.Table:
     """The rows of a key's pieces (:attr:`Spill.files`), in the order they were added.
 
+    The table returned has one chunk per column when there are more than
+    :data:`COMBINE_PIECES` pieces.
+    """
+    return _joined(decoded_pieces(pieces))
+
+
+def _joined(tables: list[pa.Table]) -> pa.Table:
+    table = pa.concat_tables(tables, promote_options="permissive")
+    # a chunk of hundreds of pieces made every later step pay for each of them (a chunk of
+    # 1,400 pieces scored a third faster once combined); at a million referrals (some 25
+    # pieces) the copy cost more than it saved (1M: 45.5 s uncombined, 47.8-49.0 s)
+    return table.combine_chunks() if len(tables) > COMBINE_PIECES else table
+
+
+def decoded_pieces(pieces: list[Piece]) -> list[pa.Table]:
+    """Each of a key's pieces (:attr:`Spill.files`) as a table, in the order they were added.
+
     Each file's pieces are read from it with one read (a key's pieces of one file come in file
-    order and lie together), then decoded one stream at a time; the table returned has one
-    chunk per column when there are more than :data:`COMBINE_PIECES` pieces.
+    order and lie together), then decoded one stream at a time.
     """
     if not pieces:
         raise ValueError("no pieces to read")
@@ -171,17 +194,12 @@ def read_pieces(pieces: list[Piece]) -> pa.Table:
         with path.open("rb") as f:
             f.seek(lo)
             buffers[path] = pa.py_buffer(f.read(hi - lo))
-    tables = [
+    return [
         pa.ipc.open_stream(
             buffers[path].slice(offset - spans[path][0], size), options=_READ_OPTIONS
         ).read_all()
         for path, offset, size in pieces
     ]
-    table = pa.concat_tables(tables, promote_options="permissive")
-    # at ten million referrals a chunk has hundreds of pieces, and every later step paid for
-    # each of them (a chunk of 1,400 pieces scored a third faster once combined); at a million
-    # (some 25 pieces) the copy cost more than it saved (1M: 45.5 s uncombined, 47.8-49.0 s)
-    return table.combine_chunks() if len(tables) > COMBINE_PIECES else table
 
 
 #: the spilled column that stands for ``household_id``: the household's position among its
@@ -221,6 +239,53 @@ def spilled_columns(batch: pa.Table, local: np.ndarray, encoded: dict[str, pa.Ar
         else:
             columns[name] = encoded.get(name, batch.column(name))
     return pa.table(columns)
+
+
+def chunks_of_group(tables: list[pa.Table], n_chunks: int, per_chunk: int) -> Iterator[pa.Table]:
+    """A spill group's rows as each of its chunks' rows, in file order, one chunk at a time.
+
+    Each piece holds runs of one chunk's rows (:meth:`Spill.add` ordered a batch's rows by
+    chunk, keyed by group): a chunk's rows are its runs, in piece order, sliced without a copy
+    and combined into one table.
+
+    Parameters
+    ----------
+    tables
+        The group's pieces (:func:`decoded_pieces`): each row's household position among the
+        group's households (-1 only in the orphan group, a group of one chunk).
+    n_chunks
+        The group's chunks.
+    per_chunk
+        Households per chunk (every chunk of a group of several but the last is full).
+
+    Yields
+    ------
+    pyarrow.Table
+        ``n_chunks`` tables as :func:`restored_columns` reads them, the household position now
+        among the chunk's households; the pieces as :func:`read_pieces` combines them when the
+        group is one chunk.
+    """
+    if n_chunks == 1:
+        yield _joined(tables)
+        return
+    runs: list[list[pa.Table]] = [[] for _ in range(n_chunks)]
+    for piece in tables:
+        chunk = piece.column(_LOCAL).to_numpy() // per_chunk
+        starts = np.flatnonzero(np.diff(chunk, prepend=-1))
+        ends = np.append(starts[1:], len(chunk))
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            runs[int(chunk[a])].append(piece.slice(a, b - a))
+    schema = tables[0].schema
+    del tables  # the runs hold the pieces' buffers until their chunk is combined
+    for j in range(n_chunks):
+        parts, runs[j] = runs[j], []
+        if not parts:  # no row of this table in the chunk (decisions, say)
+            yield schema.empty_table()
+            continue
+        rows = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
+        at = rows.column_names.index(_LOCAL)
+        local = pc.subtract(rows.column(at), pa.scalar(j * per_chunk, pa.int32()))
+        yield rows.set_column(at, _LOCAL, local)
 
 
 def restored_columns(spilled: pa.Table, households: pa.Table) -> pa.Table:

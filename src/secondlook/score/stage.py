@@ -41,13 +41,14 @@ from secondlook.fileio import default_file_mode, write_json
 from secondlook.models import CalibratedModel
 from secondlook.params import ScoreParams
 from secondlook.schema import TableError
-from secondlook.score.chunks import Plan, chunk_files, load_chunk, partition_cohort
+from secondlook.score.chunks import Plan, partition_cohort
 from secondlook.score.cohort_view import check_view
 from secondlook.score.engine import ChunkSettings
 from secondlook.score.errors import ModelLoadError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import build_manifest, code_version, host, input_hashes
+from secondlook.score.reading import GroupFiles, group_files, load_group
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
 from secondlook.score.validate import history_failures
 
@@ -351,8 +352,11 @@ def _results(
     ``how.own``)."""
     engine, client, workers = how.engine, how.client, how.workers
 
-    def load(k: int) -> dict[str, pa.Table]:
-        return load_chunk(plan, k)
+    def load(g: int) -> list[dict[str, pa.Table]]:
+        return load_group(plan, g)
+
+    def files(g: int) -> GroupFiles:
+        return group_files(plan, g)
 
     if engine == "dask":
         if client is None:
@@ -361,9 +365,9 @@ def _results(
         from distributed import LocalCluster
 
         local = any(isinstance(thing, LocalCluster) for thing in how.own)
-        files = (lambda k: chunk_files(plan, k)) if local else None
-        return run_dask(plan.n_chunks, load, model, chunk_settings, client, files=files)
-    if engine == "pandas" and workers is not None and workers > 1 and plan.n_chunks > 1:
+        named = files if local else None
+        return run_dask(plan.n_groups, load, model, chunk_settings, client, files=named)
+    if engine == "pandas" and workers is not None and workers > 1 and plan.n_groups > 1:
         # started only now (unless it partitioned), so that idle workers do not add to the
         # partition's memory
         pool = next((p for p in how.own if isinstance(p, Executor)), None)
@@ -371,14 +375,14 @@ def _results(
             pool = process_pool(workers - 1, model, chunk_settings)
             how.own.append(pool)
         return run_pool(
-            plan.n_chunks,
-            lambda k: chunk_files(plan, k),
+            plan.n_groups,
+            files,
             pool,
             model,
             chunk_settings,
             processes=workers,
         )
-    return run_pandas(plan.n_chunks, load, model, chunk_settings)
+    return run_pandas(plan.n_groups, load, model, chunk_settings)
 
 
 def _check_accounted(counts: dict[str, int], stats: dict[str, Any]) -> None:
@@ -419,8 +423,7 @@ def _locate_history(
     reads the events file once more to name the failing rows' lines.
     """
     failing: list[Any] = []
-    for k in range(plan.n_chunks):
-        t = load_chunk(plan, k)
+    for t in (t for g in range(plan.n_groups) for t in load_group(plan, g)):
         failing.extend(
             history_failures(
                 _frame(t["households"]),

@@ -78,6 +78,7 @@ class Shared:
     flush_rows: int
     n_buckets: dict[str, int]
     households_clean: bool = True  # the households' ids held no identifier (see _Router)
+    group_chunks: int = 1  # chunks per spill key (Plan.group_chunks)
 
 
 @dataclass
@@ -117,7 +118,9 @@ def _context(shared: Shared) -> tuple[Any, Any]:
         _CACHE.clear()  # one cohort at a time
         with pa.OSFile(str(shared.households), "rb") as f:
             hh = pa.ipc.open_file(f).read_all()
-        plan = _new_plan(shared.work, hh, shared.chunk_households, shared.streamed)
+        plan = _new_plan(
+            shared.work, hh, shared.chunk_households, shared.streamed, shared.group_chunks
+        )
         _CACHE[shared.households] = (plan, HouseholdLookup(hh.column("household_id")))
     return _CACHE[shared.households]
 
