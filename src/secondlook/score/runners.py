@@ -10,6 +10,7 @@ yields the results in chunk order, so their outputs are identical.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -149,6 +150,10 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
     _WORKER["model"], _WORKER["settings"] = model, settings
     import secondlook.explain.scoring  # noqa: F401 - import while the cohort is being partitioned
+
+    # the imports and the model live as long as the process: out of the cyclic garbage
+    # collector's way (as run_score does in its own process)
+    gc.freeze()
 
 
 def _warm_up() -> None:

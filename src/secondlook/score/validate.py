@@ -212,8 +212,9 @@ def _rules(
     rel_ok = rel_null | ((event_hh >= 0) & (home[rel_at] == event_hh))
     child = np.append((people["role"] == "child").fillna(False).to_numpy(dtype=bool), False)
     is_child = child[at]
-    types = _arrow(events["type"])
-    is_adult_event = _one_of(types, ADULT_EVENTS)
+    is_adult_event, is_prenatal, is_ref = _one_of(
+        _arrow(events["type"]), ADULT_EVENTS, PRENATAL_EVENTS, ("referral",)
+    )
     role_ok = ~known_person | (is_adult_event != is_child)
     dates = events["date"].to_numpy()
     births = people["birth_month"]
@@ -223,11 +224,10 @@ def _rules(
     earliest_of = (births - pd.DateOffset(months=MAX_PRENATAL_MONTHS)).to_numpy()
     earliest = np.concatenate([earliest_of, nat])[at]
     before = dates < birth
-    prenatal = _one_of(types, PRENATAL_EVENTS) & is_child
+    prenatal = is_prenatal & is_child
     too_early = dates < earliest
     birth_ok = ~((before & ~prenatal) | (prenatal & too_early))
 
-    is_ref = _one_of(types, ("referral",))
     placeholder = placeholder_dates(dates)
     future = np.zeros(len(events), dtype=bool)
     if as_of is not None:
@@ -276,7 +276,14 @@ def _codes(values: pa.Array, vocabulary: pa.Array) -> npt.NDArray[np.int64]:
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _one_of(values: pa.Array, allowed: tuple[str, ...]) -> npt.NDArray[np.bool_]:
-    """Whether each value is one of ``allowed`` (missing values are not)."""
-    ok = pc.is_in(values, value_set=pa.array(allowed, type=values.type), skip_nulls=True)
-    return np.asarray(ok.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+def _one_of(values: pa.Array, *allowed: tuple[str, ...]) -> list[npt.NDArray[np.bool_]]:
+    """Whether each value is one of each ``allowed`` (missing values are not), shape (n,) each.
+
+    The values are hashed once (a dictionary encoding: an event type column has a few
+    distinct values), not once per set.
+    """
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+    # the last entry stands for a missing value
+    return [np.array([v in a for v in distinct] + [False], dtype=bool)[codes] for a in allowed]
