@@ -9,8 +9,9 @@ at a time. :func:`partition_cohort` makes those groups without holding the cohor
    the sorted ids stay in memory;
 2. ``people`` and ``events`` are streamed in batches; each batch is converted to the contract's
    types, screened for identifiers, checked row by row against the vocabularies, and its rows
-   are appended to their chunk's spill files (Arrow IPC, lz4) in a work folder -- reading the
-   next batch, checking this one and spilling the previous one overlap in two threads;
+   are appended to their chunk's spill files (Arrow IPC, lz4; above :data:`SPILL_KEYS` chunks,
+   a group of neighbouring chunks' files) in a work folder -- reading the next batch, checking
+   this one and spilling the previous one overlap in two threads;
 3. ids are checked for uniqueness across the whole cohort: each id's 64-bit hash is spilled to
    a bucket file chosen by the hash, and the buckets are checked one at a time (equal ids share
    a bucket); a repeated hash sends the check back to the id column, so a collision is never
@@ -106,6 +107,9 @@ class Plan:
     group_chunks
         Household chunks per group: the spill files' unit, and the engines'
         (:func:`chunks_per_group`). The orphan chunk is a group of its own, the last.
+    household_chunks
+        Chunks of households; the orphan chunk, when there is one, is chunk
+        ``household_chunks`` (and ``n_chunks`` is one more).
     """
 
     work: Path
@@ -116,7 +120,6 @@ class Plan:
     counts: dict[str, int] = field(default_factory=dict)
     files: dict[int, dict[str, list[Piece]]] = field(default_factory=dict)
     group_chunks: int = 1
-    #: chunks of households (the orphan chunk, when there is one, comes after them)
     household_chunks: int = 0
 
     @property
