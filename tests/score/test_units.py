@@ -13,9 +13,9 @@ import pytest
 from secondlook.schema import TableError
 from secondlook.score import run_score
 from secondlook.score.chunks import partition_cohort
-from secondlook.score.reading import load_chunk
 from secondlook.score.errors import IdentifierError
 from secondlook.score.io import open_cohort
+from secondlook.score.reading import load_chunk
 from secondlook.score.stage import FLUSH_BATCHES
 from secondlook.score.units import units_of
 
