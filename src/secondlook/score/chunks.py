@@ -123,23 +123,25 @@ class Plan:
     household_chunks: int = 0
 
     @property
+    def household_groups(self) -> int:
+        """Groups of household chunks; the orphan group, when there is one, is the next."""
+        return -(-self.household_chunks // self.group_chunks)
+
+    @property
     def n_groups(self) -> int:
         """Groups: of household chunks, and the orphan chunk's own when it has rows."""
-        groups = -(-self.household_chunks // self.group_chunks)
-        return groups + (self.n_chunks > self.household_chunks)
+        return self.household_groups + (self.n_chunks > self.household_chunks)
 
     def chunks_of(self, g: int) -> range:
         """The chunks of group ``g``: ``group_chunks`` household chunks, or the orphan chunk."""
-        first = g * self.group_chunks
-        if first >= self.household_chunks:  # the orphan group
+        if g >= self.household_groups:  # the orphan group
             return range(self.household_chunks, self.household_chunks + 1)
+        first = g * self.group_chunks
         return range(first, min(first + self.group_chunks, self.household_chunks))
 
     def group_of(self, k: int) -> int:
         """The group of chunk ``k``."""
-        if k >= self.household_chunks:
-            return -(-self.household_chunks // self.group_chunks)
-        return k // self.group_chunks
+        return self.household_groups if k >= self.household_chunks else k // self.group_chunks
 
 
 #: spill keys (groups of chunks) a cohort is cut into, at most, when its chunks are more
