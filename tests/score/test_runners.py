@@ -168,6 +168,56 @@ def test_shared_in_order_stops_working_here_once_a_worker_has_started() -> None:
     assert list(shared_in_order(7, None, lambda k: _Done(k))) == list(range(7))
 
 
+def test_shared_in_order_sends_nothing_before_elsewhere_is_ready() -> None:
+    from secondlook.score.runners import shared_in_order
+
+    ran: list[tuple[str, int]] = []
+
+    def here(k: int) -> int:
+        ran.append(("here", k))
+        return k + 100
+
+    def there(k: int) -> _Done:
+        ran.append(("there", k))
+        return _Done(k + 100)
+
+    def ready() -> bool:  # the worker has started once this process ran four tasks
+        return sum(w == "here" for w, _ in ran) >= 4
+
+    out = list(shared_in_order(12, here, there, ahead=2, ready=ready))
+    assert out == [k + 100 for k in range(12)]
+    # in order here until ready, and no task waited on a worker that had not started
+    assert ran[:4] == [("here", 0), ("here", 1), ("here", 2), ("here", 3)]
+    assert ran[4:6] == [("there", 4), ("there", 5)]
+    assert sorted(k for _, k in ran) == list(range(12))
+    # never ready, and nothing can run here: every task is still sent elsewhere
+    assert list(shared_in_order(5, None, lambda k: _Done(k), ready=lambda: False)) == list(range(5))
+
+
+def test_worker_pool_says_when_its_worker_has_started(tmp_path: Path) -> None:
+    from secondlook.score.runners import WorkerPool
+
+    started = tmp_path / "started"
+    pool = WorkerPool(1, initializer=_wait_for, initargs=(str(started),))
+    try:
+        time.sleep(0.5)
+        assert not pool.ready()  # its initializer is still running
+        started.touch()
+        deadline = time.monotonic() + 60
+        while not pool.ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.ready()
+    finally:
+        started.touch()
+        pool.shutdown()
+
+
+def _wait_for(path: str) -> None:
+    deadline = time.monotonic() + 60
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 class _Done:
     def __init__(self, value: int) -> None:
         self.value = value

@@ -25,6 +25,7 @@ from secondlook.score.reading import GroupFiles
 from secondlook.score.spill import Piece
 
 __all__ = [
+    "WorkerPool",
     "local_cluster",
     "process_pool",
     "run_dask",
@@ -52,6 +53,7 @@ def shared_in_order(
     *,
     ahead: int = 2,
     until_started: bool = False,
+    ready: Callable[[], bool] | None = None,
 ) -> Generator[T, None, None]:
     """The results of tasks ``0 .. n-1`` in order, each run here or elsewhere, whichever is
     free first.
@@ -77,6 +79,11 @@ def shared_in_order(
     until_started
         Run tasks here only until a task sent elsewhere has finished (workers that use every
         core once they have started, but take seconds to start).
+    ready
+        Whether elsewhere has started (asked until it says so; ``None``: from the start).
+        Nothing is sent before, and this process runs the tasks meanwhile: a task sent to a
+        worker still importing can be neither taken back nor run here, and this process
+        waited for it (at a million referrals, 3 s of the people table's partition).
 
     Yields
     ------
@@ -88,7 +95,9 @@ def shared_in_order(
     try:
         for k in range(n):
             while k not in done:
-                while claimed < n and len(pending) < ahead:
+                if ready is not None and (here is None or ready()):
+                    ready = None
+                while claimed < n and len(pending) < ahead and ready is None:
                     pending[claimed] = there(claimed)
                     claimed += 1
                 if until_started and any(f.done() for f in pending.values()):
@@ -177,7 +186,20 @@ def score_files(
     return score_group(read_group(households, files), model, settings)
 
 
-def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> Executor:
+class WorkerPool(ProcessPoolExecutor):
+    """A :class:`~concurrent.futures.ProcessPoolExecutor` that says when its workers have
+    started (each ran its initializer and a first empty task)."""
+
+    def __init__(self, workers: int, **kwargs: Any) -> None:
+        super().__init__(max_workers=workers, **kwargs)
+        self._started = [self.submit(_warm_up) for _ in range(workers)]
+
+    def ready(self) -> bool:
+        """True once every worker has started."""
+        return all(f.done() for f in self._started)
+
+
+def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) -> WorkerPool:
     """Worker processes for :func:`run_pool`, started (and importing) from now on.
 
     Processes are spawned (never forked from a process running Arrow's threads); each holds the
@@ -192,18 +214,15 @@ def process_pool(workers: int, model: CalibratedModel, settings: ChunkSettings) 
 
     Returns
     -------
-    concurrent.futures.Executor
+    WorkerPool
         Shut it down when done.
     """
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
+    return WorkerPool(
+        workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(model, settings),
     )
-    for _ in range(workers):
-        pool.submit(_warm_up)
-    return pool
 
 
 def run_pool(
@@ -255,7 +274,8 @@ def run_pool(
     # each worker scores one group and has three queued: this process submits only between
     # its own groups, and with one queued the worker idled 30 s of 290 at ten million
     # referrals (a worker's results are its chunks' output rows: small)
-    yield from _flat(shared_in_order(n_groups, here, there, ahead=4 * (processes - 1)))
+    ready = getattr(pool, "ready", None)
+    yield from _flat(shared_in_order(n_groups, here, there, ahead=4 * (processes - 1), ready=ready))
 
 
 def local_cluster(n_workers: int, *, processes: bool = True) -> Any:

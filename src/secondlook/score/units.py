@@ -212,7 +212,11 @@ def partition_units(
     # a dask cluster's workers use every core once started: this process then only merges
     started = not getattr(pool, "partitions_here", True)
     ahead = getattr(pool, "ahead", 2)
-    shared_units = shared_in_order(len(units), here, there, ahead=ahead, until_started=started)
+    # nothing is sent to a worker process still importing (this process partitions meanwhile)
+    ready = getattr(pool, "ready", None)
+    shared_units = shared_in_order(
+        len(units), here, there, ahead=ahead, until_started=started, ready=ready
+    )
     with closing(shared_units) as results:  # an error cancels what was sent
         for u, result in enumerate(results):
             _merge(result, source, units[u], shared, findings, plan, uniques, on_batch)
