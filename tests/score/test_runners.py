@@ -230,3 +230,47 @@ class _Done:
 
     def cancel(self) -> bool:
         return False
+
+
+def test_chunks_are_scored_with_arrow_jemalloc_pool_and_the_pool_is_restored(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+
+    import secondlook.score.runners as runners
+
+    if not _has_jemalloc():
+        pytest.skip("this pyarrow was built without jemalloc")
+    pools: list[str] = []
+    score_chunk = runners.score_chunk
+
+    def recording(*args: object, **kwargs: object) -> pa.Table:
+        pools.append(pa.default_memory_pool().backend_name)
+        return score_chunk(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runners, "score_chunk", recording)
+    before = pa.default_memory_pool().backend_name
+    out = tmp_path / "out.parquet"
+    doc = run_score(cohort_dir, str(model_dir), out, score_params(), workers=1, log=_quiet)
+    assert len(pools) == doc["settings"]["chunks"] > 2
+    assert set(pools) == {"jemalloc"}
+    assert pa.default_memory_pool().backend_name == before  # the caller's pool again
+
+    # and after a run that stopped while scoring
+    def failing(*args: object, **kwargs: object) -> pa.Table:
+        raise RuntimeError("stopped while scoring")
+
+    monkeypatch.setattr(runners, "score_chunk", failing)
+    with pytest.raises(RuntimeError, match="stopped while scoring"):
+        run_score(cohort_dir, str(model_dir), out, score_params(), workers=1, log=_quiet)
+    assert pa.default_memory_pool().backend_name == before
+
+
+def _has_jemalloc() -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return False
+    return True

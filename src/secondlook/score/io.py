@@ -45,6 +45,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from secondlook.schema import COHORT_TABLES, SCHEMAS, UNKNOWN, Kind, TableError, column_kinds
+from secondlook.score.arrays import one_array
 from secondlook.score.errors import CohortError
 from secondlook.score.screen import ScreenFindings, screen_columns
 
@@ -172,8 +173,7 @@ def _parse(kind: Kind, values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         The converted column (null where a value could not be read), and where the raw value
         was read (``None`` when every value converts by type alone).
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = one_array(values)
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
     target = _ARROW[kind]

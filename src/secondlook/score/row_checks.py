@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from secondlook.schema import MAX_PRENATAL_MONTHS, SCHEMAS, bad_details, column_rules
+from secondlook.score.arrays import one_array
 from secondlook.score.io import TableSource
 from secondlook.score.spill import mask as _mask
 from secondlook.score.validate import placeholder_dates
@@ -51,8 +52,7 @@ def _vocabulary(table: str, column: str) -> pa.Array:
 def vocab_codes(table: str, column: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each value's position in the column's vocabulary (:data:`VOCAB`), null when the value
     is missing or outside it; shape (rows,)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = one_array(values)
     allowed = _vocabulary(table, column)
     return pc.index_in(values, value_set=allowed)
 
@@ -99,7 +99,7 @@ def bad_detail(batch: pa.Table, type_codes: pa.Array | None = None) -> np.ndarra
         if column == "type" and type_codes is not None:
             vocabulary, indices = _vocabulary("events", "type"), type_codes
         else:
-            encoded = pc.dictionary_encode(batch.column(column).combine_chunks())
+            encoded = pc.dictionary_encode(one_array(batch.column(column)))
             vocabulary, indices = encoded.dictionary, encoded.indices
         vocabularies.append(vocabulary)
         index = indices.fill_null(-1).to_numpy(zero_copy_only=False)

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from secondlook.score.arrays import one_array
 from secondlook.score.errors import IdentifierError
 
 __all__ = [
@@ -222,9 +223,7 @@ def could_hold_identifiers(values: pa.Array | pa.ChunkedArray) -> bool:
     bool
         ``False`` when no value can match; ``True`` when each value must be searched.
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    values = values.cast(pa.large_string())
+    values = one_array(values).cast(pa.large_string())
     lists = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
     joined = pc.binary_join(lists, pa.scalar("\n", pa.large_string()))
     return bool(pc.match_substring_regex(joined, _ANY)[0].as_py())
@@ -255,9 +254,7 @@ def screen_values(
     hit = pc.match_substring_regex(values, _ANY)
     if not pc.any(hit).as_py():
         return
-    candidates = pc.unique(pc.filter(values, hit))
-    if isinstance(candidates, pa.ChunkedArray):
-        candidates = candidates.combine_chunks()
+    candidates = one_array(pc.unique(pc.filter(values, hit)))
     for kind, pattern in VALUE_PATTERNS.items():
         n = pc.sum(pc.match_substring_regex(candidates, pattern)).as_py() or 0
         if n:

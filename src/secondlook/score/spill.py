@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from secondlook.score.arrays import one_array
 from secondlook.score.io import TableSource
 
 __all__ = [
@@ -417,9 +418,7 @@ class UniqueIds:
 
     def add(self, ids: pa.ChunkedArray | pa.Array) -> None:
         """Route one batch's id hashes to their buckets."""
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        hashes = string_hash(ids)
+        hashes = string_hash(one_array(ids))
         bucket = (hashes % np.uint64(self.n_buckets)).astype(np.int64)
         self.spill.add(pa.table({"hash": hashes}), bucket)
 
@@ -440,7 +439,7 @@ class UniqueIds:
         suspects = np.concatenate(repeated)
         parts: list[pa.Array] = []
         for batch in source.batches(batch_rows):
-            ids = batch.column(self.column).cast(pa.string()).combine_chunks()
+            ids = one_array(batch.column(self.column).cast(pa.string()))
             parts.append(ids.filter(pa.array(np.isin(string_hash(ids), suspects))))
         duplicates(source, self.column, parts)  # silent when two ids only shared a hash
 
@@ -528,7 +527,7 @@ class HouseholdLookup:
     """
 
     def __init__(self, hh_ids: pa.ChunkedArray) -> None:
-        self.hh_ids = hh_ids.combine_chunks()
+        self.hh_ids = one_array(hh_ids)  # no second copy of the ids
         hashes = string_hash(self.hh_ids)
         order = np.argsort(hashes, kind="stable")
         self.order = order.astype(np.int32) if len(order) < 2**31 else order  # half the memory
@@ -538,8 +537,7 @@ class HouseholdLookup:
 
     def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
         """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
+        ids = one_array(ids)
         n_hh = len(self.hh_ids)
         if not self.unique or n_hh == 0:
             rank = pc.index_in(ids, value_set=self.hh_ids).fill_null(-1)

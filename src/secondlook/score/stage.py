@@ -50,7 +50,15 @@ from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import build_manifest, code_version, host, input_hashes
 from secondlook.score.reading import GroupFiles, group_files, load_group
-from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
+from secondlook.score.runners import (
+    lean_memory_pool,
+    local_cluster,
+    process_pool,
+    run_dask,
+    run_pandas,
+    run_pool,
+    use_jemalloc,
+)
 from secondlook.score.validate import history_failures
 
 __all__ = ["manifest_path", "run_score"]
@@ -300,7 +308,7 @@ def _partition_and_score(
     Returns the plan and the output's counts; ``how.workers`` is set when it was ``None``.
     """
     gc.freeze()  # the imports and the model (below: why; _clean_up unfreezes)
-    with _progress_bar(progress) as bar:
+    with _progress_bar(progress) as bar, lean_memory_pool():
         reading = bar.add_task("reading rows", total=None)
         plan = partition_cohort(
             sources,
@@ -391,6 +399,7 @@ def _results(
             model,
             chunk_settings,
             processes=workers,
+            group_chunks=plan.group_chunks,
         )
     return run_pandas(plan.n_groups, load, model, chunk_settings)
 
@@ -540,6 +549,7 @@ def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
     own.append(cluster)
     client = Client(cluster)
     own.insert(0, client)  # close the client before its cluster
+    client.run(use_jemalloc)  # as the pandas engine's workers (its own processes)
     client.run(gc.freeze)  # as the pandas engine's workers (its own processes: stopped after)
     return client
 

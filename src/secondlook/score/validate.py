@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from secondlook.schema import ADULT_EVENTS, MAX_PRENATAL_MONTHS, PRENATAL_EVENTS, TableError
+from secondlook.score.arrays import one_array
 
 __all__ = [
     "PLACEHOLDER_CHECK",
@@ -265,8 +266,7 @@ def _arrow(values: pd.Series) -> pa.Array:
         out = pa.array(values.array)
     else:
         out = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    if isinstance(out, pa.ChunkedArray):
-        out = out.combine_chunks()
+    out = one_array(out)
     return out if out.type == pa.large_string() else out.cast(pa.large_string())
 
 
