@@ -12,7 +12,9 @@ script prints referrals/s, the CPU seconds of the child and its worker processes
 depends on what else runs on the machine, the CPU time much less), the peak RSS of the child's
 whole process tree (sampled every 50 ms, worker processes included), and the ratio of the
 end-to-end time to bare ``predict_proba`` on prebuilt features for the same number of rows (the
-named baseline).
+named baseline). Before each run a fixed single-core task is timed (``ref s``): this
+machine's speed varies by itself (the same code scored a million referrals in 51.0 s and,
+half an hour later, 29.6 s), and the reference task tells runs made at different speeds apart.
 With ``--engine pandas dask`` each size is scored by both engines (dask: a 2-worker
 LocalCluster on 127.0.0.1) and their outputs are compared byte for byte. The tiled cohort is
 written copy by copy, so ten million referrals (some 200 million events) never sit in memory.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import resource
@@ -34,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import pyarrow as pa
@@ -140,6 +144,22 @@ def train_default(work: Path) -> str:
     return str(folder)
 
 
+def reference_seconds() -> float:
+    """Seconds of a fixed single-core task, the fastest of three: sorting four million random
+    floats, hashing 64 MB with SHA-256 and a pure-Python loop of two million steps."""
+    x = np.random.default_rng(0).random(4_000_000)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        np.sort(x)
+        hashlib.sha256(bytes(64 << 20)).digest()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def _children_cpu() -> float:
     """User and system CPU seconds of every waited-for descendant so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -198,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"engines {', '.join(args.engine)}, model {model}; load average {_load()}")
     print(
         f"{'engine':>6} {'referrals':>10} {'seconds':>8} {'referrals/s':>12} {'CPU s':>7} "
-        f"{'peak RSS':>9} {'vs predict_proba':>17} {'load':>15}"
+        f"{'peak RSS':>9} {'vs predict_proba':>17} {'load':>15} {'ref s':>6}"
     )
     for size in args.sizes:
         folder = args.work / f"cohort-{size}"
@@ -207,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         digests = {}
         for engine in args.engine:
             out = args.work / f"scores-{size}-{engine}.parquet"
+            reference = reference_seconds()
             cpu_before = _children_cpu()
             stdout, peak = _run_sampled(
                 [sys.executable, __file__, "--child", str(folder), model, str(out), engine]
@@ -219,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{engine:>6} {result['rows']:>10,} {result['seconds']:>8.1f} "
                 f"{result['rows'] / result['seconds']:>12,.0f} {cpu:>7.1f} "
-                f"{peak / 2**20:>7,.0f}MB {ratio:>16,.0f}x {_load():>15}",
+                f"{peak / 2**20:>7,.0f}MB {ratio:>16,.0f}x {_load():>15} {reference:>6.2f}",
                 flush=True,
             )
         if len(set(digests.values())) > 1:

@@ -108,3 +108,6 @@ def test_the_joined_search_finds_a_value_at_either_end_of_a_column(value: str) -
     assert not could_hold_identifiers(pa.chunked_array([ids[:500], ids[500:]]))
     for column in ([value, *ids], [*ids, value], [*ids[:500], value, *ids[500:]]):
         assert could_hold_identifiers(pa.chunked_array([column], pa.large_string()))
+    # a column of several chunks is searched chunk by chunk: the value in any of them
+    for chunks in ([ids[:500], [value], ids[500:]], [[], ids, [value]], [[value], [], ids]):
+        assert could_hold_identifiers(pa.chunked_array(chunks, pa.string()))

@@ -164,3 +164,27 @@ def test_a_local_cluster_partitions_and_scores_to_the_same_bytes(
     doc = run_score(folder, str(model_dir), two, params, engine="dask", log=_quiet)
     assert doc["run"]["engine"] == "dask"
     assert one.read_bytes() == two.read_bytes()
+
+
+def test_duplicate_ids_found_in_buckets_shared_with_the_worker_are_the_serial_refusal(
+    cohort_tables: Tables, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secondlook.score.chunks as chunks
+
+    monkeypatch.setattr(chunks, "_n_buckets", lambda _source: 5)  # several buckets a column
+    t = {k: v.copy() for k, v in cohort_tables.items()}
+    ev, pe = t["events"], t["people"]
+    ev.loc[BATCH * 2 + 7, "event_id"] = ev.loc[3, "event_id"]  # a duplicate across units
+    pe.loc[len(pe) - 1, "person_id"] = pe.loc[0, "person_id"]  # people are checked first
+    folder = _write(t, tmp_path / "c")
+    serial = _refusal(folder, tmp_path / "w1", parallel=False)
+    shared = _refusal(folder, tmp_path / "w2", parallel=True)
+    assert isinstance(shared, TableError) and shared.column == "person_id"
+    assert str(shared) == str(serial)
+    # with the people's ids unique, the events' duplicate is named, by both
+    pe.loc[len(pe) - 1, "person_id"] = "a-person-of-its-own"
+    folder = _write(t, tmp_path / "d")
+    serial = _refusal(folder, tmp_path / "w3", parallel=False)
+    shared = _refusal(folder, tmp_path / "w4", parallel=True)
+    assert isinstance(shared, TableError) and shared.column == "event_id"
+    assert str(shared) == str(serial)

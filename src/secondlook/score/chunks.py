@@ -66,7 +66,14 @@ from secondlook.score.spill import (
 )
 from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
-from secondlook.score.units import Shared, forget, partition_units, remember, units_of
+from secondlook.score.units import (
+    Shared,
+    check_unique_ids,
+    forget,
+    partition_units,
+    remember,
+    units_of,
+)
 
 __all__ = ["SPILL_KEYS", "Plan", "chunks_per_group", "partition_cohort"]
 
@@ -302,9 +309,7 @@ def partition_cohort(
     if shared is not None:
         _forget_everywhere(executor)
     findings.raise_if_any()
-    for table in streamed:
-        for unique in unique_ids[table]:
-            unique.check(sources[table], batch_rows)
+    check_unique_ids(unique_ids, sources, batch_rows, executor)
     if router.orphan in plan.files:
         plan.n_chunks += 1  # the orphan chunk
     _check_something_to_score(plan, window)

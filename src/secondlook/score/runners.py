@@ -10,7 +10,6 @@ yields the results in chunk order, so their outputs are identical.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import multiprocessing
@@ -22,12 +21,12 @@ import pyarrow as pa
 
 from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
+from secondlook.score.memory import use_jemalloc
 from secondlook.score.reading import GroupFiles
 from secondlook.score.spill import Piece
 
 __all__ = [
     "WorkerPool",
-    "lean_memory_pool",
     "local_cluster",
     "process_pool",
     "run_dask",
@@ -156,32 +155,6 @@ def run_pandas(
 
 #: the model and settings of a worker process of :func:`process_pool`
 _WORKER: dict[str, Any] = {}
-
-
-def use_jemalloc() -> None:
-    """Make Arrow allocate from its jemalloc pool (in this process, from now on).
-
-    Arrow's default pool in its Linux wheels is mimalloc, which keeps what a chunk freed for
-    the next one. jemalloc hands it back (its dirty pages decay at once by Arrow's default):
-    scoring the first 100 chunks of ten million referrals (two processes), the larger
-    process peaked at 1,030-1,045 MB against 1,156-1,236 MB with mimalloc, the other at
-    754-781 MB against 833-876 MB, in the same time (25.7-28.0 s against 26.3-26.8 s).
-    Where Arrow was built without jemalloc the pool is left as it is.
-    """
-    with contextlib.suppress(NotImplementedError):
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-
-
-@contextlib.contextmanager
-def lean_memory_pool() -> Iterator[None]:
-    """:func:`use_jemalloc` while the block runs; the previous pool afterwards (buffers keep
-    the pool they came from, so either frees its own)."""
-    previous = pa.default_memory_pool()
-    use_jemalloc()
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
 
 
 def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:

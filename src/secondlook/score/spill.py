@@ -422,17 +422,24 @@ class UniqueIds:
         bucket = (hashes % np.uint64(self.n_buckets)).astype(np.int64)
         self.spill.add(pa.table({"hash": hashes}), bucket)
 
-    def check(self, source: TableSource, batch_rows: int) -> None:
-        """Raise :class:`TableError` naming the first duplicated ids, if any."""
+    def buckets(self) -> list[list[Piece]]:
+        """Each bucket's pieces, for :func:`repeated_hashes` (written out first)."""
         self.spill.flush()
-        repeated: list[np.ndarray] = []
-        for k in sorted(self.files):
-            hashes = np.sort(read_pieces(self.files[k][self.spill.table]).column("hash").to_numpy())
-            same = hashes[1:] == hashes[:-1]
-            if same.any():
-                repeated.append(np.unique(hashes[1:][same]))
+        return [self.files[k][self.spill.table] for k in sorted(self.files)]
+
+    def check(
+        self, source: TableSource, batch_rows: int, repeated: list[np.ndarray] | None = None
+    ) -> None:
+        """Raise :class:`TableError` naming the first duplicated ids, if any.
+
+        ``repeated``: :func:`repeated_hashes` of each of :meth:`buckets`, when computed
+        elsewhere (by default here, one bucket at a time).
+        """
+        if repeated is None:
+            repeated = [repeated_hashes(pieces) for pieces in self.buckets()]
         for path in self.spill.paths:
             path.unlink(missing_ok=True)  # a writer's file may hold several units' pieces
+        repeated = [r for r in repeated if len(r)]
         if not repeated:
             return
         # rare: stream the column again, keeping the ids whose hash repeats, in file order
@@ -442,6 +449,24 @@ class UniqueIds:
             ids = one_array(batch.column(self.column).cast(pa.string()))
             parts.append(ids.filter(pa.array(np.isin(string_hash(ids), suspects))))
         duplicates(source, self.column, parts)  # silent when two ids only shared a hash
+
+
+def repeated_hashes(pieces: list[Piece]) -> np.ndarray:
+    """The hashes a bucket of :class:`UniqueIds` holds more than once.
+
+    Parameters
+    ----------
+    pieces
+        One bucket's pieces (:meth:`UniqueIds.buckets`).
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+        Each repeated hash once, sorted; empty when every hash is unique.
+    """
+    hashes = np.sort(read_pieces(pieces).column("hash").to_numpy())
+    same = hashes[1:] == hashes[:-1]
+    return np.unique(hashes[1:][same])
 
 
 def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:

@@ -47,17 +47,16 @@ from secondlook.score.cohort_view import check_view
 from secondlook.score.engine import ChunkSettings
 from secondlook.score.errors import ModelLoadError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
+from secondlook.score.memory import lean_memory_pool, use_jemalloc
 from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import build_manifest, code_version, host, input_hashes
 from secondlook.score.reading import GroupFiles, group_files, load_group
 from secondlook.score.runners import (
-    lean_memory_pool,
     local_cluster,
     process_pool,
     run_dask,
     run_pandas,
     run_pool,
-    use_jemalloc,
 )
 from secondlook.score.validate import history_failures
 

@@ -18,12 +18,13 @@ a check error is screened on here from the batch after it, as the serial pass wo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,9 +33,26 @@ from secondlook.errors import SecondlookError
 from secondlook.schema import TableError
 from secondlook.score.io import TableSource
 from secondlook.score.screen import ScreenFindings
-from secondlook.score.spill import HouseholdLookup, Piece, Spill, UniqueIds, writer_tag
+from secondlook.score.spill import (
+    HouseholdLookup,
+    Piece,
+    Spill,
+    UniqueIds,
+    repeated_hashes,
+    writer_tag,
+)
 
-__all__ = ["Shared", "UnitResult", "forget", "partition_unit", "units_of"]
+__all__ = [
+    "Shared",
+    "UnitResult",
+    "check_unique_ids",
+    "forget",
+    "partition_unit",
+    "run_shared",
+    "units_of",
+]
+
+T = TypeVar("T")
 
 
 def units_of(source: TableSource, unit_rows: int) -> list[list[int]]:
@@ -199,27 +217,79 @@ def partition_units(
     the worker starts seconds late (a spawned interpreter importing scikit-learn) and this
     process also merges, so a fixed even/odd split left one of them waiting.
     """
-    from secondlook.score.runners import shared_in_order
-
     units = units_of(source, max(shared.batch_rows, shared.flush_rows))
-
-    def here(u: int) -> UnitResult:
-        return partition_unit(shared, source, u, units[u])
-
-    def there(u: int) -> Any:
-        return pool.submit(partition_unit, shared, source, u, units[u])
-
-    # a dask cluster's workers use every core once started: this process then only merges
-    started = not getattr(pool, "partitions_here", True)
-    ahead = getattr(pool, "ahead", 2)
-    # nothing is sent to a worker process still importing (this process partitions meanwhile)
-    ready = getattr(pool, "ready", None)
-    shared_units = shared_in_order(
-        len(units), here, there, ahead=ahead, until_started=started, ready=ready
-    )
-    with closing(shared_units) as results:  # an error cancels what was sent
+    tasks = [(shared, source, u, units[u]) for u in range(len(units))]
+    with closing(
+        run_shared(pool, partition_unit, tasks)
+    ) as results:  # an error cancels what was sent
         for u, result in enumerate(results):
             _merge(result, source, units[u], shared, findings, plan, uniques, on_batch)
+
+
+def run_shared(
+    pool: Any, fn: Callable[..., T], tasks: list[tuple[Any, ...]]
+) -> Generator[T, None, None]:
+    """``fn(*task)`` of each task, in order, run in this process and in ``pool``.
+
+    Shared as :func:`~secondlook.score.runners.shared_in_order` shares them: a dask
+    cluster's workers (``partitions_here`` false) take every task once started, and nothing
+    is sent to a worker process still importing (``ready``); with no pool, all run here.
+    """
+    from secondlook.score.runners import shared_in_order
+
+    if pool is None:
+        return (fn(*task) for task in tasks)
+
+    def here(i: int) -> T:
+        return fn(*tasks[i])
+
+    def there(i: int) -> Any:
+        return pool.submit(fn, *tasks[i])
+
+    started = not getattr(pool, "partitions_here", True)
+    ahead = getattr(pool, "ahead", 2)
+    ready = getattr(pool, "ready", None)
+    return shared_in_order(len(tasks), here, there, ahead=ahead, until_started=started, ready=ready)
+
+
+def check_unique_ids(
+    unique_ids: dict[str, list[UniqueIds]],
+    sources: dict[str, TableSource],
+    batch_rows: int,
+    executor: Any,
+) -> None:
+    """Check every id column for duplicates, raising as a serial check does (tables and
+    columns in order), the buckets' sorting shared with the executor's workers (at ten
+    million referrals some 60 buckets and several seconds, in this process alone before).
+
+    Parameters
+    ----------
+    unique_ids
+        Table -> its id columns' :class:`~secondlook.score.spill.UniqueIds`, every batch added.
+    sources
+        The cohort's tables (to name the duplicated rows).
+    batch_rows
+        Rows per batch when a table is read again.
+    executor
+        As :func:`partition_units` (``None``: this process alone).
+
+    Raises
+    ------
+    TableError
+        Naming the first duplicated ids of the first column that has any.
+    """
+    checks = [(sources[t], u) for t in unique_ids for u in unique_ids[t]]
+    owner, tasks = [], []
+    for i, (_, unique) in enumerate(checks):
+        for bucket in unique.buckets():
+            owner.append(i)
+            tasks.append((bucket,))
+    repeated: list[list[np.ndarray]] = [[] for _ in checks]
+    with closing(run_shared(executor, repeated_hashes, tasks)) as found:
+        for i, hashes in zip(owner, found, strict=True):
+            repeated[i].append(hashes)
+    for (source, unique), column_hashes in zip(checks, repeated, strict=True):
+        unique.check(source, batch_rows, column_hashes)
 
 
 def _merge(
