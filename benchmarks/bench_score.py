@@ -15,6 +15,10 @@ end-to-end time to bare ``predict_proba`` on prebuilt features for the same numb
 named baseline). Before each run a fixed single-core task is timed (``ref s``): this
 machine's speed varies by itself (the same code scored a million referrals in 51.0 s and,
 half an hour later, 29.6 s), and the reference task tells runs made at different speeds apart.
+``iowait s`` is the time the machine's cores spent waiting on the disk during the run (summed
+over the cores, the whole machine): where the page cache cannot hold the cohort and the spill
+files together (ten million referrals are 3.6 GB of parquet), part of the wall time is the
+disk's, not the code's. Peak RSS is printed in MiB (2 GB = 1,907 MiB).
 With ``--engine pandas dask`` each size is scored by both engines (dask: a 2-worker
 LocalCluster on 127.0.0.1) and their outputs are compared byte for byte. The tiled cohort is
 written copy by copy, so ten million referrals (some 200 million events) never sit in memory.
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"engines {', '.join(args.engine)}, model {model}; load average {_load()}")
     print(
         f"{'engine':>6} {'referrals':>10} {'seconds':>8} {'referrals/s':>12} {'CPU s':>7} "
-        f"{'peak RSS':>9} {'vs predict_proba':>17} {'load':>15} {'ref s':>6}"
+        f"{'peak MiB':>9} {'vs predict_proba':>17} {'load':>15} {'ref s':>6} {'iowait s':>9}"
     )
     for size in args.sizes:
         folder = args.work / f"cohort-{size}"
@@ -228,11 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         for engine in args.engine:
             out = args.work / f"scores-{size}-{engine}.parquet"
             reference = reference_seconds()
-            cpu_before = _children_cpu()
+            cpu_before, iowait_before = _children_cpu(), _iowait()
             stdout, peak = _run_sampled(
                 [sys.executable, __file__, "--child", str(folder), model, str(out), engine]
             )
-            cpu = _children_cpu() - cpu_before
+            cpu, iowait = _children_cpu() - cpu_before, _iowait() - iowait_before
             result = json.loads(stdout.strip().splitlines()[-1])
             digests[engine] = file_sha256(out)
             out.unlink()
@@ -240,13 +244,19 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{engine:>6} {result['rows']:>10,} {result['seconds']:>8.1f} "
                 f"{result['rows'] / result['seconds']:>12,.0f} {cpu:>7.1f} "
-                f"{peak / 2**20:>7,.0f}MB {ratio:>16,.0f}x {_load():>15} {reference:>6.2f}",
+                f"{peak / 2**20:>9,.0f} {ratio:>16,.0f}x {_load():>15} {reference:>6.2f} {iowait:>9.1f}",
                 flush=True,
             )
         if len(set(digests.values())) > 1:
             raise SystemExit(f"the engines' outputs differ at {size:,} referrals: {digests}")
         if len(digests) > 1:
             print(f"{'':>6} outputs byte-identical across {', '.join(digests)}", flush=True)
+
+
+def _iowait() -> float:
+    """Seconds the machine's cores have waited on the disk so far, summed over the cores (0 where
+    the system does not count them)."""
+    return float(getattr(psutil.cpu_times(), "iowait", 0.0))
 
 
 def _load() -> str:
