@@ -240,13 +240,13 @@ def run_pool(
     """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
 
     Groups of chunks are shared as :func:`shared_in_order` shares tasks: each worker of
-    ``pool`` (:func:`process_pool` with ``processes - 1`` workers) has a group in hand and
-    more queued (about four chunks' worth, at least one group), and this process scores the
-    next unclaimed group whenever the one due is not ready. Each reads its group from the spill files and runs :func:`score_chunk` on each of
-    its chunks -- the same function on the same rows as :func:`run_pandas` -- so the results
-    are identical. Scoring here as well, rather than leaving this process idle, saves one
-    process's memory; a worker has at most four groups in hand (one read at a time; the others
-    are their output rows, or queued).
+    ``pool`` (:func:`process_pool` with ``processes - 1`` workers) has groups in hand or
+    queued, about four chunks' worth and two groups at least, and this process scores the next
+    unclaimed group whenever the one due is not ready. Each reads its group from the spill
+    files and runs :func:`score_chunk` on each of its chunks -- the same function on the same
+    rows as :func:`run_pandas` -- so the results are identical. Scoring here as well, rather
+    than leaving this process idle, saves one process's memory; of a worker's groups one is
+    read at a time, the others are their output rows, or queued.
 
     Parameters
     ----------

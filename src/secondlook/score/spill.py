@@ -427,16 +427,12 @@ class UniqueIds:
         self.spill.flush()
         return [self.files[k][self.spill.table] for k in sorted(self.files)]
 
-    def check(
-        self, source: TableSource, batch_rows: int, repeated: list[np.ndarray] | None = None
-    ) -> None:
+    def check(self, source: TableSource, batch_rows: int, repeated: list[np.ndarray]) -> None:
         """Raise :class:`TableError` naming the first duplicated ids, if any.
 
-        ``repeated``: :func:`repeated_hashes` of each of :meth:`buckets`, when computed
-        elsewhere (by default here, one bucket at a time).
+        ``repeated``: :func:`repeated_hashes` of each of :meth:`buckets` (computed by
+        :func:`~secondlook.score.units.check_unique_ids`, in whichever process).
         """
-        if repeated is None:
-            repeated = [repeated_hashes(pieces) for pieces in self.buckets()]
         for path in self.spill.paths:
             path.unlink(missing_ok=True)  # a writer's file may hold several units' pieces
         repeated = [r for r in repeated if len(r)]

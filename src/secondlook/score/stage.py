@@ -51,13 +51,7 @@ from secondlook.score.memory import lean_memory_pool, use_jemalloc
 from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import build_manifest, code_version, host, input_hashes
 from secondlook.score.reading import GroupFiles, group_files, load_group
-from secondlook.score.runners import (
-    local_cluster,
-    process_pool,
-    run_dask,
-    run_pandas,
-    run_pool,
-)
+from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
 from secondlook.score.validate import history_failures
 
 __all__ = ["manifest_path", "run_score"]
