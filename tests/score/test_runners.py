@@ -274,3 +274,65 @@ def _has_jemalloc() -> bool:
     except NotImplementedError:
         return False
     return True
+
+
+_ORPHAN_PARENT = """
+import sys, time
+from secondlook.score.runners import process_pool
+
+if __name__ == "__main__":
+    pool = process_pool(1, None, None)
+    while not pool.ready():
+        time.sleep(0.05)
+    print(*[p.pid for p in pool._processes.values()], flush=True)
+    time.sleep(300)
+"""
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone for our purpose (its parent, now init, reaps it)
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def test_a_worker_ends_when_the_process_that_spawned_it_is_killed(tmp_path: Path) -> None:
+    """SIGKILL (or the kernel's out-of-memory killer) gives the parent no chance to shut its
+    pool down: the pandas engine's worker must not be left waiting, with its memory, for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_PARENT)
+    # its stderr to a file: the killed parent's resource tracker reports its semaphores there
+    with (
+        (tmp_path / "stderr").open("w") as stderr,
+        subprocess.Popen(
+            [sys.executable, str(script)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=tmp_path,
+        ) as parent,
+    ):
+        try:
+            assert parent.stdout is not None
+            line = parent.stdout.readline()
+            assert line.strip(), (tmp_path / "stderr").read_text()
+            worker = int(line)
+            assert _alive(worker)
+        finally:
+            parent.kill()
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(worker):  # do not leave it behind for the next test either
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail(f"worker {worker} outlived its killed parent by 30 s")

@@ -13,6 +13,9 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -158,6 +161,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
+    exit_with_parent()
     use_jemalloc()
     _WORKER["model"], _WORKER["settings"] = model, settings
     import secondlook.explain.scoring  # noqa: F401 - import while the cohort is being partitioned
@@ -165,6 +169,26 @@ def _init_worker(model: CalibratedModel, settings: ChunkSettings) -> None:
     # the imports and the model live as long as the process: out of the cyclic garbage
     # collector's way (as run_score does in its own process)
     gc.freeze()
+
+
+def exit_with_parent() -> None:
+    """End this process, from a daemon thread, as soon as the process that spawned it is gone.
+
+    A :class:`~concurrent.futures.ProcessPoolExecutor` worker waits on its task queue, whose
+    pipe it holds both ends of: when its parent is killed (SIGKILL, the kernel's out-of-memory
+    killer) the worker is left waiting, with its memory, for ever. The parent's sentinel
+    (:func:`multiprocessing.parent_process`) becomes ready when the parent ends. Does nothing in
+    a process that was not started by :mod:`multiprocessing`.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)  # no clean-up to run: the parent owned the work folder and the output
+
+    threading.Thread(target=watch, name="secondlook-parent-watch", daemon=True).start()
 
 
 def _warm_up() -> None:
