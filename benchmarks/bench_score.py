@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_score.py --model models/logreg [--sizes 10000 100000 1000000]
-        [--engine pandas [dask]] [--work /tmp/score-bench]
+        [--engine pandas [dask]] [--cache warm|cold] [--work /tmp/score-bench]
 
 A base cohort is simulated once (``secondlook.synth.build_cohort``) and tiled -- every id gets a
 copy suffix -- until it holds the requested number of referrals, then written as parquet. Each
@@ -20,7 +20,8 @@ over the cores, the whole machine): where the page cache cannot hold the cohort 
 files together (ten million referrals are 3.6 GB of parquet), part of the wall time is the
 disk's, not the code's. Each run starts with the cohort read once, so that it starts in the
 page cache where it fits, as a million referrals always do (the first run at 10M otherwise
-reads it from the disk, the second finds it cached). Peak RSS is printed in MiB (2 GB = 1,907
+reads it from the disk, the second finds it cached); ``--cache cold`` drops it from the page
+cache instead, so that every run reads it from the disk. Peak RSS is printed in MiB (2 GB = 1,907
 MiB).
 With ``--engine pandas dask`` each size is scored by both engines (dask: a 2-worker
 LocalCluster on 127.0.0.1) and their outputs are compared byte for byte. The tiled cohort is
@@ -208,6 +209,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--base-households", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/score-bench"))
+    parser.add_argument(
+        "--cache",
+        choices=["warm", "cold"],
+        default="warm",
+        help="start each run with the cohort read once (warm) or dropped from the page cache "
+        "(cold: read from the disk, as an analyst's first run over a large extract)",
+    )
     parser.add_argument("--child", nargs=4, metavar=("COHORT", "MODEL", "OUT", "ENGINE"))
     args = parser.parse_args(argv)
     if args.child:
@@ -234,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         digests = {}
         for engine in args.engine:
             out = args.work / f"scores-{size}-{engine}.parquet"
-            read_whole(folder)
+            (read_whole if args.cache == "warm" else drop_cached)(folder)
             reference = reference_seconds()
             cpu_before, iowait_before = _children_cpu(), _iowait()
             stdout, peak = _run_sampled(
@@ -264,6 +272,18 @@ def read_whole(folder: Path) -> None:
         with path.open("rb") as fh:
             while fh.read(1 << 23):
                 pass
+
+
+def drop_cached(folder: Path) -> None:
+    """Drop a cohort's files from the page cache (``posix_fadvise(DONTNEED)``: they were
+    written long before, so no page of theirs is dirty), so that the run reads them from the
+    disk."""
+    for path in sorted(folder.iterdir()):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def _iowait() -> float:

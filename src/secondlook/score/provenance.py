@@ -10,7 +10,11 @@ scored parquet itself holds no time at all.
 
 from __future__ import annotations
 
+import hashlib
 import platform
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +28,10 @@ if TYPE_CHECKING:
     from secondlook.params import ScoreParams
     from secondlook.score.engine import ChunkSettings
 
-__all__ = ["build_manifest", "code_version", "input_hashes"]
+__all__ = ["InputHashes", "build_manifest", "code_version", "input_hashes"]
+
+#: How far (bytes) :class:`InputHashes` reads a file ahead of the partition's position in it.
+HASH_AHEAD_BYTES = 256 << 20
 
 
 def code_version() -> dict[str, str]:
@@ -43,11 +50,113 @@ def code_version() -> dict[str, str]:
 
 
 def input_hashes(paths: dict[str, Path]) -> dict[str, dict[str, str]]:
-    """``{table: {"path", "sha256", "format"}}`` for the cohort's files."""
+    """``{table: {"path", "sha256", "format"}}`` for the cohort's files, in table-name order."""
+    return _entries({name: (p, file_sha256(p)) for name, p in paths.items()})
+
+
+def _entries(hashed: dict[str, tuple[Path, str]]) -> dict[str, dict[str, str]]:
     return {
-        name: {"path": str(p), "format": p.suffix.lstrip("."), "sha256": file_sha256(p)}
-        for name, p in sorted(paths.items())
+        name: {"path": str(p), "format": p.suffix.lstrip("."), "sha256": sha}
+        for name, (p, sha) in sorted(hashed.items())
     }
+
+
+class InputHashes:
+    """:func:`input_hashes`, computed in a daemon thread while the cohort is partitioned.
+
+    The thread reads the files in the order the partition does, and never more than
+    ``ahead`` bytes past the partition's position in a file whose rows it follows (the rows
+    read so far, out of the file's total, as the partition reports them with
+    :meth:`advance`). Its reads thus bring each block into the page cache just before the
+    partition asks for it, and read the cohort from the disk once. Left to run freely, it read
+    the 3.6 GB of ten million referrals while the partition was still on the people, and where
+    the page cache (about 4 GB on the machine measured) cannot hold the cohort and the spill
+    files together, the partition then read the events from the disk a second time. hashlib
+    releases the GIL.
+
+    Parameters
+    ----------
+    paths
+        Table name -> file, in the order the partition reads them.
+    rows
+        Table name -> its rows, for each table the partition reports with :meth:`advance`
+        (the others are read freely, as is a table once all its rows are reported).
+    ahead
+        Bytes the thread may read past the partition's position.
+    """
+
+    def __init__(
+        self, paths: dict[str, Path], rows: dict[str, int], *, ahead: int = HASH_AHEAD_BYTES
+    ) -> None:
+        self._paths, self._rows, self._ahead = dict(paths), dict(rows), ahead
+        self._done = dict.fromkeys(rows, 0)
+        self._stopped = False
+        self._moved = threading.Condition()
+        self._future: Future[dict[str, dict[str, str]]] = Future()
+        threading.Thread(target=self._run, name="secondlook-hash", daemon=True).start()
+
+    def advance(self, table: str, rows: int) -> None:
+        """The partition has read ``rows`` more rows of ``table`` (a callback per batch)."""
+        if table in self._done:
+            with self._moved:
+                self._done[table] += rows
+                self._moved.notify_all()
+
+    def result(self) -> dict[str, dict[str, str]]:
+        """The hashes, as :func:`input_hashes` gives them, once every file is read.
+
+        Raises
+        ------
+        OSError
+            As reading a file raised it.
+        """
+        self.release()  # whatever the partition reported, it is done with the files
+        return self._future.result()
+
+    def release(self) -> None:
+        """Let the thread read every file to its end without waiting for the partition."""
+        with self._moved:
+            self._done.update(self._rows)
+            self._moved.notify_all()
+
+    def stop(self) -> None:
+        """Abandon the hashes (a refused cohort): the thread ends at its next block."""
+        with self._moved:
+            self._stopped = True
+            self._moved.notify_all()
+
+    def _run(self) -> None:
+        try:
+            hashed = {name: (p, self._sha256(name, p)) for name, p in self._paths.items()}
+            self._future.set_result(_entries(hashed))
+        except BaseException as exc:  # raised where the result is asked for
+            self._future.set_exception(exc)
+
+    def _sha256(self, table: str, path: Path) -> str:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            size, pos = path.stat().st_size, 0
+            while True:
+                self._wait(self._allowed(table, size, pos))
+                block = fh.read(1 << 20)
+                if not block:
+                    return h.hexdigest()
+                h.update(block)
+                pos += len(block)
+
+    def _allowed(self, table: str, size: int, pos: int) -> Callable[[], bool]:
+        def allowed() -> bool:
+            if table not in self._rows or self._done[table] >= self._rows[table]:
+                return True
+            return pos < size * self._done[table] // max(self._rows[table], 1) + self._ahead
+
+        return allowed
+
+    def _wait(self, allowed: Callable[[], bool]) -> None:
+        with self._moved:
+            self._moved.wait_for(lambda: self._stopped or allowed())
+            if self._stopped:
+                raise CancelledError("the run ended before its inputs were hashed")
 
 
 def host() -> dict[str, str]:

@@ -20,12 +20,11 @@ import gc
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -49,7 +48,7 @@ from secondlook.score.errors import ModelLoadError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.memory import lean_memory_pool, use_jemalloc
 from secondlook.score.model import ModelBundle, resolve_model
-from secondlook.score.provenance import build_manifest, code_version, host, input_hashes
+from secondlook.score.provenance import InputHashes, build_manifest, code_version, host
 from secondlook.score.reading import GroupFiles, group_files, load_group
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
 from secondlook.score.validate import history_failures
@@ -170,13 +169,13 @@ def run_score(
     chunk_settings = _chunk_settings(
         settings, bundle, window, as_of, reasons, _reference(bundle, reference) if reasons else None
     )
-    hashes = _hash_inputs({n: s.path for n, s in sources.items()})
+    hashes = _hash_inputs(sources)
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
     how, published = _How(engine, client, scheduler, workers), False
     try:
         plan, stats = _partition_and_score(
-            sources, work, tmp_out, bundle.model, chunk_settings, settings, progress, how
+            sources, work, tmp_out, bundle.model, chunk_settings, settings, progress, how, hashes
         )
         _check_accounted(plan.counts, stats)
         seconds = time.perf_counter() - t0
@@ -198,25 +197,23 @@ def run_score(
         published = True
         write_json(manifest or manifest_path(out), doc)
     finally:
+        hashes.stop()  # a refused cohort: the thread stops reading (done: it had ended)
         _clean_up(how.own, work, None if published else tmp_out)
     log(_summary_line(stats, seconds, engine, out))
     return doc
 
 
-def _hash_inputs(paths: dict[str, Path]) -> Future[dict[str, dict[str, str]]]:
-    """:func:`input_hashes` in a daemon thread, while the cohort is partitioned and scored (at
-    ten million referrals 3.6 GB, seconds after the last chunk otherwise; hashlib releases
-    the GIL). A refused cohort exits at once: nobody waits for the thread."""
-    hashes: Future[dict[str, dict[str, str]]] = Future()
-
-    def run() -> None:
-        try:
-            hashes.set_result(input_hashes(paths))
-        except BaseException as exc:  # raised where the result is asked for
-            hashes.set_exception(exc)
-
-    threading.Thread(target=run, name="secondlook-hash", daemon=True).start()
-    return hashes
+def _hash_inputs(sources: dict[str, TableSource]) -> InputHashes:
+    """The inputs' hashes, read in the partition's order, each file just ahead of it (its
+    streamed parquet tables: their rows are known)."""
+    order = ["households", "people", "events", "decisions"]
+    paths = {n: sources[n].path for n in sorted(sources, key=order.index)}
+    rows = {
+        n: pq.ParquetFile(s.path).metadata.num_rows
+        for n, s in sources.items()
+        if s.fmt == "parquet" and n != "households"  # read whole, before anything else
+    }
+    return InputHashes(paths, rows)
 
 
 def _summary_line(stats: dict[str, Any], seconds: float, engine: str, out: Path) -> str:
@@ -295,14 +292,21 @@ def _partition_and_score(
     settings: ScoreParams,
     progress: bool,
     how: _How,
+    hashes: InputHashes,
 ) -> tuple[Plan, dict[str, Any]]:
     """Stream the cohort into chunks under ``work``, score them into ``tmp_out``.
 
     Returns the plan and the output's counts; ``how.workers`` is set when it was ``None``.
+    ``hashes`` is told of each batch read.
     """
     gc.freeze()  # the imports and the model (below: why; _clean_up unfreezes)
     with _progress_bar(progress) as bar, lean_memory_pool():
         reading = bar.add_task("reading rows", total=None)
+
+        def on_batch(table: str, rows: int) -> None:
+            bar.advance(reading, rows)
+            hashes.advance(table, rows)
+
         plan = partition_cohort(
             sources,
             work,
@@ -313,7 +317,7 @@ def _partition_and_score(
             # a chunk's buffered rows are written every few batches (the default batch of
             # 262,144 rows: every 1,048,576), and the two processes share units that long
             flush_rows=FLUSH_BATCHES * settings.batch_rows,
-            on_batch=lambda _t, n: bar.advance(reading, n),
+            on_batch=on_batch,
             pool=lambda: _early_pool(how, model, chunk_settings, settings.dask_workers),
         )
         bar.update(reading, total=plan.counts["people"] + plan.counts["events"])
