@@ -49,11 +49,11 @@ def test_a_file_is_read_no_further_than_ahead_of_the_partition(tmp_path: Path) -
     assert hashes.result()["events"]["sha256"] == file_sha256(events)
 
 
-def test_stopped_the_thread_ends_and_gives_no_hashes(tmp_path: Path) -> None:
+def test_closed_the_thread_ends_and_gives_no_hashes(tmp_path: Path) -> None:
     events = _file(tmp_path / "events.parquet", 4)
     hashes = InputHashes({"events": events}, {"events": 4}, ahead=MiB)
     assert not _finished(hashes)
-    hashes.stop()
+    hashes.close()
     with pytest.raises(CancelledError):
         hashes._future.result(timeout=5)
 

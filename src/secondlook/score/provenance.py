@@ -119,8 +119,9 @@ class InputHashes:
             self._done.update(self._rows)
             self._moved.notify_all()
 
-    def stop(self) -> None:
-        """Abandon the hashes (a refused cohort): the thread ends at its next block."""
+    def close(self) -> None:
+        """Abandon the hashes if they are not done (a refused cohort): the thread ends at its
+        next block."""
         with self._moved:
             self._stopped = True
             self._moved.notify_all()

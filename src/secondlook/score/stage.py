@@ -172,7 +172,7 @@ def run_score(
     hashes = _hash_inputs(sources)
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
-    how, published = _How(engine, client, scheduler, workers), False
+    how, published = _How(engine, client, scheduler, workers, own=[hashes]), False
     try:
         plan, stats = _partition_and_score(
             sources, work, tmp_out, bundle.model, chunk_settings, settings, progress, how, hashes
@@ -197,7 +197,6 @@ def run_score(
         published = True
         write_json(manifest or manifest_path(out), doc)
     finally:
-        hashes.stop()  # a refused cohort: the thread stops reading (done: it had ended)
         _clean_up(how.own, work, None if published else tmp_out)
     log(_summary_line(stats, seconds, engine, out))
     return doc
@@ -232,7 +231,8 @@ class _How:
     client: Any  # a connected distributed.Client, or None
     scheduler: str | None
     workers: int | None  # the pandas engine's processes (None: chosen from the chunks)
-    own: list[Any] = field(default_factory=list)  # a pool, or a client and its cluster
+    # the hashing thread, and a pool or a client and its cluster
+    own: list[Any] = field(default_factory=list)
 
     def record(self, started: str, seconds: float) -> dict[str, Any]:
         """The manifest's ``run`` entries this call knows (the engine is added there)."""
