@@ -275,12 +275,13 @@ def read_whole(folder: Path) -> None:
 
 
 def drop_cached(folder: Path) -> None:
-    """Drop a cohort's files from the page cache (``posix_fadvise(DONTNEED)``: they were
-    written long before, so no page of theirs is dirty), so that the run reads them from the
-    disk."""
+    """Drop a cohort's files from the page cache (``posix_fadvise(DONTNEED)``, after an
+    ``fsync``: a dirty page, as a cohort written moments before has, is not dropped), so that
+    the run reads them from the disk."""
     for path in sorted(folder.iterdir()):
         fd = os.open(path, os.O_RDONLY)
         try:
+            os.fsync(fd)
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)

@@ -294,3 +294,51 @@ def test_a_terminated_run_leaves_nothing_behind(
     assert not out.exists() and not list(out.parent.glob(".*.tmp"))
     _, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, [p.cmdline() for p in alive]
+
+
+def _hash_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "secondlook-hash" and t.is_alive()]
+
+
+def test_events_file_removed_after_the_cohort_was_opened(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file goes (or becomes unreadable) while the run starts: a refusal naming it, not a
+    bug, and no hashing thread left waiting."""
+    import secondlook.score.stage as stage
+
+    opened = stage.open_cohort
+
+    def open_then_remove(*args: object, **kwargs: object) -> object:
+        sources = opened(*args, **kwargs)  # type: ignore[arg-type]
+        (cohort_dir / "events.parquet").unlink()
+        return sources
+
+    monkeypatch.setattr(stage, "open_cohort", open_then_remove)
+    before = len(_hash_threads())
+    text = _refused(cohort_dir, model_dir, tmp_path, "table `events`", "could not be read")
+    assert "events.parquet" in " ".join(text.split())
+    assert len(_hash_threads()) == before
+
+
+def test_a_run_that_cannot_make_its_work_folder_starts_no_hashing_thread(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    from secondlook.score import run_score
+
+    from .conftest import score_params
+
+    before = len(_hash_threads())
+    with pytest.raises(FileNotFoundError):
+        run_score(
+            cohort_dir,
+            str(model_dir),
+            tmp_path / "scores.parquet",
+            score_params(),
+            tmp_root=tmp_path / "no such folder",
+            log=lambda _: None,
+        )
+    assert len(_hash_threads()) == before
+    assert not (tmp_path / "scores.parquet").exists()

@@ -37,6 +37,7 @@ __all__ = [
     "read_pieces",
     "restored_columns",
     "spilled_columns",
+    "stored_rows",
     "string_hash",
     "writer_tag",
 ]
@@ -465,10 +466,25 @@ def repeated_hashes(pieces: list[Piece]) -> np.ndarray:
     return np.unique(hashes[1:][same])
 
 
+def stored_rows(source: TableSource) -> int:
+    """The rows of a parquet table, from its footer.
+
+    Raises
+    ------
+    CohortError
+        Naming the file, where it can no longer be read (removed, or made unreadable, since
+        the cohort was opened).
+    """
+    try:
+        return int(pq.ParquetFile(source.path).metadata.num_rows)
+    except (OSError, pa.ArrowException) as exc:
+        raise source._unreadable_file(exc) from None
+
+
 def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
     """Buckets for a table's id hashes: a few million each, from the row count or file size."""
     if source.fmt == "parquet":
-        rows = pq.ParquetFile(source.path).metadata.num_rows
+        rows = stored_rows(source)
     else:
         rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
     return max(1, -(-rows // rows_per_bucket))

@@ -51,6 +51,7 @@ from secondlook.score.model import ModelBundle, resolve_model
 from secondlook.score.provenance import InputHashes, build_manifest, code_version, host
 from secondlook.score.reading import GroupFiles, group_files, load_group
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
+from secondlook.score.spill import stored_rows
 from secondlook.score.validate import history_failures
 
 __all__ = ["manifest_path", "run_score"]
@@ -169,11 +170,11 @@ def run_score(
     chunk_settings = _chunk_settings(
         settings, bundle, window, as_of, reasons, _reference(bundle, reference) if reasons else None
     )
-    hashes = _hash_inputs(sources)
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
-    how, published = _How(engine, client, scheduler, workers, own=[hashes]), False
+    how, published = _How(engine, client, scheduler, workers), False
     try:
+        hashes = _hash_inputs(sources, how.own)
         plan, stats = _partition_and_score(
             sources, work, tmp_out, bundle.model, chunk_settings, settings, progress, how, hashes
         )
@@ -202,17 +203,18 @@ def run_score(
     return doc
 
 
-def _hash_inputs(sources: dict[str, TableSource]) -> InputHashes:
+def _hash_inputs(sources: dict[str, TableSource], own: list[Any]) -> InputHashes:
     """The inputs' hashes, read in the partition's order, each file just ahead of it (its
-    streamed parquet tables: their rows are known)."""
+    streamed parquet tables: their rows are known); the thread joins what the call owns."""
     order = ["households", "people", "events", "decisions"]
     paths = {n: sources[n].path for n in sorted(sources, key=order.index)}
     rows = {
-        n: pq.ParquetFile(s.path).metadata.num_rows
+        n: stored_rows(s)
         for n, s in sources.items()
         if s.fmt == "parquet" and n != "households"  # read whole, before anything else
     }
-    return InputHashes(paths, rows)
+    own.append(hashes := InputHashes(paths, rows))
+    return hashes
 
 
 def _summary_line(stats: dict[str, Any], seconds: float, engine: str, out: Path) -> str:
@@ -471,10 +473,12 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 #: batches whose routed rows are buffered before they are written to the spill files
 FLUSH_BATCHES = 4
 
-#: chunks from which the pandas engine scores in two processes by default: spawning a worker
-#: (a fresh interpreter importing scikit-learn and shap) costs about as much as scoring eight
-#: chunks of 20,000 households, and the worker takes half of the chunks
-POOL_MIN_CHUNKS = 16
+#: chunks from which the pandas engine scores in two processes by default (a cohort whose
+#: streamed parquet tables are a single unit of row groups: otherwise the worker is started to
+#: partition): spawning a worker (a fresh interpreter importing scikit-learn) costs about as
+#: much as scoring eight chunks of 20,000 households, sixteen of the default 10,000, and the
+#: worker takes half of the chunks
+POOL_MIN_CHUNKS = 32
 
 
 def _early_pool(
