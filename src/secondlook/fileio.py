@@ -23,7 +23,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,19 +46,26 @@ __all__ = [
 ]
 
 
-def file_sha256(path: str | Path) -> str:
+def file_sha256(path: str | Path, before_block: Callable[[int], None] | None = None) -> str:
     """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (the hash every manifest records).
+
+    ``before_block`` is called with the byte offset of each block before it is read (it may
+    wait, or raise to give up).
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     """
-    h = hashlib.sha256()
+    h, pos = hashlib.sha256(), 0
     with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        while True:
+            if before_block is not None:
+                before_block(pos)
+            if not (block := fh.read(1 << 20)):
+                return h.hexdigest()
             h.update(block)
-    return h.hexdigest()
+            pos += len(block)
 
 
 def json_ready(x: Any) -> Any:

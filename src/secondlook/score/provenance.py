@@ -10,10 +10,9 @@ scored parquet itself holds no time at all.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import platform
 import threading
-from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,32 +127,21 @@ class InputHashes:
 
     def _run(self) -> None:
         try:
-            hashed = {name: (p, self._sha256(name, p)) for name, p in self._paths.items()}
+            hashed = {
+                name: (p, file_sha256(p, functools.partial(self._wait, name, p.stat().st_size)))
+                for name, p in self._paths.items()
+            }
             self._future.set_result(_entries(hashed))
         except BaseException as exc:  # raised where the result is asked for
             self._future.set_exception(exc)
 
-    def _sha256(self, table: str, path: Path) -> str:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            size, pos = path.stat().st_size, 0
-            while True:
-                self._wait(self._allowed(table, size, pos))
-                block = fh.read(1 << 20)
-                if not block:
-                    return h.hexdigest()
-                h.update(block)
-                pos += len(block)
+    def _wait(self, table: str, size: int, pos: int) -> None:
+        """Until the block at byte ``pos`` of ``table``'s file (``size`` bytes) may be read."""
 
-    def _allowed(self, table: str, size: int, pos: int) -> Callable[[], bool]:
         def allowed() -> bool:
-            if table not in self._rows or self._done[table] >= self._rows[table]:
-                return True
-            return pos < size * self._done[table] // max(self._rows[table], 1) + self._ahead
+            rows, done = self._rows.get(table), self._done.get(table, 0)
+            return rows is None or done >= rows or pos < size * done // rows + self._ahead
 
-        return allowed
-
-    def _wait(self, allowed: Callable[[], bool]) -> None:
         with self._moved:
             self._moved.wait_for(lambda: self._stopped or allowed())
             if self._stopped:
