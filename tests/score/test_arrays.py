@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyarrow as pa
 
 from secondlook.score.arrays import one_array
-from secondlook.score.spill import HouseholdLookup
 
 
 def _data_address(values: pa.Array) -> int:
@@ -24,12 +23,3 @@ def test_a_single_chunk_is_given_as_it_is_and_several_are_combined() -> None:
     assert one_array(ids) is ids
     empty = one_array(pa.chunked_array([], type=pa.string()))
     assert len(empty) == 0 and empty.type == pa.string()
-
-
-def test_household_lookup_holds_the_ids_without_a_second_copy() -> None:
-    ids = pa.array([f"hh-{i:06d}" for i in range(1000)])
-    lookup = HouseholdLookup(pa.chunked_array([ids]))
-    assert _data_address(lookup.hh_ids) == _data_address(ids)
-    # and still finds each household's rank, on a slice of one chunk too
-    probe = pa.chunked_array([pa.array(["hh-000999", "nobody", "hh-000000", None]).slice(0)])
-    assert lookup.ranks(probe).tolist() == [999, -1, 0, -1]

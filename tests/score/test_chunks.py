@@ -19,7 +19,7 @@ from secondlook.schema import (
 from secondlook.score import chunks as chunks_mod
 from secondlook.score import run_score
 from secondlook.score import spill as spill_mod
-from secondlook.score.spill import string_hash as _string_hash
+from secondlook.score.lookup import string_hash as _string_hash
 from secondlook.score.validate import check_chunk
 
 from .conftest import score_params, write_cohort
@@ -31,20 +31,21 @@ def _quiet(_: str) -> None:
     pass
 
 
-def test_string_hash_depends_only_on_the_text() -> None:
+@pytest.mark.parametrize("second", [False, True])
+def test_string_hash_depends_only_on_the_text(second: bool) -> None:
     rng = np.random.default_rng(7)
     letters = np.array(list("aZ09-_é"))
     texts = ["".join(rng.choice(letters, rng.integers(0, 12))) for _ in range(200_000)]
     texts[3] = None  # type: ignore[call-overload]
     texts[-1] = ""
     arr = pa.array(texts)
-    h = _string_hash(arr)
+    h = _string_hash(arr, second=second)
     seen: dict[str, int] = {}
     for text, value in zip(texts, h.tolist(), strict=True):
         assert seen.setdefault(text or "", value) == value  # equal text, equal hash
     for a, b in ((1, 70_000), (65_535, 200_000), (199_990, 200_000)):  # slices and offsets
-        np.testing.assert_array_equal(_string_hash(arr.slice(a, b - a)), h[a:b])
-    np.testing.assert_array_equal(_string_hash(arr.cast(pa.large_string())), h)
+        np.testing.assert_array_equal(_string_hash(arr.slice(a, b - a), second=second), h[a:b])
+    np.testing.assert_array_equal(_string_hash(arr.cast(pa.large_string()), second=second), h)
     assert len(set(h.tolist())) == len(seen)  # no collision among these few distinct texts
 
 

@@ -6,7 +6,7 @@ at a time. :func:`partition_cohort` makes those groups without holding the cohor
 
 1. the ``households`` table is read whole (one short row per household), checked, sorted by
    ``household_id`` and written to the work folder in chunks of ``chunk_households``; only
-   the sorted ids stay in memory;
+   two 64-bit hashes of each id stay in memory (:class:`~secondlook.score.lookup.HouseholdLookup`);
 2. ``people`` and ``events`` are streamed in batches; each batch is converted to the contract's
    types, screened for identifiers, checked row by row against the vocabularies, and its rows
    are appended to their chunk's spill files (Arrow IPC, lz4; above :data:`SPILL_KEYS` chunks,
@@ -21,7 +21,7 @@ Events (and decisions) whose household is not in ``households`` go to one extra,
 where their referrals (and decisions) are rejected (the other events refuse the cohort). A
 ``decisions`` table, when the cohort has one, is streamed, checked and routed like ``events``.
 Memory is bounded by the batch and flush sizes and by one bucket of id hashes (8 bytes for each of about four million ids), whatever
-the cohort's size; only the households' ids are held whole.
+the cohort's size; only the households' id hashes are held whole.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from secondlook.schema import (
 )
 from secondlook.score.errors import CohortError
 from secondlook.score.io import TableSource
+from secondlook.score.lookup import HouseholdLookup
 from secondlook.score.reading import HOUSEHOLDS_FILE
 from secondlook.score.row_checks import (
     VOCAB,
@@ -57,14 +58,12 @@ from secondlook.score.row_checks import (
 )
 from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
 from secondlook.score.spill import (
-    HouseholdLookup,
     Piece,
     Spill,
     UniqueIds,
     duplicates,
     spilled_columns,
 )
-from secondlook.score.spill import mask as _mask
 from secondlook.score.spill import n_buckets as _n_buckets  # tests replace it here
 from secondlook.score.units import (
     Shared,
@@ -96,10 +95,6 @@ class Plan:
         The folder holding the spill files.
     n_chunks
         Household chunks, plus one last chunk for events of unknown households when any.
-    households
-        While partitioning, the households' ids (one column, ``household_id``), sorted;
-        empty once the plan is returned. The whole rows lie in the work folder, a chunk per
-        record batch (:mod:`secondlook.score.reading` reads them).
     chunk_households
         Households per chunk.
     tables
@@ -121,7 +116,6 @@ class Plan:
 
     work: Path
     n_chunks: int
-    households: pa.Table
     chunk_households: int
     tables: tuple[str, ...] = ("people", "events")
     counts: dict[str, int] = field(default_factory=dict)
@@ -266,8 +260,10 @@ def partition_cohort(
     shared_tables = [t for t in streamed if len(units_of(sources[t], unit_rows)) > 1]
     # started before the households are read: a worker process spends seconds importing
     executor = pool() if pool is not None and shared_tables else None
-    hh = _read_households(sources["households"], batch_rows, findings, work, chunk_households)
-    plan = _new_plan(work, hh, chunk_households, streamed)
+    hh_ids = _read_households(sources["households"], batch_rows, findings, work, chunk_households)
+    lookup = HouseholdLookup(hh_ids)
+    del hh_ids  # the lookup holds hashes, not the ids: 209 MiB at ten million referrals
+    plan = _new_plan(work, lookup.n, chunk_households, streamed)
     unique_ids = {
         table: [
             UniqueIds(plan.work, table, column, _n_buckets(sources[table]), flush_rows)
@@ -276,7 +272,7 @@ def partition_cohort(
         for table in streamed
     }
     clean = ("households", "household_id") not in findings.found
-    router = _Router(plan, sources, window, as_of, findings, households_clean=clean)
+    router = _Router(plan, sources, window, as_of, findings, lookup, households_clean=clean)
     # Three stages overlap in two threads (Arrow and numpy release the GIL): reading the next
     # batch, checking this one (here), routing the previous one to its chunks. Errors still
     # come in file order: the next batch is read only after this one was handed over, and
@@ -313,10 +309,7 @@ def partition_cohort(
     if router.orphan in plan.files:
         plan.n_chunks += 1  # the orphan chunk
     _check_something_to_score(plan, window)
-    # scoring reads each chunk's households from the work folder: drop the ids (and with
-    # them the router's lookup), hundreds of megabytes at ten million referrals
-    plan.households = plan.households.schema.empty_table()
-    return plan
+    return plan  # scoring reads each chunk's households from the work folder
 
 
 def _forget_everywhere(executor: Any) -> None:
@@ -340,13 +333,9 @@ def _shared(
     flush_rows: int,
     sources: dict[str, TableSource],
 ) -> Shared:
-    """What a unit needs; the household ids written once for the worker process."""
-    path = plan.work / "household-ids.arrow"
-    ids = plan.households.select(["household_id"]) if plan.households.num_rows else None
-    if ids is None:
-        ids = pa.table({"household_id": pa.array([], type=pa.string())})
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, ids.schema) as writer:
-        writer.write_table(ids)
+    """What a unit needs; the household lookup written once for the worker process."""
+    path = plan.work / "household-lookup.arrow"
+    router.lookup.write(path)
     shared = Shared(
         work=plan.work,
         households=path,
@@ -370,13 +359,13 @@ def _read_households(
     findings: ScreenFindings,
     work: Path,
     chunk_households: int,
-) -> pa.Table:
+) -> pa.Array:
     """The households' ids, screened, checked and sorted; the sorted households written to
     ``work`` one chunk per record batch (:func:`~secondlook.score.reading.group_files` reads
     them).
 
-    Only the ids stay in memory (the lookup of every streamed row's household needs them):
-    the other columns are read back a chunk at a time, and at ten million referrals (some
+    Only the ids are returned (the lookup of every streamed row's household is built from
+    them): the other columns are read back a chunk at a time, and at ten million referrals (some
     thirteen million households) the table is hundreds of megabytes. Duplicates are found
     beside each other in the sorted ids, without hashing every id again.
     """
@@ -384,7 +373,7 @@ def _read_households(
     hh = pa.concat_tables(parts) if parts else pa.table({})
     del parts
     if not hh.num_rows:
-        return hh
+        return pa.array([], type=pa.string())
     for column in ("household_id", "local_authority"):
         screen_values("households", column, hh.column(column), findings)
     order = pc.sort_indices(hh.column("household_id"))
@@ -416,24 +405,22 @@ def _read_households(
     # (at ten million referrals, 51 MB less in each process)
     if ids.type == pa.large_string() and len(ids.buffers()[2] or b"") < 2**31 - 1:
         ids = ids.cast(pa.string())
-    return pa.table({"household_id": ids})
+    return ids
 
 
 def _new_plan(
     work: Path,
-    hh: pa.Table,
+    n_hh: int,
     chunk_households: int,
     streamed: tuple[str, ...],
     grouped: int | None = None,
 ) -> Plan:
     """The plan before streaming: the chunks of the households (``grouped`` to a spill key,
     default :func:`chunks_per_group`), every count at zero."""
-    n_hh = hh.num_rows
     n_chunks = max(1, -(-n_hh // chunk_households))
     plan = Plan(
         work=work,
         n_chunks=n_chunks,
-        households=hh,
         chunk_households=chunk_households,
         tables=streamed,
         group_chunks=chunks_per_group(n_chunks) if grouped is None else grouped,
@@ -468,7 +455,7 @@ class _Router:
         window: tuple[pd.Timestamp | None, pd.Timestamp | None],
         as_of: pd.Timestamp | None,
         findings: ScreenFindings,
-        lookup: HouseholdLookup | None = None,
+        lookup: HouseholdLookup,
         households_clean: bool = True,
     ) -> None:
         self.plan, self.sources, self.window, self.as_of = plan, sources, window, as_of
@@ -476,12 +463,8 @@ class _Router:
         # a row's household id that the households table holds was screened there, unless
         # that screening found identifiers (then every id is screened, to name every column)
         self.households_clean = households_clean
-        hh = plan.households
-        self.hh_ids = (
-            hh.column("household_id") if hh.num_rows else pa.chunked_array([], type=pa.string())
-        )
         self.orphan = plan.group_of(plan.n_chunks)  # events of unknown households: a last group
-        self.lookup = HouseholdLookup(self.hh_ids) if lookup is None else lookup
+        self.lookup = lookup
 
     def check(self, table: str, batch: pa.Table) -> tuple[np.ndarray, np.ndarray, pa.Table] | None:
         """Screen and check ``batch`` of ``table``, and count it.
@@ -552,13 +535,13 @@ class _Router:
         (:meth:`HouseholdLookup.ranks`) // the group's (the chunk's) households, the orphan
         group and chunk when unknown (a person of an unknown household refuses the cohort) --
         and its household's position among the group's households (-1 when unknown)."""
-        hh_ids = self.hh_ids
         unknown = rank < 0
         if table == "people" and unknown.any():
+            lookup = self.lookup
             self.sources["people"].refuse(
                 "household_id",
                 "refers to a household that exists",
-                lambda parsed, _stored: ~_mask(pc.is_in(parsed.column("household_id"), hh_ids)),
+                lambda parsed, _stored: lookup.ranks(parsed.column("household_id")) < 0,
             )
         plan = self.plan
         per_group = plan.chunk_households * plan.group_chunks

@@ -2,7 +2,7 @@
 
 :class:`Spill` buffers rows routed to keys (household chunks, hash buckets) and flushes them to
 Arrow IPC files; :class:`UniqueIds` checks that an id column is unique across a whole table by
-spilling 64-bit hashes of the ids (:func:`string_hash`) to buckets and reading one bucket at a
+spilling 64-bit hashes of the ids (:func:`~secondlook.score.lookup.string_hash`) to buckets and reading one bucket at a
 time; :func:`duplicates` names the first duplicated ids, with their file lines and the count of
 every failing row, through :meth:`TableSource.refuse`.
 """
@@ -15,18 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from secondlook.score.arrays import one_array
 from secondlook.score.io import TableSource
+from secondlook.score.lookup import string_hash  # tests replace it here
 
 __all__ = [
-    "HouseholdLookup",
     "Piece",
-    "SortedHashes",
     "Spill",
     "UniqueIds",
     "duplicates",
@@ -38,7 +36,6 @@ __all__ = [
     "restored_columns",
     "spilled_columns",
     "stored_rows",
-    "string_hash",
     "writer_tag",
 ]
 
@@ -324,73 +321,6 @@ def restored_columns(spilled: pa.Table, households: pa.Table) -> pa.Table:
     return pa.table(columns, names=names)
 
 
-#: the odd 64-bit multiplier of :func:`string_hash`'s rounds (the golden ratio's, as splitmix64)
-_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
-_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def string_hash(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each string's bytes (a missing value hashes as the empty string).
-
-    Vectorised over Arrow's offsets and data buffers, eight bytes at a time: each string's
-    hash starts as its length, and each of its 8-byte words (little-endian, the last one
-    zero-padded) is folded in by ``h = x ^ (x >> 29)`` with ``x = (h ^ word) * BASE`` -- a
-    bijection of ``h`` for each word -- then the whole is mixed by splitmix64's finaliser.
-    Equal strings get equal hashes, whatever array or slice holds them, which is all
-    bucketing and the household lookup need (a shared hash is always confirmed on the text).
-    A word-wise round costs a gather per eight bytes: at a million ids, a fifth of the CPU of
-    the byte-wise polynomial hash this replaced.
-
-    Parameters
-    ----------
-    values
-        A string array (``string`` or ``large_string``; anything else is cast to text).
-
-    Returns
-    -------
-    numpy.ndarray of uint64, shape (len(values),)
-    """
-    if values.type not in (pa.string(), pa.large_string()):
-        values = values.cast(pa.large_string())
-    n = len(values)
-    out = np.zeros(n, dtype=np.uint64)
-    if n == 0:
-        return out
-    buffers = values.buffers()
-    width = np.int64 if values.type == pa.large_string() else np.int32
-    offsets: npt.NDArray[np.int64] = np.frombuffer(buffers[1], dtype=width)[
-        values.offset : values.offset + n + 1
-    ].astype(np.int64)
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
-    step = 1 << 16  # strings per pass, to bound the temporaries
-    with np.errstate(over="ignore"):
-        for a in range(0, n, step):
-            b = min(n, a + step)
-            lo, hi = int(offsets[a]), int(offsets[b])
-            lengths = np.diff(offsets[a : b + 1])
-            h = lengths.astype(np.uint64)
-            if hi > lo and data is not None:
-                if hi + 8 <= len(data):  # a word read at any start stays inside the buffer
-                    block, starts = data, offsets[a:b]
-                else:
-                    block = np.zeros(hi - lo + 8, dtype=np.uint8)
-                    block[: hi - lo] = data[lo:hi]
-                    starts = offsets[a:b] - lo
-                # the (unaligned) 8-byte word at every byte of the block
-                words = np.ndarray((len(block) - 7,), dtype="<u8", buffer=block, strides=(1,))
-                for j in range(0, int(lengths.max()), 8):
-                    live = slice(None) if lengths.min() > j else np.flatnonzero(lengths > j)
-                    left = np.minimum(lengths[live] - j, 8).astype(np.uint64)  # 1 to 8 bytes
-                    word = words[starts[live] + j] & (_ALL_BITS >> (np.uint64(64) - 8 * left))
-                    x = (h[live] ^ word) * _HASH_BASE
-                    h[live] = x ^ (x >> np.uint64(29))
-            out[a:b] = h
-        out ^= out >> np.uint64(29)
-        out *= np.uint64(0xBF58476D1CE4E5B9)
-        out ^= out >> np.uint64(32)
-    return out
-
-
 class UniqueIds:
     """Checks that a table's ids are unique across the whole table, in bounded memory.
 
@@ -488,105 +418,3 @@ def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:
     else:
         rows = source.path.stat().st_size // 32  # a CSV row of the contract is longer
     return max(1, -(-rows // rows_per_bucket))
-
-
-class SortedHashes:
-    """``np.searchsorted(sorted, hashes)`` through an index of the hashes' leading bits.
-
-    Hashes are near uniform, so the leading ``bits`` of a hash name a bucket of a few
-    neighbouring entries (``bits``: four to eight entries a bucket), and a search reads the
-    bucket's bounds and halves the bucket a few times. ``np.searchsorted`` halves the whole
-    array instead: at thirteen million households (100 MB of hashes) each of its 24 steps is a
-    cache miss, and it was the partition's largest single cost at ten million referrals
-    (``perf``: 7% of the partition's CPU). The index costs 4 bytes a bucket (8 MB at thirteen
-    million households).
-
-    Parameters
-    ----------
-    sorted_hashes
-        Sorted 64-bit hashes, shape (n,).
-    """
-
-    def __init__(self, sorted_hashes: np.ndarray) -> None:
-        self.sorted = sorted_hashes
-        n = len(sorted_hashes)
-        self.bits = max(0, min(30, n.bit_length() - 3))
-        self.shift = np.uint64(64 - self.bits)
-        buckets = self._bucket(sorted_hashes)
-        counts = np.bincount(buckets, minlength=1 << self.bits)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        self.starts = starts.astype(np.int32) if n < 2**31 else starts
-        #: halvings that empty the largest bucket
-        self.steps = int(counts.max()).bit_length() if n else 0
-
-    def _bucket(self, hashes: np.ndarray) -> np.ndarray:
-        if not self.bits:
-            return np.zeros(len(hashes), dtype=np.intp)
-        return (hashes >> self.shift).astype(np.intp)
-
-    def left(self, hashes: np.ndarray) -> np.ndarray:
-        """Where each hash would be inserted to keep the order, the leftmost such place.
-
-        Parameters
-        ----------
-        hashes
-            64-bit hashes, shape (m,), in any order.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``np.searchsorted(sorted_hashes, hashes, side="left")``: int64, shape (m,),
-            each in ``0 .. n``.
-        """
-        b = self._bucket(hashes)
-        lo = self.starts[b].astype(np.int64)
-        hi = self.starts[b + 1].astype(np.int64)
-        last = max(len(self.sorted) - 1, 0)
-        for _ in range(self.steps):
-            mid = (lo + hi) >> 1
-            active = lo < hi
-            right = active & (self.sorted[np.minimum(mid, last)] < hashes)
-            lo = np.where(right, mid + 1, lo)
-            hi = np.where(active & ~right, mid, hi)
-        return lo
-
-
-class HouseholdLookup:
-    """Each id's rank among the (sorted) household ids, or -1: one search per row.
-
-    ``pc.index_in`` builds a hash table of the value set on every call, so looking up each
-    batch in ten million households would cost a pass over the households per batch, and the
-    partition would grow with the square of the cohort. Here the households' 64-bit id hashes
-    are sorted once; a batch's ids are hashed and searched (log2 of the households steps
-    each), and every match is confirmed on the id itself, so a hash shared by two ids never
-    routes a row to the wrong household. If two household ids share a hash (astronomically
-    rare) every batch falls back to ``pc.index_in``.
-    """
-
-    def __init__(self, hh_ids: pa.ChunkedArray) -> None:
-        self.hh_ids = one_array(hh_ids)  # no second copy of the ids
-        hashes = string_hash(self.hh_ids)
-        order = np.argsort(hashes, kind="stable")
-        self.order = order.astype(np.int32) if len(order) < 2**31 else order  # half the memory
-        self.search = SortedHashes(hashes[self.order])
-        ordered = self.search.sorted
-        self.unique = not bool(np.any(ordered[1:] == ordered[:-1]))
-
-    def ranks(self, ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """The rank of each id, shape (rows,), -1 where no household has it (or it is null)."""
-        ids = one_array(ids)
-        n_hh = len(self.hh_ids)
-        if not self.unique or n_hh == 0:
-            rank = pc.index_in(ids, value_set=self.hh_ids).fill_null(-1)
-            return np.asarray(rank.to_numpy(zero_copy_only=False), dtype=np.int64)
-        # a household's events come many to a batch: look up each distinct id once
-        encoded = pc.dictionary_encode(ids)
-        distinct = encoded.dictionary
-        hashes = string_hash(distinct)
-        pos = np.minimum(self.search.left(hashes), n_hh - 1)
-        rank = self.order[pos]
-        candidate = self.search.sorted[pos] == hashes
-        same = mask(pc.equal(distinct, self.hh_ids.take(pa.array(rank))))
-        found = np.append(np.where(candidate & same, rank, -1), -1)  # the last: a null id
-        codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
-        return found[codes]

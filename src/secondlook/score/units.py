@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 from secondlook.errors import SecondlookError
 from secondlook.schema import TableError
 from secondlook.score.io import TableSource
+from secondlook.score.lookup import HouseholdLookup
 from secondlook.score.screen import ScreenFindings
 from secondlook.score.spill import (
-    HouseholdLookup,
     Piece,
     Spill,
     UniqueIds,
@@ -87,7 +87,7 @@ class Shared:
     """What every unit needs besides its rows: small, pickled with each task."""
 
     work: Path
-    households: Path  # an Arrow IPC file of the sorted household ids
+    households: Path  # the household lookup (HouseholdLookup.write)
     chunk_households: int
     streamed: tuple[str, ...]
     window: tuple[pd.Timestamp | None, pd.Timestamp | None]
@@ -134,12 +134,11 @@ def _context(shared: Shared) -> tuple[Any, Any]:
 
     if shared.households not in _CACHE:
         _CACHE.clear()  # one cohort at a time
-        with pa.OSFile(str(shared.households), "rb") as f:
-            hh = pa.ipc.open_file(f).read_all()
+        lookup = HouseholdLookup.read(shared.households)
         plan = _new_plan(
-            shared.work, hh, shared.chunk_households, shared.streamed, shared.group_chunks
+            shared.work, lookup.n, shared.chunk_households, shared.streamed, shared.group_chunks
         )
-        _CACHE[shared.households] = (plan, HouseholdLookup(hh.column("household_id")))
+        _CACHE[shared.households] = (plan, lookup)
     return _CACHE[shared.households]
 
 
