@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from secondlook.score import run_score
@@ -336,3 +338,39 @@ def test_a_worker_ends_when_the_process_that_spawned_it_is_killed(tmp_path: Path
     if _alive(worker):  # do not leave it behind for the next test either
         os.kill(worker, signal.SIGKILL)
         pytest.fail(f"worker {worker} outlived its killed parent by 30 s")
+
+
+def test_a_worker_writes_its_groups_output_which_is_read_back_a_chunk_at_a_time(
+    cohort_dir: Path, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker process's groups come back through files in the work folder, a piece per
+    chunk with its counts, read in turn and removed: the same bytes and counts as one process."""
+    from secondlook.score import chunks, runners
+
+    one = tmp_path / "one.parquet"
+    alone = run_score(cohort_dir, str(model_dir), one, score_params(), workers=1, log=_quiet)
+    monkeypatch.setattr(chunks, "SPILL_KEYS", 3)  # groups of several chunks
+
+    def ready(pool: runners.WorkerPool) -> bool:  # wait for the worker: it takes groups at once
+        for started in pool._started:
+            started.result()
+        return True
+
+    read: list[int] = []
+
+    class Watched(runners._Scored):
+        def __iter__(self) -> Iterator[pa.Table]:
+            paths = {path for path, _, _ in self.pieces}
+            assert all(path.is_file() for path in paths)
+            yield from super().__iter__()
+            read.append(len(self.pieces))
+            assert not any(path.exists() for path in paths)  # removed once read
+
+    monkeypatch.setattr(runners.WorkerPool, "ready", ready)
+    monkeypatch.setattr(runners, "_Scored", Watched)
+    two = tmp_path / "two.parquet"
+    doc = run_score(cohort_dir, str(model_dir), two, score_params(), workers=2, log=_quiet)
+    assert doc["run"]["workers"] == 2
+    assert read and min(read) > 1  # the worker scored groups, each a piece per chunk
+    assert two.read_bytes() == one.read_bytes()
+    assert doc["counts"] == alone["counts"]

@@ -287,7 +287,7 @@ def partition_cohort(
                     shared, sources[table], executor, findings, plan, unique_ids[table], on_batch
                 )
                 continue
-            spill = Spill(plan.work, table, flush_rows, plan.files)
+            spill = Spill(plan.work, table, flush_rows, plan.files, split=plan.group_chunks)
             routing: Future[None] | None = None
             for batch in _prefetch(sources[table].batches(batch_rows), threads):
                 routed = router.check(table, batch)

@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -26,7 +27,7 @@ from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
 from secondlook.score.memory import use_jemalloc
 from secondlook.score.reading import GroupFiles
-from secondlook.score.spill import Piece
+from secondlook.score.spill import Piece, append_piece, decoded_pieces
 
 __all__ = [
     "WorkerPool",
@@ -117,7 +118,23 @@ def shared_in_order(
             future.cancel()
 
 
-def _flat(groups: Iterable[list[pa.Table]]) -> Iterator[pa.Table]:
+class _Later:
+    """A future whose result is passed through ``then`` when asked for."""
+
+    def __init__(self, future: Future[Any], then: Callable[[Any], Any]) -> None:
+        self.future, self.then = future, then
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def cancel(self) -> bool:
+        return self.future.cancel()
+
+    def result(self) -> Any:
+        return self.then(self.future.result())
+
+
+def _flat(groups: Iterable[Iterable[pa.Table]]) -> Iterator[pa.Table]:
     for tables in groups:
         yield from tables
 
@@ -199,6 +216,42 @@ def _score_files(households: list[pa.Table], files: dict[str, list[Piece]]) -> l
     return score_files(households, files, _WORKER["model"], _WORKER["settings"])
 
 
+#: the scored chunks a worker process writes for the main process: not compressed (read back
+#: within seconds, and removed)
+_SCORED_OPTIONS = pa.ipc.IpcWriteOptions(use_threads=False)
+
+
+def _score_files_to(
+    households: list[pa.Table], files: dict[str, list[Piece]], out: Path
+) -> list[Piece]:
+    """Score a group in a worker process and write each chunk's output to ``out`` as it is
+    scored: a piece per chunk, its schema metadata (:func:`~secondlook.score.engine.chunk_counts`)
+    kept. Returned through the pool's pipe, a group's output was held whole by the main
+    process from the moment it was done until its turn to be written: at ten million referrals
+    (groups of ten chunks, two in hand) some 150 MB."""
+    from secondlook.score.reading import read_group
+
+    pieces = []
+    for tables in read_group(households, files):
+        table = score_chunk(tables, _WORKER["model"], _WORKER["settings"])
+        pieces.append(append_piece(out, table.schema, table.to_batches(), _SCORED_OPTIONS))
+    return pieces
+
+
+class _Scored:
+    """A group's output as a worker wrote it (:func:`_score_files_to`): each chunk's table read
+    back when it is asked for, the file removed after the last."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self.pieces = pieces
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        for piece in self.pieces:
+            yield pa.concat_tables(decoded_pieces([piece]))
+        for path in {path for path, _, _ in self.pieces}:
+            path.unlink(missing_ok=True)
+
+
 def score_files(
     households: list[pa.Table],
     files: dict[str, list[Piece]],
@@ -260,6 +313,7 @@ def run_pool(
     *,
     processes: int,
     group_chunks: int = 1,
+    scored: Path | None = None,
 ) -> Iterator[pa.Table]:
     """Score the chunks in this process and ``processes - 1`` workers, yielding in chunk order.
 
@@ -287,6 +341,10 @@ def run_pool(
         This process and the pool's workers.
     group_chunks
         Chunks per group (:attr:`~secondlook.score.chunks.Plan.group_chunks`).
+    scored
+        A folder (existing) where the workers write each group's output, read back here one
+        chunk at a time when its turn comes; ``None``: returned through the pool (held here
+        whole until written).
 
     Yields
     ------
@@ -297,8 +355,11 @@ def run_pool(
     def here(g: int) -> list[pa.Table]:
         return score_files(*files(g), model, settings)
 
-    def there(g: int) -> Future[list[pa.Table]]:
-        return pool.submit(_score_files, *files(g))
+    def there(g: int) -> Any:
+        if scored is None:
+            return pool.submit(_score_files, *files(g))
+        future = pool.submit(_score_files_to, *files(g), scored / f"{g:05d}.arrow")
+        return _Later(future, _Scored)
 
     # each worker has about four chunks in hand or queued: this process submits only between
     # its own groups, and with one chunk queued the worker idled 30 s of 290 at ten million

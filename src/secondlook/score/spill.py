@@ -24,6 +24,7 @@ from secondlook.score.io import TableSource
 from secondlook.score.lookup import string_hash  # tests replace it here
 
 __all__ = [
+    "append_piece",
     "Piece",
     "Spill",
     "UniqueIds",
@@ -32,6 +33,7 @@ __all__ = [
     "n_buckets",
     "chunks_of_group",
     "decoded_pieces",
+    "piece_files",
     "read_pieces",
     "restored_columns",
     "spilled_columns",
@@ -74,8 +76,11 @@ class Spill:
     """Rows routed to keys (chunks, buckets), buffered and appended, at each flush, to one
     file per key: each key's rows lie contiguously on disk.
 
-    A flush appends to each key's file one Arrow IPC stream (lz4) holding the key's buffered
-    rows, and ``files[key][name]`` lists the key's pieces (:data:`Piece`) in flush order, so
+    A flush appends to each key's file one Arrow IPC file (lz4) holding the key's buffered
+    rows as ``split`` record batches -- batch ``j`` the rows whose ``order_by`` is ``j``
+    modulo ``split`` (a spill group's chunk ``j``), so that a chunk is read back alone
+    (:func:`chunks_of_group`) -- and ``files[key][name]`` lists the key's pieces
+    (:data:`Piece`) in flush order, so
     reading them back (:func:`read_pieces`) gives a key's rows in the order they were added
     with one sequential read of a file (a chunk's rows once were a piece of every flush file:
     at ten million referrals, reads scattered over 11 GB that outgrew the page cache). The
@@ -91,10 +96,12 @@ class Spill:
         flush_rows: int,
         files: dict[int, dict[str, list[Piece]]],
         folder: str | None = None,
+        split: int = 1,
     ) -> None:
         self.folder, self.table = work / (folder or name), name
-        self.flush_rows, self.files = flush_rows, files
-        self.buffers: dict[int, list[pa.Table]] = {}
+        self.flush_rows, self.files, self.split = flush_rows, files, split
+        #: key -> its buffered rows, as (record batch, rows) runs
+        self.buffers: dict[int, list[tuple[int, pa.Table]]] = {}
         self.buffered = 0
         self.flushes = 0
         self.paths: list[Path] = []
@@ -104,7 +111,8 @@ class Spill:
     def add(self, batch: pa.Table, chunk: np.ndarray, order_by: np.ndarray | None = None) -> None:
         """Buffer each row of ``batch`` under its key (``chunk``, shape (rows,)), the rows
         of each key in ``order_by`` order (default the keys; its order must keep the keys'),
-        ties in batch order; flush when :attr:`flush_rows` rows are buffered."""
+        ties in batch order, each row in record batch ``order_by % split``; flush when
+        :attr:`flush_rows` rows are buffered."""
         if not len(chunk):
             return
         by = chunk if order_by is None else order_by
@@ -114,12 +122,17 @@ class Spill:
         order = np.argsort(by.astype(np.uint16) if small else by, kind="stable")
         sorted_chunks = chunk[order]
         batch = batch.take(pa.array(order))
-        # the keys and where each starts, from the sorted keys (np.unique would sort again)
-        starts = np.flatnonzero(np.diff(sorted_chunks, prepend=sorted_chunks[:1] - 1))
+        # the runs of one key and record batch, and where each starts, from the sorted values
+        # (np.unique would sort again); a key's rows are one run when it is one record batch
+        runs = sorted_chunks if self.split == 1 else by[order]
+        starts = np.flatnonzero(np.diff(runs, prepend=runs[:1] - 1))
         keys = sorted_chunks[starts]
+        subs = runs[starts] % self.split
         ends = np.append(starts[1:], len(order))
-        for k, a, b in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            self.buffers.setdefault(int(k), []).append(batch.slice(a, b - a))
+        for k, j, a, b in zip(
+            keys.tolist(), subs.tolist(), starts.tolist(), ends.tolist(), strict=True
+        ):
+            self.buffers.setdefault(int(k), []).append((int(j), batch.slice(a, b - a)))
         self.buffered += batch.num_rows
         if self.buffered >= self.flush_rows:
             self.flush()
@@ -131,22 +144,58 @@ class Spill:
             path = self._paths.get(k)
             if path is None:  # one Path per file, shared by its pieces: a plan lists many
                 path = self._paths[k] = self.folder / f"{k:05d}.arrows"
-            table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
-                writer.write_table(table)
-            data = sink.getvalue()
-            with path.open("ab") as f:
-                offset = f.tell()
-                f.write(data)
-            if offset == 0:
+            parts.sort(key=lambda part: part[0])  # by record batch, stable: rows keep their order
+            table = pa.concat_tables(
+                [rows for _, rows in parts], promote_options="permissive"
+            ).combine_chunks()
+            rows_of = np.bincount([j for j, _ in parts], [t.num_rows for _, t in parts], self.split)
+            whole, at, batches = table.to_batches()[0], 0, []
+            for n in rows_of.astype(np.int64).tolist():
+                batches.append(whole.slice(at, n))
+                at += n
+            piece = append_piece(path, table.schema, batches)
+            if piece[1] == 0:
                 self.paths.append(path)
-            self.files.setdefault(k, {}).setdefault(self.table, []).append(
-                (path, offset, data.size)
-            )
+            self.files.setdefault(k, {}).setdefault(self.table, []).append(piece)
         self.buffers.clear()
         self.buffered = 0
         self.flushes += 1
+
+
+def append_piece(
+    path: Path,
+    schema: pa.Schema,
+    batches: list[pa.RecordBatch],
+    options: pa.ipc.IpcWriteOptions = _WRITE_OPTIONS,
+) -> Piece:
+    """Append ``batches`` to ``path`` as one Arrow IPC file (a :data:`Piece` of it).
+
+    Parameters
+    ----------
+    path
+        The file, created if missing.
+    schema
+        The batches' schema, with its metadata (kept in the piece).
+    batches
+        Record batches, any rows each (none too); batch ``j`` is read back alone with
+        :func:`piece_files`.
+    options
+        Default lz4 buffers, compressed in the calling thread.
+
+    Returns
+    -------
+    Piece
+        ``(path, byte offset, bytes)``.
+    """
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, schema, options=options) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    data = sink.getvalue()
+    with path.open("ab") as f:
+        offset = f.tell()
+        f.write(data)
+    return path, offset, data.size
 
 
 #: a key's pieces are many small streams (a flush spreads its rows over every key): decoded in
@@ -177,10 +226,21 @@ def _joined(tables: list[pa.Table]) -> pa.Table:
 
 
 def decoded_pieces(pieces: list[Piece]) -> list[pa.Table]:
-    """Each of a key's pieces (:attr:`Spill.files`) as a table, in the order they were added.
+    """Each of a key's pieces (:attr:`Spill.files`) as a table, in the order they were added
+    (a piece's record batches are its table's chunks)."""
+    return [piece.read_all() for piece in piece_files(pieces)]
+
+
+def piece_files(pieces: list[Piece]) -> list[pa.ipc.RecordBatchFileReader]:
+    """Each of a key's pieces as an Arrow IPC file reader over its bytes, nothing decoded.
 
     Each file's pieces are read from it with one read (a key's pieces of one file come in file
-    order and lie together), then decoded one stream at a time.
+    order and lie together); a record batch is decoded when it is asked for.
+
+    Raises
+    ------
+    ValueError
+        Given no pieces.
     """
     if not pieces:
         raise ValueError("no pieces to read")
@@ -194,9 +254,7 @@ def decoded_pieces(pieces: list[Piece]) -> list[pa.Table]:
             f.seek(lo)
             buffers[path] = pa.py_buffer(f.read(hi - lo))
     return [
-        pa.ipc.open_stream(
-            buffers[path].slice(offset - spans[path][0], size), options=_READ_OPTIONS
-        ).read_all()
+        pa.ipc.open_file(buffers[path].slice(offset - spans[path][0], size), options=_READ_OPTIONS)
         for path, offset, size in pieces
     ]
 
@@ -240,18 +298,21 @@ def spilled_columns(batch: pa.Table, local: np.ndarray, encoded: dict[str, pa.Ar
     return pa.table(columns)
 
 
-def chunks_of_group(tables: list[pa.Table], n_chunks: int, per_chunk: int) -> Iterator[pa.Table]:
+def chunks_of_group(pieces: list[Piece], n_chunks: int, per_chunk: int) -> Iterator[pa.Table]:
     """A spill group's rows as each of its chunks' rows, in file order, one chunk at a time.
 
-    Each piece holds runs of one chunk's rows (:meth:`Spill.add` ordered a batch's rows by
-    chunk, keyed by group): a chunk's rows are its runs, in piece order, sliced without a copy
-    and combined into one table.
+    Each piece holds chunk ``j``'s rows as its record batch ``j`` (a :class:`Spill` of
+    ``split`` the group's chunks): a chunk's rows are that batch of every piece, decoded when
+    the chunk is asked for and combined into one table. Only the group's compressed pieces
+    and one chunk's rows are held: decoding the whole group first held it all until its last
+    chunk (at ten million referrals, groups of ten chunks, about 150 MB in each scoring
+    process).
 
     Parameters
     ----------
-    tables
-        The group's pieces (:func:`decoded_pieces`): each row's household position among the
-        group's households (-1 only in the orphan group, a group of one chunk).
+    pieces
+        The group's pieces of one table (:attr:`Spill.files`): each row's household position
+        among the group's households (-1 only in the orphan group, a group of one chunk).
     n_chunks
         The group's chunks.
     per_chunk
@@ -265,19 +326,13 @@ def chunks_of_group(tables: list[pa.Table], n_chunks: int, per_chunk: int) -> It
         group is one chunk.
     """
     if n_chunks == 1:
-        yield _joined(tables)
+        yield read_pieces(pieces)
         return
-    runs: list[list[pa.Table]] = [[] for _ in range(n_chunks)]
-    for piece in tables:
-        chunk = piece.column(_LOCAL).to_numpy() // per_chunk
-        starts = np.flatnonzero(np.diff(chunk, prepend=-1))
-        ends = np.append(starts[1:], len(chunk))
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            runs[int(chunk[a])].append(piece.slice(a, b - a))
-    schema = tables[0].schema
-    del tables  # the runs hold the pieces' buffers until their chunk is combined
+    files = piece_files(pieces)
+    schema = files[0].schema
     for j in range(n_chunks):
-        parts, runs[j] = runs[j], []
+        parts = [pa.Table.from_batches([f.get_batch(j)]) for f in files]
+        parts = [part for part in parts if part.num_rows]
         if not parts:  # no row of this table in the chunk (decisions, say)
             yield schema.empty_table()
             continue

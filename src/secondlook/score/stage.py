@@ -391,6 +391,8 @@ def _results(
         if pool is None:
             pool = process_pool(workers - 1, model, chunk_settings)
             how.own.append(pool)
+        scored = plan.work / "scored"  # the worker's output, read back a chunk at a time
+        scored.mkdir(exist_ok=True)
         return run_pool(
             plan.n_groups,
             files,
@@ -399,6 +401,7 @@ def _results(
             chunk_settings,
             processes=workers,
             group_chunks=plan.group_chunks,
+            scored=scored,
         )
     return run_pandas(plan.n_groups, load, model, chunk_settings)
 
