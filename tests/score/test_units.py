@@ -160,10 +160,11 @@ def test_a_local_cluster_partitions_and_scores_to_the_same_bytes(
     folder = _write(cohort_tables, tmp_path / "c")
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
     params = score_params(batch_rows=BATCH // FLUSH_BATCHES, dask_workers=2)  # units of BATCH
-    run_score(folder, str(model_dir), one, params, workers=1, log=_quiet)
+    alone = run_score(folder, str(model_dir), one, params, workers=1, log=_quiet)
     doc = run_score(folder, str(model_dir), two, params, engine="dask", log=_quiet)
     assert doc["run"]["engine"] == "dask"
     assert one.read_bytes() == two.read_bytes()
+    assert doc["counts"] == alone["counts"]  # each chunk's counts came back with its rows
 
 
 def test_duplicate_ids_found_in_buckets_shared_with_the_worker_are_the_serial_refusal(

@@ -156,7 +156,7 @@ def chunks_per_group(n_chunks: int, spill_keys: int | None = None) -> int:
     keys x flushes, and both grow with the cohort: at ten million referrals (636 chunks,
     20,000 households each) one key per chunk made 327,000 pieces of 25 kB, and writing and
     reading each one had a fixed cost (a third of a millisecond to write: a file opened, an
-    Arrow IPC stream begun, its lz4 frames). Grouped to at most :data:`SPILL_KEYS` keys, the
+    Arrow IPC file begun, its lz4 frames). Grouped to at most :data:`SPILL_KEYS` keys, the
     pieces stay the size they are at a million referrals (64 chunks, one each); a group is
     read once, by the process that scores its chunks, and split into its chunks there.
 
@@ -287,7 +287,7 @@ def partition_cohort(
                     shared, sources[table], executor, findings, plan, unique_ids[table], on_batch
                 )
                 continue
-            spill = Spill(plan.work, table, flush_rows, plan.files, split=plan.group_chunks)
+            spill = Spill(plan.work, table, flush_rows, plan.files)
             routing: Future[None] | None = None
             for batch in _prefetch(sources[table].batches(batch_rows), threads):
                 routed = router.check(table, batch)

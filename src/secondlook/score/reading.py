@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from secondlook.score.spill import Piece, chunks_of_group, restored_columns
+from secondlook.score.spill import Piece, chunks_of_group, decoded_pieces, restored_columns
 
 if TYPE_CHECKING:
     from secondlook.score.chunks import Plan
@@ -82,9 +82,8 @@ def read_group(
     """Each chunk's tables from :func:`group_files`, one chunk at a time: rows in file order,
     contract columns.
 
-    The group's pieces are read first (compressed); each chunk's rows are then decoded,
-    combined and restored when it is asked for (:func:`~secondlook.score.spill.chunks_of_group`),
-    so only one chunk's rows are held at a time.
+    The group's pieces are read and decoded first; each chunk's rows are then combined and
+    restored when it is asked for, so only one chunk's restored tables are held at a time.
 
     Parameters
     ----------
@@ -102,7 +101,9 @@ def read_group(
     per_chunk, n = households[0].num_rows, len(households)
     names = ("people", "events", *(t for t in files if t not in ("people", "events")))
     parts = {
-        table: chunks_of_group(files[table], n, per_chunk) for table in names if files.get(table)
+        table: chunks_of_group(decoded_pieces(files[table]), n, per_chunk)
+        for table in names
+        if files.get(table)
     }
     for hh in households:
         tables = {"households": hh}

@@ -37,6 +37,7 @@ __all__ = [
     "run_pandas",
     "run_pool",
     "score_files",
+    "score_files_to",
     "score_group",
     "shared_in_order",
 ]
@@ -224,16 +225,35 @@ _SCORED_OPTIONS = pa.ipc.IpcWriteOptions(use_threads=False)
 def _score_files_to(
     households: list[pa.Table], files: dict[str, list[Piece]], out: Path
 ) -> list[Piece]:
-    """Score a group in a worker process and write each chunk's output to ``out`` as it is
-    scored: a piece per chunk, its schema metadata (:func:`~secondlook.score.engine.chunk_counts`)
-    kept. Returned through the pool's pipe, a group's output was held whole by the main
-    process from the moment it was done until its turn to be written: at ten million referrals
-    (groups of ten chunks, two in hand) some 150 MB."""
+    return score_files_to(households, files, _WORKER["model"], _WORKER["settings"], out)
+
+
+def score_files_to(
+    households: list[pa.Table],
+    files: dict[str, list[Piece]],
+    model: CalibratedModel,
+    settings: ChunkSettings,
+    out: Path,
+) -> list[Piece]:
+    """:func:`score_files`, each chunk's output written to ``out`` as it is scored.
+
+    For a worker whose results the calling process reads back one chunk at a time
+    (:class:`_Scored`): returned whole, a group's output was held by the caller from the moment
+    it was done until its turn to be written (at ten million referrals, groups of ten chunks,
+    two groups in hand: some 150 MB).
+
+    Returns
+    -------
+    list of Piece
+        One per chunk, in order: an Arrow IPC file (uncompressed: read back within seconds,
+        then removed) with the chunk's schema metadata
+        (:func:`~secondlook.score.engine.chunk_counts`).
+    """
     from secondlook.score.reading import read_group
 
     pieces = []
     for tables in read_group(households, files):
-        table = score_chunk(tables, _WORKER["model"], _WORKER["settings"])
+        table = score_chunk(tables, model, settings)
         pieces.append(append_piece(out, table.schema, table.to_batches(), _SCORED_OPTIONS))
     return pieces
 
@@ -363,9 +383,10 @@ def run_pool(
 
     # each worker has about four chunks in hand or queued: this process submits only between
     # its own groups, and with one chunk queued the worker idled 30 s of 290 at ten million
-    # referrals. Every group in hand is its chunks' output rows held here: at ten million
-    # referrals (groups of five chunks) two groups rather than four took this process's
-    # peak from 1,030 to 942 MB in the same time (first 100 chunks, 25.7 and 26.5 s)
+    # referrals. A group in hand returned through the pool is its chunks' output rows held
+    # here: at ten million referrals (groups of five chunks) two groups rather than four took
+    # this process's peak from 1,030 to 942 MB in the same time (first 100 chunks, 25.7 and
+    # 26.5 s); written to ``scored``, only their pieces are held
     per_worker = max(2, -(-4 // group_chunks))
     ready = getattr(pool, "ready", None)
     yield from _flat(
@@ -425,6 +446,7 @@ def run_dask(
     *,
     in_flight: int | None = None,
     files: GroupNamer | None = None,
+    scored: Path | None = None,
 ) -> Iterator[pa.Table]:
     """Score the chunks on a dask.distributed cluster, yielding results in chunk order.
 
@@ -447,6 +469,10 @@ def run_dask(
         Group index -> its chunks' households and its spill files
         (:func:`secondlook.score.reading.group_files`), for workers that can read them;
         ``None``: this process reads each group (``load``).
+    scored
+        With ``files``: a folder (existing) where the workers write each group's output
+        (:func:`score_files_to`), read back here one chunk at a time; ``None``: each group's
+        output comes back through the cluster (held on a worker, then here, whole).
 
     Yields
     ------
@@ -463,7 +489,20 @@ def run_dask(
         for g in range(n_groups):
             while next_g < n_groups and next_g < g + in_flight:
                 key = f"secondlook-score-group-{next_g}-{id(futures)}"
-                if files is not None:
+                if files is not None and scored is not None:
+                    households, pieces = files(next_g)
+                    out = scored / f"{next_g:05d}.arrow"
+                    futures[next_g] = client.submit(
+                        score_files_to,
+                        households,
+                        pieces,
+                        remote_model,
+                        settings,
+                        out,
+                        key=key,
+                        pure=False,
+                    )
+                elif files is not None:
                     households, pieces = files(next_g)
                     futures[next_g] = client.submit(
                         score_files, households, pieces, remote_model, settings, key=key, pure=False
@@ -475,7 +514,8 @@ def run_dask(
                         score_group, data, remote_model, settings, key=key, pure=False
                     )
                 next_g += 1
-            yield from futures.pop(g).result()
+            result = futures.pop(g).result()
+            yield from _Scored(result) if files is not None and scored is not None else result
     finally:
         for f in futures.values():
             f.cancel()

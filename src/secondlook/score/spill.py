@@ -33,7 +33,6 @@ __all__ = [
     "n_buckets",
     "chunks_of_group",
     "decoded_pieces",
-    "piece_files",
     "read_pieces",
     "restored_columns",
     "spilled_columns",
@@ -61,7 +60,7 @@ def duplicates(source: TableSource, column: str, parts: list[pa.Array]) -> None:
     )
 
 
-#: a piece of a spill file: (file, byte offset, bytes) of one Arrow IPC stream
+#: a piece of a spill file: (file, byte offset, bytes) of one Arrow IPC file
 Piece = tuple[Path, int, int]
 #: lz4 buffers, compressed in the calling thread (the engines already run a process per core)
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
@@ -77,10 +76,7 @@ class Spill:
     file per key: each key's rows lie contiguously on disk.
 
     A flush appends to each key's file one Arrow IPC file (lz4) holding the key's buffered
-    rows as ``split`` record batches -- batch ``j`` the rows whose ``order_by`` is ``j``
-    modulo ``split`` (a spill group's chunk ``j``), so that a chunk is read back alone
-    (:func:`chunks_of_group`) -- and ``files[key][name]`` lists the key's pieces
-    (:data:`Piece`) in flush order, so
+    rows, and ``files[key][name]`` lists the key's pieces (:data:`Piece`) in flush order, so
     reading them back (:func:`read_pieces`) gives a key's rows in the order they were added
     with one sequential read of a file (a chunk's rows once were a piece of every flush file:
     at ten million referrals, reads scattered over 11 GB that outgrew the page cache). The
@@ -96,12 +92,10 @@ class Spill:
         flush_rows: int,
         files: dict[int, dict[str, list[Piece]]],
         folder: str | None = None,
-        split: int = 1,
     ) -> None:
         self.folder, self.table = work / (folder or name), name
-        self.flush_rows, self.files, self.split = flush_rows, files, split
-        #: key -> its buffered rows, as (record batch, rows) runs
-        self.buffers: dict[int, list[tuple[int, pa.Table]]] = {}
+        self.flush_rows, self.files = flush_rows, files
+        self.buffers: dict[int, list[pa.Table]] = {}
         self.buffered = 0
         self.flushes = 0
         self.paths: list[Path] = []
@@ -111,8 +105,7 @@ class Spill:
     def add(self, batch: pa.Table, chunk: np.ndarray, order_by: np.ndarray | None = None) -> None:
         """Buffer each row of ``batch`` under its key (``chunk``, shape (rows,)), the rows
         of each key in ``order_by`` order (default the keys; its order must keep the keys'),
-        ties in batch order, each row in record batch ``order_by % split``; flush when
-        :attr:`flush_rows` rows are buffered."""
+        ties in batch order; flush when :attr:`flush_rows` rows are buffered."""
         if not len(chunk):
             return
         by = chunk if order_by is None else order_by
@@ -122,17 +115,12 @@ class Spill:
         order = np.argsort(by.astype(np.uint16) if small else by, kind="stable")
         sorted_chunks = chunk[order]
         batch = batch.take(pa.array(order))
-        # the runs of one key and record batch, and where each starts, from the sorted values
-        # (np.unique would sort again); a key's rows are one run when it is one record batch
-        runs = sorted_chunks if self.split == 1 else by[order]
-        starts = np.flatnonzero(np.diff(runs, prepend=runs[:1] - 1))
+        # the keys and where each starts, from the sorted keys (np.unique would sort again)
+        starts = np.flatnonzero(np.diff(sorted_chunks, prepend=sorted_chunks[:1] - 1))
         keys = sorted_chunks[starts]
-        subs = runs[starts] % self.split
         ends = np.append(starts[1:], len(order))
-        for k, j, a, b in zip(
-            keys.tolist(), subs.tolist(), starts.tolist(), ends.tolist(), strict=True
-        ):
-            self.buffers.setdefault(int(k), []).append((int(j), batch.slice(a, b - a)))
+        for k, a, b in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            self.buffers.setdefault(int(k), []).append(batch.slice(a, b - a))
         self.buffered += batch.num_rows
         if self.buffered >= self.flush_rows:
             self.flush()
@@ -144,16 +132,8 @@ class Spill:
             path = self._paths.get(k)
             if path is None:  # one Path per file, shared by its pieces: a plan lists many
                 path = self._paths[k] = self.folder / f"{k:05d}.arrows"
-            parts.sort(key=lambda part: part[0])  # by record batch, stable: rows keep their order
-            table = pa.concat_tables(
-                [rows for _, rows in parts], promote_options="permissive"
-            ).combine_chunks()
-            rows_of = np.bincount([j for j, _ in parts], [t.num_rows for _, t in parts], self.split)
-            whole, at, batches = table.to_batches()[0], 0, []
-            for n in rows_of.astype(np.int64).tolist():
-                batches.append(whole.slice(at, n))
-                at += n
-            piece = append_piece(path, table.schema, batches)
+            table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
+            piece = append_piece(path, table.schema, table.to_batches())
             if piece[1] == 0:
                 self.paths.append(path)
             self.files.setdefault(k, {}).setdefault(self.table, []).append(piece)
@@ -177,8 +157,7 @@ def append_piece(
     schema
         The batches' schema, with its metadata (kept in the piece).
     batches
-        Record batches, any rows each (none too); batch ``j`` is read back alone with
-        :func:`piece_files`.
+        Record batches, any rows each (none too).
     options
         Default lz4 buffers, compressed in the calling thread.
 
@@ -198,7 +177,7 @@ def append_piece(
     return path, offset, data.size
 
 
-#: a key's pieces are many small streams (a flush spreads its rows over every key): decoded in
+#: a key's pieces are many small IPC files (a flush spreads its rows over every key): decoded in
 #: the calling thread, as Arrow's thread pool woke a thread per buffer of every piece (at ten
 #: million referrals, thousands of context switches a chunk and a tenth of the kernel's time)
 _READ_OPTIONS = pa.ipc.IpcReadOptions(use_threads=False)
@@ -226,16 +205,10 @@ def _joined(tables: list[pa.Table]) -> pa.Table:
 
 
 def decoded_pieces(pieces: list[Piece]) -> list[pa.Table]:
-    """Each of a key's pieces (:attr:`Spill.files`) as a table, in the order they were added
-    (a piece's record batches are its table's chunks)."""
-    return [piece.read_all() for piece in piece_files(pieces)]
-
-
-def piece_files(pieces: list[Piece]) -> list[pa.ipc.RecordBatchFileReader]:
-    """Each of a key's pieces as an Arrow IPC file reader over its bytes, nothing decoded.
+    """Each of a key's pieces (:attr:`Spill.files`) as a table, in the order they were added.
 
     Each file's pieces are read from it with one read (a key's pieces of one file come in file
-    order and lie together); a record batch is decoded when it is asked for.
+    order and lie together), then decoded one piece at a time.
 
     Raises
     ------
@@ -254,7 +227,9 @@ def piece_files(pieces: list[Piece]) -> list[pa.ipc.RecordBatchFileReader]:
             f.seek(lo)
             buffers[path] = pa.py_buffer(f.read(hi - lo))
     return [
-        pa.ipc.open_file(buffers[path].slice(offset - spans[path][0], size), options=_READ_OPTIONS)
+        pa.ipc.open_file(
+            buffers[path].slice(offset - spans[path][0], size), options=_READ_OPTIONS
+        ).read_all()
         for path, offset, size in pieces
     ]
 
@@ -298,21 +273,18 @@ def spilled_columns(batch: pa.Table, local: np.ndarray, encoded: dict[str, pa.Ar
     return pa.table(columns)
 
 
-def chunks_of_group(pieces: list[Piece], n_chunks: int, per_chunk: int) -> Iterator[pa.Table]:
+def chunks_of_group(tables: list[pa.Table], n_chunks: int, per_chunk: int) -> Iterator[pa.Table]:
     """A spill group's rows as each of its chunks' rows, in file order, one chunk at a time.
 
-    Each piece holds chunk ``j``'s rows as its record batch ``j`` (a :class:`Spill` of
-    ``split`` the group's chunks): a chunk's rows are that batch of every piece, decoded when
-    the chunk is asked for and combined into one table. Only the group's compressed pieces
-    and one chunk's rows are held: decoding the whole group first held it all until its last
-    chunk (at ten million referrals, groups of ten chunks, about 150 MB in each scoring
-    process).
+    Each piece holds runs of one chunk's rows (:meth:`Spill.add` ordered a batch's rows by
+    chunk, keyed by group): a chunk's rows are its runs, in piece order, sliced without a copy
+    and combined into one table.
 
     Parameters
     ----------
-    pieces
-        The group's pieces of one table (:attr:`Spill.files`): each row's household position
-        among the group's households (-1 only in the orphan group, a group of one chunk).
+    tables
+        The group's pieces (:func:`decoded_pieces`): each row's household position among the
+        group's households (-1 only in the orphan group, a group of one chunk).
     n_chunks
         The group's chunks.
     per_chunk
@@ -326,13 +298,19 @@ def chunks_of_group(pieces: list[Piece], n_chunks: int, per_chunk: int) -> Itera
         group is one chunk.
     """
     if n_chunks == 1:
-        yield read_pieces(pieces)
+        yield _joined(tables)
         return
-    files = piece_files(pieces)
-    schema = files[0].schema
+    runs: list[list[pa.Table]] = [[] for _ in range(n_chunks)]
+    for piece in tables:
+        chunk = piece.column(_LOCAL).to_numpy() // per_chunk
+        starts = np.flatnonzero(np.diff(chunk, prepend=-1))
+        ends = np.append(starts[1:], len(chunk))
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            runs[int(chunk[a])].append(piece.slice(a, b - a))
+    schema = tables[0].schema
+    del tables  # the runs hold the pieces' buffers until their chunk is combined
     for j in range(n_chunks):
-        parts = [pa.Table.from_batches([f.get_batch(j)]) for f in files]
-        parts = [part for part in parts if part.num_rows]
+        parts, runs[j] = runs[j], []
         if not parts:  # no row of this table in the chunk (decisions, say)
             yield schema.empty_table()
             continue

@@ -22,7 +22,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from typing import Any, Literal, NoReturn
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -48,6 +46,7 @@ from secondlook.score.errors import ModelLoadError, ScoreError
 from secondlook.score.io import TableSource, open_cohort
 from secondlook.score.memory import lean_memory_pool, use_jemalloc
 from secondlook.score.model import ModelBundle, resolve_model
+from secondlook.score.output import write_output
 from secondlook.score.provenance import InputHashes, build_manifest, code_version, host
 from secondlook.score.reading import GroupFiles, group_files, load_group
 from secondlook.score.runners import local_cluster, process_pool, run_dask, run_pandas, run_pool
@@ -338,7 +337,7 @@ def _partition_and_score(
         results = _results(plan, model, chunk_settings, settings, how)
         tmp_out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            stats = _write(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
+            stats = write_output(results, tmp_out, settings.top_k, lambda: bar.advance(scoring))
         except TableError as exc:
             if exc.located or exc.table != "events":
                 raise
@@ -383,7 +382,15 @@ def _results(
 
         local = any(isinstance(thing, LocalCluster) for thing in how.own)
         named = files if local else None
-        return run_dask(plan.n_groups, load, model, chunk_settings, client, files=named)
+        return run_dask(
+            plan.n_groups,
+            load,
+            model,
+            chunk_settings,
+            client,
+            files=named,
+            scored=_scored_folder(plan) if local else None,
+        )
     if engine == "pandas" and workers is not None and workers > 1 and plan.n_groups > 1:
         # started only now (unless it partitioned), so that idle workers do not add to the
         # partition's memory
@@ -391,8 +398,6 @@ def _results(
         if pool is None:
             pool = process_pool(workers - 1, model, chunk_settings)
             how.own.append(pool)
-        scored = plan.work / "scored"  # the worker's output, read back a chunk at a time
-        scored.mkdir(exist_ok=True)
         return run_pool(
             plan.n_groups,
             files,
@@ -401,9 +406,16 @@ def _results(
             chunk_settings,
             processes=workers,
             group_chunks=plan.group_chunks,
-            scored=scored,
+            scored=_scored_folder(plan),
         )
     return run_pandas(plan.n_groups, load, model, chunk_settings)
+
+
+def _scored_folder(plan: Plan) -> Path:
+    """Where workers write their groups' output, for this process to read a chunk at a time."""
+    scored = plan.work / "scored"
+    scored.mkdir(exist_ok=True)
+    return scored
 
 
 def _check_accounted(counts: dict[str, int], stats: dict[str, Any]) -> None:
@@ -556,48 +568,3 @@ def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
     client.run(use_jemalloc)  # as the pandas engine's workers (its own processes)
     client.run(gc.freeze)  # as the pandas engine's workers (its own processes: stopped after)
     return client
-
-
-def _with_pandas_types(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with pandas metadata, so that each column reads back as one pandas type.
-
-    Without it pandas reads a boolean column holding nulls (``flag`` of a rejected referral)
-    as ``object``; with it, as the nullable ``boolean``.
-    """
-    empty = schema.empty_table().to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
-    meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
-    return schema.with_metadata({b"pandas": meta[b"pandas"]})
-
-
-def _write(
-    results: Iterator[pa.Table], path: Path, top_k: int, advance: Callable[[], object]
-) -> dict[str, Any]:
-    from secondlook.score.engine import chunk_counts, output_schema
-
-    stats: dict[str, Any] = {"rows": 0, "scored": 0, "flagged": 0, "rejected": 0}
-    reasons: Counter[str] = Counter()
-    outside: Counter[str] = Counter()
-    without_decision = 0
-    with pq.ParquetWriter(
-        path, _with_pandas_types(output_schema(top_k)), compression="zstd"
-    ) as writer:
-        for table in results:
-            counted = chunk_counts(table)
-            outside.update(counted["out_of_window_rejected"])
-            without_decision += int(counted["referrals_without_decision"])
-            table = table.replace_schema_metadata(None)
-            if table.num_rows:
-                writer.write_table(table)
-            stats["rows"] += table.num_rows
-            scored = pc.equal(table.column("status"), "scored")
-            stats["scored"] += int(pc.sum(scored).as_py() or 0)
-            stats["flagged"] += int(pc.sum(table.column("flag")).as_py() or 0)
-            for value in table.column("rejection_reason").drop_null().to_pylist():
-                reasons[value] += 1
-            advance()
-    stats["rejected"] = sum(reasons.values())
-    stats["rejected_by_reason"] = dict(sorted(reasons.items()))
-    stats["out_of_window_rejected"] = sum(outside.values())
-    stats["out_of_window_rejected_by_reason"] = dict(sorted(outside.items()))
-    stats["referrals_without_decision"] = without_decision
-    return stats

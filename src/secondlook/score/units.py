@@ -168,9 +168,7 @@ def partition_unit(
     # one folder per writing process (and thread), not per unit: a chunk's rows then lie in
     # one file per writer, whatever the number of units
     tag = writer_tag()
-    spill = Spill(
-        shared.work, table, shared.flush_rows, plan.files, f"{table}-{tag}", plan.group_chunks
-    )
+    spill = Spill(shared.work, table, shared.flush_rows, plan.files, f"{table}-{tag}")
     uniques = [
         UniqueIds(shared.work, table, c, shared.n_buckets[table], shared.flush_rows, tag=tag)
         for c in _UNIQUE[table]
