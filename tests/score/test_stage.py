@@ -245,3 +245,22 @@ def test_every_referral_of_the_cohort_is_accounted_for_in_the_manifest(
         "unknown_household": 1,
         "unknown_person": 2,
     }
+
+
+def test_the_work_folder_is_gone_even_when_what_closed_last_wrote_into_it(tmp_path: Path) -> None:
+    """A LocalCluster's worker may still be writing a group's output (``score_files_to``) when
+    the run ends: the folder is removed again once everything the run started is closed."""
+    from secondlook.score.stage import _clean_up
+
+    work = tmp_path / "secondlook-score-x"
+    (work / "scored").mkdir(parents=True)
+
+    class LateWriter:
+        def close(self) -> None:
+            (work / "scored").mkdir(parents=True, exist_ok=True)
+            (work / "scored" / "00003.arrow").write_bytes(b"late")
+
+    out = tmp_path / ".scores.parquet.abc.tmp"
+    out.write_bytes(b"partial")
+    _clean_up([LateWriter()], work, out)
+    assert not work.exists() and not out.exists()

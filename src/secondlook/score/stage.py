@@ -447,6 +447,9 @@ def _clean_up(own: list[Any], work: Path, tmp_out: Path | None) -> None:
     for thing in own:
         if not isinstance(thing, Executor):
             thing.close()
+    # a LocalCluster's worker still writing a group's output (score_files_to) when the folder
+    # was first removed may have made it again: gone once the cluster is closed
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def _locate_history(
