@@ -27,7 +27,7 @@ from secondlook.models import CalibratedModel
 from secondlook.score.engine import ChunkSettings, score_chunk
 from secondlook.score.memory import use_jemalloc
 from secondlook.score.reading import GroupFiles
-from secondlook.score.spill import Piece, append_piece, decoded_pieces
+from secondlook.score.spill import Piece, append_piece, read_pieces
 
 __all__ = [
     "WorkerPool",
@@ -267,7 +267,7 @@ class _Scored:
 
     def __iter__(self) -> Iterator[pa.Table]:
         for piece in self.pieces:
-            yield pa.concat_tables(decoded_pieces([piece]))
+            yield read_pieces([piece])
         for path in {path for path, _, _ in self.pieces}:
             path.unlink(missing_ok=True)
 
