@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_score.py --model models/logreg [--sizes 10000 100000 1000000]
-        [--engine pandas [dask]] [--cache warm|cold] [--work /tmp/score-bench]
+        [--engine pandas [dask]] [--cache warm|cold] [--repeat N] [--work /tmp/score-bench]
 
 A base cohort is simulated once (``secondlook.synth.build_cohort``) and tiled -- every id gets a
 copy suffix -- until it holds the requested number of referrals, then written as parquet. Each
@@ -26,6 +26,13 @@ MiB).
 With ``--engine pandas dask`` each size is scored by both engines (dask: a 2-worker
 LocalCluster on 127.0.0.1) and their outputs are compared byte for byte. The tiled cohort is
 written copy by copy, so ten million referrals (some 200 million events) never sit in memory.
+With ``--repeat N`` every size and engine is scored N times, the sizes interleaved (1M, 10M,
+1M, 10M, ...) so that both sizes' readings sample the same spells of the machine's speed, and
+a summary gives each one's median (with its range), the engines' ratio and each size's ratio
+to the size before it (of the medians, and run by run); every output of a size must be
+byte-identical, across repeats as across engines. On this machine one code's time at a million
+referrals has varied by 30% within an hour (27.7 to 36.5 s), so a single reading cannot tell a
+ratio of 10.5 from one of 9.
 Targets (issue 17): 1M referrals in <= 40 s and 10M in <= 8 minutes on 2 cores (10M / 1M <=
 10.5), peak RSS <= 2 GB summed over the process tree, dask within 1.2x of pandas.
 Without ``--model`` a logreg model is trained on a small labelled world first.
@@ -39,6 +46,7 @@ import hashlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +63,7 @@ from secondlook.features import build_features
 from secondlook.fileio import file_sha256
 from secondlook.models import load_model
 from secondlook.params import load_params, load_section
+from secondlook.score import manifest_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -216,6 +225,12 @@ def main(argv: list[str] | None = None) -> None:
         help="start each run with the cohort read once (warm) or dropped from the page cache "
         "(cold: read from the disk, as an analyst's first run over a large extract)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each size and engine (interleaved); the summary gives their medians",
+    )
     parser.add_argument("--child", nargs=4, metavar=("COHORT", "MODEL", "OUT", "ENGINE"))
     args = parser.parse_args(argv)
     if args.child:
@@ -230,39 +245,112 @@ def main(argv: list[str] | None = None) -> None:
     synth = load_section("synth", load_params(ROOT / "params.yaml"))
     base = build_cohort(synth, n_households=args.base_households)
     base = {k: base[k] for k in ("households", "people", "events")}
-    print(f"engines {', '.join(args.engine)}, model {model}; load average {_load()}")
+    cohorts = {size: args.work / f"cohort-{size}" for size in args.sizes}
+    rows = {size: make_cohort(cohorts[size], base, size) for size in args.sizes}
+    baselines = {size: baseline_seconds(model, base, rows[size]) for size in args.sizes}
     print(
-        f"{'engine':>6} {'referrals':>10} {'seconds':>8} {'referrals/s':>12} {'CPU s':>7} "
-        f"{'peak MiB':>9} {'vs predict_proba':>17} {'load':>15} {'ref s':>6} {'iowait s':>9}"
+        f"engines {', '.join(args.engine)}, model {model}, {args.repeat} run(s) each; "
+        f"load average {_load()}"
     )
+    print(
+        f"{'run':>3} {'engine':>6} {'referrals':>10} {'seconds':>8} {'referrals/s':>12} "
+        f"{'CPU s':>7} {'peak MiB':>9} {'vs predict_proba':>17} {'load':>15} {'ref s':>6} "
+        f"{'iowait s':>9}"
+    )
+    runs: dict[tuple[int, str], list[Run]] = {}
+    digests: dict[int, dict[str, set[str]]] = {size: {} for size in args.sizes}
+    # repeats interleave the sizes, so that each size's readings sample the same spells of this
+    # machine's speed, which drifts by 20% within an hour
+    for r in range(1, args.repeat + 1):
+        for size in args.sizes:
+            for engine in args.engine:
+                run = _score_once(cohorts[size], model, args, engine, size)
+                runs.setdefault((size, engine), []).append(run)
+                digests[size].setdefault(engine, set()).add(run.digest)
+                print(
+                    f"{r:>3} {engine:>6} {run.rows:>10,} {run.seconds:>8.1f} "
+                    f"{run.rows / run.seconds:>12,.0f} {run.cpu:>7.1f} "
+                    f"{run.peak / 2**20:>9,.0f} {run.seconds / baselines[size]:>16,.0f}x "
+                    f"{run.load:>15} {run.reference:>6.2f} {run.iowait:>9.1f}",
+                    flush=True,
+                )
     for size in args.sizes:
-        folder = args.work / f"cohort-{size}"
-        n = make_cohort(folder, base, size)
-        base_s = baseline_seconds(model, base, n)
-        digests = {}
-        for engine in args.engine:
-            out = args.work / f"scores-{size}-{engine}.parquet"
-            (read_whole if args.cache == "warm" else drop_cached)(folder)
-            reference = reference_seconds()
-            cpu_before, iowait_before = _children_cpu(), _iowait()
-            stdout, peak = _run_sampled(
-                [sys.executable, __file__, "--child", str(folder), model, str(out), engine]
-            )
-            cpu, iowait = _children_cpu() - cpu_before, _iowait() - iowait_before
-            result = json.loads(stdout.strip().splitlines()[-1])
-            digests[engine] = file_sha256(out)
-            out.unlink()
-            ratio = result["seconds"] / base_s
+        seen = set().union(*digests[size].values())
+        if len(seen) > 1:
+            raise SystemExit(f"outputs differ at {size:,} referrals: {digests[size]}")
+        print(
+            f"{size:,}: every output byte-identical ({', '.join(args.engine)}, "
+            f"{args.repeat} run(s) each; sha256 {seen.pop()[:12]})",
+            flush=True,
+        )
+    if args.repeat > 1 or len(args.engine) > 1 or len(args.sizes) > 1:
+        _summary(runs, args.sizes, args.engine)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One scoring run: wall and CPU seconds, peak RSS (bytes) and the machine's state."""
+
+    rows: int
+    seconds: float
+    cpu: float
+    peak: int
+    reference: float
+    iowait: float
+    load: str
+    digest: str
+
+
+def _score_once(cohort: Path, model: str, args: argparse.Namespace, engine: str, size: int) -> Run:
+    """Score ``cohort`` once in a fresh process, as the bench's options say."""
+    out = args.work / f"scores-{size}-{engine}.parquet"
+    (read_whole if args.cache == "warm" else drop_cached)(cohort)
+    reference = reference_seconds()
+    cpu_before, iowait_before = _children_cpu(), _iowait()
+    stdout, peak = _run_sampled(
+        [sys.executable, __file__, "--child", str(cohort), model, str(out), engine]
+    )
+    cpu, iowait = _children_cpu() - cpu_before, _iowait() - iowait_before
+    result = json.loads(stdout.strip().splitlines()[-1])
+    digest = file_sha256(out)
+    out.unlink()
+    manifest_path(out).unlink(missing_ok=True)
+    return Run(result["rows"], result["seconds"], cpu, peak, reference, iowait, _load(), digest)
+
+
+def _summary(runs: dict[tuple[int, str], list[Run]], sizes: list[int], engines: list[str]) -> None:
+    """Medians of the repeats; the engines' ratio and each size's against the one before."""
+    print("median of the runs (min-max):")
+    for size in sizes:
+        for engine in engines:
+            rs = runs[(size, engine)]
+            wall = [r.seconds for r in rs]
             print(
-                f"{engine:>6} {result['rows']:>10,} {result['seconds']:>8.1f} "
-                f"{result['rows'] / result['seconds']:>12,.0f} {cpu:>7.1f} "
-                f"{peak / 2**20:>9,.0f} {ratio:>16,.0f}x {_load():>15} {reference:>6.2f} {iowait:>9.1f}",
+                f"  {engine:>6} {rs[0].rows:>10,}  {statistics.median(wall):.1f} s "
+                f"({min(wall):.1f}-{max(wall):.1f}), "
+                f"{statistics.median(r.cpu for r in rs):.1f} CPU-s, "
+                f"peak {max(r.peak for r in rs) / 2**20:,.0f} MiB at most, "
+                f"ref {statistics.median(r.reference for r in rs):.2f} s",
                 flush=True,
             )
-        if len(set(digests.values())) > 1:
-            raise SystemExit(f"the engines' outputs differ at {size:,} referrals: {digests}")
-        if len(digests) > 1:
-            print(f"{'':>6} outputs byte-identical across {', '.join(digests)}", flush=True)
+    if "pandas" in engines and "dask" in engines:
+        for size in sizes:
+            ratio = _median_ratio(runs[(size, "dask")], runs[(size, "pandas")])
+            print(f"  dask / pandas at {size:,}: {ratio:.2f}", flush=True)
+    for engine in engines:
+        for small, large in zip(sizes, sizes[1:], strict=False):
+            a, b = runs[(small, engine)], runs[(large, engine)]
+            paired = " ".join(f"{y.seconds / x.seconds:.1f}" for x, y in zip(a, b, strict=True))
+            print(
+                f"  {engine} {large:,} / {small:,}: {_median_ratio(b, a):.2f} (medians; "
+                f"CPU-s {statistics.median(r.cpu for r in b) / statistics.median(r.cpu for r in a):.2f}"
+                f"; run by run {paired})",
+                flush=True,
+            )
+
+
+def _median_ratio(top: list[Run], bottom: list[Run]) -> float:
+    return statistics.median(r.seconds for r in top) / statistics.median(r.seconds for r in bottom)
 
 
 def read_whole(folder: Path) -> None:
