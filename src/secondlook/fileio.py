@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,3 +233,38 @@ def png_data_uri(png: bytes) -> str:
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 110, tight: bool = True) -> Path:
     """Write ``fig`` as a PNG (:func:`figure_png`) to ``path``, atomically, and close it."""
     return write_atomically(path, figure_png(fig, dpi=dpi, tight=tight))
+
+
+def csv_lines(path: Path, delimiter: str, rows: Sequence[int]) -> dict[int, int]:
+    """The line of a CSV file on which each of ``rows`` (0-based data rows) starts.
+
+    The header is line 1; blank lines are not data rows (as Arrow's CSV reader skips them),
+    and a quoted field spanning lines counts each of its lines. A row past the end is left
+    out of the result.
+
+    Parameters
+    ----------
+    path, delimiter
+        The file and its field separator.
+    rows
+        Data rows, 0-based, in file order.
+
+    Returns
+    -------
+    dict of int to int
+        Data row -> its first line (1-based).
+    """
+    wanted, found = set(rows), {}
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)
+        start, k = reader.line_num + 1, 0
+        for record in reader:
+            if record:
+                if k in wanted:
+                    found[k] = start
+                    if len(found) == len(wanted):
+                        break
+                k += 1
+            start = reader.line_num + 1
+    return found

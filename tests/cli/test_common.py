@@ -186,3 +186,26 @@ def test_terminate_cleanly_turns_sigterm_into_exit_143_after_the_clean_up() -> N
     assert info.value.exit_code == EXIT_TERMINATED == 143
     assert cleaned == [True]
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+
+
+def test_terminate_cleanly_turns_ctrl_c_into_exit_130_after_the_clean_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import typer
+
+    from secondlook.cli.common import EXIT_INTERRUPTED, terminate_cleanly
+
+    cleaned = []
+
+    def run() -> None:
+        with terminate_cleanly():
+            try:
+                raise KeyboardInterrupt
+            finally:
+                cleaned.append(True)
+
+    with pytest.raises(typer.Exit) as info:
+        run()
+    assert info.value.exit_code == EXIT_INTERRUPTED == 130
+    assert cleaned == [True]
+    assert "interrupted (Ctrl-C, SIGINT): nothing was written" in capsys.readouterr().err

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -13,6 +17,8 @@ from secondlook.score.screen import (
     ScreenFindings,
     could_hold_identifiers,
     identifier_column_kind,
+    identifier_values,
+    locate_findings,
     nhs_check_digit_ok,
     screen_values,
 )
@@ -111,3 +117,44 @@ def test_the_joined_search_finds_a_value_at_either_end_of_a_column(value: str) -
     # a column of several chunks is searched chunk by chunk: the value in any of them
     for chunks in ([ids[:500], [value], ids[500:]], [[], ids, [value]], [[value], [], ids]):
         assert could_hold_identifiers(pa.chunked_array(chunks, pa.string()))
+
+
+def test_identifier_values_marks_exactly_what_the_screen_counts() -> None:
+    """Each planted identifier-like value is marked, in place; opaque ids, vocabulary words, a
+    ten-digit number with an invalid check digit and nulls are not."""
+    values = ["H000001", "SW1A 1AA", None, "9434765918", "943 476 5919", "White", "Mrs Smith"]
+    values += ["call 07700 900123", "physical_injury", "jo@example.org"]
+    marked = identifier_values(pa.array(values))
+    assert marked.tolist() == [False, True, False, False, True, False, True, True, False, True]
+    for i, v in enumerate(values):  # the screen agrees, value by value
+        found = ScreenFindings()
+        screen_values("t", "c", pa.array([v], pa.string()), found)
+        assert bool(found) == marked[i], v
+    months = pa.array([dt.datetime(2020, 5, 1), dt.datetime(2020, 5, 17), None], pa.timestamp("s"))
+    assert identifier_values(months).tolist() == [False, True, False]
+
+
+def test_the_refusal_names_each_file_and_the_first_rows_by_line(
+    cohort_tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """A CSV's rows are named by line (the header is line 1); values are never shown."""
+    from secondlook.score.io import open_cohort
+
+    from .conftest import write_cohort
+
+    tables = {k: v.copy() for k, v in cohort_tables.items()}
+    people = tables["people"]
+    planted = [3, 10, 11, 12, 13, 14]  # data rows, 0-based: six rows, five named
+    for i in planted:
+        people.loc[i, "person_id"] = f"someone{i}@example.org"
+    folder = write_cohort(tables, tmp_path / "cohort", fmt="csv")
+    found = ScreenFindings()
+    found.add("people", "person_id", "e-mail addresses", 6)
+    found.add("people", "forename", "the column name suggests a name", 0)
+    locate_findings(found, open_cohort(folder))
+    lines = ", ".join(f"line {i + 2}" for i in planted[:5])
+    where = f"in 6 row(s) of {folder / 'people.csv'} ({lines}, ...)"
+    assert found.where == {("people", "person_id"): where}
+    message = found.message()
+    assert f"`people.person_id`: 6 value(s) that look like e-mail addresses, {where}" in message
+    assert "example.org" not in message

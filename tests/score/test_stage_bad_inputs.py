@@ -245,11 +245,20 @@ def test_bad_options(cohort_dir: Path, model_dir: Path, tmp_path: Path, option: 
     assert not out.parent.exists()
 
 
+@pytest.mark.parametrize(
+    ("sig", "code", "said"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
+)
 def test_a_terminated_run_leaves_nothing_behind(
-    cohort_tables: dict[str, pd.DataFrame], model_dir: Path, tmp_path: Path
+    cohort_tables: dict[str, pd.DataFrame],
+    model_dir: Path,
+    tmp_path: Path,
+    sig: str,
+    code: int,
+    said: str,
 ) -> None:
-    """SIGTERM (``kill``, a scheduler's time limit) mid-run: exit 143, no output, no temporary
-    file, no spill folder, and no worker process left running."""
+    """SIGTERM (``kill``, a scheduler's time limit) or SIGINT (Ctrl-C) mid-run: exit 143 or
+    130, said so, no output, no temporary file, no spill folder, and no worker process left
+    running."""
     import os
     import signal
     import subprocess
@@ -286,10 +295,10 @@ def test_a_terminated_run_leaves_nothing_behind(
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the run ended before it could be terminated"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, sig))
     output = proc.communicate(timeout=120)[0].decode()
-    assert proc.returncode == 143, output
-    assert "terminated" in output
+    assert proc.returncode == code, output
+    assert f"{said} (" in output and "nothing was written" in output, output
     assert not any(scratch.glob("secondlook-score-*"))  # the spill folder
     assert not out.exists() and not list(out.parent.glob(".*.tmp"))
     _, alive = psutil.wait_procs(workers, timeout=30)

@@ -134,8 +134,15 @@ def test_household_ids_and_details_are_screened_where_no_vocabulary_vouches_for_
     folder = _write(t, tmp_path / "c")
     for parallel, work in ((False, "w1"), (True, "w2")):
         found = str(_refusal(folder, tmp_path / work, parallel=parallel))
-        assert "`events.household_id`: 1 value(s) that look like phone numbers" in found, found
-        assert "`events.detail`: 1 value(s) that look like e-mail" in found, found
+        events = folder / "events.parquet"
+        assert (
+            f"`events.household_id`: 1 value(s) that look like phone numbers, in 1 row(s) of "
+            f"{events} (row {BATCH + 11})" in found
+        ), found
+        assert (
+            f"`events.detail`: 1 value(s) that look like e-mail addresses, in 1 row(s) of "
+            f"{events} (row {BATCH * 2 + 6})" in found
+        ), found
         assert "`people.household_id`" not in found and "`households." not in found
     # the households' ids hold a postcode: every table's copy of that id is named
     t = {k: v.copy() for k, v in cohort_tables.items()}
@@ -148,23 +155,34 @@ def test_household_ids_and_details_are_screened_where_no_vocabulary_vouches_for_
     shared = str(_refusal(folder, tmp_path / "w4", parallel=True))
     for table in ("households", "people", "events"):
         line = next(x for x in serial.splitlines() if f"`{table}.household_id`" in x)
-        assert line.endswith("value(s) that look like postcodes"), serial
+        copies = int((t[table]["household_id"] == "SW1A 1AA").sum())
+        first = (t[table]["household_id"] == "SW1A 1AA").to_numpy().nonzero()[0][:5] + 1
+        rows = ", ".join(f"row {i}" for i in first) + (", ..." if copies > 5 else "")
+        where = f"in {copies} row(s) of {folder / f'{table}.parquet'} ({rows})"
+        assert line.endswith(f"value(s) that look like postcodes, {where}"), serial
     assert shared == serial
 
 
 @pytest.mark.slow
 def test_a_local_cluster_partitions_and_scores_to_the_same_bytes(
-    cohort_tables: Tables, model_dir: Path, tmp_path: Path
+    cohort_tables: Tables, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``--engine dask`` without ``--scheduler``: the LocalCluster it starts also partitions."""
+    """``--engine dask`` without ``--scheduler``: the LocalCluster it starts also partitions,
+    and its workers' scratch files go with the run's work folder."""
+    import tempfile
+
     folder = _write(cohort_tables, tmp_path / "c")
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
     params = score_params(batch_rows=BATCH // FLUSH_BATCHES, dask_workers=2)  # units of BATCH
     alone = run_score(folder, str(model_dir), one, params, workers=1, log=_quiet)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the work folder's, and dask's
     doc = run_score(folder, str(model_dir), two, params, engine="dask", log=_quiet)
     assert doc["run"]["engine"] == "dask"
     assert one.read_bytes() == two.read_bytes()
     assert doc["counts"] == alone["counts"]  # each chunk's counts came back with its rows
+    assert not list(scratch.iterdir())  # no dask-scratch-space left behind
 
 
 def test_duplicate_ids_found_in_buckets_shared_with_the_worker_are_the_serial_refusal(

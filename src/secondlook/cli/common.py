@@ -81,6 +81,8 @@ class Group(typer.core.TyperGroup):
 
 #: the exit code after a SIGTERM (128 + 15, as a shell reports a process it terminated)
 EXIT_TERMINATED = 128 + signal.SIGTERM
+#: the exit code after Ctrl-C, SIGINT (128 + 2, as a shell reports it)
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 class Terminated(BaseException):
@@ -97,12 +99,15 @@ def terminate_cleanly() -> Any:
     folder and a worker process that went on running. Inside the block SIGTERM raises
     :class:`Terminated` in the main thread instead; every ``finally`` on the way out runs
     (worker processes and clusters are stopped, temporary files removed), and the command
-    exits with :data:`EXIT_TERMINATED`. Outside the main thread it does nothing.
+    exits with :data:`EXIT_TERMINATED`. Outside the main thread it does nothing. Ctrl-C
+    (SIGINT, which Python raises as KeyboardInterrupt) is cleaned up the same way and said the
+    same way, with :data:`EXIT_INTERRUPTED` (it used to end the command with a traceback, or
+    with nothing said).
 
     Raises
     ------
     typer.Exit
-        With :data:`EXIT_TERMINATED`, after a SIGTERM.
+        With :data:`EXIT_TERMINATED` after a SIGTERM, :data:`EXIT_INTERRUPTED` after a SIGINT.
     """
 
     def _raise(_signum: int, _frame: object) -> None:
@@ -118,6 +123,9 @@ def terminate_cleanly() -> Any:
     except Terminated:
         err.print("[bold red]terminated[/] (SIGTERM): nothing was written", markup=True)
         raise typer.Exit(code=EXIT_TERMINATED) from None
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted[/] (Ctrl-C, SIGINT): nothing was written", markup=True)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -56,7 +56,12 @@ from secondlook.score.row_checks import (
     vocab_check,
     vocab_codes,
 )
-from secondlook.score.screen import ScreenFindings, screen_birth_months, screen_values
+from secondlook.score.screen import (
+    ScreenFindings,
+    locate_findings,
+    screen_birth_months,
+    screen_values,
+)
 from secondlook.score.spill import (
     Piece,
     Spill,
@@ -304,6 +309,8 @@ def partition_cohort(
             spill.flush()
     if shared is not None:
         _forget_everywhere(executor)
+    if findings:
+        locate_findings(findings, sources)
     findings.raise_if_any()
     check_unique_ids(unique_ids, sources, batch_rows, executor)
     if router.orphan in plan.files:

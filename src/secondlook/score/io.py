@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from secondlook.fileio import csv_lines
 from secondlook.schema import COHORT_TABLES, SCHEMAS, UNKNOWN, Kind, TableError, column_kinds
 from secondlook.score.arrays import one_array
 from secondlook.score.errors import CohortError
@@ -315,7 +316,7 @@ class TableSource:
             except StopIteration:
                 return
             except (pa.ArrowException, OSError) as exc:
-                raise self._unreadable_file(exc) from None
+                raise self.unreadable_file(exc) from None
             yield raw
 
     def _stream(self, batch_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:
@@ -362,7 +363,7 @@ class TableSource:
                 arrays.append(out)
             yield pa.Table.from_arrays(arrays, names=list(self.kinds))
 
-    def _unreadable_file(self, exc: Exception) -> CohortError:
+    def unreadable_file(self, exc: Exception) -> CohortError:
         """Why the file cannot be read, by line for a CSV, without echoing its contents."""
         head = f"table `{self.name}`: {self.path} could not be read"
         if self.fmt == "parquet":
@@ -401,23 +402,13 @@ class TableSource:
             rule is about reading them); empty to show the locations only.
         """
         show = [column] if show is None else list(show)
-        total = 0
-        first: list[int] = []
-        shown: dict[str, list[object]] = {c: [] for c in show}
-        offset = 0
-        for parsed, stored in self._stream(1 << 18):
-            mask = np.asarray(bad(parsed, stored), dtype=bool)
-            total += int(mask.sum())
-            if len(first) < 5:
-                idx = np.flatnonzero(mask)[: 5 - len(first)]
-                first.extend((idx + offset).tolist())
-                for c in show:
-                    src = stored if c in stored.column_names else parsed
-                    shown[c].extend(src.column(c).take(pa.array(idx)).to_pylist())
-            offset += parsed.num_rows
-        rows = pd.DataFrame(shown, index=pd.Index(self.locations(first)))
-        if not show:
-            rows = pd.DataFrame(index=pd.Index(self.locations(first)), columns=[column])
+        total, first, shown = self.failing_rows(bad, show)
+        where = pd.Index(self.locations(first))
+        rows = (
+            pd.DataFrame(shown, index=where)
+            if show
+            else pd.DataFrame(index=where, columns=[column])
+        )
         raise TableError(
             self.name,
             column,
@@ -429,6 +420,32 @@ class TableSource:
             path=self.path,
         )
 
+    def failing_rows(
+        self, bad: RowCheck, show: Sequence[str] = (), limit: int = 5
+    ) -> tuple[int, list[int], dict[str, list[object]]]:
+        """Read the whole table once more and find the rows that fail ``bad``.
+
+        Returns
+        -------
+        total, first, shown
+            How many rows fail; the first ``limit`` of them (0-based data rows, file order:
+            :meth:`locations` names them); and the values of each ``show`` column in them.
+        """
+        total, first = 0, list[int]()
+        shown: dict[str, list[object]] = {c: [] for c in show}
+        offset = 0
+        for parsed, stored in self._stream(1 << 18):
+            mask = np.asarray(bad(parsed, stored), dtype=bool)
+            total += int(mask.sum())
+            if len(first) < limit:
+                idx = np.flatnonzero(mask)[: limit - len(first)]
+                first.extend((idx + offset).tolist())
+                for c in show:
+                    src = stored if c in stored.column_names else parsed
+                    shown[c].extend(src.column(c).take(pa.array(idx)).to_pylist())
+            offset += parsed.num_rows
+        return total, first, shown
+
     def locations(self, rows: Sequence[int]) -> list[str]:
         """Where data rows (0-based, in file order) are: ``line N`` of a CSV, ``row N`` else.
 
@@ -436,21 +453,7 @@ class TableSource:
         """
         if self.fmt == "parquet":
             return [f"row {i + 1}" for i in rows]
-        wanted = sorted(set(rows))
-        found: dict[int, int] = {}
-        with self.path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-            reader = csv.reader(fh, delimiter=self.delimiter)
-            next(reader, None)
-            start = reader.line_num + 1
-            k = 0
-            for record in reader:
-                if record:  # blank lines are skipped, as the reader of the batches does
-                    if k in wanted:
-                        found[k] = start
-                        if len(found) == len(wanted):
-                            break
-                    k += 1
-                start = reader.line_num + 1
+        found = csv_lines(self.path, self.delimiter, rows)
         return [f"line {found[i]}" if i in found else f"data row {i + 1}" for i in rows]
 
 

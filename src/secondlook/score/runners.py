@@ -394,7 +394,9 @@ def run_pool(
     )
 
 
-def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
+def local_cluster(
+    n_workers: int, *, processes: bool = True, local_directory: Path | None = None
+) -> Any:
     """A dask.distributed LocalCluster on the loopback interface (no dashboard).
 
     Parameters
@@ -403,6 +405,9 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
         Worker count; one thread each.
     processes
         Workers in their own processes (default), or threads of this process (fast tests).
+    local_directory
+        Where the scheduler and the workers keep their scratch files (``dask-scratch-space``);
+        default dask's, in the temporary directory, where it stays after the cluster is closed.
 
     Returns
     -------
@@ -421,6 +426,8 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
         "distributed.worker.profile.enabled": False,
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     }
+    # the scheduler and every worker keep a workspace (locks, a worker's spilled data)
+    scratch = {} if local_directory is None else {"local_directory": str(local_directory)}
     with dask.config.set(settings):
         return LocalCluster(
             n_workers=n_workers,
@@ -432,8 +439,9 @@ def local_cluster(n_workers: int, *, processes: bool = True) -> Any:
             # With the dashboard off the scheduler still starts its HTTP server (health, metrics),
             # on port 8787 unless told otherwise: a busy 8787 (another cluster) warns and moves.
             # An ephemeral loopback port never collides.
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0", **scratch},
             silence_logs=logging.ERROR,
+            **scratch,
         )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -26,10 +27,15 @@ import pyarrow.compute as pc
 from secondlook.score.arrays import one_array
 from secondlook.score.errors import IdentifierError
 
+if TYPE_CHECKING:
+    from secondlook.score.io import TableSource
+
 __all__ = [
     "ScreenFindings",
     "could_hold_identifiers",
     "identifier_column_kind",
+    "identifier_values",
+    "locate_findings",
     "nhs_check_digit_ok",
     "screen_birth_months",
     "screen_values",
@@ -148,6 +154,8 @@ class ScreenFindings:
     """What the screening found, per ``(table, column)``: identifier kind -> values matched."""
 
     found: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    #: ``(table, column)`` -> where its values are (:func:`locate_findings`), for the message
+    where: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, table: str, column: str, kind: str, count: int = 1) -> None:
         """Record ``count`` matches of ``kind`` in ``table.column``."""
@@ -165,7 +173,8 @@ class ScreenFindings:
                 kind if count == 0 else f"{count} value(s) that look like {kind}"
                 for kind, count in sorted(kinds.items())
             )
-            lines.append(f"  - `{table}.{column}`: {what}")
+            at = self.where.get((table, column))
+            lines.append(f"  - `{table}.{column}`: {what}" + (f", {at}" if at else ""))
         return (
             f"the cohort looks like it holds direct identifiers in {len(self.found)} column(s); "
             "a scoring cohort must be anonymised (opaque ids, birth dates to the month), so "
@@ -286,3 +295,54 @@ def screen_birth_months(
     exact = int(np.count_nonzero(days_of_month != 1))
     if exact:
         findings.add(table, column, "exact dates of birth (not the first of a month)", exact)
+
+
+def identifier_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which values :func:`screen_values` counts as identifier-like: shape (n,) bool.
+
+    A value matches one of :data:`VALUE_PATTERNS`, or holds a 10-digit number with a valid
+    health-service check digit; a birth date (a timestamp column) is identifier-like when it is
+    not the first of a month (:func:`screen_birth_months`). Missing values are not.
+    """
+    values = one_array(values)
+    if pa.types.is_timestamp(values.type):
+        return pc.not_equal(pc.day(values), 1).fill_null(False).to_numpy(zero_copy_only=False)
+    hit = pc.match_substring_regex(values, _ANY).fill_null(False).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(hit)
+    candidates = values.take(pa.array(at))
+    ok = np.array([_nhs_numbers([str(v)]) > 0 for v in candidates.to_pylist()], dtype=bool)
+    for pattern in VALUE_PATTERNS.values():
+        found = pc.match_substring_regex(candidates, pattern).fill_null(False)
+        ok |= found.to_numpy(zero_copy_only=False)
+    out = np.zeros(len(values), dtype=bool)
+    out[at] = ok
+    return out
+
+
+def locate_findings(findings: ScreenFindings, sources: Mapping[str, TableSource]) -> None:
+    """Say where each column's identifier-like values are: its file, and the rows.
+
+    Only on the way to a refusal: every table with such values is read once more, so that the
+    data owner can find them (``row N`` of a parquet file, ``line N`` of a CSV; how many rows,
+    and the first five). A column named like an identifier has no rows to name. The values are
+    never shown.
+
+    Parameters
+    ----------
+    findings
+        The screening's findings; :attr:`ScreenFindings.where` is filled in place.
+    sources
+        Table name -> its :class:`~secondlook.score.io.TableSource`.
+    """
+    for (table, column), kinds in sorted(findings.found.items()):
+        source = sources.get(table)
+        if source is None or column not in source.kinds or not any(kinds.values()):
+            continue
+
+        def bad(parsed: pa.Table, _stored: pa.Table, c: str = column) -> np.ndarray:
+            return identifier_values(parsed.column(c))
+
+        total, first, _ = source.failing_rows(bad)
+        if total:
+            rows = ", ".join(source.locations(first)) + (", ..." if total > len(first) else "")
+            findings.where[(table, column)] = f"in {total} row(s) of {source.path} ({rows})"

@@ -441,7 +441,7 @@ def stored_rows(source: TableSource) -> int:
     try:
         return int(pq.ParquetFile(source.path).metadata.num_rows)
     except (OSError, pa.ArrowException) as exc:
-        raise source._unreadable_file(exc) from None
+        raise source.unreadable_file(exc) from None
 
 
 def n_buckets(source: TableSource, rows_per_bucket: int = 1 << 22) -> int:

@@ -171,7 +171,7 @@ def run_score(
     )
     work = Path(tempfile.mkdtemp(prefix="secondlook-score-", dir=tmp_root))
     tmp_out = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")  # beside the output
-    how, published = _How(engine, client, scheduler, workers), False
+    how, published = _How(engine, client, scheduler, workers, work=work), False
     try:
         hashes = _hash_inputs(sources, how.own)
         plan, stats = _partition_and_score(
@@ -234,6 +234,8 @@ class _How:
     workers: int | None  # the pandas engine's processes (None: chosen from the chunks)
     # the hashing thread, and a pool or a client and its cluster
     own: list[Any] = field(default_factory=list)
+    # this run's work folder: a LocalCluster it starts keeps its scratch files there
+    work: Path | None = None
 
     def record(self, started: str, seconds: float) -> dict[str, Any]:
         """The manifest's ``run`` entries this call knows (the engine is added there)."""
@@ -376,7 +378,7 @@ def _results(
 
     if engine == "dask":
         if client is None:
-            client = _connect(how.scheduler, settings.dask_workers, how.own)
+            client = _connect(how.scheduler, settings.dask_workers, how)
         # a LocalCluster this call started sees the spill folder: its workers read their chunks
         from distributed import LocalCluster
 
@@ -512,7 +514,7 @@ def _early_pool(
     if how.engine == "dask":
         if how.client is not None or how.scheduler:
             return None
-        how.client = _connect(None, dask_workers, how.own)
+        how.client = _connect(None, dask_workers, how)
         return _DaskSubmit(how.client)
     if how.workers == 1 or _cores() < 2:
         return None
@@ -554,9 +556,10 @@ def _default_workers(n_chunks: int) -> int:
     return 2 if _cores() >= 2 and n_chunks >= POOL_MIN_CHUNKS else 1
 
 
-def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
+def _connect(scheduler: str | None, n_workers: int, how: _How) -> Any:
     from distributed import Client
 
+    own = how.own
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
@@ -564,7 +567,10 @@ def _connect(scheduler: str | None, n_workers: int, own: list[Any]) -> Any:
             raise ScoreError(f"cannot reach the dask scheduler {scheduler}: {exc}") from None
         own.append(client)
         return client
-    cluster = local_cluster(n_workers, processes=True)
+    # its scratch files in the work folder, removed with it (dask's default, the temporary
+    # directory's dask-scratch-space, stayed after every run)
+    scratch = None if how.work is None else how.work / "dask"
+    cluster = local_cluster(n_workers, processes=True, local_directory=scratch)
     own.append(cluster)
     client = Client(cluster)
     own.insert(0, client)  # close the client before its cluster
