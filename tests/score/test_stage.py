@@ -247,20 +247,34 @@ def test_every_referral_of_the_cohort_is_accounted_for_in_the_manifest(
     }
 
 
-def test_the_work_folder_is_gone_even_when_what_closed_last_wrote_into_it(tmp_path: Path) -> None:
-    """A LocalCluster's worker may still be writing a group's output (``score_files_to``) when
-    the run ends: the folder is removed again once everything the run started is closed."""
+def test_the_work_folder_is_removed_once_what_the_run_started_is_closed(tmp_path: Path) -> None:
+    """A LocalCluster keeps its scratch files in the work folder, and its worker may still be
+    writing a group's output (``score_files_to``) when the run ends: the folder is removed only
+    once everything the run started is closed, and also when closing fails."""
     from secondlook.score.stage import _clean_up
 
     work = tmp_path / "secondlook-score-x"
-    (work / "scored").mkdir(parents=True)
+    (work / "dask").mkdir(parents=True)
+    seen = []
 
     class LateWriter:
         def close(self) -> None:
+            seen.append((work / "dask").is_dir())  # its scratch files still there
             (work / "scored").mkdir(parents=True, exist_ok=True)
             (work / "scored" / "00003.arrow").write_bytes(b"late")
 
     out = tmp_path / ".scores.parquet.abc.tmp"
     out.write_bytes(b"partial")
     _clean_up([LateWriter()], work, out)
+    assert seen == [True]
+    assert not work.exists() and not out.exists()
+
+    class Broken:
+        def close(self) -> None:
+            raise RuntimeError("the cluster would not close")
+
+    (work / "dask").mkdir(parents=True)
+    out.write_bytes(b"partial")
+    with pytest.raises(RuntimeError):
+        _clean_up([Broken()], work, out)
     assert not work.exists() and not out.exists()

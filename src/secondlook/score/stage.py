@@ -440,18 +440,20 @@ def _clean_up(own: list[Any], work: Path, tmp_out: Path | None) -> None:
     """Stop what this call started, remove the spill folder and any unfinished output, and
     give the objects :func:`_partition_and_score` froze back to the garbage collector."""
     gc.unfreeze()
-    for thing in own:
-        if isinstance(thing, Executor):
-            thing.shutdown(wait=True, cancel_futures=True)
-    shutil.rmtree(work, ignore_errors=True)
-    if tmp_out is not None:
-        tmp_out.unlink(missing_ok=True)
-    for thing in own:
-        if not isinstance(thing, Executor):
-            thing.close()
-    # a LocalCluster's worker still writing a group's output (score_files_to) when the folder
-    # was first removed may have made it again: gone once the cluster is closed
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        for thing in own:
+            if isinstance(thing, Executor):
+                thing.shutdown(wait=True, cancel_futures=True)
+        for thing in own:
+            if not isinstance(thing, Executor):
+                thing.close()
+    finally:
+        # only once everything this call started is closed: a LocalCluster keeps its scratch
+        # files in the folder (removed under it, it logged an error for each), and its worker
+        # may still be writing a group's output (score_files_to) until then
+        shutil.rmtree(work, ignore_errors=True)
+        if tmp_out is not None:
+            tmp_out.unlink(missing_ok=True)
 
 
 def _locate_history(
