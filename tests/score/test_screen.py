@@ -135,10 +135,11 @@ def test_identifier_values_marks_exactly_what_the_screen_counts() -> None:
 
 
 def test_the_refusal_names_each_file_and_the_first_rows_by_line(
-    cohort_tables: dict[str, pd.DataFrame], tmp_path: Path
+    cohort_tables: dict[str, pd.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A CSV's rows are named by line (the header is line 1); values are never shown."""
-    from secondlook.score.io import open_cohort
+    """A CSV's rows are named by line (the header is line 1); values are never shown; a table
+    with several such columns is read once more, not once a column."""
+    from secondlook.score.io import TableSource, open_cohort
 
     from .conftest import write_cohort
 
@@ -147,14 +148,25 @@ def test_the_refusal_names_each_file_and_the_first_rows_by_line(
     planted = [3, 10, 11, 12, 13, 14]  # data rows, 0-based: six rows, five named
     for i in planted:
         people.loc[i, "person_id"] = f"someone{i}@example.org"
-    folder = write_cohort(tables, tmp_path / "cohort", fmt="csv")
+    people.loc[20, "household_id"] = "SW1A 1AA"
+    folder = write_cohort(tables, tmp_path / "cohort2", fmt="csv")
     found = ScreenFindings()
     found.add("people", "person_id", "e-mail addresses", 6)
+    found.add("people", "household_id", "postcodes", 1)
     found.add("people", "forename", "the column name suggests a name", 0)
+    reads = []
+    stream = TableSource._stream
+    monkeypatch.setattr(
+        TableSource, "_stream", lambda self, rows: reads.append(self.name) or stream(self, rows)
+    )
     locate_findings(found, open_cohort(folder))
+    assert reads == ["people"]
     lines = ", ".join(f"line {i + 2}" for i in planted[:5])
     where = f"in 6 row(s) of {folder / 'people.csv'} ({lines}, ...)"
-    assert found.where == {("people", "person_id"): where}
+    assert found.where == {
+        ("people", "person_id"): where,
+        ("people", "household_id"): f"in 1 row(s) of {folder / 'people.csv'} (line 22)",
+    }
     message = found.message()
     assert f"`people.person_id`: 6 value(s) that look like e-mail addresses, {where}" in message
     assert "example.org" not in message

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -402,7 +402,7 @@ class TableSource:
             rule is about reading them); empty to show the locations only.
         """
         show = [column] if show is None else list(show)
-        total, first, shown = self.failing_rows(bad, show)
+        total, first, shown = self.failing_rows({column: bad}, show)[column]
         where = pd.Index(self.locations(first))
         rows = (
             pd.DataFrame(shown, index=where)
@@ -421,30 +421,31 @@ class TableSource:
         )
 
     def failing_rows(
-        self, bad: RowCheck, show: Sequence[str] = (), limit: int = 5
-    ) -> tuple[int, list[int], dict[str, list[object]]]:
-        """Read the whole table once more and find the rows that fail ``bad``.
+        self, checks: Mapping[str, RowCheck], show: Sequence[str] = (), limit: int = 5
+    ) -> dict[str, tuple[int, list[int], dict[str, list[object]]]]:
+        """Read the whole table once more and find the rows that fail each check.
 
         Returns
         -------
-        total, first, shown
-            How many rows fail; the first ``limit`` of them (0-based data rows, file order:
-            :meth:`locations` names them); and the values of each ``show`` column in them.
+        dict
+            Check name -> (how many rows fail it; the first ``limit`` of them, 0-based data
+            rows in file order, which :meth:`locations` names; the values of each ``show``
+            column in them).
         """
-        total, first = 0, list[int]()
-        shown: dict[str, list[object]] = {c: [] for c in show}
+        out = {k: (0, list[int](), {c: list[object]() for c in show}) for k in checks}
         offset = 0
         for parsed, stored in self._stream(1 << 18):
-            mask = np.asarray(bad(parsed, stored), dtype=bool)
-            total += int(mask.sum())
-            if len(first) < limit:
-                idx = np.flatnonzero(mask)[: limit - len(first)]
+            for k, bad in checks.items():
+                total, first, shown = out[k]
+                mask = np.asarray(bad(parsed, stored), dtype=bool)
+                idx = np.flatnonzero(mask)[: max(0, limit - len(first))]
                 first.extend((idx + offset).tolist())
                 for c in show:
                     src = stored if c in stored.column_names else parsed
                     shown[c].extend(src.column(c).take(pa.array(idx)).to_pylist())
+                out[k] = (total + int(mask.sum()), first, shown)
             offset += parsed.num_rows
-        return total, first, shown
+        return out
 
     def locations(self, rows: Sequence[int]) -> list[str]:
         """Where data rows (0-based, in file order) are: ``line N`` of a CSV, ``row N`` else.

@@ -16,7 +16,7 @@ identifier and how many values matched.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -334,15 +334,22 @@ def locate_findings(findings: ScreenFindings, sources: Mapping[str, TableSource]
     sources
         Table name -> its :class:`~secondlook.score.io.TableSource`.
     """
+    columns: dict[str, list[str]] = {}
     for (table, column), kinds in sorted(findings.found.items()):
         source = sources.get(table)
-        if source is None or column not in source.kinds or not any(kinds.values()):
-            continue
+        if source is not None and column in source.kinds and any(kinds.values()):
+            columns.setdefault(table, []).append(column)
+    for table, names in columns.items():  # one more read of each table
+        source = sources[table]
+        checks = {c: _identifier_check(c) for c in names}
+        for column, (total, first, _) in source.failing_rows(checks).items():
+            if total:
+                rows = ", ".join(source.locations(first)) + (", ..." if total > len(first) else "")
+                findings.where[(table, column)] = f"in {total} row(s) of {source.path} ({rows})"
 
-        def bad(parsed: pa.Table, _stored: pa.Table, c: str = column) -> np.ndarray:
-            return identifier_values(parsed.column(c))
 
-        total, first, _ = source.failing_rows(bad)
-        if total:
-            rows = ", ".join(source.locations(first)) + (", ..." if total > len(first) else "")
-            findings.where[(table, column)] = f"in {total} row(s) of {source.path} ({rows})"
+def _identifier_check(column: str) -> Callable[[pa.Table, pa.Table], np.ndarray]:
+    def bad(parsed: pa.Table, _stored: pa.Table) -> np.ndarray:
+        return identifier_values(parsed.column(column))
+
+    return bad
