@@ -374,3 +374,23 @@ def test_a_worker_writes_its_groups_output_which_is_read_back_a_chunk_at_a_time(
     assert read and min(read) > 1  # the worker scored groups, each a piece per chunk
     assert two.read_bytes() == one.read_bytes()
     assert doc["counts"] == alone["counts"]
+
+
+def test_dask_complaints_about_a_removed_scratch_folder_of_ours_are_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Ctrl-C'd scheduler releases its scratch folder after the run removed the work
+    folder: dask's ERROR about that folder is dropped, any other is kept."""
+    import logging
+
+    from secondlook.score.runners import _OWN_SCRATCH
+
+    ours = tmp_path / "secondlook-score-x" / "dask"
+    _OWN_SCRATCH.folders.add(str(ours))
+    log = logging.getLogger("distributed.diskutils")
+    with caplog.at_level(logging.ERROR, logger="distributed.diskutils"):
+        log.error("Failed to remove %r", str(ours / "dask-scratch-space" / "scheduler-1"))
+        log.error("Failed to remove %r", str(tmp_path / "elsewhere"))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Failed to remove {str(tmp_path / 'elsewhere')!r}"
+    ]

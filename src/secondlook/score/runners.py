@@ -394,6 +394,27 @@ def run_pool(
     )
 
 
+class _OwnScratch(logging.Filter):
+    """Drop dask's complaints that it cannot remove a scratch folder of a run's work folder.
+
+    The run removes its work folder, with the cluster's scratch files, once the cluster is
+    closed; a scheduler interrupted by Ctrl-C releases its folder later still (a finalizer)
+    and logged an ERROR for a folder that was already gone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folders: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(folder in message for folder in self.folders)
+
+
+_OWN_SCRATCH = _OwnScratch()
+logging.getLogger("distributed.diskutils").addFilter(_OWN_SCRATCH)
+
+
 def local_cluster(
     n_workers: int, *, processes: bool = True, local_directory: Path | None = None
 ) -> Any:
@@ -428,6 +449,8 @@ def local_cluster(
     }
     # the scheduler and every worker keep a workspace (locks, a worker's spilled data)
     scratch = {} if local_directory is None else {"local_directory": str(local_directory)}
+    if local_directory is not None:
+        _OWN_SCRATCH.folders.add(str(local_directory))
     with dask.config.set(settings):
         return LocalCluster(
             n_workers=n_workers,
