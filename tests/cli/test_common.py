@@ -162,50 +162,43 @@ def test_help_shows_no_value_type_beside_a_flag() -> None:
     assert seen >= 10  # the type column is still there for options with a value
 
 
-def test_terminate_cleanly_turns_sigterm_into_exit_143_after_the_clean_up() -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        ("SIGTERM", 143, "terminated (SIGTERM): nothing was written"),
+        ("SIGINT", 130, "interrupted (Ctrl-C, SIGINT): nothing was written"),
+    ],
+)
+def test_terminate_cleanly_turns_a_signal_into_an_exit_after_the_clean_up(
+    sig: str, code: int, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGTERM exits 143 and Ctrl-C (SIGINT) 130, each said, after every ``finally`` ran."""
     import os
     import signal
 
     import typer
 
-    from secondlook.cli.common import EXIT_TERMINATED, terminate_cleanly
+    from secondlook.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED, terminate_cleanly
 
-    before = signal.getsignal(signal.SIGTERM)
+    number = getattr(signal, sig)
+    before = signal.getsignal(number)
     cleaned = []
 
     def run() -> None:
         with terminate_cleanly():
             try:
-                os.kill(os.getpid(), signal.SIGTERM)
-                pytest.fail("SIGTERM was not raised as an exception")  # pragma: no cover
+                os.kill(os.getpid(), number)
+                pytest.fail(f"{sig} was not raised as an exception")  # pragma: no cover
             finally:
                 cleaned.append(True)
 
     with pytest.raises(typer.Exit) as info:
         run()
-    assert info.value.exit_code == EXIT_TERMINATED == 143
+    assert (
+        info.value.exit_code
+        == code
+        == {"SIGTERM": EXIT_TERMINATED, "SIGINT": EXIT_INTERRUPTED}[sig]
+    )
     assert cleaned == [True]
-    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
-
-
-def test_terminate_cleanly_turns_ctrl_c_into_exit_130_after_the_clean_up(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    import typer
-
-    from secondlook.cli.common import EXIT_INTERRUPTED, terminate_cleanly
-
-    cleaned = []
-
-    def run() -> None:
-        with terminate_cleanly():
-            try:
-                raise KeyboardInterrupt
-            finally:
-                cleaned.append(True)
-
-    with pytest.raises(typer.Exit) as info:
-        run()
-    assert info.value.exit_code == EXIT_INTERRUPTED == 130
-    assert cleaned == [True]
-    assert "interrupted (Ctrl-C, SIGINT): nothing was written" in capsys.readouterr().err
+    assert said in capsys.readouterr().err
+    assert signal.getsignal(number) == before  # the handler is put back
